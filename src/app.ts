@@ -1,0 +1,64 @@
+import Fastify from 'fastify';
+import swagger from '@fastify/swagger';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { AppContext } from './context.js';
+import type { HttpApp } from './http.js';
+import { AppError, isAppError } from './shared/errors.js';
+import { healthRoutes } from './modules/system/routes.js';
+
+/** A module's HTTP surface: registered under /api with the shared context. */
+export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
+
+/** Route modules in dependency order; each file only registers routes. */
+const ROUTE_MODULES: RouteModule[] = [healthRoutes];
+
+/**
+ * Build the Fastify app with every module's routes. Background workers (the scheduler and
+ * the notice dispatcher) are not started here; `serve` starts them, so tests can drive
+ * them step by step.
+ */
+export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: ctx.log,
+    bodyLimit: 6 * 1024 * 1024,
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Fangkong API', version: '0.1.0', description: '智慧防控平台 HTTP API' },
+    },
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (isAppError(error)) {
+      if (error.status >= 500) request.log.error({ err: error, code: error.code }, 'request failed');
+      return reply.status(error.status).send({ error: error.code, message: error.userMessage, details: error.details });
+    }
+
+    const fastifyError = error as { validation?: unknown; statusCode?: number; message: string; code?: string };
+    if (fastifyError.validation) {
+      const problem = new AppError('VALIDATION', { detail: fastifyError.message });
+      return reply.status(400).send({ error: problem.code, message: problem.userMessage });
+    }
+    if (fastifyError.statusCode && fastifyError.statusCode < 500) {
+      return reply.status(fastifyError.statusCode).send({ error: fastifyError.code ?? 'BAD_REQUEST', message: `请求无效：${fastifyError.message}` });
+    }
+
+    request.log.error({ err: error }, 'unhandled error');
+    const internal = new AppError('INTERNAL');
+    return reply.status(500).send({ error: internal.code, message: internal.userMessage });
+  });
+
+  await app.register(
+    async (api) => {
+      for (const register of [...ROUTE_MODULES, ...extraModules]) await register(api as unknown as HttpApp, ctx);
+    },
+    { prefix: '/api' },
+  );
+
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app as unknown as HttpApp;
+}

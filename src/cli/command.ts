@@ -1,0 +1,39 @@
+import type { Runtime } from '../runtime.js';
+
+/** Parsed command-line options: `--name value` pairs, flags as true, and positionals. */
+export interface CliArgs {
+  options: Record<string, string | boolean>;
+  positionals: string[];
+}
+
+export interface Command {
+  /** Words that select the command, for example ['school', 'add']. */
+  name: string[];
+  usage: string;
+  summary: string;
+  /** False for commands that must not open the database (simulators). */
+  needsRuntime?: boolean;
+  run(args: CliArgs, runtime: Runtime | undefined): Promise<number | void>;
+}
+
+export class UsageError extends Error {}
+
+export function requireOption(args: CliArgs, name: string): string {
+  const value = args.options[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`missing --${name}`);
+  return value;
+}
+
+export function optionalOption(args: CliArgs, name: string): string | undefined {
+  const value = args.options[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function wantsJson(args: CliArgs): boolean {
+  return args.options.json === true;
+}
+
+/** Print one JSON object on stdout, the contract of every `--json` command. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}

@@ -1,0 +1,27 @@
+import { printJson, requireOption, optionalOption, wantsJson, type Command } from './command.js';
+import { serve } from './serve.js';
+import { createSchool } from '../modules/people/service.js';
+
+/** Every command of `fangkong`, in the order `--help` lists them. */
+export const commands: Command[] = [
+  {
+    name: ['serve'],
+    usage: 'serve',
+    summary: 'serve the API and run the scheduler and the notice dispatcher',
+    run: async (_args, runtime) => serve(runtime!),
+  },
+  {
+    name: ['school', 'add'],
+    usage: 'school add --code C --name N [--district D] [--json]',
+    summary: 'create a school',
+    run: async (args, runtime) => {
+      const school = await createSchool(runtime!.ctx, {
+        code: requireOption(args, 'code'),
+        name: requireOption(args, 'name'),
+        districtCode: optionalOption(args, 'district'),
+      });
+      if (wantsJson(args)) printJson({ id: school.id, code: school.code, name: school.name });
+      else process.stdout.write(`已创建学校 ${school.name}（代码 ${school.code}）\n`);
+    },
+  },
+];

@@ -1,0 +1,140 @@
+import { resolve } from 'node:path';
+
+/**
+ * Settings read once from the environment at start-up. Every command and the server use
+ * the same object; nothing else reads process.env.
+ */
+export interface Config {
+  /** Folder for the SQLite file, the generated key file and demo data. */
+  dataDir: string;
+  /** `postgres://…` selects PostgreSQL; empty means SQLite in `dataDir`. */
+  databaseUrl: string;
+  port: number;
+  host: string;
+  /** 64 hex characters (32 bytes) or empty, in which case a key file in dataDir is used. */
+  secretKey: string;
+  /** True when no bureau is configured: seed demo data and start the simulators. */
+  demo: boolean;
+  logLevel: string;
+  bureau: {
+    url: string;
+    appKey: string;
+    appSecret: string;
+    /** Parallel requests to the bureau. */
+    concurrency: number;
+    /** Requests per second the bureau allows this app. */
+    requestsPerSecond: number;
+    /** Per-request timeout in milliseconds. */
+    timeoutMs: number;
+    /** Attempts per batch before the batch counts as failed. */
+    maxAttempts: number;
+    /** A code not refreshed for this many minutes is shown as stale. */
+    staleAfterMinutes: number;
+  };
+  dingtalk: {
+    /** Base of the oapi endpoints. */
+    apiUrl: string;
+    appKey: string;
+    appSecret: string;
+    agentId: string;
+    robotWebhook: string;
+    robotSecret: string;
+  };
+  notify: {
+    /** Attempts per notice before it is marked dead and the admin is told. */
+    maxAttempts: number;
+    /** How often the dispatcher looks for due notices, in milliseconds. */
+    pollIntervalMs: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DINGTALK_DEFAULT_API_URL = 'https://oapi.dingtalk.com';
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Parse the FANGKONG_* variables into a frozen Config. Every bad value is collected, so
+ * one start-up error lists all of them with the fix.
+ */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+
+  const readInt = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name}="${raw}" is not a whole number from ${min} to ${max}; set it in range or unset it for ${fallback}`);
+      return fallback;
+    }
+    return value;
+  };
+  const readString = (name: string, fallback = ''): string => env[name]?.trim() || fallback;
+
+  const databaseUrl = readString('FANGKONG_DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push(`FANGKONG_DATABASE_URL="${redactUrl(databaseUrl)}" must start with postgres:// (or be unset for SQLite)`);
+  }
+
+  const secretKey = readString('FANGKONG_SECRET_KEY');
+  if (secretKey && !/^[0-9a-fA-F]{64}$/.test(secretKey)) {
+    problems.push('FANGKONG_SECRET_KEY must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32` or unset it to use a key file in the data directory');
+  }
+
+  const bureauUrl = readString('FANGKONG_BUREAU_URL');
+  const config: Config = {
+    dataDir: resolve(readString('FANGKONG_DATA_DIR', './data')),
+    databaseUrl,
+    port: readInt('FANGKONG_PORT', 3000, 0, 65535),
+    host: readString('FANGKONG_HOST', '127.0.0.1'),
+    secretKey,
+    demo: bureauUrl === '' || env.FANGKONG_DEMO === '1',
+    logLevel: readString('FANGKONG_LOG_LEVEL', 'info'),
+    bureau: {
+      url: bureauUrl,
+      appKey: readString('FANGKONG_BUREAU_APP_KEY'),
+      appSecret: readString('FANGKONG_BUREAU_APP_SECRET'),
+      concurrency: readInt('FANGKONG_BUREAU_CONCURRENCY', 4, 1, 64),
+      requestsPerSecond: readInt('FANGKONG_BUREAU_RPS', 50, 1, 10000),
+      timeoutMs: readInt('FANGKONG_BUREAU_TIMEOUT_MS', 10000, 100, 120000),
+      maxAttempts: readInt('FANGKONG_BUREAU_MAX_ATTEMPTS', 5, 1, 20),
+      staleAfterMinutes: readInt('FANGKONG_CODE_STALE_MINUTES', 24 * 60, 1, 7 * 24 * 60),
+    },
+    dingtalk: {
+      apiUrl: readString('FANGKONG_DINGTALK_API_URL', DINGTALK_DEFAULT_API_URL).replace(/\/+$/, ''),
+      appKey: readString('FANGKONG_DINGTALK_APP_KEY'),
+      appSecret: readString('FANGKONG_DINGTALK_APP_SECRET'),
+      agentId: readString('FANGKONG_DINGTALK_AGENT_ID'),
+      robotWebhook: readString('FANGKONG_DINGTALK_ROBOT_WEBHOOK'),
+      robotSecret: readString('FANGKONG_DINGTALK_ROBOT_SECRET'),
+    },
+    notify: {
+      maxAttempts: readInt('FANGKONG_NOTIFY_MAX_ATTEMPTS', 8, 1, 100),
+      pollIntervalMs: readInt('FANGKONG_NOTIFY_POLL_MS', 1000, 50, 60000),
+    },
+  };
+
+  if (bureauUrl && (!config.bureau.appKey || !config.bureau.appSecret)) {
+    problems.push('FANGKONG_BUREAU_URL is set but FANGKONG_BUREAU_APP_KEY or FANGKONG_BUREAU_APP_SECRET is missing; set both');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** True when DingTalk work notices can be sent (app credentials present). */
+export function isDingTalkConfigured(config: Config): boolean {
+  return Boolean(config.dingtalk.appKey && config.dingtalk.appSecret && config.dingtalk.agentId);
+}
+
+/** Hide the password of a database URL for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@');
+}

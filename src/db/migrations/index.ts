@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as foundation from './2026120401-foundation.js';
+
+/**
+ * Every migration, by name. Names sort in the order they run; add new ones at the end
+ * with a later prefix (YYYYMMDDNN) and never edit one that has shipped.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026120401-foundation': foundation,
+};

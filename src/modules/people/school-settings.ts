@@ -1,0 +1,44 @@
+/**
+ * Per-school settings stored as JSON on the school row. Every field has a default, so a
+ * school created with `{}` works; readers always go through `parseSchoolSettings`.
+ */
+export interface SchoolSettings {
+  /** Cron expressions (Asia/Shanghai) for full health-code syncs. */
+  syncCrons: string[];
+  /** Polling during school hours. */
+  polling: { enabled: boolean; everyMinutes: number; from: string; to: string; weekdays: number[] };
+  /** Start of the school day, 'HH:MM'; arrivals after it are late. */
+  dayStartsAt: string;
+  /** When the pre-school window for "do not come today" notices ends, 'HH:MM'. */
+  stayHomeNoticeUntil: string;
+  /** When the evening run opens the stay-home window, 'HH:MM'. */
+  stayHomeNoticeFrom: string;
+}
+
+export const DEFAULT_SCHOOL_SETTINGS: SchoolSettings = {
+  syncCrons: ['30 4 * * *'],
+  polling: { enabled: true, everyMinutes: 30, from: '07:00', to: '17:00', weekdays: [1, 2, 3, 4, 5] },
+  dayStartsAt: '08:00',
+  stayHomeNoticeFrom: '18:00',
+  stayHomeNoticeUntil: '08:00',
+};
+
+/** Presets a school picks from; any cron list is allowed besides. */
+export const SYNC_PRESETS: Record<string, string[]> = {
+  'daily-0430': ['30 4 * * *'],
+  'evening-2100-morning-0630': ['0 21 * * *', '30 6 * * *'],
+};
+
+export function parseSchoolSettings(json: string | null | undefined): SchoolSettings {
+  let stored: Partial<SchoolSettings> = {};
+  try {
+    stored = json ? (JSON.parse(json) as Partial<SchoolSettings>) : {};
+  } catch {
+    stored = {};
+  }
+  return {
+    ...DEFAULT_SCHOOL_SETTINGS,
+    ...stored,
+    polling: { ...DEFAULT_SCHOOL_SETTINGS.polling, ...(stored.polling ?? {}) },
+  };
+}

@@ -1,0 +1,200 @@
+import type { AppContext } from '../../context.js';
+import type { PersonTable as PersonRow, StaffRole } from '../../db/schema.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { maskIdNumber, maskPhone } from '../../shared/crypto.js';
+import { className } from './class-name.js';
+import { DEFAULT_SCHOOL_SETTINGS, parseSchoolSettings, type SchoolSettings } from './school-settings.js';
+import * as store from './store.js';
+
+const DEFAULT_DISTRICT = { code: 'default', name: '本区' };
+
+export interface SchoolSummary {
+  id: string;
+  code: string;
+  name: string;
+  districtId: string;
+  settings: SchoolSettings;
+}
+
+function toSchoolSummary(row: store.SchoolRow): SchoolSummary {
+  return { id: row.id, code: row.code, name: row.name, districtId: row.district_id, settings: parseSchoolSettings(row.settings) };
+}
+
+/** Create a school in the district (the default district when none is named). */
+export async function createSchool(
+  ctx: AppContext,
+  input: { code: string; name: string; districtCode?: string; districtName?: string },
+): Promise<SchoolSummary> {
+  const code = input.code.trim();
+  const name = input.name.trim();
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(code)) {
+    throw new AppError('VALIDATION', { detail: `学校代码“${code}”只能包含字母、数字、下划线和连字符，长度 1-32` });
+  }
+  if (!name) throw new AppError('VALIDATION', { detail: '学校名称不能为空' });
+
+  return ctx.db.transaction().execute(async (trx) => {
+    if (await store.findSchoolByCode(trx, code)) {
+      throw new AppError('CONFLICT', { detail: `学校代码 ${code} 已存在` });
+    }
+    const districtCode = input.districtCode ?? DEFAULT_DISTRICT.code;
+    let district = await store.findDistrictByCode(trx, districtCode);
+    if (!district) {
+      district = { id: newId(), code: districtCode, name: input.districtName ?? DEFAULT_DISTRICT.name, created_at: ctx.now() };
+      await store.insertDistrict(trx, district);
+    }
+    const row: store.SchoolRow = {
+      id: newId(),
+      district_id: district.id,
+      code,
+      name,
+      settings: JSON.stringify(DEFAULT_SCHOOL_SETTINGS),
+      created_at: ctx.now(),
+    };
+    await store.insertSchool(trx, row);
+    return toSchoolSummary(row);
+  });
+}
+
+export async function getSchoolByCodeOrThrow(ctx: AppContext, code: string): Promise<SchoolSummary> {
+  const row = await store.findSchoolByCode(ctx.db, code);
+  if (!row) throw new AppError('SCHOOL_NOT_FOUND', { code });
+  return toSchoolSummary(row);
+}
+
+export async function getSchoolByIdOrThrow(ctx: AppContext, id: string): Promise<SchoolSummary> {
+  const row = await store.findSchoolById(ctx.db, id);
+  if (!row) throw new AppError('NOT_FOUND', { what: '学校', value: id });
+  return toSchoolSummary(row);
+}
+
+export async function listSchools(ctx: AppContext): Promise<SchoolSummary[]> {
+  return (await store.listSchools(ctx.db)).map(toSchoolSummary);
+}
+
+export async function updateSchoolSettings(ctx: AppContext, schoolId: string, settings: SchoolSettings): Promise<void> {
+  await store.updateSchoolSettings(ctx.db, schoolId, JSON.stringify(settings));
+}
+
+/** Find or create the class of a grade and number, named in the usual way (二(3)班). */
+export async function ensureClass(ctx: AppContext, schoolId: string, grade: number, number: number): Promise<store.ClassRow> {
+  const existing = await store.findClass(ctx.db, schoolId, grade, number);
+  if (existing) return existing;
+  const row: store.ClassRow = { id: newId(), school_id: schoolId, grade, number, name: className(grade, number), head_teacher_id: null };
+  await store.insertClass(ctx.db, row);
+  return row;
+}
+
+export interface NewPerson {
+  schoolId: string;
+  kind: PersonRow['kind'];
+  name: string;
+  gender?: string | null;
+  idNumber?: string | null;
+  birthDate?: string | null;
+  studentNumber?: string | null;
+  staffNumber?: string | null;
+  classId?: string | null;
+  staffRole?: StaffRole | null;
+  phone?: string | null;
+  dingtalkUserId?: string | null;
+}
+
+/** Build a person row with the ID number and phone encrypted, hashed and masked. */
+export function buildPersonRow(ctx: AppContext, input: NewPerson, id = newId()): PersonRow {
+  const now = ctx.now();
+  return {
+    id,
+    school_id: input.schoolId,
+    kind: input.kind,
+    name: input.name,
+    gender: input.gender ?? null,
+    id_number_enc: input.idNumber ? ctx.cipher.encrypt(input.idNumber) : null,
+    id_number_hash: input.idNumber ? ctx.cipher.hash(input.idNumber) : null,
+    id_number_masked: input.idNumber ? maskIdNumber(input.idNumber) : null,
+    birth_date: input.birthDate ?? null,
+    student_number: input.studentNumber ?? null,
+    staff_number: input.staffNumber ?? null,
+    class_id: input.classId ?? null,
+    staff_role: input.staffRole ?? null,
+    phone_enc: input.phone ? ctx.cipher.encrypt(input.phone) : null,
+    phone_hash: input.phone ? ctx.cipher.hash(input.phone) : null,
+    phone_masked: input.phone ? maskPhone(input.phone) : null,
+    dingtalk_user_id: input.dingtalkUserId ?? null,
+    active: 1,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+export async function addPerson(ctx: AppContext, input: NewPerson): Promise<PersonRow> {
+  const row = buildPersonRow(ctx, input);
+  await store.insertPerson(ctx.db, row);
+  return row;
+}
+
+/** A person whose health code can be fetched: active, with an ID number and health-code consent. */
+export interface SyncTarget {
+  personId: string;
+  idNumber: string;
+}
+
+export async function listSyncTargets(ctx: AppContext, schoolId: string): Promise<SyncTarget[]> {
+  const rows = await ctx.db
+    .selectFrom('persons')
+    .innerJoin('consents', 'consents.person_id', 'persons.id')
+    .select(['persons.id', 'persons.id_number_enc'])
+    .where('persons.school_id', '=', schoolId)
+    .where('persons.active', '=', 1)
+    .where('persons.id_number_enc', 'is not', null)
+    .where('consents.purpose', '=', 'health_code')
+    .where('consents.revoked_at', 'is', null)
+    .distinct()
+    .orderBy('persons.id')
+    .execute();
+  return rows.map((row) => ({ personId: row.id, idNumber: ctx.cipher.decrypt(row.id_number_enc!) }));
+}
+
+/** Who must hear about a person: their class, its head teacher and their guardians. */
+export interface PersonContacts {
+  person: PersonRow;
+  className: string | null;
+  grade: number | null;
+  headTeacher: PersonRow | null;
+  guardians: store.GuardianRow[];
+}
+
+export async function getContacts(ctx: AppContext, personIds: string[]): Promise<Map<string, PersonContacts>> {
+  const result = new Map<string, PersonContacts>();
+  if (personIds.length === 0) return result;
+
+  const persons = await ctx.db.selectFrom('persons').selectAll().where('id', 'in', personIds).execute();
+  const classIds = [...new Set(persons.map((p) => p.class_id).filter((id): id is string => id !== null))];
+  const classes = classIds.length ? await ctx.db.selectFrom('classes').selectAll().where('id', 'in', classIds).execute() : [];
+  const teacherIds = [...new Set(classes.map((c) => c.head_teacher_id).filter((id): id is string => id !== null))];
+  const teachers = teacherIds.length ? await ctx.db.selectFrom('persons').selectAll().where('id', 'in', teacherIds).execute() : [];
+  const guardians = await store.listGuardiansOfPersons(ctx.db, personIds);
+
+  const classById = new Map(classes.map((c) => [c.id, c]));
+  const teacherById = new Map(teachers.map((t) => [t.id, t]));
+  for (const person of persons) {
+    const klass = person.class_id ? classById.get(person.class_id) : undefined;
+    result.set(person.id, {
+      person,
+      className: klass?.name ?? null,
+      grade: klass?.grade ?? null,
+      headTeacher: klass?.head_teacher_id ? (teacherById.get(klass.head_teacher_id) ?? null) : null,
+      guardians: guardians.filter((g) => g.person_id === person.id),
+    });
+  }
+  return result;
+}
+
+/** The school's management (principal and epidemic officer), who hear of every change. */
+export async function listManagement(ctx: AppContext, schoolId: string): Promise<PersonRow[]> {
+  return store.listStaffByRole(ctx.db, schoolId, 'management');
+}
+
+export async function listStaffByRole(ctx: AppContext, schoolId: string, role: StaffRole): Promise<PersonRow[]> {
+  return store.listStaffByRole(ctx.db, schoolId, role);
+}

@@ -1,0 +1,74 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, hkdfSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Field encryption for personal data at rest: AES-256-GCM for the value, and a keyed
+ * HMAC-SHA256 beside it for exact lookup. Both keys derive from one master key.
+ */
+export interface FieldCipher {
+  encrypt(plain: string): string;
+  decrypt(sealed: string): string;
+  /** Keyed hash for equality lookups; the same input always gives the same hash. */
+  hash(plain: string): string;
+}
+
+const VERSION = 'v1';
+
+export function createFieldCipher(masterKey: Buffer): FieldCipher {
+  if (masterKey.length !== 32) throw new Error(`master key must be 32 bytes, got ${masterKey.length}`);
+  const encryptionKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'fangkong field encryption', 32));
+  const hashKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'fangkong lookup hash', 32));
+
+  return {
+    encrypt(plain) {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv);
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      const tag = cipher.getAuthTag();
+      return `${VERSION}:${iv.toString('base64url')}:${body.toString('base64url')}:${tag.toString('base64url')}`;
+    },
+    decrypt(sealed) {
+      const [version, iv, body, tag] = sealed.split(':');
+      if (version !== VERSION || !iv || body === undefined || !tag) throw new Error('sealed value has an unknown format');
+      const decipher = createDecipheriv('aes-256-gcm', encryptionKey, Buffer.from(iv, 'base64url'));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    },
+    hash(plain) {
+      return createHmac('sha256', hashKey).update(plain, 'utf8').digest('hex');
+    },
+  };
+}
+
+/**
+ * The master key: FANGKONG_SECRET_KEY when set, otherwise `secret.key` in the data
+ * directory, created with mode 0600 on first start.
+ */
+export function loadMasterKey(secretKeyHex: string, dataDir: string): Buffer {
+  if (secretKeyHex) return Buffer.from(secretKeyHex, 'hex');
+
+  const file = join(dataDir, 'secret.key');
+  if (existsSync(file)) {
+    const hex = readFileSync(file, 'utf8').trim();
+    if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new Error(`key file ${file} does not hold 64 hex characters; restore it from backup`);
+    return Buffer.from(hex, 'hex');
+  }
+
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  return key;
+}
+
+/** Mask an ID number for screens: first 3 and last 4 characters kept (330***********123X). */
+export function maskIdNumber(idNumber: string): string {
+  if (idNumber.length <= 7) return '*'.repeat(idNumber.length);
+  return idNumber.slice(0, 3) + '*'.repeat(idNumber.length - 7) + idNumber.slice(-4);
+}
+
+/** Mask a phone number: 138****0000. */
+export function maskPhone(phone: string): string {
+  if (phone.length < 7) return '*'.repeat(phone.length);
+  return phone.slice(0, 3) + '*'.repeat(phone.length - 7) + phone.slice(-4);
+}

@@ -1,0 +1,46 @@
+/**
+ * The error catalogue: each entry fixes a stable code, the HTTP status and a Chinese
+ * message template shown to users. `{name}` placeholders are filled from `params`.
+ * Developer-facing detail goes to the log, never to the message.
+ */
+export const ERRORS = {
+  VALIDATION: { status: 400, message: '输入不正确：{detail}' },
+  INVALID_ID_NUMBER: { status: 400, message: '身份证号 {masked} 无效：{reason}' },
+  NOT_FOUND: { status: 404, message: '未找到{what}：{value}' },
+  SCHOOL_NOT_FOUND: { status: 404, message: '未找到学校代码 {code}，请先用 `fangkong school add` 创建学校' },
+  CONFLICT: { status: 409, message: '{detail}' },
+  ROSTER_UNREADABLE: { status: 400, message: '无法读取花名册文件：{detail}' },
+  ROSTER_TOO_LARGE: { status: 413, message: '花名册文件过大（{sizeMb} MB），上限为 {limitMb} MB，请拆分后分批导入' },
+  UNAUTHORIZED: { status: 401, message: '{detail}' },
+  FORBIDDEN: { status: 403, message: '没有权限：{detail}' },
+  BUREAU_NOT_CONFIGURED: { status: 409, message: '未配置健康码数据接口（FANGKONG_BUREAU_URL），无法同步' },
+  SYNC_ALREADY_RUNNING: { status: 409, message: '学校 {school} 的健康码同步正在进行中，请稍后再试' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: '上传内容过大：{detail}' },
+  INTERNAL: { status: 500, message: '服务器内部错误，请稍后重试；如持续出现请联系管理员' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly status: number;
+  /** The Chinese message for the user. */
+  readonly userMessage: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly params: Record<string, string | number> = {},
+    /** Extra structured detail returned to the client (for example rejected rows). */
+    readonly details?: unknown,
+  ) {
+    const entry = ERRORS[code];
+    const userMessage = entry.message.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? ''));
+    super(userMessage);
+    this.name = 'AppError';
+    this.status = entry.status;
+    this.userMessage = userMessage;
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+let lastTime = 0;
+let lastRandom: Uint8Array = new Uint8Array(10);
+
+/**
+ * Create a ULID: 26 characters that sort by creation time. Within one millisecond the
+ * random part is incremented, so ids made in one process stay in order.
+ */
+export function newId(now = Date.now()): string {
+  if (now === lastTime) {
+    lastRandom = increment(lastRandom);
+  } else {
+    lastTime = now;
+    lastRandom = new Uint8Array(randomBytes(10));
+  }
+  return encodeTime(now) + encodeRandom(lastRandom);
+}
+
+function encodeTime(time: number): string {
+  let out = '';
+  let value = time;
+  for (let i = 0; i < 10; i++) {
+    out = CROCKFORD[value % 32] + out;
+    value = Math.floor(value / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Uint8Array): string {
+  let bits = 0n;
+  for (const byte of bytes) bits = (bits << 8n) | BigInt(byte);
+  let out = '';
+  for (let i = 0; i < 16; i++) {
+    out = CROCKFORD[Number(bits & 31n)] + out;
+    bits >>= 5n;
+  }
+  return out;
+}
+
+function increment(bytes: Uint8Array): Uint8Array {
+  const next = new Uint8Array(bytes);
+  for (let i = next.length - 1; i >= 0; i--) {
+    if (next[i] < 255) {
+      next[i] += 1;
+      return next;
+    }
+    next[i] = 0;
+  }
+  return next;
+}

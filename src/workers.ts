@@ -1,0 +1,22 @@
+import type { AppContext } from './context.js';
+
+/** A background loop started by `serve`: the scheduler, the notice dispatcher, ... */
+export interface Worker {
+  name: string;
+  /** Start the loop; the returned function stops it and resolves when it has stopped. */
+  start(ctx: AppContext): Promise<() => Promise<void>> | (() => Promise<void>);
+}
+
+/** Workers `serve` starts, in order. Modules add theirs here. */
+export const WORKERS: Worker[] = [];
+
+export async function startWorkers(ctx: AppContext, workers: Worker[] = WORKERS): Promise<() => Promise<void>> {
+  const stops: Array<() => Promise<void>> = [];
+  for (const worker of workers) {
+    stops.push(await worker.start(ctx));
+    ctx.log.info({ worker: worker.name }, 'worker started');
+  }
+  return async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { createFieldCipher, maskIdNumber, maskPhone } from '../../src/shared/crypto.js';
+import { newId } from '../../src/shared/ids.js';
+import { instantOf, schoolDay, minuteOfDay } from '../../src/shared/time.js';
+import { loadConfig, ConfigError } from '../../src/config.js';
+import { makeIdNumber, idCheckCharacter } from '../../src/shared/synthetic.js';
+import { listSyncTargets, getContacts } from '../../src/modules/people/service.js';
+import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
+import { buildSchool, buildStaff, buildStudent } from '../helpers/factories.js';
+
+describe('field cipher', () => {
+  const cipher = createFieldCipher(Buffer.alloc(32, 1));
+
+  it('round-trips and hides the plain text', () => {
+    const sealed = cipher.encrypt('110101199003078670');
+    expect(sealed).not.toContain('110101');
+    expect(cipher.decrypt(sealed)).toBe('110101199003078670');
+  });
+
+  it('encrypts the same value differently each time', () => {
+    expect(cipher.encrypt('x')).not.toBe(cipher.encrypt('x'));
+  });
+
+  it('hashes deterministically per key', () => {
+    expect(cipher.hash('a')).toBe(cipher.hash('a'));
+    expect(createFieldCipher(Buffer.alloc(32, 2)).hash('a')).not.toBe(cipher.hash('a'));
+  });
+
+  it('rejects a tampered value', () => {
+    const sealed = cipher.encrypt('secret');
+    const parts = sealed.split(':');
+    parts[2] = parts[2].slice(0, -2) + (parts[2].endsWith('AA') ? 'BB' : 'AA');
+    expect(() => cipher.decrypt(parts.join(':'))).toThrow();
+  });
+
+  it('masks ID numbers and phones', () => {
+    expect(maskIdNumber('33010619900307123X')).toBe('330***********123X');
+    expect(maskPhone('10012345678')).toBe('100****5678');
+  });
+});
+
+describe('time in Asia/Shanghai', () => {
+  it('puts 23:30 UTC on the next school day', () => {
+    expect(schoolDay(Date.parse('2026-12-06T23:30:00Z'))).toBe('2026-12-07');
+    expect(minuteOfDay(Date.parse('2026-12-06T20:30:00Z'))).toBe(4 * 60 + 30);
+  });
+
+  it('converts a local time to an instant', () => {
+    expect(new Date(instantOf('2026-12-07', '04:30')).toISOString()).toBe('2026-12-06T20:30:00.000Z');
+  });
+});
+
+describe('ids', () => {
+  it('sort by creation', () => {
+    const ids = Array.from({ length: 1000 }, () => newId());
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(1000);
+  });
+});
+
+describe('config', () => {
+  it('lists every bad value at once', () => {
+    try {
+      loadConfig({ FANGKONG_PORT: 'abc', FANGKONG_SECRET_KEY: 'short', FANGKONG_DATABASE_URL: 'mysql://x' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toHaveLength(3);
+      expect((error as ConfigError).message).toContain('FANGKONG_PORT="abc"');
+    }
+  });
+
+  it('is demo mode without a bureau', () => {
+    expect(loadConfig({}).demo).toBe(true);
+    expect(loadConfig({ FANGKONG_BUREAU_URL: 'http://127.0.0.1:1', FANGKONG_BUREAU_APP_KEY: 'k', FANGKONG_BUREAU_APP_SECRET: 's' }).demo).toBe(false);
+  });
+});
+
+describe('synthetic ID numbers', () => {
+  it('carry a valid check digit', () => {
+    const id = makeIdNumber(42, '2015-06-01');
+    expect(id).toHaveLength(18);
+    expect(id[17]).toBe(idCheckCharacter(id.slice(0, 17)));
+    expect(idCheckCharacter('11010119900307867')).toBe('0');
+  });
+});
+
+describe.each(DIALECTS)('%s: foundation', (dialect) => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('serves /api/health', async () => {
+    const app = await buildApp(t.ctx);
+    const reply = await app.inject({ method: 'GET', url: '/api/health' });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.json()).toMatchObject({ status: 'ok', database: dialect });
+    await app.close();
+  });
+
+  it('serves the OpenAPI document', async () => {
+    const app = await buildApp(t.ctx);
+    const reply = await app.inject({ method: 'GET', url: '/api/openapi.json' });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.json().openapi).toMatch(/^3\./);
+    await app.close();
+  });
+
+  it('lists consented persons as sync targets with decrypted ID numbers', async () => {
+    const school = await buildSchool(t.ctx);
+    const withConsent = await buildStudent(t.ctx, school.id);
+    await buildStudent(t.ctx, school.id, { consent: false });
+    const targets = await listSyncTargets(t.ctx, school.id);
+    expect(targets).toEqual([{ personId: withConsent.person.id, idNumber: withConsent.idNumber }]);
+  });
+
+  it('finds a pupil contacts', async () => {
+    const school = await buildSchool(t.ctx);
+    const pupil = await buildStudent(t.ctx, school.id, { grade: 2, classNumber: 3 });
+    const teacher = await buildStaff(t.ctx, school.id, 'head_teacher', { classId: pupil.klass.id });
+    const contacts = (await getContacts(t.ctx, [pupil.person.id])).get(pupil.person.id)!;
+    expect(contacts.className).toBe('二(3)班');
+    expect(contacts.headTeacher?.id).toBe(teacher.id);
+    expect(contacts.guardians).toHaveLength(1);
+  });
+
+  it('stores instants as numbers', async () => {
+    const school = await buildSchool(t.ctx);
+    const row = await t.ctx.db.selectFrom('schools').select('created_at').where('id', '=', school.id).executeTakeFirstOrThrow();
+    expect(typeof row.created_at).toBe('number');
+  });
+});
