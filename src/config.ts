@@ -46,6 +46,10 @@ export interface Config {
     /** How often the dispatcher looks for due notices, in milliseconds. */
     pollIntervalMs: number;
   };
+  roster: {
+    /** Largest roster file accepted for import, in MB (FANGKONG_ROSTER_MAX_MB). */
+    maxFileMb: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -118,6 +122,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     notify: {
       maxAttempts: readInt('FANGKONG_NOTIFY_MAX_ATTEMPTS', 8, 1, 100),
       pollIntervalMs: readInt('FANGKONG_NOTIFY_POLL_MS', 1000, 50, 60000),
+    },
+    roster: {
+      maxFileMb: readInt('FANGKONG_ROSTER_MAX_MB', 20, 1, 200),
     },
   };
 
