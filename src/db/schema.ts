@@ -17,6 +17,12 @@ export interface Database {
   inbox_messages: InboxMessageTable;
   job_leases: JobLeaseTable;
   job_runs: JobRunTable;
+  devices: DeviceTable;
+  cards: CardTable;
+  gate_events: GateEventTable;
+  attendance: AttendanceTable;
+  alerts: AlertTable;
+  rechecks: RecheckTable;
 }
 
 export interface DistrictTable {
@@ -197,4 +203,117 @@ export interface JobRunTable {
   finished_at: number | null;
   status: 'running' | 'done' | 'skipped' | 'failed' | 'interrupted';
   detail: string | null;
+}
+
+export type DeviceKind = 'hikvision' | 'api' | 'kiosk';
+export type DeviceDirection = 'in' | 'out';
+
+export interface DeviceTable {
+  id: string;
+  school_id: string;
+  name: string;
+  /** The lane or gate name (东门 1 号通道); staggered-entry windows name lanes. */
+  lane: string | null;
+  direction: DeviceDirection;
+  kind: DeviceKind;
+  /** Keyed HMAC-SHA256 (FieldCipher.hash) of the device key; the key is shown once. */
+  key_hash: string;
+  /** Encrypted HTTP Digest HA1 (MD5 of id:realm:key), only for Hikvision terminals. */
+  digest_ha1_enc: string | null;
+  last_seen_at: number | null;
+  /** Highest Hikvision serialNo seen, for gap detection. */
+  last_serial_no: number | null;
+  /** When the last offline alert was raised; cleared in effect once last_seen_at passes it. */
+  offline_alerted_at: number | null;
+  created_at: number;
+  active: number;
+}
+
+export interface CardTable {
+  id: string;
+  school_id: string;
+  /** FieldCipher.hash of the card number. */
+  card_hash: string;
+  /** Last four characters, for screens. */
+  card_masked: string;
+  person_id: string;
+  created_at: number;
+}
+
+export type GateMethod = 'face' | 'card' | 'id_number' | 'manual' | 'fingerprint';
+export type GateDecision = 'pass' | 'deny';
+
+export interface GateEventTable {
+  id: string;
+  school_id: string;
+  device_id: string;
+  /** The device's own id for the event; unique per device, so a resend is recorded once. */
+  event_id: string;
+  occurred_at: number;
+  received_at: number;
+  /** School day of occurred_at in Asia/Shanghai. */
+  day: string;
+  person_id: string | null;
+  method: GateMethod;
+  /** Degrees Celsius. */
+  temperature: number | null;
+  code_color: CodeColor | null;
+  code_stale: number | null;
+  decision: GateDecision;
+  /** Reason code of the entry policy (ok, fever, code_red, ...). */
+  reason: string;
+  /** The Chinese text the lane showed and spoke. */
+  prompt: string;
+  /** JSON array of flag names (late, outside_window, stale_code, old_event, ...). */
+  flags: string;
+  face_distance: number | null;
+  face_margin: number | null;
+  /** Path under dataDir of the snapshot, kept for denials only until retention deletes it. */
+  snapshot_path: string | null;
+}
+
+export interface AttendanceTable {
+  person_id: string;
+  day: string;
+  school_id: string;
+  first_pass_at: number;
+  late: number;
+  gate_event_id: string;
+  /** 'gate' for a pass, 'recheck' for a pupil admitted after a normal re-check. */
+  source: 'gate' | 'recheck';
+}
+
+export type AlertKind = 'fever' | 'code' | 'unknown_face' | 'device_offline';
+export type AlertStatus = 'open' | 'acknowledged' | 'closed';
+
+export interface AlertTable {
+  id: string;
+  school_id: string;
+  person_id: string | null;
+  device_id: string | null;
+  gate_event_id: string | null;
+  kind: AlertKind;
+  status: AlertStatus;
+  title: string;
+  detail: string;
+  /** Deterministic key, so a replayed event or a repeated check raises one alert. */
+  dedupe_key: string;
+  created_at: number;
+  acknowledged_at: number | null;
+  closed_at: number | null;
+  closed_note: string | null;
+}
+
+export interface RecheckTable {
+  id: string;
+  alert_id: string;
+  school_id: string;
+  person_id: string;
+  temperature: number;
+  measured_at: number;
+  /** Who measured: a user name or a staff person's name. */
+  measured_by: string;
+  result: 'normal' | 'fever';
+  note: string | null;
+  created_at: number;
 }

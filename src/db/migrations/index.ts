@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as foundation from './2026120401-foundation.js';
+import * as gate from './2026120406-gate.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -7,4 +8,5 @@ import * as foundation from './2026120401-foundation.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026120401-foundation': foundation,
+  '2026120406-gate': gate,
 };
