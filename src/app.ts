@@ -5,12 +5,14 @@ import type { AppContext } from './context.js';
 import type { HttpApp } from './http.js';
 import { AppError, isAppError } from './shared/errors.js';
 import { healthRoutes } from './modules/system/routes.js';
+import { registerAuth } from './modules/auth/plugin.js';
+import { authRoutes } from './modules/auth/routes.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
 
 /** Route modules in dependency order; each file only registers routes. */
-const ROUTE_MODULES: RouteModule[] = [healthRoutes];
+const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes];
 
 /**
  * Build the Fastify app with every module's routes. Background workers (the scheduler and
@@ -50,6 +52,9 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
     const internal = new AppError('INTERNAL');
     return reply.status(500).send({ error: internal.code, message: internal.userMessage });
   });
+
+  // Sessions for every route: sets request.user, rejects nothing by itself.
+  await registerAuth(app as unknown as HttpApp, ctx);
 
   await app.register(
     async (api) => {

@@ -1,4 +1,5 @@
 import type { AppContext } from './context.js';
+import { sessionPurgeWorker } from './modules/auth/worker.js';
 
 /** A background loop started by `serve`: the scheduler, the notice dispatcher, ... */
 export interface Worker {
@@ -8,7 +9,7 @@ export interface Worker {
 }
 
 /** Workers `serve` starts, in order. Modules add theirs here. */
-export const WORKERS: Worker[] = [];
+export const WORKERS: Worker[] = [sessionPurgeWorker];
 
 export async function startWorkers(ctx: AppContext, workers: Worker[] = WORKERS): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];

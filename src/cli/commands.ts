@@ -1,6 +1,7 @@
 import { printJson, requireOption, optionalOption, wantsJson, type Command } from './command.js';
 import { serve } from './serve.js';
 import { createSchool } from '../modules/people/service.js';
+import { authCommands } from '../modules/auth/cli.js';
 
 /** Every command of `fangkong`, in the order `--help` lists them. */
 export const commands: Command[] = [
@@ -24,4 +25,5 @@ export const commands: Command[] = [
       else process.stdout.write(`已创建学校 ${school.name}（代码 ${school.code}）\n`);
     },
   },
+  ...authCommands,
 ];

@@ -17,6 +17,9 @@ export interface Database {
   inbox_messages: InboxMessageTable;
   job_leases: JobLeaseTable;
   job_runs: JobRunTable;
+  users: UserTable;
+  sessions: SessionTable;
+  audit_log: AuditLogTable;
   devices: DeviceTable;
   cards: CardTable;
   gate_events: GateEventTable;
@@ -316,4 +319,49 @@ export interface RecheckTable {
   result: 'normal' | 'fever';
   note: string | null;
   created_at: number;
+}
+
+export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard';
+
+export interface UserTable {
+  id: string;
+  username: string;
+  display_name: string;
+  /** `scrypt$N$r$p$salt$hash` (salt and hash base64url), so parameters can change per user. */
+  password_hash: string;
+  role: UserRole;
+  /** Null only for district admins. */
+  school_id: string | null;
+  /** The class a head teacher is confined to. */
+  class_id: string | null;
+  person_id: string | null;
+  failed_attempts: number;
+  locked_until: number | null;
+  created_at: number;
+  password_changed_at: number;
+}
+
+export interface SessionTable {
+  /** SHA-256 (hex) of the cookie token; the token itself is never stored. */
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  user_id: string | null;
+  /** Username at the time, kept when the account is later renamed or removed. */
+  username: string | null;
+  /** The acting user's school, so a school admin can read its own entries. */
+  school_id: string | null;
+  action: string;
+  target: string | null;
+  /** JSON object. */
+  detail: string;
+  ip: string | null;
 }

@@ -16,6 +16,9 @@ export const ERRORS = {
   BUREAU_NOT_CONFIGURED: { status: 409, message: '未配置健康码数据接口（FANGKONG_BUREAU_URL），无法同步' },
   SYNC_ALREADY_RUNNING: { status: 409, message: '学校 {school} 的健康码同步正在进行中，请稍后再试' },
   PAYLOAD_TOO_LARGE: { status: 413, message: '上传内容过大：{detail}' },
+  LOGIN_FAILED: { status: 401, message: '用户名或密码错误' },
+  ACCOUNT_LOCKED: { status: 423, message: '密码连续错误次数过多，账号已锁定至 {until}，请届时再试或联系管理员解锁' },
+  CSRF_REJECTED: { status: 403, message: '请求缺少有效的安全令牌（X-CSRF-Token），请刷新页面后重试' },
   INTERNAL: { status: 500, message: '服务器内部错误，请稍后重试；如持续出现请联系管理员' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

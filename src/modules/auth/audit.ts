@@ -1,0 +1,136 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import type { Database } from '../../db/schema.js';
+import { newId } from '../../shared/ids.js';
+import { instantOf } from '../../shared/time.js';
+import { AppError } from '../../shared/errors.js';
+import type { AuthUser } from './scope.js';
+import { assertRole } from './scope.js';
+import { ADMIN_ROLES } from './roles.js';
+import * as store from './store.js';
+
+/** Actor as the audit log records it: a signed-in user, or null for the command line and anonymous attempts. */
+export type AuditActor = Pick<AuthUser, 'id' | 'username' | 'schoolId'> | null;
+
+export interface AuditOptions {
+  ip?: string | null;
+  /** Write inside this transaction, so the entry commits or rolls back with the change it records. */
+  db?: Kysely<Database> | Transaction<Database>;
+  /** School the entry belongs to when the actor has none (anonymous or district). */
+  schoolId?: string | null;
+}
+
+/**
+ * Record who did what to which target. `action` is a dotted name such as
+ * 'auth.login' or 'person.view'; `target` names the object (an id, a username, a URL);
+ * `detail` is stored as JSON and must not hold an ID number, phone number or secret.
+ */
+export async function audit(
+  ctx: AppContext,
+  user: AuditActor,
+  action: string,
+  target: string | null,
+  detail: Record<string, unknown> = {},
+  options: AuditOptions = {},
+): Promise<void> {
+  await store.insertAudit(options.db ?? ctx.db, {
+    id: newId(ctx.now()),
+    at: ctx.now(),
+    user_id: user?.id ?? null,
+    username: user?.username ?? null,
+    school_id: user?.schoolId ?? options.schoolId ?? null,
+    action,
+    target,
+    detail: JSON.stringify(detail),
+    ip: options.ip ?? null,
+  });
+}
+
+/** `audit` with the actor and address taken from the request. */
+export async function auditRequest(
+  ctx: AppContext,
+  request: FastifyRequest,
+  action: string,
+  target: string | null,
+  detail: Record<string, unknown> = {},
+): Promise<void> {
+  await audit(ctx, request.user ?? null, action, target, detail, { ip: request.ip });
+}
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  userId: string | null;
+  username: string | null;
+  schoolId: string | null;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown>;
+  ip: string | null;
+}
+
+export interface AuditSearch {
+  user?: string;
+  action?: string;
+  /** First day included, 'YYYY-MM-DD' in Asia/Shanghai. */
+  from?: string;
+  /** Last day included, 'YYYY-MM-DD' in Asia/Shanghai. */
+  to?: string;
+  limit?: number;
+  offset?: number;
+}
+
+function parseDetail(json: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(json);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function dayStart(day: string, field: string): number {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+    throw new AppError('VALIDATION', { detail: `${field}“${day}”不是有效日期，请使用 YYYY-MM-DD 格式` });
+  }
+  return instantOf(day);
+}
+
+/**
+ * Audit entries an admin may read, newest first: a district admin reads all, a school
+ * admin only the entries of its school.
+ */
+export async function searchAuditLog(ctx: AppContext, actor: AuthUser, search: AuditSearch): Promise<{ entries: AuditEntry[]; total: number }> {
+  assertRole(actor, ADMIN_ROLES);
+
+  const limit = Math.min(Math.max(search.limit ?? 50, 1), 500);
+  const offset = Math.max(search.offset ?? 0, 0);
+  const from = search.from ? dayStart(search.from, '开始日期') : undefined;
+  const to = search.to ? dayStart(search.to, '结束日期') + 24 * 60 * 60 * 1000 : undefined;
+  if (from !== undefined && to !== undefined && from >= to) {
+    throw new AppError('VALIDATION', { detail: `开始日期 ${search.from} 晚于结束日期 ${search.to}` });
+  }
+
+  const { rows, total } = await store.searchAudit(ctx.db, {
+    schoolId: actor.role === 'district_admin' ? undefined : (actor.schoolId ?? ''),
+    user: search.user?.trim() || undefined,
+    action: search.action?.trim() || undefined,
+    from,
+    to,
+    limit,
+    offset,
+  });
+  const entries = rows.map((row) => ({
+    id: row.id,
+    at: row.at,
+    userId: row.user_id,
+    username: row.username,
+    schoolId: row.school_id,
+    action: row.action,
+    target: row.target,
+    detail: parseDetail(row.detail),
+    ip: row.ip,
+  }));
+  return { entries, total };
+}

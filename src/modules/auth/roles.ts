@@ -1,0 +1,29 @@
+import type { UserRole } from '../../db/schema.js';
+
+export type { UserRole };
+
+export const USER_ROLES: readonly UserRole[] = ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard'];
+
+/** Role names as users see them. */
+export const ROLE_LABELS: Record<UserRole, string> = {
+  district_admin: '区级管理员',
+  school_admin: '学校管理员',
+  head_teacher: '班主任',
+  teacher: '教师',
+  school_doctor: '校医',
+  guard: '门卫',
+};
+
+/** Roles that may read the audit log and manage accounts (each within its scope). */
+export const ADMIN_ROLES: readonly UserRole[] = ['district_admin', 'school_admin'];
+
+export function isUserRole(value: string): value is UserRole {
+  return (USER_ROLES as readonly string[]).includes(value);
+}
+
+/** Roles a creator may hand out: a district admin any role, a school admin only roles inside a school. */
+export function rolesGrantableBy(role: UserRole): UserRole[] {
+  if (role === 'district_admin') return [...USER_ROLES];
+  if (role === 'school_admin') return USER_ROLES.filter((r) => r !== 'district_admin');
+  return [];
+}

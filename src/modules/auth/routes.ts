@@ -1,0 +1,158 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../context.js';
+import type { HttpApp } from '../../http.js';
+import { searchAuditLog } from './audit.js';
+import { assertSameOrigin, clearSessionCookies, csrfTokenFor, requireUser, setSessionCookies, SESSION_COOKIE } from './plugin.js';
+import { ADMIN_ROLES } from './roles.js';
+import * as service from './service.js';
+
+const RoleSchema = Type.Union([
+  Type.Literal('district_admin'),
+  Type.Literal('school_admin'),
+  Type.Literal('head_teacher'),
+  Type.Literal('teacher'),
+  Type.Literal('school_doctor'),
+  Type.Literal('guard'),
+]);
+
+const UserReply = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  displayName: Type.String(),
+  role: RoleSchema,
+  roleLabel: Type.String(),
+  schoolId: Type.Union([Type.String(), Type.Null()]),
+  schoolCode: Type.Union([Type.String(), Type.Null()]),
+  schoolName: Type.Union([Type.String(), Type.Null()]),
+  classId: Type.Union([Type.String(), Type.Null()]),
+  className: Type.Union([Type.String(), Type.Null()]),
+  personId: Type.Union([Type.String(), Type.Null()]),
+  lockedUntil: Type.Union([Type.Number(), Type.Null()]),
+  createdAt: Type.Number(),
+  passwordChangedAt: Type.Number(),
+});
+
+const SessionReply = Type.Object({ user: UserReply, csrfToken: Type.String() });
+
+const Credentials = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64 }),
+  password: Type.String({ minLength: 1, maxLength: 256 }),
+});
+
+const SetupBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64 }),
+  displayName: Type.Optional(Type.String({ maxLength: 64 })),
+  password: Type.String({ minLength: 1, maxLength: 256 }),
+});
+
+const PasswordBody = Type.Object({
+  oldPassword: Type.String({ minLength: 1, maxLength: 256 }),
+  newPassword: Type.String({ minLength: 1, maxLength: 256 }),
+});
+
+const NewUserBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64 }),
+  displayName: Type.Optional(Type.String({ maxLength: 64 })),
+  role: RoleSchema,
+  schoolCode: Type.Optional(Type.String({ maxLength: 32 })),
+  className: Type.Optional(Type.String({ maxLength: 16 })),
+  password: Type.String({ minLength: 1, maxLength: 256 }),
+});
+
+const AuditQuery = Type.Object({
+  user: Type.Optional(Type.String({ maxLength: 64, description: 'Username or user id' })),
+  action: Type.Optional(Type.String({ maxLength: 64, description: "Exact action, or a prefix ending in '.' such as 'auth.'" })),
+  from: Type.Optional(Type.String({ description: 'First day, YYYY-MM-DD (Asia/Shanghai)' })),
+  to: Type.Optional(Type.String({ description: 'Last day, YYYY-MM-DD (Asia/Shanghai)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+const AuditReply = Type.Object({
+  total: Type.Integer(),
+  entries: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      at: Type.Number(),
+      userId: Type.Union([Type.String(), Type.Null()]),
+      username: Type.Union([Type.String(), Type.Null()]),
+      schoolId: Type.Union([Type.String(), Type.Null()]),
+      action: Type.String(),
+      target: Type.Union([Type.String(), Type.Null()]),
+      detail: Type.Record(Type.String(), Type.Unknown()),
+      ip: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
+const Ok = Type.Object({ ok: Type.Literal(true) });
+
+export async function authRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
+  app.get('/auth/setup', { schema: { tags: ['auth'], response: { 200: Type.Object({ needed: Type.Boolean() }) } } }, async () => {
+    return { needed: await service.isSetupNeeded(ctx) };
+  });
+
+  app.post('/auth/setup', { schema: { tags: ['auth'], body: SetupBody, response: { 201: SessionReply } } }, async (request, reply) => {
+    assertSameOrigin(request);
+    await service.setupFirstAdmin(ctx, request.body, request.ip);
+    const { token, user } = await service.login(ctx, { ...request.body, ip: request.ip, userAgent: request.headers['user-agent'] });
+    const csrfToken = setSessionCookies(ctx, request, reply, token);
+    return reply.status(201).send({ user, csrfToken });
+  });
+
+  app.post('/auth/login', { schema: { tags: ['auth'], body: Credentials, response: { 200: SessionReply } } }, async (request, reply) => {
+    assertSameOrigin(request);
+    const { token, user } = await service.login(ctx, {
+      username: request.body.username,
+      password: request.body.password,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+    });
+    const csrfToken = setSessionCookies(ctx, request, reply, token);
+    return { user, csrfToken };
+  });
+
+  app.post('/auth/logout', { schema: { tags: ['auth'], response: { 200: Ok } } }, async (request, reply) => {
+    const user = requireUser(request);
+    await service.logout(ctx, user, request.ip);
+    clearSessionCookies(reply);
+    return { ok: true as const };
+  });
+
+  app.get('/auth/me', { schema: { tags: ['auth'], response: { 200: SessionReply } } }, async (request) => {
+    const user = requireUser(request);
+    const token = request.cookies[SESSION_COOKIE]!;
+    return { user: await service.getCurrentUser(ctx, user), csrfToken: csrfTokenFor(ctx, token) };
+  });
+
+  app.post('/auth/password', { schema: { tags: ['auth'], body: PasswordBody, response: { 200: Ok } } }, async (request) => {
+    const user = requireUser(request);
+    await service.changePassword(ctx, user, request.body.oldPassword, request.body.newPassword, request.ip);
+    return { ok: true as const };
+  });
+
+  app.get('/auth/users', { schema: { tags: ['auth'], response: { 200: Type.Object({ users: Type.Array(UserReply) }) } } }, async (request) => {
+    const user = requireUser(request, { roles: ADMIN_ROLES });
+    return { users: await service.listUsers(ctx, user) };
+  });
+
+  app.post('/auth/users', { schema: { tags: ['auth'], body: NewUserBody, response: { 201: UserReply } } }, async (request, reply) => {
+    const actor = requireUser(request, { roles: ADMIN_ROLES });
+    const created = await service.createUser(ctx, request.body, actor, request.ip);
+    return reply.status(201).send(created);
+  });
+
+  app.post(
+    '/auth/users/:id/unlock',
+    { schema: { tags: ['auth'], params: Type.Object({ id: Type.String() }), response: { 200: UserReply } } },
+    async (request) => {
+      const actor = requireUser(request, { roles: ADMIN_ROLES });
+      return service.unlockUser(ctx, actor, request.params.id, request.ip);
+    },
+  );
+
+  app.get('/audit', { schema: { tags: ['auth'], querystring: AuditQuery, response: { 200: AuditReply } } }, async (request) => {
+    const actor = requireUser(request, { roles: ADMIN_ROLES });
+    return searchAuditLog(ctx, actor, request.query);
+  });
+}

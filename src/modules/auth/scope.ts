@@ -1,0 +1,74 @@
+import { AppError } from '../../shared/errors.js';
+import type { UserRole } from './roles.js';
+
+/** The signed-in user that every module reads from `request.user`. */
+export interface AuthUser {
+  id: string;
+  username: string;
+  displayName: string;
+  role: UserRole;
+  /** Null only for district admins. */
+  schoolId: string | null;
+  /** Set for head teachers: the one class they see and change. */
+  classId: string | null;
+  personId: string | null;
+  /** The session this request came with. */
+  sessionId: string;
+}
+
+type ScopedUser = Pick<AuthUser, 'role' | 'schoolId' | 'classId'>;
+
+export interface SchoolScopeOptions {
+  /**
+   * Let a head teacher of this school through. The caller then owes the class filter:
+   * list only `classScopeOf(user)` when it is set. Without this option a head teacher is
+   * rejected, so a school-wide route cannot leak other classes by forgetting the filter.
+   */
+  allowClassScoped?: boolean;
+}
+
+/**
+ * Throw FORBIDDEN unless the user may act on the school: the district on every school,
+ * a school role on its own school only.
+ */
+export function assertSchoolScope(user: ScopedUser, schoolId: string, options: SchoolScopeOptions = {}): void {
+  if (user.role === 'district_admin') return;
+
+  if (user.schoolId !== schoolId) {
+    throw new AppError('FORBIDDEN', { detail: '只能查看和操作本校的数据' });
+  }
+  if (user.role === 'head_teacher' && !options.allowClassScoped) {
+    throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });
+  }
+  if (user.role === 'head_teacher' && !user.classId) {
+    throw new AppError('FORBIDDEN', { detail: '班主任账号未关联班级，请联系管理员设置' });
+  }
+}
+
+/**
+ * Throw FORBIDDEN unless the user may act on the class `classId` of school `schoolId`:
+ * the district on every class, a school role on the classes of its school, a head
+ * teacher on their own class only.
+ */
+export function assertClassScope(user: ScopedUser, classId: string, schoolId: string): void {
+  if (user.role === 'district_admin') return;
+
+  if (user.schoolId !== schoolId) {
+    throw new AppError('FORBIDDEN', { detail: '只能查看和操作本校的数据' });
+  }
+  if (user.role === 'head_teacher' && user.classId !== classId) {
+    throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });
+  }
+}
+
+/** The class a user's lists must be narrowed to, or undefined when they see the whole school (or more). */
+export function classScopeOf(user: ScopedUser): string | undefined {
+  return user.role === 'head_teacher' ? (user.classId ?? undefined) : undefined;
+}
+
+/** Throw FORBIDDEN unless the user's role is one of `roles`. */
+export function assertRole(user: Pick<AuthUser, 'role'>, roles: readonly UserRole[]): void {
+  if (!roles.includes(user.role)) {
+    throw new AppError('FORBIDDEN', { detail: '当前角色不能执行此操作' });
+  }
+}

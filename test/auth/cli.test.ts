@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../../src/db/connection.js';
+
+/** Runs the real command line with its own SQLite data directory. */
+function fangkong(dataDir: string, args: string[], input = '') {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, FANGKONG_DATA_DIR: dataDir, FANGKONG_DATABASE_URL: '', FANGKONG_LOG_LEVEL: 'silent' },
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('fangkong user add', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'fangkong-cli-'));
+    expect(fangkong(dataDir, ['school', 'add', '--code', 'XX01', '--name', '实验小学']).status).toBe(0);
+  });
+
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('creates a head teacher with the password from stdin', async () => {
+    const result = fangkong(dataDir, ['user', 'add', '--username', 'wang', '--role', 'head_teacher', '--school', 'XX01', '--class', '二(3)班', '--password-stdin'], 'Secret-Pass-1\n');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('已创建账号 wang（班主任，实验小学 二(3)班）');
+
+    const database = openDb({ databaseUrl: '', dataDir });
+    try {
+      const row = await database.db.selectFrom('users').selectAll().where('username', '=', 'wang').executeTakeFirstOrThrow();
+      expect(row.role).toBe('head_teacher');
+      expect(row.password_hash).toMatch(/^scrypt\$/);
+      expect(row.password_hash).not.toContain('Secret-Pass-1');
+      expect(row.class_id).not.toBeNull();
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('refuses a password on the command line', () => {
+    const result = fangkong(dataDir, ['user', 'add', '--username', 'li', '--role', 'teacher', '--school', 'XX01', '--password', 'x']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--password-stdin');
+  });
+
+  it('explains a missing class and a short password', () => {
+    const noClass = fangkong(dataDir, ['user', 'add', '--username', 'zhao', '--role', 'head_teacher', '--school', 'XX01', '--password-stdin'], 'Secret-Pass-1\n');
+    expect(noClass.status).toBe(1);
+    expect(noClass.stderr).toContain('班主任需要指定班级');
+
+    const short = fangkong(dataDir, ['user', 'add', '--username', 'zhao', '--role', 'teacher', '--school', 'XX01', '--password-stdin'], 'short\n');
+    expect(short.status).toBe(1);
+    expect(short.stderr).toContain('至少需要 8 个字符');
+  });
+
+  it('rejects an unknown role', () => {
+    const result = fangkong(dataDir, ['user', 'add', '--username', 'qian', '--role', 'principal', '--password-stdin'], 'Secret-Pass-1\n');
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('unknown --role "principal"');
+  });
+});
