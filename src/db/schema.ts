@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Table types for Kysely. Column types are chosen to read the same on SQLite and
  * PostgreSQL: instants are epoch milliseconds (BIGINT, parsed to number), calendar days
@@ -17,6 +19,7 @@ export interface Database {
   inbox_messages: InboxMessageTable;
   job_leases: JobLeaseTable;
   job_runs: JobRunTable;
+  notify_rate_slots: NotifyRateSlotTable;
   users: UserTable;
   sessions: SessionTable;
   audit_log: AuditLogTable;
@@ -156,7 +159,13 @@ export interface SyncRunTable {
 }
 
 export type OutboxChannel = 'dingtalk_work' | 'dingtalk_robot' | 'inbox';
-export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'filtered' | 'failed' | 'dead';
+/**
+ * pending: waiting for its next attempt; sending: claimed by a dispatcher until lease_until;
+ * confirming: DingTalk accepted the work notice and the send result is not read yet;
+ * sent, filtered (DingTalk dropped a same-day duplicate), failed (undeliverable), dead
+ * (attempts used up) are final.
+ */
+export type OutboxStatus = 'pending' | 'sending' | 'confirming' | 'sent' | 'filtered' | 'failed' | 'dead';
 
 export interface OutboxTable {
   id: string;
@@ -178,6 +187,18 @@ export interface OutboxTable {
   external_id: string | null;
   created_at: number;
   sent_at: number | null;
+  /** While status is 'sending': when the claim expires and another dispatcher may take the row. */
+  lease_until: number | null;
+  /** Random token of the current claim; a dispatcher only finishes rows it still holds. */
+  claim_token: string | null;
+  /** 1 when an earlier attempt may have reached DingTalk (timeout, crash mid-send). */
+  uncertain: Generated<number>;
+  /** Send-result reads of the current work-notice task. */
+  checks: Generated<number>;
+  /** Role at the school that gets the in-app copy when no person is named. */
+  recipient_role: string | null;
+  /** How the final state was reached, shown on the console (Chinese). */
+  delivery_note: string | null;
 }
 
 export interface InboxMessageTable {
@@ -191,6 +212,9 @@ export interface InboxMessageTable {
   body: string;
   created_at: number;
   read_at: number | null;
+  /** The outbox notice this message copies; null for inbox-only messages. */
+  outbox_id: string | null;
+  recipient_guardian_id: string | null;
 }
 
 export interface JobLeaseTable {
@@ -364,4 +388,11 @@ export interface AuditLogTable {
   /** JSON object. */
   detail: string;
   ip: string | null;
+}
+
+/** One of the N send slots of a rate-limited channel; a slot is free 60 s after `used_at`. */
+export interface NotifyRateSlotTable {
+  bucket: string;
+  slot: number;
+  used_at: number;
 }
