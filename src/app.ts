@@ -7,6 +7,7 @@ import { AppError, isAppError } from './shared/errors.js';
 import { healthRoutes } from './modules/system/routes.js';
 import { registerAuth } from './modules/auth/plugin.js';
 import { authRoutes } from './modules/auth/routes.js';
+import { registerWebApp } from './web-app.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
@@ -64,6 +65,9 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
   );
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  // The console's files and deep links; skipped with a log line when web/dist is missing.
+  await registerWebApp(app as unknown as HttpApp, ctx);
 
   return app as unknown as HttpApp;
 }

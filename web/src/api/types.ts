@@ -1,0 +1,83 @@
+/** Reply shapes of the module APIs the console reads, as their route schemas define them. */
+
+export type CodeColor = 'green' | 'yellow' | 'red' | 'unknown';
+
+/** GET /api/schools/:code/codes */
+export interface CodeEntry {
+  personId: string;
+  name: string;
+  kind: 'student' | 'staff';
+  classId: string | null;
+  className: string | null;
+  idNumberMasked: string | null;
+  color: CodeColor;
+  isStale: boolean;
+  fetchedAt: number | null;
+  reason: string | null;
+  lastFailure: string | null;
+}
+
+/** GET /api/schools/:code/sync-runs */
+export interface SyncRun {
+  id: string;
+  trigger: string;
+  status: string;
+  startedAt: number;
+  finishedAt: number | null;
+  total: number;
+  processed: number;
+  failed: number;
+  changes: number;
+  failedBatches: number;
+  counts: Record<string, number>;
+  error: string | null;
+}
+
+/** GET /api/schools/:code/gate/events */
+export interface GateEvent {
+  id: string;
+  deviceName: string;
+  lane: string | null;
+  occurredAt: number;
+  personName: string | null;
+  className: string | null;
+  method: string;
+  temperature: number | null;
+  codeColor: string | null;
+  decision: 'pass' | 'deny';
+  reason: string;
+  prompt: string;
+}
+
+/** GET /api/schools/:code/attendance */
+export interface AttendanceDay {
+  day: string;
+  arrivedCount: number;
+  notArrivedCount: number;
+  lateCount: number;
+  classes: Array<{ classId: string | null; className: string; arrived: unknown[]; notArrived: unknown[] }>;
+}
+
+/** GET /api/schools/:code/alerts */
+export interface GateAlert {
+  id: string;
+  kind: 'fever' | 'code' | 'unknown_face' | 'device_offline';
+  status: 'open' | 'acknowledged' | 'closed';
+  title: string;
+  detail: string;
+  createdAt: number;
+  closedAt: number | null;
+  closedNote: string | null;
+}
+
+/** GET /api/audit */
+export interface AuditEntry {
+  id: string;
+  at: number;
+  userId: string | null;
+  username: string | null;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown>;
+  ip: string | null;
+}

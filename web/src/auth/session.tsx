@@ -1,0 +1,98 @@
+import { createContext, useContext, type ReactNode } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, ApiError } from '../api/client';
+
+export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard';
+
+/** The signed-in user as GET /api/auth/me returns it. */
+export interface CurrentUser {
+  id: string;
+  username: string;
+  displayName: string;
+  role: UserRole;
+  roleLabel: string;
+  schoolId: string | null;
+  schoolCode: string | null;
+  schoolName: string | null;
+  classId: string | null;
+  className: string | null;
+}
+
+interface SessionReply {
+  user: CurrentUser;
+  csrfToken: string;
+}
+
+/** Query key of the current user; cleared on sign-out and on a 401 anywhere. */
+export const ME_KEY = ['auth', 'me'] as const;
+
+/** Read the signed-in user; null when nobody is signed in. */
+async function fetchMe(): Promise<CurrentUser | null> {
+  try {
+    return (await api<SessionReply>('/api/auth/me')).user;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+interface SessionValue {
+  user: CurrentUser | null;
+  isLoading: boolean;
+  error: Error | null;
+}
+
+const SessionContext = createContext<SessionValue>({ user: null, isLoading: true, error: null });
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const me = useQuery({ queryKey: ME_KEY, queryFn: fetchMe, staleTime: 60 * 1000, retry: false });
+  const value: SessionValue = { user: me.data ?? null, isLoading: me.isLoading, error: me.error };
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionValue {
+  return useContext(SessionContext);
+}
+
+/** The signed-in user; only for pages inside the signed-in layout. */
+export function useUser(): CurrentUser {
+  const { user } = useSession();
+  if (!user) throw new Error('useUser called outside the signed-in layout');
+  return user;
+}
+
+export function useLogin() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { username: string; password: string }) => api<SessionReply>('/api/auth/login', { method: 'POST', body: input }),
+    onSuccess: (reply) => {
+      client.clear();
+      client.setQueryData(ME_KEY, reply.user);
+    },
+  });
+}
+
+export function useSetup() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (input: { username: string; displayName: string; password: string }) =>
+      api<SessionReply>('/api/auth/setup', { method: 'POST', body: input }),
+    onSuccess: (reply) => {
+      client.clear();
+      client.setQueryData(ME_KEY, reply.user);
+    },
+  });
+}
+
+export function useLogout() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<{ ok: true }>('/api/auth/logout', { method: 'POST' }),
+    onSettled: () => {
+      client.clear();
+      client.setQueryData(ME_KEY, null);
+    },
+  });
+}
+
+export const isAdmin = (user: CurrentUser) => user.role === 'district_admin' || user.role === 'school_admin';

@@ -1,0 +1,38 @@
+import type { ReactNode } from 'react';
+import { Alert, Card, Empty, Flex, Spin, Typography } from 'antd';
+import { ApiError } from '../api/client';
+
+/** Empty state for a feature whose API the server does not offer yet. */
+export function NotOpen({ title }: { title?: string }) {
+  return (
+    <Card title={title} data-testid="not-open">
+      <Empty description="该功能尚未开放" />
+    </Card>
+  );
+}
+
+/** Page title with optional actions on the right; wraps under the title on phones. */
+export function PageTitle({ title, extra }: { title: string; extra?: ReactNode }) {
+  return (
+    <Flex justify="space-between" align="center" wrap gap={12} style={{ marginBottom: 16 }}>
+      <Typography.Title level={4} style={{ margin: 0 }}>
+        {title}
+      </Typography.Title>
+      {extra}
+    </Flex>
+  );
+}
+
+/** A failed request's Chinese message. */
+export function ErrorAlert({ error }: { error: unknown }) {
+  const message = error instanceof ApiError || error instanceof Error ? error.message : '加载失败';
+  return <Alert type="error" showIcon title={message} style={{ marginBottom: 16 }} />;
+}
+
+export function Loading() {
+  return (
+    <Flex justify="center" style={{ padding: 48 }}>
+      <Spin />
+    </Flex>
+  );
+}

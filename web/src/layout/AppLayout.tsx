@@ -1,0 +1,145 @@
+import { useState } from 'react';
+import { Outlet, useLocation, useNavigate } from 'react-router';
+import { App, Button, Drawer, Dropdown, Grid, Layout, Menu, Select, Space, Typography, type MenuProps } from 'antd';
+import {
+  ApartmentOutlined,
+  BellOutlined,
+  CameraOutlined,
+  HomeOutlined,
+  LogoutOutlined,
+  MenuOutlined,
+  QrcodeOutlined,
+  SafetyCertificateOutlined,
+  ScanOutlined,
+  SettingOutlined,
+  TeamOutlined,
+  UserOutlined,
+} from '@ant-design/icons';
+import { useLogout, useUser } from '../auth/session';
+import { SchoolProvider, useSchool } from './school';
+
+const MENU = [
+  { key: '/', icon: <HomeOutlined />, label: '首页' },
+  { key: '/persons', icon: <TeamOutlined />, label: '人员' },
+  { key: '/health-codes', icon: <QrcodeOutlined />, label: '健康码' },
+  { key: '/gate', icon: <ScanOutlined />, label: '通行' },
+  { key: '/alerts', icon: <BellOutlined />, label: '预警与通知' },
+  { key: '/devices', icon: <CameraOutlined />, label: '设备' },
+  { key: '/settings', icon: <SettingOutlined />, label: '设置' },
+  { key: '/district', icon: <ApartmentOutlined />, label: '区级', districtOnly: true },
+];
+
+function SchoolSwitcher() {
+  const user = useUser();
+  const { school, choices, setSchoolCode } = useSchool();
+  if (user.role !== 'district_admin') {
+    return <Typography.Text type="secondary">{[user.schoolName, user.className].filter(Boolean).join(' · ')}</Typography.Text>;
+  }
+  if (choices.length === 0) return null;
+  return (
+    <Select
+      aria-label="选择学校"
+      size="middle"
+      style={{ minWidth: 140, maxWidth: 220 }}
+      value={school?.code}
+      onChange={setSchoolCode}
+      options={choices.map((s) => ({ value: s.code, label: s.name }))}
+    />
+  );
+}
+
+function UserMenu({ compact }: { compact: boolean }) {
+  const user = useUser();
+  const logout = useLogout();
+  const navigate = useNavigate();
+  const { message } = App.useApp();
+  const items: MenuProps['items'] = [
+    { key: 'role', label: `${user.displayName}（${user.roleLabel}）`, disabled: true },
+    { type: 'divider' },
+    { key: 'settings', icon: <SettingOutlined />, label: '修改密码' },
+    { key: 'logout', icon: <LogoutOutlined />, label: '退出登录', danger: true },
+  ];
+  const handleClick: MenuProps['onClick'] = ({ key }) => {
+    if (key === 'settings') navigate('/settings');
+    if (key === 'logout') logout.mutate(undefined, { onSuccess: () => message.success('已退出登录') });
+  };
+  return (
+    <Dropdown menu={{ items, onClick: handleClick }} trigger={['click']}>
+      <Button type="text" icon={<UserOutlined />} aria-label="账号菜单" data-testid="user-menu">
+        {compact ? null : user.displayName}
+      </Button>
+    </Dropdown>
+  );
+}
+
+/** The signed-in frame: side menu (a drawer on phones), header with school and account, and the page. */
+export function AppLayout() {
+  const user = useUser();
+  const screens = Grid.useBreakpoint();
+  const isPhone = !screens.md;
+  const [drawerOpen, setDrawerOpen] = useState(false);
+  const location = useLocation();
+  const navigate = useNavigate();
+
+  const items = MENU.filter((item) => !item.districtOnly || user.role === 'district_admin').map(({ key, icon, label }) => ({ key, icon, label }));
+  const selected = MENU.find((item) => item.key !== '/' && location.pathname.startsWith(item.key))?.key ?? '/';
+  const menu = (
+    <Menu
+      theme="dark"
+      mode="inline"
+      selectedKeys={[selected]}
+      items={items}
+      onClick={({ key }) => {
+        navigate(key);
+        setDrawerOpen(false);
+      }}
+    />
+  );
+  const brand = (
+    <div className="fk-brand">
+      <SafetyCertificateOutlined style={{ fontSize: 20 }} />
+      智慧防控平台
+    </div>
+  );
+
+  return (
+    <SchoolProvider>
+      <Layout style={{ minHeight: '100vh' }}>
+        {isPhone ? (
+          <Drawer
+            placement="left"
+            open={drawerOpen}
+            onClose={() => setDrawerOpen(false)}
+            size={240}
+            closable={false}
+            styles={{ body: { padding: 0, background: '#001529' } }}
+          >
+            {brand}
+            {menu}
+          </Drawer>
+        ) : (
+          <Layout.Sider width={208} style={{ position: 'sticky', top: 0, height: '100vh', overflow: 'auto' }}>
+            {brand}
+            {menu}
+          </Layout.Sider>
+        )}
+        <Layout>
+          <Layout.Header className="fk-header">
+            <Space size={8}>
+              {isPhone && <Button type="text" icon={<MenuOutlined />} aria-label="打开菜单" onClick={() => setDrawerOpen(true)} />}
+              {isPhone && <Typography.Text strong>智慧防控平台</Typography.Text>}
+              {!isPhone && <SchoolSwitcher />}
+            </Space>
+            <Space size={4}>
+              {isPhone && <SchoolSwitcher />}
+              <UserMenu compact={isPhone} />
+            </Space>
+          </Layout.Header>
+          <Layout.Content className="fk-content">
+            <Outlet />
+          </Layout.Content>
+        </Layout>
+      </Layout>
+    </SchoolProvider>
+  );
+}

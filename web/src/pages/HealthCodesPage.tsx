@@ -1,0 +1,181 @@
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App, Button, Card, Col, Input, Progress, Row, Segmented, Space, Table, Tag, Typography } from 'antd';
+import { SyncOutlined } from '@ant-design/icons';
+import { api } from '../api/client';
+import { fillPath, useRoute } from '../api/routes';
+import type { CodeEntry, SyncRun } from '../api/types';
+import { isAdmin, useUser } from '../auth/session';
+import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
+import { NeedSchool } from '../components/NeedSchool';
+import { CODE_COLORS, formatDateTime } from '../format';
+import { useSchool } from '../layout/school';
+
+const RUN_STATUS: Record<string, { label: string; color: string }> = {
+  running: { label: '进行中', color: 'processing' },
+  succeeded: { label: '成功', color: 'success' },
+  partial: { label: '部分失败', color: 'warning' },
+  failed: { label: '失败', color: 'error' },
+  interrupted: { label: '已中断', color: 'default' },
+};
+
+const TRIGGERS: Record<string, string> = { manual: '手动', schedule: '定时', poll: '轮询', resume: '续跑' };
+
+export function CodeTag({ color, isStale }: { color: string; isStale?: boolean }) {
+  const known = CODE_COLORS[color] ?? CODE_COLORS.unknown;
+  return (
+    <Space size={4}>
+      <Tag color={known.color}>{known.label}</Tag>
+      {isStale && <Tag>已过期</Tag>}
+    </Space>
+  );
+}
+
+function CodesTable({ schoolCode }: { schoolCode: string }) {
+  const route = useRoute('GET /api/schools/:code/codes');
+  const [color, setColor] = useState<string>('all');
+  const [search, setSearch] = useState('');
+  const codes = useQuery({
+    queryKey: ['codes', schoolCode, color],
+    queryFn: () => {
+      const query = color === 'all' ? '' : color === 'stale' ? '?stale=true' : `?color=${color}`;
+      return api<{ items: CodeEntry[]; total: number }>(fillPath(route.path!, { code: schoolCode }) + query);
+    },
+    enabled: route.path !== undefined,
+  });
+  if (route.isLoading) return <Loading />;
+  if (!route.path) return <NotOpen title="当前健康码" />;
+
+  const needle = search.trim();
+  const items = (codes.data?.items ?? []).filter((item) => !needle || item.name.includes(needle) || (item.className ?? '').includes(needle));
+  return (
+    <Card
+      title="当前健康码"
+      extra={
+        <Input.Search allowClear placeholder="姓名或班级" onSearch={setSearch} onChange={(event) => !event.target.value && setSearch('')} style={{ width: 180 }} />
+      }
+    >
+      <Segmented
+        style={{ marginBottom: 12 }}
+        value={color}
+        onChange={(value) => setColor(String(value))}
+        options={[
+          { label: '全部', value: 'all' },
+          { label: '绿码', value: 'green' },
+          { label: '黄码', value: 'yellow' },
+          { label: '红码', value: 'red' },
+          { label: '未知', value: 'unknown' },
+          { label: '已过期', value: 'stale' },
+        ]}
+      />
+      {codes.error && <ErrorAlert error={codes.error} />}
+      <Table<CodeEntry>
+        rowKey="personId"
+        size="small"
+        loading={codes.isLoading}
+        dataSource={items}
+        scroll={{ x: 640 }}
+        pagination={{ pageSize: 20, showSizeChanger: false, showTotal: (total) => `共 ${total} 人` }}
+        columns={[
+          { title: '姓名', dataIndex: 'name', width: 100 },
+          { title: '班级', dataIndex: 'className', width: 100, render: (value: string | null, row) => value ?? (row.kind === 'staff' ? '教职工' : '—') },
+          { title: '健康码', dataIndex: 'color', width: 140, render: (value: string, row) => <CodeTag color={value} isStale={row.isStale} /> },
+          { title: '身份证号', dataIndex: 'idNumberMasked', width: 180, render: (value: string | null) => value ?? '—' },
+          { title: '最近获取', dataIndex: 'fetchedAt', width: 150, render: formatDateTime },
+          { title: '说明', dataIndex: 'reason', render: (value: string | null, row) => row.lastFailure ?? value ?? '' },
+        ]}
+      />
+    </Card>
+  );
+}
+
+function SyncRuns({ schoolCode }: { schoolCode: string }) {
+  const user = useUser();
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const listRoute = useRoute('GET /api/schools/:code/sync-runs');
+  const syncRoute = useRoute('POST /api/schools/:code/sync');
+  const runs = useQuery({
+    queryKey: ['sync-runs', schoolCode],
+    queryFn: () => api<{ items: SyncRun[] }>(fillPath(listRoute.path!, { code: schoolCode }) + '?limit=20'),
+    enabled: listRoute.path !== undefined,
+    // Poll while a run is going so its progress bar moves.
+    refetchInterval: (query) => (query.state.data?.items.some((run) => run.status === 'running') ? 2000 : false),
+  });
+  const syncNow = useMutation({
+    mutationFn: () => api<{ runId: string; message: string }>(fillPath(syncRoute.path!, { code: schoolCode }), { method: 'POST' }),
+    onSuccess: (reply) => {
+      message.success(reply.message);
+      client.invalidateQueries({ queryKey: ['sync-runs', schoolCode] });
+    },
+    onError: (error) => message.error(error.message),
+  });
+
+  if (listRoute.isLoading) return <Loading />;
+  if (!listRoute.path) return <NotOpen title="同步记录" />;
+  const canSync = syncRoute.path !== undefined && isAdmin(user);
+  return (
+    <Card
+      title="同步记录"
+      extra={
+        canSync && (
+          <Button type="primary" icon={<SyncOutlined />} loading={syncNow.isPending} onClick={() => syncNow.mutate()} data-testid="sync-now">
+            立即同步
+          </Button>
+        )
+      }
+    >
+      {runs.error && <ErrorAlert error={runs.error} />}
+      <Table<SyncRun>
+        rowKey="id"
+        size="small"
+        loading={runs.isLoading}
+        dataSource={runs.data?.items ?? []}
+        scroll={{ x: 720 }}
+        pagination={false}
+        columns={[
+          { title: '开始时间', dataIndex: 'startedAt', width: 150, render: formatDateTime },
+          { title: '方式', dataIndex: 'trigger', width: 70, render: (value: string) => TRIGGERS[value] ?? value },
+          {
+            title: '状态',
+            dataIndex: 'status',
+            width: 90,
+            render: (value: string) => <Tag color={RUN_STATUS[value]?.color}>{RUN_STATUS[value]?.label ?? value}</Tag>,
+          },
+          {
+            title: '进度',
+            width: 180,
+            render: (_, run) => (
+              <Progress
+                size="small"
+                percent={run.total ? Math.floor((run.processed / run.total) * 100) : run.status === 'running' ? 0 : 100}
+                status={run.status === 'failed' ? 'exception' : run.status === 'running' ? 'active' : undefined}
+              />
+            ),
+          },
+          { title: '处理/失败', width: 100, render: (_, run) => `${run.processed}/${run.failed}` },
+          { title: '跳码', dataIndex: 'changes', width: 60 },
+          { title: '问题', dataIndex: 'error', render: (value: string | null) => value && <Typography.Text type="danger">{value}</Typography.Text> },
+        ]}
+      />
+    </Card>
+  );
+}
+
+export function HealthCodesPage() {
+  const { school } = useSchool();
+  if (!school) return <NeedSchool title="健康码" />;
+  return (
+    <>
+      <PageTitle title={`健康码 · ${school.name}`} />
+      <Row gutter={[16, 16]}>
+        <Col span={24}>
+          <SyncRuns schoolCode={school.code} />
+        </Col>
+        <Col span={24}>
+          <CodesTable schoolCode={school.code} />
+        </Col>
+      </Row>
+    </>
+  );
+}

@@ -1,0 +1,264 @@
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Alert, App, Button, Card, DatePicker, Form, Input, Modal, Select, Space, Table, Tabs, Tag } from 'antd';
+import { PlusOutlined, UnlockOutlined } from '@ant-design/icons';
+import type { Dayjs } from 'dayjs';
+import { api } from '../api/client';
+import type { AuditEntry } from '../api/types';
+import { isAdmin, useUser, type CurrentUser, type UserRole } from '../auth/session';
+import { ErrorAlert, PageTitle } from '../components/common';
+import { formatDateTime } from '../format';
+
+const ROLE_OPTIONS: Array<{ value: UserRole; label: string }> = [
+  { value: 'school_admin', label: '学校管理员' },
+  { value: 'head_teacher', label: '班主任' },
+  { value: 'teacher', label: '教师' },
+  { value: 'school_doctor', label: '校医' },
+  { value: 'guard', label: '门卫' },
+  { value: 'district_admin', label: '区级管理员' },
+];
+
+/** Audit actions as users read them; unknown ones show their code. */
+const ACTIONS: Record<string, string> = {
+  'auth.setup': '系统初始化',
+  'auth.login': '登录',
+  'auth.login_failed': '登录失败',
+  'auth.locked': '账号锁定',
+  'auth.logout': '退出登录',
+  'auth.password_change': '修改密码',
+  'auth.password_change_failed': '修改密码失败',
+  'user.create': '创建账号',
+  'user.unlock': '解锁账号',
+  'access.denied': '越权访问被拒',
+};
+
+interface PasswordValues {
+  oldPassword: string;
+  newPassword: string;
+  confirm: string;
+}
+
+function PasswordForm() {
+  const { message } = App.useApp();
+  const [form] = Form.useForm<PasswordValues>();
+  const change = useMutation({
+    mutationFn: (values: PasswordValues) => api('/api/auth/password', { method: 'POST', body: { oldPassword: values.oldPassword, newPassword: values.newPassword } }),
+    onSuccess: () => {
+      message.success('密码已修改，其他设备上的登录已退出');
+      form.resetFields();
+    },
+  });
+  return (
+    <Card style={{ maxWidth: 480 }}>
+      {change.error && <ErrorAlert error={change.error} />}
+      <Form form={form} layout="vertical" onFinish={(values) => change.mutate(values)} requiredMark={false}>
+        <Form.Item name="oldPassword" label="原密码" rules={[{ required: true, message: '请输入原密码' }]}>
+          <Input.Password autoComplete="current-password" />
+        </Form.Item>
+        <Form.Item name="newPassword" label="新密码" rules={[{ required: true, message: '请输入新密码' }, { min: 8, message: '新密码至少 8 个字符' }]}>
+          <Input.Password autoComplete="new-password" />
+        </Form.Item>
+        <Form.Item
+          name="confirm"
+          label="确认新密码"
+          dependencies={['newPassword']}
+          rules={[
+            { required: true, message: '请再次输入新密码' },
+            ({ getFieldValue }) => ({
+              validator: (_, value) => (value === getFieldValue('newPassword') ? Promise.resolve() : Promise.reject(new Error('两次输入的密码不一致'))),
+            }),
+          ]}
+        >
+          <Input.Password autoComplete="new-password" />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" loading={change.isPending}>
+          保存
+        </Button>
+      </Form>
+    </Card>
+  );
+}
+
+interface AccountRow extends CurrentUser {
+  lockedUntil: number | null;
+  createdAt: number;
+}
+
+interface NewAccountValues {
+  username: string;
+  displayName: string;
+  role: UserRole;
+  schoolCode?: string;
+  className?: string;
+  password: string;
+}
+
+function Accounts() {
+  const user = useUser();
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const [creating, setCreating] = useState(false);
+  const [form] = Form.useForm<NewAccountValues>();
+  const role = Form.useWatch('role', form);
+  const accounts = useQuery({ queryKey: ['accounts'], queryFn: () => api<{ users: AccountRow[] }>('/api/auth/users') });
+  const create = useMutation({
+    mutationFn: (values: NewAccountValues) => api('/api/auth/users', { method: 'POST', body: values }),
+    onSuccess: () => {
+      message.success('账号已创建');
+      setCreating(false);
+      form.resetFields();
+      client.invalidateQueries({ queryKey: ['accounts'] });
+    },
+  });
+  const unlock = useMutation({
+    mutationFn: (id: string) => api(`/api/auth/users/${encodeURIComponent(id)}/unlock`, { method: 'POST' }),
+    onSuccess: () => {
+      message.success('已解锁');
+      client.invalidateQueries({ queryKey: ['accounts'] });
+    },
+    onError: (error) => message.error(error.message),
+  });
+  const roleOptions = user.role === 'district_admin' ? ROLE_OPTIONS : ROLE_OPTIONS.filter((option) => option.value !== 'district_admin');
+  const now = Date.now();
+
+  return (
+    <Card
+      extra={
+        <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+          新建账号
+        </Button>
+      }
+      title="账号"
+    >
+      {accounts.error && <ErrorAlert error={accounts.error} />}
+      <Table<AccountRow>
+        rowKey="id"
+        size="small"
+        loading={accounts.isLoading}
+        dataSource={accounts.data?.users ?? []}
+        scroll={{ x: 720 }}
+        pagination={{ pageSize: 20, showSizeChanger: false }}
+        columns={[
+          { title: '用户名', dataIndex: 'username', width: 120 },
+          { title: '姓名', dataIndex: 'displayName', width: 100 },
+          { title: '角色', dataIndex: 'roleLabel', width: 100 },
+          { title: '学校', dataIndex: 'schoolName', render: (value: string | null) => value ?? '全区' },
+          { title: '班级', dataIndex: 'className', width: 90, render: (value: string | null) => value ?? '—' },
+          {
+            title: '状态',
+            width: 160,
+            render: (_, row) =>
+              row.lockedUntil && row.lockedUntil > now ? (
+                <Space>
+                  <Tag color="error">锁定至 {formatDateTime(row.lockedUntil).slice(11)}</Tag>
+                  <Button size="small" icon={<UnlockOutlined />} onClick={() => unlock.mutate(row.id)}>
+                    解锁
+                  </Button>
+                </Space>
+              ) : (
+                <Tag color="success">正常</Tag>
+              ),
+          },
+        ]}
+      />
+      <Modal title="新建账号" open={creating} onCancel={() => setCreating(false)} onOk={() => form.submit()} confirmLoading={create.isPending} okText="创建" destroyOnHidden>
+        {create.error && <ErrorAlert error={create.error} />}
+        <Form
+          form={form}
+          layout="vertical"
+          requiredMark={false}
+          initialValues={{ role: 'teacher', schoolCode: user.schoolCode ?? undefined }}
+          onFinish={(values) => create.mutate(values)}
+        >
+          <Form.Item name="username" label="用户名" rules={[{ required: true, message: '请输入用户名' }]}>
+            <Input autoComplete="off" />
+          </Form.Item>
+          <Form.Item name="displayName" label="姓名" rules={[{ required: true, message: '请输入姓名' }]}>
+            <Input />
+          </Form.Item>
+          <Form.Item name="role" label="角色">
+            <Select options={roleOptions} />
+          </Form.Item>
+          {role !== 'district_admin' && (
+            <Form.Item name="schoolCode" label="学校代码" rules={[{ required: true, message: '请输入学校代码' }]}>
+              <Input disabled={user.role !== 'district_admin'} />
+            </Form.Item>
+          )}
+          {role === 'head_teacher' && (
+            <Form.Item name="className" label="班级" rules={[{ required: true, message: '请输入班级，例如 二(3)班' }]}>
+              <Input placeholder="二(3)班" />
+            </Form.Item>
+          )}
+          <Form.Item name="password" label="初始密码" rules={[{ required: true, message: '请输入初始密码' }, { min: 8, message: '至少 8 个字符' }]}>
+            <Input.Password autoComplete="new-password" />
+          </Form.Item>
+        </Form>
+      </Modal>
+    </Card>
+  );
+}
+
+function AuditLog() {
+  const [filter, setFilter] = useState<{ user?: string; action?: string; range?: [Dayjs, Dayjs] | null }>({});
+  const [page, setPage] = useState(1);
+  const audit = useQuery({
+    queryKey: ['audit', filter, page],
+    queryFn: () => {
+      const query = new URLSearchParams({ limit: '20', offset: String((page - 1) * 20) });
+      if (filter.user) query.set('user', filter.user);
+      if (filter.action) query.set('action', filter.action);
+      if (filter.range) {
+        query.set('from', filter.range[0].format('YYYY-MM-DD'));
+        query.set('to', filter.range[1].format('YYYY-MM-DD'));
+      }
+      return api<{ total: number; entries: AuditEntry[] }>(`/api/audit?${query}`);
+    },
+    placeholderData: (previous) => previous,
+  });
+  return (
+    <Card title="审计日志">
+      <Space wrap style={{ marginBottom: 12 }}>
+        <Input.Search placeholder="用户名" allowClear style={{ width: 150 }} onSearch={(value) => (setFilter({ ...filter, user: value.trim() }), setPage(1))} />
+        <Select
+          allowClear
+          placeholder="操作"
+          style={{ width: 150 }}
+          options={Object.entries(ACTIONS).map(([value, label]) => ({ value, label }))}
+          onChange={(value?: string) => (setFilter({ ...filter, action: value }), setPage(1))}
+        />
+        <DatePicker.RangePicker onChange={(range) => (setFilter({ ...filter, range: range as [Dayjs, Dayjs] | null }), setPage(1))} />
+      </Space>
+      {audit.error && <ErrorAlert error={audit.error} />}
+      <Table<AuditEntry>
+        rowKey="id"
+        size="small"
+        loading={audit.isFetching}
+        dataSource={audit.data?.entries ?? []}
+        scroll={{ x: 720 }}
+        pagination={{ current: page, pageSize: 20, total: audit.data?.total ?? 0, onChange: setPage, showSizeChanger: false, showTotal: (total) => `共 ${total} 条` }}
+        columns={[
+          { title: '时间', dataIndex: 'at', width: 150, render: formatDateTime },
+          { title: '用户', dataIndex: 'username', width: 110, render: (value: string | null) => value ?? '—' },
+          { title: '操作', dataIndex: 'action', width: 120, render: (value: string) => ACTIONS[value] ?? value },
+          { title: '对象', dataIndex: 'target', render: (value: string | null) => value ?? '' },
+          { title: '地址', dataIndex: 'ip', width: 120, render: (value: string | null) => value ?? '' },
+        ]}
+      />
+    </Card>
+  );
+}
+
+export function SettingsPage() {
+  const user = useUser();
+  const items = [{ key: 'password', label: '修改密码', children: <PasswordForm /> }];
+  if (isAdmin(user)) {
+    items.push({ key: 'accounts', label: '账号管理', children: <Accounts /> }, { key: 'audit', label: '审计日志', children: <AuditLog /> });
+  }
+  return (
+    <>
+      <PageTitle title="设置" />
+      <Alert type="info" showIcon title={`当前账号：${user.displayName}（${user.username}，${user.roleLabel}）`} style={{ marginBottom: 16 }} />
+      <Tabs items={items} />
+    </>
+  );
+}

@@ -1,0 +1,62 @@
+import { createBrowserRouter, RouterProvider } from 'react-router';
+import { Spin, Result, Button } from 'antd';
+import { useSession } from './auth/session';
+import { AppLayout } from './layout/AppLayout';
+import { LoginPage } from './pages/LoginPage';
+import { DashboardPage } from './pages/DashboardPage';
+import { PersonsPage } from './pages/PersonsPage';
+import { HealthCodesPage } from './pages/HealthCodesPage';
+import { GatePage } from './pages/GatePage';
+import { NoticesPage } from './pages/NoticesPage';
+import { DevicesPage } from './pages/DevicesPage';
+import { SettingsPage } from './pages/SettingsPage';
+import { DistrictPage } from './pages/DistrictPage';
+import { NotFoundPage } from './pages/NotFoundPage';
+
+/** Shows the sign-in page in place of any page while nobody is signed in, so deep links survive sign-in. */
+function SignedIn() {
+  const { user, isLoading, error } = useSession();
+  if (isLoading) {
+    return (
+      <div className="fk-login">
+        <Spin size="large" tip="正在加载…">
+          <div style={{ width: 120, height: 80 }} />
+        </Spin>
+      </div>
+    );
+  }
+  if (error) {
+    return (
+      <Result
+        status="error"
+        title="无法连接服务器"
+        subTitle={error.message}
+        extra={<Button onClick={() => window.location.reload()}>重新加载</Button>}
+      />
+    );
+  }
+  if (!user) return <LoginPage />;
+  return <AppLayout />;
+}
+
+const router = createBrowserRouter([
+  {
+    path: '/',
+    element: <SignedIn />,
+    children: [
+      { index: true, element: <DashboardPage /> },
+      { path: 'persons', element: <PersonsPage /> },
+      { path: 'health-codes', element: <HealthCodesPage /> },
+      { path: 'gate', element: <GatePage /> },
+      { path: 'alerts', element: <NoticesPage /> },
+      { path: 'devices', element: <DevicesPage /> },
+      { path: 'settings', element: <SettingsPage /> },
+      { path: 'district', element: <DistrictPage /> },
+      { path: '*', element: <NotFoundPage /> },
+    ],
+  },
+]);
+
+export function AppRouter() {
+  return <RouterProvider router={router} />;
+}
