@@ -1,5 +1,6 @@
 import type { AppContext } from './context.js';
 import { sessionPurgeWorker } from './modules/auth/worker.js';
+import { schedulerWorker } from './jobs/scheduler.js';
 
 /** A background loop started by `serve`: the scheduler, the notice dispatcher, ... */
 export interface Worker {
@@ -9,7 +10,7 @@ export interface Worker {
 }
 
 /** Workers `serve` starts, in order. Modules add theirs here. */
-export const WORKERS: Worker[] = [sessionPurgeWorker];
+export const WORKERS: Worker[] = [sessionPurgeWorker, schedulerWorker];
 
 export async function startWorkers(ctx: AppContext, workers: Worker[] = WORKERS): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];

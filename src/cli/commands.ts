@@ -2,6 +2,7 @@ import { printJson, requireOption, optionalOption, wantsJson, type Command } fro
 import { serve } from './serve.js';
 import { createSchool } from '../modules/people/service.js';
 import { authCommands } from '../modules/auth/cli.js';
+import { healthcodeCommands } from '../modules/healthcode/cli.js';
 
 /** Every command of `fangkong`, in the order `--help` lists them. */
 export const commands: Command[] = [
@@ -26,4 +27,5 @@ export const commands: Command[] = [
     },
   },
   ...authCommands,
+  ...healthcodeCommands,
 ];

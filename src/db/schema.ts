@@ -124,6 +124,8 @@ export interface HealthCodeTable {
   /** Why the last attempt failed, when it did. */
   last_failure: string | null;
   reason: string | null;
+  /** When the current colour was first seen; stay-home notice keys use it. */
+  color_since: number | null;
 }
 
 export interface HealthCodeChangeTable {
@@ -134,6 +136,10 @@ export interface HealthCodeChangeTable {
   to_color: CodeColor;
   changed_at: number;
   sync_run_id: string | null;
+  bureau_updated_at: number | null;
+  reason: string | null;
+  /** When the head teacher and management notices were queued; null until then. */
+  notified_at: number | null;
 }
 
 export type SyncRunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'interrupted';
@@ -156,6 +162,8 @@ export interface SyncRunTable {
   /** JSON: counts by colour after the run. */
   counts: string;
   error: string | null;
+  /** The interrupted run this one continues, when it is a resume. */
+  resumed_from: string | null;
 }
 
 export type OutboxChannel = 'dingtalk_work' | 'dingtalk_robot' | 'inbox';

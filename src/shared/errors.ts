@@ -15,6 +15,8 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, message: '没有权限：{detail}' },
   BUREAU_NOT_CONFIGURED: { status: 409, message: '未配置健康码数据接口（FANGKONG_BUREAU_URL），无法同步' },
   SYNC_ALREADY_RUNNING: { status: 409, message: '学校 {school} 的健康码同步正在进行中，请稍后再试' },
+  INVALID_CRON: { status: 400, message: '同步时间“{cron}”不是有效的 cron 表达式：{reason}。请写 5 段（分 时 日 月 周，北京时间），例如 “30 4 * * *” 表示每天 04:30' },
+  UNKNOWN_SYNC_PRESET: { status: 400, message: '没有名为“{preset}”的同步方案，可选：{choices}' },
   PAYLOAD_TOO_LARGE: { status: 413, message: '上传内容过大：{detail}' },
   LOGIN_FAILED: { status: 401, message: '用户名或密码错误' },
   ACCOUNT_LOCKED: { status: 423, message: '密码连续错误次数过多，账号已锁定至 {until}，请届时再试或联系管理员解锁' },

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { UsageError, optionalOption, printJson, requireOption, wantsJson, type CliArgs, type Command } from '../../cli/command.js';
+import { formatLocalDateTime } from '../../shared/time.js';
+import { getSchoolByCodeOrThrow } from '../people/service.js';
+import { SYNC_PRESETS } from '../people/school-settings.js';
+import { startBureauSimulator } from '../../../tools/simulators/bureau.js';
+import { colorName } from './notice-text.js';
+import * as service from './service.js';
+
+const STATUS_NAMES: Record<string, string> = { succeeded: '成功', partial: '部分失败', failed: '失败', interrupted: '中断', running: '进行中' };
+
+function readNumber(args: CliArgs, name: string, fallback: number): number {
+  const raw = optionalOption(args, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} "${raw}" is not a non-negative number`);
+  return value;
+}
+
+/** `sync`, `codes`, `schedule` and `simulate bureau`. */
+export const healthcodeCommands: Command[] = [
+  {
+    name: ['sync'],
+    usage: 'sync --school C [--json]',
+    summary: 'sync a school’s health codes now; notices only go to the outbox',
+    run: async (args, runtime) => {
+      const ctx = runtime!.ctx;
+      const school = await getSchoolByCodeOrThrow(ctx, requireOption(args, 'school'));
+      try {
+        const result = await service.runSync(ctx, school.id, 'cli');
+        if (wantsJson(args)) {
+          printJson(result);
+        } else {
+          const { counts } = result;
+          process.stdout.write(
+            [
+              `${school.name} 健康码同步${STATUS_NAMES[result.status]}（记录 ${result.runId}）`,
+              `共 ${result.total} 人：绿码 ${counts.green}，黄码 ${counts.yellow}，红码 ${counts.red}，无记录 ${counts.unknown}，已过期 ${counts.stale}`,
+              `变化 ${result.changes} 人，失败 ${result.failed} 人（${result.failedBatches}/${result.batches} 批）`,
+              ...(result.error ? [`失败原因：${result.error}`] : []),
+            ].join('\n') + '\n',
+          );
+        }
+        return result.status === 'succeeded' ? 0 : 1;
+      } finally {
+        await service.closeBureauClient(ctx);
+      }
+    },
+  },
+  {
+    name: ['codes'],
+    usage: 'codes --school C [--json]',
+    summary: 'list each person’s current health code (ID numbers masked)',
+    run: async (args, runtime) => {
+      const ctx = runtime!.ctx;
+      const entries = await service.listSchoolCodes(ctx, requireOption(args, 'school'));
+      if (wantsJson(args)) {
+        printJson({ items: entries });
+        return;
+      }
+      const lines = ['班级\t姓名\t身份证号\t健康码\t状态\t更新时间'];
+      for (const e of entries) {
+        const state = e.isStale ? '已过期' : '有效';
+        const fetched = e.fetchedAt ? formatLocalDateTime(e.fetchedAt) : '从未';
+        lines.push([e.className ?? (e.kind === 'staff' ? '教职工' : '-'), e.name, e.idNumberMasked ?? '-', colorName(e.color), state, fetched].join('\t'));
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    },
+  },
+  {
+    name: ['schedule'],
+    usage: 'schedule --school C (--preset P | --cron "M H D M W[;...]") [--json]',
+    summary: `set a school's full-sync times (presets: ${Object.keys(SYNC_PRESETS).join(', ')}; Asia/Shanghai)`,
+    run: async (args, runtime) => {
+      const preset = optionalOption(args, 'preset');
+      const cron = optionalOption(args, 'cron');
+      if ((preset === undefined) === (cron === undefined)) throw new UsageError('give exactly one of --preset or --cron');
+      const crons = cron?.split(';').map((c) => c.trim()).filter(Boolean);
+      const schedule = await service.setSyncSchedule(runtime!.ctx, requireOption(args, 'school'), { preset, crons });
+      if (wantsJson(args)) {
+        printJson(schedule);
+        return;
+      }
+      const next = schedule.nextRuns.slice(0, 3).map(formatLocalDateTime).join('、');
+      process.stdout.write(`已设置同步时间：${schedule.crons.join('；')}${schedule.preset ? `（方案 ${schedule.preset}）` : ''}\n接下来：${next}\n`);
+    },
+  },
+  {
+    name: ['simulate', 'bureau'],
+    usage: 'simulate bureau [--port N] [--app-key K] [--app-secret S] [--latency MS] [--rps N] [--error-rate R] [--json]',
+    summary: 'run the health-code bureau simulator on 127.0.0.1 until Ctrl-C',
+    needsRuntime: false,
+    run: async (args) => {
+      const simulator = await startBureauSimulator({
+        port: readNumber(args, 'port', 0),
+        host: '127.0.0.1',
+        appKey: optionalOption(args, 'app-key') ?? 'fangkong-sim',
+        appSecret: optionalOption(args, 'app-secret') ?? randomBytes(16).toString('hex'),
+        latencyMs: readNumber(args, 'latency', 0),
+        requestsPerSecond: readNumber(args, 'rps', 0),
+        faults: { errorRate: readNumber(args, 'error-rate', 0) },
+      });
+      if (wantsJson(args)) {
+        printJson({ url: simulator.url, appKey: simulator.appKey, appSecret: simulator.appSecret });
+      } else {
+        process.stdout.write(
+          [
+            `健康码接口模拟器已启动：${simulator.url}`,
+            `FANGKONG_BUREAU_URL=${simulator.url}`,
+            `FANGKONG_BUREAU_APP_KEY=${simulator.appKey}`,
+            `FANGKONG_BUREAU_APP_SECRET=${simulator.appSecret}`,
+            `统计：GET ${simulator.url}/_sim/stats；设置颜色：POST ${simulator.url}/_sim/codes {"idNumber","color"}`,
+            '按 Ctrl-C 停止',
+          ].join('\n') + '\n',
+        );
+      }
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await simulator.close();
+    },
+  },
+];

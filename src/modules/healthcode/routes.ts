@@ -1,0 +1,191 @@
+import { Type, type Static } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../context.js';
+import type { HttpApp } from '../../http.js';
+import { ADMIN_ROLES } from '../auth/roles.js';
+import { assertClassScope, assertSchoolScope, auditRequest, classScopeOf, requireUser } from '../auth/index.js';
+import { getContacts, getSchoolByCodeOrThrow } from '../people/service.js';
+import { AppError } from '../../shared/errors.js';
+import * as service from './service.js';
+
+const Color = Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red'), Type.Literal('unknown')]);
+const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
+const Nullable = <T extends ReturnType<typeof Type.Number>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const CodeEntry = Type.Object({
+  personId: Type.String(),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('student'), Type.Literal('staff')]),
+  classId: Type.Union([Type.String(), Type.Null()]),
+  className: Type.Union([Type.String(), Type.Null()]),
+  idNumberMasked: Type.Union([Type.String(), Type.Null()]),
+  color: Color,
+  isStale: Type.Boolean(),
+  fetchedAt: Nullable(Type.Number()),
+  bureauUpdatedAt: Nullable(Type.Number()),
+  lastAttemptAt: Nullable(Type.Number()),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  lastFailure: Type.Union([Type.String(), Type.Null()]),
+});
+
+const CodesQuery = Type.Object({
+  color: Type.Optional(Color),
+  stale: Type.Optional(Type.Boolean()),
+  class: Type.Optional(Type.String({ description: 'Class id or name such as 二(3)班' })),
+});
+
+const SyncRun = Type.Object({
+  id: Type.String(),
+  trigger: Type.String(),
+  status: Type.String(),
+  startedAt: Type.Number(),
+  finishedAt: Nullable(Type.Number()),
+  heartbeatAt: Type.Number(),
+  total: Type.Number(),
+  processed: Type.Number(),
+  failed: Type.Number(),
+  changes: Type.Number(),
+  failedBatches: Type.Number(),
+  counts: Type.Record(Type.String(), Type.Number()),
+  error: Type.Union([Type.String(), Type.Null()]),
+  resumedFrom: Type.Union([Type.String(), Type.Null()]),
+});
+
+const Polling = Type.Object({
+  enabled: Type.Boolean(),
+  everyMinutes: Type.Integer(),
+  from: Type.String(),
+  to: Type.String(),
+  weekdays: Type.Array(Type.Integer()),
+});
+
+const Schedule = Type.Object({
+  crons: Type.Array(Type.String()),
+  preset: Type.Union([Type.String(), Type.Null()]),
+  polling: Polling,
+  nextRuns: Type.Array(Type.Number()),
+});
+
+const ScheduleUpdate = Type.Object(
+  {
+    preset: Type.Optional(Type.String()),
+    crons: Type.Optional(Type.Array(Type.String(), { maxItems: 24 })),
+    polling: Type.Optional(Type.Partial(Polling)),
+  },
+  { additionalProperties: false },
+);
+
+/** Health-code screens: current codes, history, sync runs, "sync now" and the schedule. */
+export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
+  app.get(
+    '/schools/:code/codes',
+    { schema: { tags: ['healthcode'], params: SchoolParams, querystring: CodesQuery, response: { 200: Type.Object({ items: Type.Array(CodeEntry), total: Type.Number() }) } } },
+    async (request) => {
+      const user = requireUser(request);
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id, { allowClassScoped: true });
+
+      const { color, stale, class: className } = request.query;
+      const ownClass = classScopeOf(user);
+      let items = await service.listSchoolCodes(ctx, school.code, { color, stale, className });
+      if (ownClass) items = items.filter((item) => item.classId === ownClass);
+      await auditRequest(ctx, request, 'healthcode.codes.view', school.id, { color, stale, className, count: items.length });
+      return { items, total: items.length };
+    },
+  );
+
+  app.get(
+    '/persons/:id/code-history',
+    {
+      schema: {
+        tags: ['healthcode'],
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: {
+          200: Type.Object({
+            current: Type.Omit(CodeEntry, ['personId', 'name', 'kind', 'classId', 'className', 'idNumberMasked']),
+            changes: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                from: Type.Union([Color, Type.Null()]),
+                to: Color,
+                changedAt: Type.Number(),
+                bureauUpdatedAt: Nullable(Type.Number()),
+                reason: Type.Union([Type.String(), Type.Null()]),
+                syncRunId: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const person = (await getContacts(ctx, [request.params.id])).get(request.params.id)?.person;
+      if (!person) throw new AppError('NOT_FOUND', { what: '人员', value: request.params.id });
+      if (person.class_id) assertClassScope(user, person.class_id, person.school_id);
+      else assertSchoolScope(user, person.school_id);
+
+      const history = await service.getCodeHistory(ctx, person.id);
+      await auditRequest(ctx, request, 'healthcode.history.view', person.id);
+      return history;
+    },
+  );
+
+  app.get(
+    '/schools/:code/sync-runs',
+    {
+      schema: {
+        tags: ['healthcode'],
+        params: SchoolParams,
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }),
+        response: { 200: Type.Object({ items: Type.Array(SyncRun) }) },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id, { allowClassScoped: true });
+      return { items: await service.listSyncRuns(ctx, school.code, request.query.limit ?? 20) };
+    },
+  );
+
+  app.post(
+    '/schools/:code/sync',
+    { schema: { tags: ['healthcode'], params: SchoolParams, response: { 202: Type.Object({ runId: Type.String(), message: Type.String() }) } } },
+    async (request, reply) => {
+      const user = requireUser(request, { roles: ADMIN_ROLES });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+
+      const { runId, done } = await service.startSync(ctx, school.id, 'manual');
+      done.catch((error: unknown) => request.log.error({ err: error, runId }, 'background sync failed'));
+      await auditRequest(ctx, request, 'healthcode.sync.start', school.id, { runId });
+      return reply.status(202).send({ runId, message: `已开始同步${school.name}的健康码` });
+    },
+  );
+
+  app.get(
+    '/schools/:code/sync-schedule',
+    { schema: { tags: ['healthcode'], params: SchoolParams, response: { 200: Schedule } } },
+    async (request) => {
+      const user = requireUser(request);
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id, { allowClassScoped: true });
+      return service.getSyncSchedule(ctx, school.code);
+    },
+  );
+
+  app.put(
+    '/schools/:code/sync-schedule',
+    { schema: { tags: ['healthcode'], params: SchoolParams, body: ScheduleUpdate, response: { 200: Schedule } } },
+    async (request) => {
+      const user = requireUser(request, { roles: ADMIN_ROLES });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+
+      const body = request.body as Static<typeof ScheduleUpdate>;
+      const schedule = await service.setSyncSchedule(ctx, school.code, body);
+      await auditRequest(ctx, request, 'healthcode.schedule.update', school.id, { crons: schedule.crons, polling: schedule.polling });
+      return schedule;
+    },
+  );
+}

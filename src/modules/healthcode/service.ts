@@ -1,0 +1,255 @@
+import type { AppContext } from '../../context.js';
+import type { CodeColor } from '../../db/schema.js';
+import { AppError } from '../../shared/errors.js';
+import * as people from '../people/service.js';
+import type { SchoolSettings } from '../people/school-settings.js';
+import { isStale } from './code-change.js';
+import * as store from './store.js';
+import { matchingPreset, nextRuns, presetCrons, validateCron } from './sync-schedule.js';
+import type { ColorCounts } from './sync.js';
+
+export { runSync, startSync, recoverInterruptedRuns, getBureauClient, closeBureauClient } from './sync.js';
+export type { SyncRunResult, SyncOptions, ColorCounts } from './sync.js';
+
+/** A person's current health code as the gate and the screens read it. */
+export interface CurrentCode {
+  color: CodeColor;
+  /** True when never fetched or fetched longer ago than config.bureau.staleAfterMinutes. */
+  isStale: boolean;
+  fetchedAt: number | null;
+  bureauUpdatedAt: number | null;
+  reason: string | null;
+  /** Why the last fetch failed, when it did (the colour is then the last known one). */
+  lastFailure: string | null;
+  lastAttemptAt: number | null;
+}
+
+const NEVER_SYNCED = '尚未同步健康码';
+
+function toCurrentCode(row: store.HealthCodeRow | undefined, now: number, staleAfterMinutes: number): CurrentCode {
+  if (!row) {
+    return { color: 'unknown', isStale: true, fetchedAt: null, bureauUpdatedAt: null, reason: NEVER_SYNCED, lastFailure: null, lastAttemptAt: null };
+  }
+  return {
+    color: row.color,
+    isStale: isStale(row.fetched_at, now, staleAfterMinutes),
+    fetchedAt: row.fetched_at,
+    bureauUpdatedAt: row.bureau_updated_at,
+    reason: row.reason,
+    lastFailure: row.last_failure,
+    lastAttemptAt: row.last_attempt_at,
+  };
+}
+
+/**
+ * Current codes of people, staleness computed now. Every requested id gets an entry: a
+ * person never synced reads as unknown and stale.
+ */
+export async function getCurrentCodes(ctx: AppContext, personIds: string[]): Promise<Map<string, CurrentCode>> {
+  const now = ctx.now();
+  const rows = new Map((await store.findCodes(ctx.db, [...new Set(personIds)])).map((row) => [row.person_id, row]));
+  const result = new Map<string, CurrentCode>();
+  for (const id of personIds) result.set(id, toCurrentCode(rows.get(id), now, ctx.config.bureau.staleAfterMinutes));
+  return result;
+}
+
+export async function getCurrentCode(ctx: AppContext, personId: string): Promise<CurrentCode> {
+  return (await getCurrentCodes(ctx, [personId])).get(personId)!;
+}
+
+export interface SchoolCodeEntry extends CurrentCode {
+  personId: string;
+  name: string;
+  kind: 'student' | 'staff';
+  classId: string | null;
+  className: string | null;
+  idNumberMasked: string | null;
+}
+
+export interface SchoolCodeFilter {
+  color?: CodeColor;
+  stale?: boolean;
+  /** A class id or a class name such as 二(3)班. */
+  className?: string;
+}
+
+/**
+ * The current code of every consenting person of a school (and anyone with a stored
+ * code), with the ID number masked, sorted by class and name.
+ */
+export async function listSchoolCodes(ctx: AppContext, schoolCode: string, filter: SchoolCodeFilter = {}): Promise<SchoolCodeEntry[]> {
+  const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
+  const now = ctx.now();
+  const rows = new Map((await store.listCodesOfSchool(ctx.db, school.id)).map((row) => [row.person_id, row]));
+  const targets = await people.listSyncTargets(ctx, school.id);
+  const personIds = [...new Set([...targets.map((t) => t.personId), ...rows.keys()])];
+  const contacts = await people.getContacts(ctx, personIds);
+
+  const entries: SchoolCodeEntry[] = [];
+  for (const personId of personIds) {
+    const contact = contacts.get(personId);
+    if (!contact) continue;
+    entries.push({
+      personId,
+      name: contact.person.name,
+      kind: contact.person.kind,
+      classId: contact.person.class_id,
+      className: contact.className,
+      idNumberMasked: contact.person.id_number_masked,
+      ...toCurrentCode(rows.get(personId), now, ctx.config.bureau.staleAfterMinutes),
+    });
+  }
+
+  return entries
+    .filter((e) => filter.color === undefined || e.color === filter.color)
+    .filter((e) => filter.stale === undefined || e.isStale === filter.stale)
+    .filter((e) => filter.className === undefined || e.classId === filter.className || e.className === filter.className)
+    .sort((a, b) => (a.className ?? '~').localeCompare(b.className ?? '~', 'zh-CN') || a.name.localeCompare(b.name, 'zh-CN'));
+}
+
+export interface CodeHistoryEntry {
+  id: string;
+  from: CodeColor | null;
+  to: CodeColor;
+  changedAt: number;
+  bureauUpdatedAt: number | null;
+  reason: string | null;
+  syncRunId: string | null;
+}
+
+/** A person's current code and colour changes, newest first. */
+export async function getCodeHistory(ctx: AppContext, personId: string, limit = 100): Promise<{ current: CurrentCode; changes: CodeHistoryEntry[] }> {
+  const contacts = await people.getContacts(ctx, [personId]);
+  if (!contacts.has(personId)) throw new AppError('NOT_FOUND', { what: '人员', value: personId });
+  const current = await getCurrentCode(ctx, personId);
+  const changes = (await store.listChangesOfPerson(ctx.db, personId, limit)).map((row) => ({
+    id: row.id,
+    from: row.from_color,
+    to: row.to_color,
+    changedAt: row.changed_at,
+    bureauUpdatedAt: row.bureau_updated_at,
+    reason: row.reason,
+    syncRunId: row.sync_run_id,
+  }));
+  return { current, changes };
+}
+
+export interface SyncRunView {
+  id: string;
+  trigger: string;
+  status: store.SyncRunRow['status'];
+  startedAt: number;
+  finishedAt: number | null;
+  heartbeatAt: number;
+  total: number;
+  processed: number;
+  failed: number;
+  changes: number;
+  failedBatches: number;
+  counts: Partial<ColorCounts>;
+  error: string | null;
+  resumedFrom: string | null;
+}
+
+export function toSyncRunView(row: store.SyncRunRow): SyncRunView {
+  let counts: Partial<ColorCounts> = {};
+  try {
+    counts = JSON.parse(row.counts) as Partial<ColorCounts>;
+  } catch {
+    counts = {};
+  }
+  return {
+    id: row.id,
+    trigger: row.trigger,
+    status: row.status,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    heartbeatAt: row.heartbeat_at,
+    total: row.total,
+    processed: row.processed,
+    failed: row.failed,
+    changes: row.changes,
+    failedBatches: row.failed_batches,
+    counts,
+    error: row.error,
+    resumedFrom: row.resumed_from,
+  };
+}
+
+export async function listSyncRuns(ctx: AppContext, schoolCode: string, limit = 20): Promise<SyncRunView[]> {
+  const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
+  return (await store.listSyncRuns(ctx.db, school.id, limit)).map(toSyncRunView);
+}
+
+/** Start time of each school's latest sync run, by school id. */
+export async function latestSyncStarts(ctx: AppContext): Promise<Map<string, number>> {
+  return store.latestRunStarts(ctx.db);
+}
+
+export async function getSyncRunOrThrow(ctx: AppContext, runId: string): Promise<SyncRunView> {
+  const row = await store.findSyncRun(ctx.db, runId);
+  if (!row) throw new AppError('NOT_FOUND', { what: '同步记录', value: runId });
+  return toSyncRunView(row);
+}
+
+export interface SyncScheduleView {
+  crons: string[];
+  /** The preset these crons equal, if any. */
+  preset: string | null;
+  polling: SchoolSettings['polling'];
+  /** The next full syncs, epoch ms. */
+  nextRuns: number[];
+}
+
+function scheduleView(settings: SchoolSettings, now: number): SyncScheduleView {
+  let upcoming: number[] = [];
+  try {
+    upcoming = nextRuns(settings.syncCrons, now, 5);
+  } catch {
+    upcoming = [];
+  }
+  return { crons: settings.syncCrons, preset: matchingPreset(settings.syncCrons), polling: settings.polling, nextRuns: upcoming };
+}
+
+export async function getSyncSchedule(ctx: AppContext, schoolCode: string): Promise<SyncScheduleView> {
+  const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
+  return scheduleView(school.settings, ctx.now());
+}
+
+/**
+ * Set a school's full-sync times from a preset or cron expressions, and optionally its
+ * polling. Every cron is checked first; a bad one is rejected with a message naming it.
+ */
+export async function setSyncSchedule(
+  ctx: AppContext,
+  schoolCode: string,
+  input: { preset?: string; crons?: string[]; polling?: Partial<SchoolSettings['polling']> },
+): Promise<SyncScheduleView> {
+  const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
+  if (input.preset !== undefined && input.crons !== undefined) {
+    throw new AppError('VALIDATION', { detail: '同步方案（preset）和 cron 表达式只能二选一' });
+  }
+
+  let crons = school.settings.syncCrons;
+  if (input.preset !== undefined) crons = presetCrons(input.preset);
+  if (input.crons !== undefined) {
+    if (input.crons.length === 0) throw new AppError('VALIDATION', { detail: '至少需要一个同步时间' });
+    crons = input.crons.map(validateCron);
+  }
+
+  const polling = { ...school.settings.polling, ...(input.polling ?? {}) };
+  if (!Number.isInteger(polling.everyMinutes) || polling.everyMinutes < 5 || polling.everyMinutes > 240) {
+    throw new AppError('VALIDATION', { detail: `轮询间隔 ${polling.everyMinutes} 分钟无效，应为 5 到 240 之间的整数` });
+  }
+  if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(polling.from) || !/^([01]\d|2[0-3]):[0-5]\d$/.test(polling.to) || polling.from > polling.to) {
+    throw new AppError('VALIDATION', { detail: `轮询时段 ${polling.from}-${polling.to} 无效，应为 HH:MM-HH:MM 且开始不晚于结束` });
+  }
+  if (!polling.weekdays.every((d) => Number.isInteger(d) && d >= 0 && d <= 6)) {
+    throw new AppError('VALIDATION', { detail: '轮询的星期应为 0（周日）到 6（周六）' });
+  }
+
+  const settings: SchoolSettings = { ...school.settings, syncCrons: crons, polling };
+  await people.updateSchoolSettings(ctx, school.id, settings);
+  ctx.log.info({ schoolId: school.id, crons, polling }, 'sync schedule changed');
+  return scheduleView(settings, ctx.now());
+}

@@ -1,0 +1,77 @@
+import { Cron } from 'croner';
+import { AppError } from '../../shared/errors.js';
+import { TIME_ZONE, parseClock, minuteOfDay, weekday } from '../../shared/time.js';
+import { SYNC_PRESETS, type SchoolSettings } from '../people/school-settings.js';
+
+/**
+ * Rules of a school's sync schedule: cron expressions (5 fields, Asia/Shanghai) for full
+ * syncs, and polling during school hours. No IO; croner only parses.
+ */
+
+/** Parse a cron expression or throw INVALID_CRON naming it. */
+export function validateCron(expression: string): string {
+  const trimmed = expression.trim().replace(/\s+/g, ' ');
+  if (trimmed.split(' ').length !== 5) {
+    throw new AppError('INVALID_CRON', { cron: expression, reason: `应为 5 段，实际为 ${trimmed ? trimmed.split(' ').length : 0} 段` });
+  }
+  try {
+    new Cron(trimmed, { timezone: TIME_ZONE, paused: true, mode: '5-part' });
+  } catch (error) {
+    throw new AppError('INVALID_CRON', { cron: expression, reason: error instanceof Error ? error.message : String(error) });
+  }
+  return trimmed;
+}
+
+/** The cron list of a preset, or UNKNOWN_SYNC_PRESET with the choices. */
+export function presetCrons(preset: string): string[] {
+  const crons = SYNC_PRESETS[preset];
+  if (!crons) throw new AppError('UNKNOWN_SYNC_PRESET', { preset, choices: Object.keys(SYNC_PRESETS).join('、') });
+  return [...crons];
+}
+
+/** The preset whose crons equal these, if any. */
+export function matchingPreset(crons: string[]): string | null {
+  const key = [...crons].sort().join('|');
+  for (const [name, presetList] of Object.entries(SYNC_PRESETS)) {
+    if ([...presetList].sort().join('|') === key) return name;
+  }
+  return null;
+}
+
+/** The next `count` instants (epoch ms) of the crons after `from`, merged and sorted. */
+export function nextRuns(crons: string[], from: number, count: number): number[] {
+  const instants: number[] = [];
+  for (const expression of crons) {
+    const job = new Cron(expression, { timezone: TIME_ZONE, paused: true, mode: '5-part' });
+    for (const date of job.nextRuns(count, new Date(from))) instants.push(date.getTime());
+  }
+  return [...new Set(instants)].sort((a, b) => a - b).slice(0, count);
+}
+
+/** The latest instant at or before `at` when the cron fired, if within `lookbackMs`. */
+export function previousRun(expression: string, at: number, lookbackMs: number): number | undefined {
+  const job = new Cron(expression, { timezone: TIME_ZONE, paused: true, mode: '5-part' });
+  const next = job.nextRun(new Date(at - lookbackMs));
+  if (!next) return undefined;
+  let latest: number | undefined;
+  let cursor: Date | null = next;
+  while (cursor && cursor.getTime() <= at) {
+    latest = cursor.getTime();
+    cursor = job.nextRun(cursor);
+  }
+  return latest;
+}
+
+/**
+ * True when a school's polling fires at this minute: polling enabled, a listed weekday,
+ * inside from..to (both included) and a whole number of steps after `from`.
+ */
+export function isPollDue(polling: SchoolSettings['polling'], instant: number): boolean {
+  if (!polling.enabled || polling.everyMinutes < 1) return false;
+  if (!polling.weekdays.includes(weekday(instant))) return false;
+  const from = parseClock(polling.from);
+  const to = parseClock(polling.to);
+  if (from === undefined || to === undefined) return false;
+  const minute = minuteOfDay(instant);
+  return minute >= from && minute <= to && (minute - from) % polling.everyMinutes === 0;
+}
