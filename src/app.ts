@@ -9,12 +9,13 @@ import { registerAuth } from './modules/auth/plugin.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { healthcodeRoutes } from './modules/healthcode/routes.js';
 import { registerWebApp } from './web-app.js';
+import { notifyRoutes } from './modules/notify/routes.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
 
 /** Route modules in dependency order; each file only registers routes. */
-const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes];
+const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, notifyRoutes];
 
 /**
  * Build the Fastify app with every module's routes. Background workers (the scheduler and

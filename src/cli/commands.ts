@@ -3,6 +3,7 @@ import { serve } from './serve.js';
 import { createSchool } from '../modules/people/service.js';
 import { authCommands } from '../modules/auth/cli.js';
 import { healthcodeCommands } from '../modules/healthcode/cli.js';
+import { notifyCommands } from '../modules/notify/cli.js';
 
 /** Every command of `fangkong`, in the order `--help` lists them. */
 export const commands: Command[] = [
@@ -28,4 +29,5 @@ export const commands: Command[] = [
   },
   ...authCommands,
   ...healthcodeCommands,
+  ...notifyCommands,
 ];

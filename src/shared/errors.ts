@@ -21,6 +21,8 @@ export const ERRORS = {
   LOGIN_FAILED: { status: 401, message: '用户名或密码错误' },
   ACCOUNT_LOCKED: { status: 423, message: '密码连续错误次数过多，账号已锁定至 {until}，请届时再试或联系管理员解锁' },
   CSRF_REJECTED: { status: 403, message: '请求缺少有效的安全令牌（X-CSRF-Token），请刷新页面后重试' },
+  NOTICE_NOT_RETRYABLE: { status: 409, message: '通知当前状态为“{state}”，只有无法送达、已放弃或被钉钉过滤的通知可以重新发送' },
+  DINGTALK_NOT_CONFIGURED: { status: 409, message: '未配置钉钉（工作通知需要 FANGKONG_DINGTALK_APP_KEY、APP_SECRET、AGENT_ID，群机器人需要 FANGKONG_DINGTALK_ROBOT_WEBHOOK），无法测试发送' },
   INTERNAL: { status: 500, message: '服务器内部错误，请稍后重试；如持续出现请联系管理员' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -151,14 +151,29 @@ export interface InboxFilter {
   limit: number;
 }
 
-/** Inbox messages of a person, a guardian or a role at the school, newest first. */
+/**
+ * Inbox messages at the school addressed to any of the given recipients (a person, a
+ * guardian, a role), newest first; with none given, every message of the school.
+ */
 export async function listInbox(db: Executor, filter: InboxFilter): Promise<InboxRow[]> {
   let query = db.selectFrom('inbox_messages').selectAll().where('school_id', '=', filter.schoolId);
-  if (filter.personId) query = query.where('recipient_person_id', '=', filter.personId);
-  if (filter.guardianId) query = query.where('recipient_guardian_id', '=', filter.guardianId);
-  if (filter.role) query = query.where('recipient_role', '=', filter.role);
+  query = query.where((eb) => {
+    const matches = [];
+    if (filter.personId) matches.push(eb('recipient_person_id', '=', filter.personId));
+    if (filter.guardianId) matches.push(eb('recipient_guardian_id', '=', filter.guardianId));
+    if (filter.role) matches.push(eb('recipient_role', '=', filter.role));
+    return matches.length > 0 ? eb.or(matches) : eb.lit(true);
+  });
   if (filter.unreadOnly) query = query.where('read_at', 'is', null);
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+export async function findInboxMessage(db: Executor, id: string): Promise<InboxRow | undefined> {
+  return db.selectFrom('inbox_messages').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function markInboxRead(db: Executor, id: string, now: number): Promise<void> {
+  await db.updateTable('inbox_messages').set({ read_at: now }).where('id', '=', id).where('read_at', 'is', null).execute();
 }
 
 /** Find the copy of an outbox notice. */
