@@ -2,6 +2,7 @@ import type { AppContext } from './context.js';
 import { sessionPurgeWorker } from './modules/auth/worker.js';
 import { schedulerWorker } from './jobs/scheduler.js';
 import { notifyDispatcherWorker } from './modules/notify/dispatcher.js';
+import { gateWorker } from './modules/gate/worker.js';
 
 /** A background loop started by `serve`: the scheduler, the notice dispatcher, ... */
 export interface Worker {
@@ -11,7 +12,7 @@ export interface Worker {
 }
 
 /** Workers `serve` starts, in order. Modules add theirs here. */
-export const WORKERS: Worker[] = [sessionPurgeWorker, schedulerWorker, notifyDispatcherWorker];
+export const WORKERS: Worker[] = [sessionPurgeWorker, schedulerWorker, notifyDispatcherWorker, gateWorker];
 
 export async function startWorkers(ctx: AppContext, workers: Worker[] = WORKERS): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];

@@ -2,6 +2,7 @@ import { printJson, requireOption, optionalOption, wantsJson, type Command } fro
 import { serve } from './serve.js';
 import { createSchool } from '../modules/people/service.js';
 import { authCommands } from '../modules/auth/cli.js';
+import { gateCommands } from '../modules/gate/cli.js';
 import { healthcodeCommands } from '../modules/healthcode/cli.js';
 import { notifyCommands } from '../modules/notify/cli.js';
 
@@ -28,6 +29,7 @@ export const commands: Command[] = [
     },
   },
   ...authCommands,
+  ...gateCommands,
   ...healthcodeCommands,
   ...notifyCommands,
 ];

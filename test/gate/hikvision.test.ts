@@ -118,6 +118,11 @@ describe('hikvision events', () => {
     expect(push.events[0].employeeNo).toBe('XS1001');
   });
 
+  it('keeps a whole picture that lacks its closing boundary', () => {
+    const { body, contentType } = hikvisionMultipart(hikvisionEventJson(facePass), { messy: true, picture: tinyJpeg() });
+    expect(readTerminalPush(body, contentType).picture?.equals(tinyJpeg())).toBe(true);
+  });
+
   it('keeps the event when the body is cut off inside the picture', () => {
     const { body, contentType } = hikvisionMultipart(hikvisionEventJson(facePass), { picture: tinyJpeg(), truncateBy: 120 });
     const push = readTerminalPush(body, contentType);

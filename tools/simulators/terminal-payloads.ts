@@ -22,7 +22,7 @@ export interface HikvisionEventOptions {
   deviceName?: string;
 }
 
-/** The JSON document of one access event. */
+/** Build the JSON document of one access event. */
 export function hikvisionEventJson(options: HikvisionEventOptions): Record<string, unknown> {
   const event: Record<string, unknown> = {
     deviceName: options.deviceName ?? 'FaceTerminal',
@@ -59,7 +59,7 @@ export function hikvisionEventJson(options: HikvisionEventOptions): Record<strin
   };
 }
 
-/** The same event as the XML EventNotificationAlert that older firmware sends. */
+/** Build the same event as the XML EventNotificationAlert that older firmware sends. */
 export function hikvisionEventXml(options: HikvisionEventOptions): string {
   const document = hikvisionEventJson(options);
   const inner = document.AccessControllerEvent as Record<string, unknown>;
@@ -91,7 +91,7 @@ export interface MultipartOptions {
   truncateBy?: number;
 }
 
-/** A multipart/form-data body and its Content-Type header. */
+/** Build a multipart/form-data body and its Content-Type header. */
 export function hikvisionMultipart(eventJson: unknown, options: MultipartOptions = {}): { body: Buffer; contentType: string } {
   const boundary = options.boundary ?? 'MIME_boundary';
   const name = options.partName ?? 'event_log';
@@ -118,8 +118,8 @@ export function hikvisionMultipart(eventJson: unknown, options: MultipartOptions
 }
 
 /**
- * A small valid JPEG (a grey 8x8 image) for snapshot tests and the simulator, built
- * byte by byte so no image file is needed.
+ * Return a small valid JPEG (a grey 8x8 image) for snapshot tests and the simulator,
+ * stored as bytes so no image file is needed.
  */
 export function tinyJpeg(): Buffer {
   return Buffer.from(

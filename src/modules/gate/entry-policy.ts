@@ -3,12 +3,12 @@ import { minuteOfDay, parseClock } from '../../shared/time.js';
 import type { GateSettings } from './gate-settings.js';
 
 /**
- * The entry decision at a gate lane: who it is, the temperature and the health code in;
- * pass or deny, a reason code, the lane's prompt, flags and the alerts to raise out.
- * Pure: no IO, no clock; every threshold comes from the school's settings.
+ * The entry decision at a gate lane. Its input is who it is, the temperature and the
+ * health code. Its output is pass or deny, a reason code, the lane's prompt, flags and
+ * the alerts to raise. Pure: no IO and no clock, and every threshold is a school setting.
  */
 
-/** Who the lane saw. `ambiguous` is a face that matched weakly or too close to a second person. */
+/** The identity the lane read. `ambiguous` is a face that matched weakly or too close to a second person. */
 export type Identity =
   | { status: 'identified'; personKind: PersonKind; grade: number | null }
   | { status: 'ambiguous' }
@@ -16,8 +16,8 @@ export type Identity =
 
 /**
  * A reason from another module to keep a person out, for example a pupil back from an
- * illness absence without a return-to-school certificate. The gate service collects
- * holds from the providers registered with it; the policy denies on the first one.
+ * illness absence without a return-to-school certificate. The gate service asks the
+ * registered providers for them, and the policy denies on the first one.
  */
 export interface EntryHold {
   reason: string;

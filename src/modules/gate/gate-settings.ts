@@ -10,9 +10,9 @@ export interface GateSettings {
   /** Readings outside [sensorMinC, sensorMaxC] are sensor errors, not fevers. */
   sensorMinC: number;
   sensorMaxC: number;
-  /** What to do when the code is stale but its last value was green. */
+  /** The action when the code is stale but its last value was green. */
   staleGreenCode: 'allow_and_flag' | 'deny';
-  /** What to do when a lane reports no temperature at all (a card reader without a thermometer). */
+  /** The action when a lane reports no temperature at all (a card reader without a thermometer). */
   missingTemperature: 'allow_and_flag' | 'deny';
   /** Staggered entry: each grade's window and, optionally, the lanes it should use. */
   entryWindows: EntryWindow[];

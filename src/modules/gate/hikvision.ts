@@ -8,9 +8,9 @@ import { parseXml } from './xml.js';
  * listening mode, and as the AcsEvent search returns them. Pure: bytes in, normalised
  * events out.
  *
- * Event codes follow Hikvision's HCNetSDK access-control constants: major 5 is
- * MAJOR_EVENT, whose minors include the verification results listed below; other majors
- * (alarms, exceptions, operations) and the door and lock minors are not entries.
+ * Event codes follow Hikvision's HCNetSDK access-control constants. Major 5 is
+ * MAJOR_EVENT, and its minors include the verification results listed below. Other
+ * majors (alarms, exceptions, operations) and the door and lock minors are not entries.
  */
 
 /** Minor codes of major 5 that are a verification: a person tried to pass. */
@@ -65,7 +65,7 @@ export interface TerminalEvent {
   verification: { result: 'pass' | 'fail'; method: GateMethod } | null;
 }
 
-/** What one push request contained. */
+/** The content of one push request. */
 export interface TerminalPush {
   events: TerminalEvent[];
   /** The first JPEG picture part, if any arrived whole. */
@@ -81,9 +81,9 @@ export function classifyEvent(major: number, minor: number): TerminalEvent['veri
 }
 
 /**
- * Read a push request's body: multipart/form-data (event in a part named `event_log` or
- * `AccessControllerEvent`, or any JSON or XML part; a JPEG part optional), or a bare JSON
- * or XML document.
+ * Read a push request's body. It is either multipart/form-data, with the event in a part
+ * named `event_log` or `AccessControllerEvent` (or any JSON or XML part) and an optional
+ * JPEG part, or a bare JSON or XML document.
  */
 export function readTerminalPush(body: Buffer, contentType: string | undefined): TerminalPush {
   const type = (contentType ?? '').toLowerCase();
@@ -100,8 +100,10 @@ export function readTerminalPush(body: Buffer, contentType: string | undefined):
   const push: TerminalPush = { events: [], picture: null, skipped: [] };
   for (const part of parts) {
     if (isPicture(part)) {
-      if (part.complete && !push.picture && isJpeg(part.body)) push.picture = Buffer.from(part.body);
-      else if (!part.complete) push.skipped.push({ name: part.name, reason: 'picture cut off' });
+      const body = part.complete ? part.body : trimTrailingLineEnds(part.body);
+      const isWhole = part.complete || endsWithJpegEoi(body);
+      if (isWhole && !push.picture && isJpeg(body)) push.picture = Buffer.from(body);
+      else if (!isWhole) push.skipped.push({ name: part.name, reason: 'picture cut off' });
       continue;
     }
     try {
@@ -117,6 +119,17 @@ function isPicture(part: MultipartPart): boolean {
   if (part.contentType?.startsWith('image/')) return true;
   if (part.filename && /\.jpe?g$/i.test(part.filename)) return true;
   return isJpeg(part.body);
+}
+
+/** True when a JPEG ends with its end-of-image marker: it arrived whole even without a closing boundary. */
+function endsWithJpegEoi(bytes: Buffer): boolean {
+  return bytes.length > 4 && bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9;
+}
+
+function trimTrailingLineEnds(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+  return bytes.subarray(0, end);
 }
 
 export function isJpeg(bytes: Buffer): boolean {
@@ -138,9 +151,10 @@ export function parseDocument(text: string): unknown {
 }
 
 /**
- * The events in a parsed document: a push notification (`AccessControllerEvent` inside,
- * possibly under an XML `EventNotificationAlert` root) or an AcsEvent search answer
- * (`AcsEvent.InfoList`, which terminals also resend after a reboot).
+ * Extract the events of a parsed document. It is either a push notification
+ * (`AccessControllerEvent` inside, possibly under an XML `EventNotificationAlert` root)
+ * or an AcsEvent search result (`AcsEvent.InfoList`, which terminals also resend after a
+ * reboot).
  */
 export function extractEvents(document: unknown): TerminalEvent[] {
   const root = asRecord(document);
@@ -149,7 +163,9 @@ export function extractEvents(document: unknown): TerminalEvent[] {
   const search = asRecord(root.AcsEvent);
   if (search) {
     const list = search.InfoList;
-    const items = Array.isArray(list) ? list : list ? [list] : [];
+    let items: unknown[] = [];
+    if (Array.isArray(list)) items = list;
+    else if (list) items = [list];
     return items.map(asRecord).filter((item): item is Record<string, unknown> => item !== undefined).map((item) => normalise(item, item.time));
   }
 
@@ -198,7 +214,7 @@ export function toCelsius(value: number, unit: string): number {
   return Math.round(celsius * 10) / 10;
 }
 
-/** An ISO-8601 device time; without an offset it is local time in Asia/Shanghai. */
+/** Parse an ISO-8601 device time; a time without an offset is local time in Asia/Shanghai. */
 export function parseDeviceTime(value: unknown): number | null {
   if (typeof value !== 'string' || value.trim() === '') return null;
   const text = value.trim();

@@ -2,7 +2,7 @@
  * A tolerant multipart reader for what gate terminals actually send. Terminals write
  * multipart by hand: Content-Length headers that do not match the part, parts without
  * Content-Disposition, empty parts between doubled boundaries, LF instead of CRLF, and
- * uploads cut off inside the picture. A strict parser drops the whole request; this one
+ * uploads cut off inside the picture. A strict parser drops the whole request. This one
  * returns every part it can delimit and marks the last one incomplete when the closing
  * boundary never came, so a JSON event that arrived whole is still used.
  */
@@ -20,7 +20,7 @@ export interface MultipartPart {
   complete: boolean;
 }
 
-/** The boundary parameter of a Content-Type header, unquoted; undefined when absent. */
+/** Read the boundary parameter of a Content-Type header, unquoted; undefined when absent. */
 export function boundaryOf(contentType: string | undefined): string | undefined {
   if (!contentType) return undefined;
   const match = /boundary\s*=\s*(?:"([^"]+)"|([^;,\s]+))/i.exec(contentType);
@@ -28,7 +28,7 @@ export function boundaryOf(contentType: string | undefined): string | undefined 
 }
 
 /**
- * The boundary from the body itself: the first line when it starts with `--`. Terminals
+ * Read the boundary from the body itself: the first line when it starts with `--`. Terminals
  * sometimes send a Content-Type without one, or with one that differs from the body.
  */
 export function sniffBoundary(body: Buffer): string | undefined {
@@ -100,7 +100,7 @@ function skipLineEnd(body: Buffer, from: number): number {
   return lineEnd === -1 ? body.length : lineEnd + 1;
 }
 
-/** The end of a part's content: the CRLF or LF before the next delimiter belongs to it. */
+/** Find the end of a part's content; the CRLF or LF before the next delimiter belongs to the delimiter. */
 function trimLineEndBefore(body: Buffer, delimiterAt: number): number {
   let end = delimiterAt;
   if (end > 0 && body[end - 1] === 0x0a) end--;

@@ -2,8 +2,8 @@
  * A small XML reader for ISAPI event documents: elements become object keys, text-only
  * elements become strings, repeated elements become arrays, attributes (xmlns, version)
  * are dropped. It reads well-formed documents of plain elements only, which is what
- * terminals send; there is no DTD, CDATA or processing-instruction support beyond
- * skipping the XML declaration and comments.
+ * terminals send. It skips the XML declaration and comments and has no DTD, CDATA or
+ * processing-instruction support.
  */
 export function parseXml(text: string): Record<string, unknown> {
   const source = text.replace(/<\?xml[^>]*\?>/g, '').replace(/<!--[\s\S]*?-->/g, '');

@@ -1,0 +1,266 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { AppContext } from '../../context.js';
+import type { CodeColor, Database, PersonTable } from '../../db/schema.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { formatLocalDateTime, formatLocalTime, minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
+import { enqueueNotice, type NoticeInput } from '../notify/outbox.js';
+import { getContacts, getSchoolByCodeOrThrow, listManagement, listStaffByRole } from '../people/service.js';
+import type { EntryAlert } from './entry-policy.js';
+import { readGateSettings } from './gate-settings.js';
+import * as store from './store.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Alerts the gate raises and the notices they cause. Recipients are looked up before
+ * the event's transaction (people are read through the people service), and the plan
+ * is written inside it, so an event, its alert and its notices commit together.
+ */
+
+export interface AlertPlan {
+  alerts: store.AlertRow[];
+  notices: NoticeInput[];
+}
+
+export interface AlertSubject {
+  schoolId: string;
+  person: store.GatePerson | undefined;
+  device: store.DeviceRow;
+  gateEventId: string;
+  /** The device's event id; with the device id it makes every key deterministic. */
+  eventId: string;
+  occurredAt: number;
+  temperature: number | null;
+  codeColor: CodeColor | null;
+}
+
+const COLOR_NAMES: Record<CodeColor, string> = { green: '绿码', yellow: '黄码', red: '红码', unknown: '未知' };
+
+function laneName(device: store.DeviceRow): string {
+  return device.lane ? `${device.lane}（${device.name}）` : device.name;
+}
+
+function personLabel(person: store.GatePerson | undefined): string {
+  if (!person) return '未识别人员';
+  return person.class_name ? `${person.class_name} ${person.name}` : person.name;
+}
+
+/** Add a notice to a staff member: DingTalk when they have an account, else only the in-app inbox. */
+function addStaffMessage(plan: AlertPlan, schoolId: string, recipient: PersonTable, kind: string, title: string, body: string, key: string): void {
+  plan.notices.push({
+    schoolId,
+    channel: recipient.dingtalk_user_id ? 'dingtalk_work' : 'inbox',
+    kind,
+    recipientPersonId: recipient.id,
+    recipientDingtalkId: recipient.dingtalk_user_id,
+    title,
+    body,
+    idempotencyKey: key,
+  });
+}
+
+function uniqueById(people: PersonTable[]): PersonTable[] {
+  const seen = new Set<string>();
+  return people.filter((p) => (seen.has(p.id) ? false : (seen.add(p.id), true)));
+}
+
+/**
+ * Plan the alerts of one entry. A fever goes to the head teacher and the school doctor
+ * (for staff: the doctor and management). A red or yellow code goes to the head teacher
+ * and management. An unknown face is an alert for the guard only, sent to nobody.
+ */
+export async function planEntryAlerts(ctx: AppContext, subject: AlertSubject, kinds: EntryAlert[]): Promise<AlertPlan> {
+  const plan: AlertPlan = { alerts: [], notices: [] };
+  if (kinds.length === 0) return plan;
+
+  const { person, device } = subject;
+  const baseKey = `gate:${device.id}:${subject.eventId}`;
+  const when = formatLocalTime(subject.occurredAt);
+  const who = personLabel(person);
+  const headTeacher = person ? ((await getContacts(ctx, [person.id])).get(person.id)?.headTeacher ?? null) : null;
+
+  for (const kind of kinds) {
+    if (kind === 'unknown_face') {
+      plan.alerts.push(alertRow(ctx, subject, 'unknown_face', '未识别人员', `${when} ${laneName(device)} 人脸未识别，请门卫人工核验`, `${baseKey}:unknown_face`));
+      continue;
+    }
+
+    if (kind === 'fever') {
+      const reading = subject.temperature === null ? '终端判定体温异常' : `体温 ${subject.temperature.toFixed(1)} °C`;
+      const title = '体温异常提醒';
+      const body = `**${who}** ${when} 在${laneName(device)}入校测温异常（${reading}），已引导至临时观察点复测，请关注。`;
+      plan.alerts.push(alertRow(ctx, subject, 'fever', `${who} 体温异常`, body, `${baseKey}:fever`));
+
+      const doctors = await listStaffByRole(ctx, subject.schoolId, 'school_doctor');
+      const others = person?.kind === 'staff' ? await listManagement(ctx, subject.schoolId) : [];
+      const recipients = uniqueById([...(headTeacher ? [headTeacher] : []), ...doctors, ...others]);
+      for (const recipient of recipients) addStaffMessage(plan, subject.schoolId, recipient, 'gate_fever', title, body, `${baseKey}:fever:${recipient.id}`);
+      continue;
+    }
+
+    const color = subject.codeColor ?? 'unknown';
+    const title = '健康码异常提醒';
+    const body = `**${who}** ${when} 在${laneName(device)}入校，健康码为${COLOR_NAMES[color]}，已禁止通行，请跟进。`;
+    plan.alerts.push(alertRow(ctx, subject, 'code', `${who} 健康码${COLOR_NAMES[color]}`, body, `${baseKey}:code`));
+    const management = await listManagement(ctx, subject.schoolId);
+    const recipients = uniqueById([...(headTeacher ? [headTeacher] : []), ...management]);
+    for (const recipient of recipients) addStaffMessage(plan, subject.schoolId, recipient, 'gate_code', title, body, `${baseKey}:code:${recipient.id}`);
+  }
+  return plan;
+}
+
+function alertRow(ctx: AppContext, subject: AlertSubject, kind: store.AlertRow['kind'], title: string, detail: string, dedupeKey: string): store.AlertRow {
+  return {
+    id: newId(ctx.now()),
+    school_id: subject.schoolId,
+    person_id: subject.person?.id ?? null,
+    device_id: subject.device.id,
+    gate_event_id: subject.gateEventId,
+    kind,
+    status: 'open',
+    title,
+    detail,
+    dedupe_key: dedupeKey,
+    created_at: ctx.now(),
+    acknowledged_at: null,
+    closed_at: null,
+    closed_note: null,
+  };
+}
+
+/** Write a plan inside the caller's transaction; returns the alerts that were new. */
+export async function writeAlertPlan(trx: Executor, plan: AlertPlan, now: number): Promise<store.AlertRow[]> {
+  const inserted: store.AlertRow[] = [];
+  for (const alert of plan.alerts) {
+    if (await store.insertAlert(trx, alert)) inserted.push(alert);
+  }
+  if (inserted.length === 0 && plan.alerts.length > 0) return inserted;
+  for (const notice of plan.notices) await enqueueNotice(trx, notice, now);
+  return inserted;
+}
+
+export interface AlertView {
+  id: string;
+  kind: store.AlertRow['kind'];
+  status: store.AlertRow['status'];
+  title: string;
+  detail: string;
+  personId: string | null;
+  deviceId: string | null;
+  gateEventId: string | null;
+  createdAt: number;
+  closedAt: number | null;
+  closedNote: string | null;
+}
+
+export function toAlertView(row: store.AlertRow): AlertView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    title: row.title,
+    detail: row.detail,
+    personId: row.person_id,
+    deviceId: row.device_id,
+    gateEventId: row.gate_event_id,
+    createdAt: row.created_at,
+    closedAt: row.closed_at,
+    closedNote: row.closed_note,
+  };
+}
+
+export async function listAlerts(ctx: AppContext, schoolId: string, options: { status?: store.AlertRow['status']; kind?: store.AlertRow['kind']; limit?: number }): Promise<AlertView[]> {
+  const rows = await store.listAlerts(ctx.db, schoolId, { ...options, limit: Math.min(options.limit ?? 100, 500) });
+  return rows.map(toAlertView);
+}
+
+export interface RecheckInput {
+  temperature: number;
+  /** Name of the person who measured: the signed-in user's display name. */
+  measuredBy: string;
+  note?: string | null;
+}
+
+export interface RecheckOutcome {
+  recheckId: string;
+  result: 'normal' | 'fever';
+  alert: AlertView;
+  /** True when the pupil now counts as present. */
+  countedPresent: boolean;
+}
+
+/**
+ * Record a re-check at the observation point for a fever alert. Below the threshold the
+ * alert closes as 复测正常 and the person counts as present from the time they reached
+ * the gate. At or above it the fever is confirmed, the alert stays acknowledged and a
+ * notice asks the head teacher and the doctor to arrange the pick-up.
+ */
+export async function recordRecheck(ctx: AppContext, schoolCode: string, alertId: string, input: RecheckInput): Promise<RecheckOutcome> {
+  const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+  const settings = readGateSettings(school.settings);
+  const alert = await store.findAlertById(ctx.db, alertId);
+  if (!alert || alert.school_id !== school.id) throw new AppError('NOT_FOUND', { what: '预警', value: alertId });
+  if (alert.kind !== 'fever' || !alert.person_id) throw new AppError('CONFLICT', { detail: '只有体温异常预警可以复测' });
+  if (alert.status === 'closed') throw new AppError('CONFLICT', { detail: '该预警已关闭，无需再次复测' });
+  if (!Number.isFinite(input.temperature) || input.temperature < settings.sensorMinC || input.temperature > settings.sensorMaxC) {
+    throw new AppError('VALIDATION', { detail: `复测读数 ${input.temperature} °C 不在 ${settings.sensorMinC}-${settings.sensorMaxC} °C 之间，请重新测量` });
+  }
+
+  const now = ctx.now();
+  const result: RecheckOutcome['result'] = input.temperature >= settings.feverThresholdC ? 'fever' : 'normal';
+  const recheckId = newId(now);
+  const event = alert.gate_event_id ? await store.findGateEventById(ctx.db, alert.gate_event_id) : undefined;
+  const contacts = (await getContacts(ctx, [alert.person_id])).get(alert.person_id);
+  const reading = input.temperature.toFixed(1);
+
+  const plan: AlertPlan = { alerts: [], notices: [] };
+  if (result === 'fever' && contacts) {
+    const who = contacts.className ? `${contacts.className} ${contacts.person.name}` : contacts.person.name;
+    const body = `**${who}** ${formatLocalDateTime(now)} 在临时观察点复测体温 ${reading} °C，仍高于 ${settings.feverThresholdC} °C，请联系家长接回并按规定就医。`;
+    const recipients = uniqueById([
+      ...(contacts.headTeacher ? [contacts.headTeacher] : []),
+      ...(await listStaffByRole(ctx, school.id, 'school_doctor')),
+    ]);
+    for (const recipient of recipients) addStaffMessage(plan, school.id, recipient, 'gate_fever_confirmed', '复测仍发热', body, `gate:recheck:${recheckId}:${recipient.id}`);
+  }
+
+  const arrivedAt = event?.occurred_at ?? now;
+  const dayStart = parseClock(school.settings.dayStartsAt);
+  const changes: Partial<store.AlertRow> =
+    result === 'normal'
+      ? { status: 'closed', closed_at: now, closed_note: `复测正常（${reading} °C）` }
+      : { status: 'acknowledged', acknowledged_at: now, closed_note: `复测仍发热（${reading} °C）` };
+
+  await ctx.db.transaction().execute(async (trx) => {
+    await store.insertRecheck(trx, {
+      id: recheckId,
+      alert_id: alert.id,
+      school_id: school.id,
+      person_id: alert.person_id!,
+      temperature: input.temperature,
+      measured_at: now,
+      measured_by: input.measuredBy,
+      result,
+      note: input.note ?? null,
+      created_at: now,
+    });
+    await store.updateAlert(trx, alert.id, changes);
+    if (result === 'normal') {
+      await store.upsertAttendance(trx, {
+        person_id: alert.person_id!,
+        day: schoolDay(arrivedAt),
+        school_id: school.id,
+        first_pass_at: arrivedAt,
+        late: dayStart !== undefined && minuteOfDay(arrivedAt) > dayStart ? 1 : 0,
+        gate_event_id: event?.id ?? alert.id,
+        source: 'recheck',
+      });
+    }
+    for (const notice of plan.notices) await enqueueNotice(trx, notice, now);
+    });
+
+  ctx.log.info({ alertId: alert.id, schoolId: school.id, result }, 'fever re-check recorded');
+  const updated = await store.findAlertById(ctx.db, alert.id);
+  return { recheckId, result, alert: toAlertView(updated!), countedPresent: result === 'normal' };
+}

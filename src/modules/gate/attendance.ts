@@ -1,0 +1,119 @@
+import type { AppContext } from '../../context.js';
+import { formatLocalTime, instantOf, minuteOfDay, parseClock, schoolDay, weekday } from '../../shared/time.js';
+import { enqueueNotice } from '../notify/outbox.js';
+import { getContacts, getSchoolByCodeOrThrow, listSchools, type SchoolSummary } from '../people/service.js';
+import { readGateSettings } from './gate-settings.js';
+import * as store from './store.js';
+
+/** Arrivals of a school day: who passed the gate (or was admitted after a re-check), per class. */
+
+export interface ClassArrivals {
+  classId: string | null;
+  className: string;
+  headTeacherId: string | null;
+  arrived: Array<{ personId: string; name: string; firstPassAt: number; late: boolean; source: 'gate' | 'recheck' }>;
+  notArrived: Array<{ personId: string; name: string }>;
+}
+
+export interface AttendanceDay {
+  day: string;
+  arrivedCount: number;
+  notArrivedCount: number;
+  lateCount: number;
+  classes: ClassArrivals[];
+}
+
+/** Arrived and not-arrived pupils of a school day, per class in grade order. */
+export async function getAttendanceDay(ctx: AppContext, schoolId: string, day: string, classId?: string): Promise<AttendanceDay> {
+  const pupils = await store.listActivePupils(ctx.db, schoolId);
+  const attendance = new Map((await store.listAttendance(ctx.db, schoolId, day)).map((row) => [row.person_id, row]));
+  const byClass = new Map<string, ClassArrivals>();
+
+  for (const pupil of pupils) {
+    if (classId && pupil.class_id !== classId) continue;
+    const key = pupil.class_id ?? '';
+    let group = byClass.get(key);
+    if (!group) {
+      group = { classId: pupil.class_id, className: pupil.class_name ?? '未分班', headTeacherId: pupil.head_teacher_id, arrived: [], notArrived: [] };
+      byClass.set(key, group);
+    }
+    const row = attendance.get(pupil.id);
+    if (row) group.arrived.push({ personId: pupil.id, name: pupil.name, firstPassAt: row.first_pass_at, late: row.late === 1, source: row.source });
+    else group.notArrived.push({ personId: pupil.id, name: pupil.name });
+  }
+
+  const classes = [...byClass.values()];
+  for (const group of classes) group.arrived.sort((a, b) => a.firstPassAt - b.firstPassAt);
+  return {
+    day,
+    arrivedCount: classes.reduce((sum, c) => sum + c.arrived.length, 0),
+    notArrivedCount: classes.reduce((sum, c) => sum + c.notArrived.length, 0),
+    lateCount: classes.reduce((sum, c) => sum + c.arrived.filter((a) => a.late).length, 0),
+    classes,
+  };
+}
+
+export async function getAttendanceDayByCode(ctx: AppContext, schoolCode: string, day: string | undefined, classId?: string): Promise<AttendanceDay> {
+  const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+  return getAttendanceDay(ctx, school.id, day ?? schoolDay(ctx.now()), classId);
+}
+
+/**
+ * Send each head teacher the pupils of their class not arrived yet, once per school day
+ * at the school's notArrivedNoticeAt. The idempotency key (school, day, class) keeps it
+ * to one notice however often the job runs and however many processes run it.
+ * Returns the number of notices queued.
+ */
+export async function sendNotArrivedLists(ctx: AppContext, school: SchoolSummary): Promise<number> {
+  const now = ctx.now();
+  const day = schoolDay(now);
+  const settings = readGateSettings(school.settings);
+  const sendAt = parseClock(settings.notArrivedNoticeAt)!;
+  if (!settings.schoolWeekdays.includes(weekday(now)) || minuteOfDay(now) < sendAt) return 0;
+
+  const view = await getAttendanceDay(ctx, school.id, day);
+  const teacherIds = view.classes.map((c) => c.headTeacherId).filter((id): id is string => id !== null);
+  const teachers = await getContacts(ctx, [...new Set(teacherIds)]);
+  let queued = 0;
+
+  for (const group of view.classes) {
+    if (!group.headTeacherId || group.notArrived.length === 0) continue;
+    const teacher = teachers.get(group.headTeacherId)?.person;
+    if (!teacher) continue;
+
+    const title = `${group.className} 未到校名单`;
+    const lines = group.notArrived.map((p, i) => `${i + 1}. ${p.name}`);
+    const body = [
+      `截至 ${formatLocalTime(Math.max(now, instantOf(day, settings.notArrivedNoticeAt)))}，**${group.className}** 有 ${group.notArrived.length} 名学生未到校：`,
+      '',
+      ...lines,
+      '',
+      '请尽快联系家长了解原因，并在平台登记缺勤原因。',
+    ].join('\n');
+    const key = `gate:not-arrived:${school.id}:${day}:${group.classId ?? 'none'}`;
+
+    // Without a DingTalk account the notice goes to the head teacher's in-app inbox.
+    const channel = teacher.dingtalk_user_id ? 'dingtalk_work' : 'inbox';
+    const isNew = await enqueueNotice(
+      ctx.db,
+      { schoolId: school.id, channel, kind: 'not_arrived', recipientPersonId: teacher.id, recipientDingtalkId: teacher.dingtalk_user_id, title, body, idempotencyKey: key },
+      now,
+    );
+    if (isNew) queued += 1;
+  }
+  if (queued > 0) ctx.log.info({ schoolId: school.id, day, notices: queued }, 'not-arrived lists queued');
+  return queued;
+}
+
+/** Run sendNotArrivedLists for every school; returns the notices queued. */
+export async function sendNotArrivedListsForAllSchools(ctx: AppContext): Promise<number> {
+  let total = 0;
+  for (const school of await listSchools(ctx)) {
+    try {
+      total += await sendNotArrivedLists(ctx, school);
+    } catch (error) {
+      ctx.log.error({ err: error, schoolId: school.id }, 'not-arrived list failed');
+    }
+  }
+  return total;
+}
