@@ -59,6 +59,8 @@ export interface DingTalkFaults {
   delayMs: number;
   /** Handle the request (it takes effect), then wait this long before replying, in ms. */
   replyDelayMs: number;
+  /** Limits `delayMs` and `replyDelayMs` to this endpoint path; null slows every endpoint. */
+  slowPath: string | null;
   /** Answer with this errcode instead of handling; `times` counts down, `path` narrows it to one endpoint. */
   busy: { errcode: number; errmsg?: string; times?: number; path?: string } | null;
   /** Users that land in failed_user_id_list. */
@@ -197,7 +199,7 @@ function freshState(): State {
   };
 }
 
-const NO_FAULTS: DingTalkFaults = { down: false, delayMs: 0, replyDelayMs: 0, busy: null, failUserIds: [], invalidUserIds: [] };
+const NO_FAULTS: DingTalkFaults = { down: false, delayMs: 0, replyDelayMs: 0, slowPath: null, busy: null, failUserIds: [], invalidUserIds: [] };
 
 class Reply {
   constructor(
@@ -496,7 +498,8 @@ export async function startDingTalkSimulator(options: DingTalkSimulatorOptions):
       request.socket.destroy();
       return;
     }
-    if (faults.delayMs > 0) await sleep(faults.delayMs);
+    const isSlow = faults.slowPath === null || faults.slowPath === url.pathname;
+    if (isSlow && faults.delayMs > 0) await sleep(faults.delayMs);
 
     const fault = injectedFault(url);
     if (fault) {
@@ -513,7 +516,7 @@ export async function startDingTalkSimulator(options: DingTalkSimulatorOptions):
       }
     }
     const reply = await route(request, url, body);
-    if (faults.replyDelayMs > 0) await sleep(faults.replyDelayMs);
+    if (isSlow && faults.replyDelayMs > 0) await sleep(faults.replyDelayMs);
     send(response, reply);
   }
 
