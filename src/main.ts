@@ -68,7 +68,7 @@ export async function runCli(argv: string[]): Promise<void> {
   } catch (error) {
     process.exitCode = reportCliError(error, found.command);
   } finally {
-    if (runtime && found.command.name[0] !== 'serve' && found.command.name[0] !== 'demo') await runtime.close();
+    if (runtime) await runtime.close();
   }
 }
 

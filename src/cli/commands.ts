@@ -1,9 +1,11 @@
 import { printJson, requireOption, optionalOption, wantsJson, type Command } from './command.js';
-import { serve } from './serve.js';
+import { serveCommand } from './serve.js';
+import { demoCommands } from '../demo/cli.js';
 import { createSchool } from '../modules/people/service.js';
 import { authCommands } from '../modules/auth/cli.js';
 import { gateCommands } from '../modules/gate/cli.js';
 import { healthcodeCommands } from '../modules/healthcode/cli.js';
+import { peopleCommands } from '../modules/people/cli.js';
 import { notifyCommands } from '../modules/notify/cli.js';
 
 /** Every command of `fangkong`, in the order `--help` lists them. */
@@ -12,7 +14,8 @@ export const commands: Command[] = [
     name: ['serve'],
     usage: 'serve',
     summary: 'serve the API and run the scheduler and the notice dispatcher',
-    run: async (_args, runtime) => serve(runtime!),
+    needsRuntime: false,
+    run: async () => serveCommand(),
   },
   {
     name: ['school', 'add'],
@@ -31,5 +34,7 @@ export const commands: Command[] = [
   ...authCommands,
   ...gateCommands,
   ...healthcodeCommands,
+  ...peopleCommands,
   ...notifyCommands,
+  ...demoCommands,
 ];

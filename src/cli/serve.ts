@@ -1,14 +1,53 @@
-import { buildApp } from '../app.js';
-import type { Runtime } from '../runtime.js';
+import { buildApp, type RouteModule } from '../app.js';
+import { loadConfig } from '../config.js';
+import { openRuntime, type Runtime } from '../runtime.js';
 import { startWorkers } from '../workers.js';
+import { seedDemo } from '../demo/seed.js';
+import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.js';
+import { demoRoutes } from '../demo/routes.js';
 
 /**
- * Serve the API and start the background workers until SIGINT or SIGTERM.
- * `onListening` runs after the port is open (the demo prints where to look there).
+ * Serve the API and start the background workers until SIGINT or SIGTERM. In demo mode
+ * (no bureau configured) start the simulators first, use data/demo and seed it.
  */
-export async function serve(runtime: Runtime, onListening?: (url: string) => Promise<void> | void): Promise<void> {
+export async function serveCommand(): Promise<void> {
+  const base = loadConfig();
+  let demo: DemoEnvironment | undefined;
+  let runtime: Runtime;
+
+  if (base.demo) {
+    demo = await startDemoEnvironment(base);
+    runtime = await openRuntime({ config: demo.config });
+    const seeded = await seedDemo(runtime.ctx);
+    process.stdout.write(
+      [
+        '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',
+        `  数据目录：${demo.config.dataDir}`,
+        `  演示学校：示范区实验小学（代码 demo-primary），学生 ${seeded.pupils} 名，教职工 ${seeded.staff} 名${seeded.created ? '（本次新建）' : ''}`,
+        `  模拟大数据局：${demo.bureau.url}（统计：${demo.bureau.url}/_sim/stats）`,
+        `  模拟钉钉：${demo.dingtalk.url}（收到的工作通知：${demo.dingtalk.url}/_sim/messages）`,
+        '',
+      ].join('\n'),
+    );
+  } else {
+    runtime = await openRuntime({ config: base });
+  }
+
+  const extra: RouteModule[] = demo ? [demoRoutes(demo)] : [];
+  await serve(runtime, extra, async (url) => {
+    demo?.recordServerUrl(url);
+    process.stdout.write(`智慧防控平台已启动：${url}\n  健康检查：${url}/api/health\n  API 文档：${url}/api/openapi.json\n`);
+    if (demo) process.stdout.write('  重放学校早晨：npx fangkong demo morning\n');
+  });
+  await demo?.close();
+}
+
+/**
+ * Serve until a signal arrives. `onListening` runs after the port is open.
+ */
+export async function serve(runtime: Runtime, extraModules: RouteModule[] = [], onListening?: (url: string) => Promise<void> | void): Promise<void> {
   const { ctx } = runtime;
-  const app = await buildApp(ctx);
+  const app = await buildApp(ctx, extraModules);
   const url = await app.listen({ port: ctx.config.port, host: ctx.config.host });
   const stopWorkers = await startWorkers(ctx);
   ctx.log.info({ url, database: ctx.dialect, demo: ctx.config.demo }, 'server listening');

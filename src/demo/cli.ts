@@ -1,0 +1,88 @@
+import { loadConfig } from '../config.js';
+import { openRuntime } from '../runtime.js';
+import { printJson, wantsJson, type Command } from '../cli/command.js';
+import { createDingTalkClient } from '../modules/notify/dingtalk-client.js';
+import { startDispatcherLoop } from '../modules/notify/dispatcher.js';
+import { closeBureauClient } from '../modules/healthcode/service.js';
+import { readDemoEndpoints, startDemoEnvironment } from './environment.js';
+import { replayMorning, type MorningReport } from './morning.js';
+import { seedDemo } from './seed.js';
+
+const COLOR_NAMES: Record<string, string> = { green: '绿码', yellow: '黄码', red: '红码', unknown: '未知' };
+
+async function runningServerUrl(): Promise<string | undefined> {
+  const endpoints = readDemoEndpoints(loadConfig());
+  if (!endpoints?.serverUrl) return undefined;
+  try {
+    const reply = await fetch(`${endpoints.serverUrl}/api/health`, { signal: AbortSignal.timeout(2000) });
+    return reply.ok ? endpoints.serverUrl : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replay in the running demo server when there is one (so its console shows the result),
+ * otherwise in this process with its own simulators and dispatcher.
+ */
+async function replay(): Promise<{ report: MorningReport; where: string }> {
+  const base = loadConfig();
+  if (!base.demo) throw new Error('`demo morning` runs only in demo mode, when FANGKONG_BUREAU_URL is not set');
+
+  const serverUrl = await runningServerUrl();
+  if (serverUrl) {
+    const reply = await fetch(`${serverUrl}/api/demo/morning`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
+    if (!reply.ok) throw new Error(`the demo server at ${serverUrl} answered ${reply.status}: ${await reply.text()}`);
+    return { report: (await reply.json()) as MorningReport, where: serverUrl };
+  }
+
+  const demo = await startDemoEnvironment(base);
+  const runtime = await openRuntime({ config: demo.config });
+  try {
+    await seedDemo(runtime.ctx);
+    const client = createDingTalkClient(runtime.ctx.config.dingtalk, runtime.ctx.log);
+    const stopDispatcher = startDispatcherLoop(runtime.ctx, client, { confirmDelayMs: 200 });
+    try {
+      const report = await replayMorning(runtime.ctx, demo);
+      return { report, where: '本进程' };
+    } finally {
+      await stopDispatcher();
+      await closeBureauClient(runtime.ctx);
+    }
+  } finally {
+    await runtime.close();
+    await demo.close();
+  }
+}
+
+function printReport(report: MorningReport, where: string): void {
+  const lines = [`学校早晨重放（${report.day}，运行于 ${where}）`];
+  for (const step of report.steps) {
+    const counts = Object.entries(step.run.counts)
+      .filter(([key]) => key !== 'stale')
+      .map(([color, n]) => `${COLOR_NAMES[color] ?? color} ${n}`)
+      .join('，');
+    lines.push(`  ${step.at}  ${step.label}：${step.run.total} 人，跳码 ${step.run.changes} 人（${counts}）`);
+  }
+  lines.push('  跳码学生：');
+  for (const pupil of report.changed) lines.push(`    ${pupil.className} ${pupil.name}：${pupil.colors}`);
+  const n = report.notices;
+  lines.push(`  通知：共 ${n.queued} 条，已送达 ${n.sent}，被钉钉过滤 ${n.filtered}，等待中 ${n.waiting}，失败 ${n.failed}`);
+  lines.push(`  模拟钉钉收到工作通知 ${report.dingtalkDeliveries} 条；需电话联系的家长提醒 ${report.phoneRequests} 条`);
+  if (report.sampleNotice) lines.push('  班主任收到的通知示例：', ...report.sampleNotice.split('\n').map((line) => `    ${line}`));
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export const demoCommands: Command[] = [
+  {
+    name: ['demo', 'morning'],
+    usage: 'demo morning [--json]',
+    summary: 'replay the evening, 04:30 and 06:30 syncs and their notices on the demo school',
+    needsRuntime: false,
+    run: async (args) => {
+      const { report, where } = await replay();
+      if (wantsJson(args)) printJson(report);
+      else printReport(report, where);
+    },
+  },
+];

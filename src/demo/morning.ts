@@ -1,0 +1,191 @@
+import type { AppContext } from '../context.js';
+import { instantOf, schoolDay, formatLocalDateTime } from '../shared/time.js';
+import { getSchoolByCodeOrThrow } from '../modules/people/service.js';
+import { runSync, getCurrentCodes, type SyncRunResult } from '../modules/healthcode/service.js';
+import type { BureauSimulator } from '../../tools/simulators/bureau.js';
+import type { DingTalkSimulator, WorkDelivery } from '../../tools/simulators/dingtalk.js';
+import { DEMO_SCHOOL } from './seed.js';
+
+export interface MorningStep {
+  /** Local time of the step on the replayed day, 'YYYY-MM-DD HH:MM'. */
+  at: string;
+  label: string;
+  run: Pick<SyncRunResult, 'runId' | 'status' | 'total' | 'changes' | 'failed' | 'counts'>;
+}
+
+export interface MorningReport {
+  day: string;
+  steps: MorningStep[];
+  /** Pupils whose code the replay changed, with the class and colours (names only). */
+  changed: Array<{ name: string; className: string; colors: string }>;
+  notices: { queued: number; sent: number; filtered: number; waiting: number; failed: number };
+  /** Work notices the DingTalk simulator received during the replay. */
+  dingtalkDeliveries: number;
+  /** One head-teacher notice as DingTalk received it, to show what teachers read. */
+  sampleNotice: string | null;
+  /** In-app requests to phone a guardian who has no DingTalk account. */
+  phoneRequests: number;
+}
+
+interface Simulators {
+  bureau: BureauSimulator;
+  dingtalk: DingTalkSimulator;
+}
+
+/**
+ * The replayed morning is the latest one whose 06:30 has passed, so every notice is in
+ * the past and the dispatcher sends it at once.
+ */
+function replayDay(now: number): string {
+  const today = schoolDay(now);
+  if (now >= instantOf(today, '06:30')) return today;
+  return schoolDay(instantOf(today) - 12 * 60 * 60 * 1000);
+}
+
+function previousDay(day: string): string {
+  return schoolDay(instantOf(day) - 12 * 60 * 60 * 1000);
+}
+
+/**
+ * Replay the code part of a school morning on the demo school: at 21:00 the evening
+ * before two pupils of one class turn yellow, at 04:30 one more pupil turns red, at 06:30
+ * one of the yellow pupils is green again. Each step is a real sync against the bureau
+ * simulator with the clock set to that time; the dispatcher (running in this process or
+ * in the server) sends the notices to the DingTalk simulator, and the replay waits for
+ * them for at most `waitMs`.
+ */
+export async function replayMorning(ctx: AppContext, simulators: Simulators, options: { waitMs?: number } = {}): Promise<MorningReport> {
+  const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
+  const day = replayDay(ctx.now());
+  const deliveredBefore = countDeliveries(simulators.dingtalk);
+  const replayStart = instantOf(previousDay(day), '21:00');
+  const earlierNotices = new Set(
+    (await ctx.db.selectFrom('outbox').select('id').where('school_id', '=', school.id).where('created_at', '>=', replayStart).execute()).map((r) => r.id),
+  );
+
+  const picks = await pickPupils(ctx, school.id);
+  if (picks.length < 3) throw new Error('the demo school has fewer than three green pupils in 二(3)班 and 三(5)班; reset data/demo');
+  const [first, second, third] = picks;
+
+  const steps: MorningStep[] = [];
+  const runStep = async (time: string, date: string, label: string) => {
+    const at = instantOf(date, time);
+    const stepStart = Date.now();
+    const stepCtx: AppContext = { ...ctx, now: () => at + (Date.now() - stepStart) };
+    const result = await runSync(stepCtx, school.id, 'demo');
+    steps.push({ at: formatLocalDateTime(at), label, run: { runId: result.runId, status: result.status, total: result.total, changes: result.changes, failed: result.failed, counts: result.counts } });
+  };
+
+  // The bureau's updatedAt is set a few minutes before each step's sync, on the replayed day.
+  const before = (date: string, time: string) => instantOf(date, time) - 5 * 60_000;
+  simulators.bureau.setCode(first.idNumber, 'yellow', { reason: '时空伴随', at: before(previousDay(day), '21:00') });
+  simulators.bureau.setCode(second.idNumber, 'yellow', { reason: '时空伴随', at: before(previousDay(day), '21:00') });
+  await runStep('21:00', previousDay(day), '晚间同步：二(3)班两名学生转黄码');
+
+  simulators.bureau.setCode(third.idNumber, 'red', { reason: '密切接触者', at: before(day, '04:30') });
+  await runStep('04:30', day, '凌晨同步：一名学生转红码');
+
+  simulators.bureau.setCode(first.idNumber, 'green', { at: before(day, '06:30') });
+  await runStep('06:30', day, '早间同步：一名黄码学生恢复绿码');
+
+  const runIds = steps.map((s) => s.run.runId);
+  const notices = await waitForNotices(ctx, school.id, replayStart, earlierNotices, options.waitMs ?? 30_000);
+  const phoneRequests = await ctx.db
+    .selectFrom('inbox_messages')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('school_id', '=', school.id)
+    .where('kind', 'like', '%phone%')
+    .where('created_at', '>=', instantOf(previousDay(day), '21:00'))
+    .executeTakeFirst();
+
+  const deliveries = collectDeliveries(simulators.dingtalk).slice(deliveredBefore);
+  const sample = deliveries.find((text) => text.startsWith('健康码变化') && text.includes('二(3)班')) ?? deliveries[0] ?? null;
+  ctx.log.info({ runIds, notices }, 'demo morning replayed');
+
+  return {
+    day,
+    steps,
+    changed: [
+      { name: first.name, className: first.className, colors: '绿→黄→绿' },
+      { name: second.name, className: second.className, colors: '绿→黄' },
+      { name: third.name, className: third.className, colors: '绿→红' },
+    ],
+    notices,
+    dingtalkDeliveries: deliveries.length,
+    sampleNotice: sample,
+    phoneRequests: Number(phoneRequests?.count ?? 0),
+  };
+}
+
+interface PickedPupil {
+  personId: string;
+  idNumber: string;
+  name: string;
+  className: string;
+}
+
+/** Two green pupils of 二(3)班 and one of 三(5)班, different on every replay. */
+async function pickPupils(ctx: AppContext, schoolId: string): Promise<PickedPupil[]> {
+  const rows = await ctx.db
+    .selectFrom('persons')
+    .innerJoin('classes', 'classes.id', 'persons.class_id')
+    .select(['persons.id', 'persons.name', 'persons.id_number_enc', 'classes.name as className'])
+    .where('persons.school_id', '=', schoolId)
+    .where('classes.name', 'in', ['二(3)班', '三(5)班'])
+    .orderBy('persons.student_number')
+    .execute();
+  const codes = await getCurrentCodes(ctx, rows.map((r) => r.id));
+  const green = rows.filter((r) => {
+    const code = codes.get(r.id);
+    return r.id_number_enc !== null && (!code || code.color === 'green' || code.fetchedAt === null);
+  });
+  const offset = Math.floor(Math.random() * 10);
+  const inClass = (name: string) => green.filter((r) => r.className === name);
+  const chosen = [...inClass('二(3)班').slice(offset, offset + 2), ...inClass('三(5)班').slice(offset, offset + 1)];
+  return chosen.map((r) => ({ personId: r.id, idNumber: ctx.cipher.decrypt(r.id_number_enc!), name: r.name, className: r.className }));
+}
+
+/** Wait until the notices the replay queued (rows not in `earlier`) have left the waiting states. */
+async function waitForNotices(ctx: AppContext, schoolId: string, since: number, earlier: Set<string>, waitMs: number): Promise<MorningReport['notices']> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const all = await ctx.db
+      .selectFrom('outbox')
+      .select(['id', 'status'])
+      .where('school_id', '=', schoolId)
+      .where('channel', '!=', 'inbox')
+      .where('created_at', '>=', since)
+      .execute();
+    const rows = all.filter((row) => !earlier.has(row.id));
+    const count = (statuses: string[]) => rows.filter((r) => statuses.includes(r.status)).length;
+    const report = {
+      queued: rows.length,
+      sent: count(['sent']),
+      filtered: count(['filtered']),
+      waiting: count(['pending', 'sending', 'confirming']),
+      failed: count(['failed', 'dead']),
+    };
+    if (report.waiting === 0 || Date.now() > deadline) return report;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function countDeliveries(dingtalk: DingTalkSimulator): number {
+  return collectDeliveries(dingtalk).length;
+}
+
+function collectDeliveries(dingtalk: DingTalkSimulator): string[] {
+  const all: Array<{ at: number; text: string }> = [];
+  for (const list of Object.values(dingtalk.messages())) {
+    for (const delivery of list) all.push({ at: deliveryTime(delivery), text: deliveryText(delivery) });
+  }
+  return all.sort((a, b) => a.at - b.at).map((d) => d.text);
+}
+
+function deliveryTime(delivery: WorkDelivery): number {
+  return delivery.receivedAt;
+}
+
+function deliveryText(delivery: WorkDelivery): string {
+  return `${delivery.title}\n${delivery.text}`;
+}
