@@ -61,14 +61,20 @@ export function useUser(): CurrentUser {
   return user;
 }
 
+/**
+ * Forget every cached reply of the previous user but keep the session query itself, whose
+ * observer would otherwise stay attached to a removed query and never see the new user.
+ */
+function resetCacheFor(client: ReturnType<typeof useQueryClient>, user: CurrentUser | null) {
+  client.removeQueries({ predicate: (query) => query.queryKey[0] !== ME_KEY[0] });
+  client.setQueryData(ME_KEY, user);
+}
+
 export function useLogin() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (input: { username: string; password: string }) => api<SessionReply>('/api/auth/login', { method: 'POST', body: input }),
-    onSuccess: (reply) => {
-      client.clear();
-      client.setQueryData(ME_KEY, reply.user);
-    },
+    onSuccess: (reply) => resetCacheFor(client, reply.user),
   });
 }
 
@@ -77,10 +83,7 @@ export function useSetup() {
   return useMutation({
     mutationFn: (input: { username: string; displayName: string; password: string }) =>
       api<SessionReply>('/api/auth/setup', { method: 'POST', body: input }),
-    onSuccess: (reply) => {
-      client.clear();
-      client.setQueryData(ME_KEY, reply.user);
-    },
+    onSuccess: (reply) => resetCacheFor(client, reply.user),
   });
 }
 
@@ -88,10 +91,7 @@ export function useLogout() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: () => api<{ ok: true }>('/api/auth/logout', { method: 'POST' }),
-    onSettled: () => {
-      client.clear();
-      client.setQueryData(ME_KEY, null);
-    },
+    onSettled: () => resetCacheFor(client, null),
   });
 }
 

@@ -199,8 +199,8 @@ function SignIns() {
           xAxis: { type: 'category', data: days.map((day) => day.slice(5)) },
           yAxis: { type: 'value', minInterval: 1 },
           series: [
-            { name: '成功登录', type: 'line', smooth: true, data: count('auth.login'), itemStyle: { color: '#1677ff' } },
-            { name: '登录失败', type: 'line', smooth: true, data: count('auth.login_failed'), itemStyle: { color: '#f5222d' } },
+            { name: '成功登录', type: 'line', data: count('auth.login'), itemStyle: { color: '#1677ff' } },
+            { name: '登录失败', type: 'line', data: count('auth.login_failed'), itemStyle: { color: '#f5222d' } },
           ],
         }}
       />
