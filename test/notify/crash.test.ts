@@ -86,7 +86,7 @@ describe.each(DIALECTS)('%s: dispatcher crash', (dialect) => {
       await enqueueNotice(t.ctx.db, { schoolId: school.id, channel: 'dingtalk_work', kind: 'code_change', recipientDingtalkId: userId, title: '防控通知', body, idempotencyKey: `crash-${dialect}-${i}` }, now);
     }
 
-    // DingTalk takes each send at once but answers only after 5 s: the process dies with
+    // DingTalk takes each send at once but replies only after 5 s, so the process dies with
     // sends delivered and not yet recorded, and with rows it claimed but never sent.
     await sim.setFaults({ replyDelayMs: 5_000, slowPath: '/topapi/message/corpconversation/asyncsend_v2' });
     const first = await startDispatcherProcess(t, sim);

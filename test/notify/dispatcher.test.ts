@@ -180,7 +180,7 @@ describe.each(DIALECTS)('%s: notice dispatcher', (dialect) => {
   it('counts a filtered resend of an uncertain attempt as sent', async () => {
     const notice = workNotice(schoolId, { recipientDingtalkId: 'dt-uncertain' });
     await enqueueNotice(h.t.ctx.db, notice, h.now());
-    // DingTalk takes the send but answers after the client's 2 s timeout.
+    // DingTalk takes the send but replies after the client's 2 s timeout.
     await h.client.getAccessToken();
     await h.sim.setFaults({ replyDelayMs: 2_500 });
     await dispatchOnce(h.t.ctx, h.client, TEST_DISPATCH);
@@ -264,6 +264,32 @@ describe.each(DIALECTS)('%s: notice dispatcher', (dialect) => {
     expect(h.sim.stats().workRecipients).toBe(40);
     expect(h.sim.stats().delivered).toBe(40);
     for (const key of keys) expect((await outboxRow(key)).status).toBe('sent');
+  });
+
+  it('puts rows back when the claim runs out', async () => {
+    const keys: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const notice = workNotice(schoolId);
+      keys.push(notice.idempotencyKey);
+      await enqueueNotice(h.t.ctx.db, notice, h.now());
+    }
+    // The real client, with each send taking 40 s on the shared clock.
+    const slow = {
+      ...h.client,
+      async sendWorkNotice(input: Parameters<typeof h.client.sendWorkNotice>[0]) {
+        const taskId = await h.client.sendWorkNotice(input);
+        h.advance(40_000);
+        return taskId;
+      },
+    };
+    const report = await dispatchOnce(h.t.ctx, slow, { ...TEST_DISPATCH, concurrency: 1, leaseMs: 60_000, callBudgetMs: 15_000 });
+
+    expect(report.submitted).toBe(2);
+    expect(report.deferred).toBe(1);
+    const last = await outboxRow(keys[2]);
+    expect(last.status).toBe('pending');
+    expect(last.attempts).toBe(0);
+    expect(h.sim.stats().workSends).toBe(2);
   });
 
   it('rejects a wrong robot secret without retrying', async () => {

@@ -36,7 +36,7 @@ export interface HarnessOptions {
   clientTimeoutMs?: number;
 }
 
-/** A fresh database of the dialect wired to a fresh simulator on 127.0.0.1, with one clock. */
+/** Start a fresh database of the dialect and a fresh simulator on 127.0.0.1 that share one clock. */
 export async function startHarness(dialect: DialectName, options: HarnessOptions = {}): Promise<NotifyHarness> {
   let clockSource: () => number = () => MORNING;
   const sim = await startDingTalkSimulator({
@@ -93,9 +93,9 @@ export async function startHarness(dialect: DialectName, options: HarnessOptions
     },
     async close() {
       await sim.close();
-      // pg's pool reports "ended" while its sockets are still closing; dropping the
+      // pg's pool reports "ended" while its sockets are still closing. Dropping the
       // database WITH (FORCE) at that moment raises an unhandled error in the client, so
-      // the pool is closed first and given a moment (closing twice is a no-op).
+      // the pool is closed first and given a moment. Closing twice is a no-op.
       await t.database.close();
       await new Promise((resolve) => setTimeout(resolve, 200));
       await t.close();

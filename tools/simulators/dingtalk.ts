@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
  * - POST /robot/send?access_token&timestamp&sign: the group robot with signature, keyword
  *   and rate checks
  *
- * It applies DingTalk's rules that change what a sender sees: identical content to the
+ * It applies the DingTalk rules that change a sender's results: identical content to the
  * same user on the same Asia/Shanghai day is filtered (forbidden code 143106), a user gets
  * at most 500 work notices a day (143105), the robot takes 20 messages a minute (130101
  * after that, then a penalty pause), and a robot request with a bad signature, a timestamp
@@ -53,7 +53,7 @@ export interface DingTalkSimulatorOptions {
 }
 
 export interface DingTalkFaults {
-  /** 'refuse': stop listening (connection refused); 'reset': drop each connection; 'error503': answer HTTP 503. */
+  /** 'refuse': stop listening (connection refused); 'reset': drop each connection; 'error503': reply HTTP 503. */
   down: false | 'refuse' | 'reset' | 'error503';
   /** Wait this long before handling a request, in ms. */
   delayMs: number;
@@ -61,7 +61,7 @@ export interface DingTalkFaults {
   replyDelayMs: number;
   /** Limits `delayMs` and `replyDelayMs` to this endpoint path; null slows every endpoint. */
   slowPath: string | null;
-  /** Answer with this errcode instead of handling; `times` counts down, `path` narrows it to one endpoint. */
+  /** Reply with this errcode instead of handling the request. `times` counts down, and `path` limits it to one endpoint. */
   busy: { errcode: number; errmsg?: string; times?: number; path?: string } | null;
   /** Users that land in failed_user_id_list. */
   failUserIds: string[];
@@ -288,12 +288,7 @@ export async function startDingTalkSimulator(options: DingTalkSimulatorOptions):
     const content = msg[msg.msgtype] as Record<string, unknown> | undefined;
     if (!content || typeof content !== 'object') return dingError(40035, `缺少参数 msg.${msg.msgtype}`);
 
-    const rawList = body.userid_list;
-    const userIds = [
-      ...new Set(
-        (Array.isArray(rawList) ? rawList.map(String) : typeof rawList === 'string' ? rawList.split(',') : []).map((id) => id.trim()).filter(Boolean),
-      ),
-    ];
+    const userIds = parseUserIdList(body.userid_list);
     if (userIds.length === 0) return dingError(1430000, '接受者为空');
     if (userIds.length > MAX_WORK_RECIPIENTS) return dingError(40035, `userid_list 超过 ${MAX_WORK_RECIPIENTS} 人`);
 
@@ -547,7 +542,10 @@ export async function startDingTalkSimulator(options: DingTalkSimulatorOptions):
   let listening = true;
 
   async function applyFaults(next: Partial<DingTalkFaults>): Promise<void> {
-    faults = { ...faults, ...next, busy: next.busy === undefined ? faults.busy : next.busy ? { ...next.busy } : null };
+    // A copy of `busy`, because its `times` counts down.
+    let busy = faults.busy;
+    if (next.busy !== undefined) busy = next.busy ? { ...next.busy } : null;
+    faults = { ...faults, ...next, busy };
     if (faults.down === 'refuse' && listening) {
       await stopListening();
       listening = false;
@@ -580,6 +578,14 @@ export async function startDingTalkSimulator(options: DingTalkSimulatorOptions):
       for (const delivery of state.deliveries.get(userId) ?? []) delivery.read = true;
     },
   };
+}
+
+/** Parse the recipients of asyncsend_v2, a comma-separated string (or a list), without duplicates. */
+function parseUserIdList(raw: unknown): string[] {
+  let ids: string[] = [];
+  if (Array.isArray(raw)) ids = raw.map(String);
+  else if (typeof raw === 'string') ids = raw.split(',');
+  return [...new Set(ids.map((id) => id.trim()).filter(Boolean))];
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

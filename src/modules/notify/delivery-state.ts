@@ -31,12 +31,12 @@ export function deliveryStateOf(status: OutboxStatus): DeliveryState {
   return STATE_OF_STATUS[status];
 }
 
-/** The outbox statuses that make up a delivery state, for filtering. */
+/** Return the outbox statuses that make up a delivery state, for filtering. */
 export function statusesOf(state: DeliveryState): OutboxStatus[] {
   return (Object.keys(STATE_OF_STATUS) as OutboxStatus[]).filter((status) => STATE_OF_STATUS[status] === state);
 }
 
-/** A finished notice that an admin may send again. */
+/** True for a finished notice that an admin may send again. */
 export function isRetryable(status: OutboxStatus): boolean {
   return status === 'failed' || status === 'dead' || status === 'filtered';
 }

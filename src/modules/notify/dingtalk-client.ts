@@ -6,8 +6,8 @@ import { classifyErrcode, classifyHttpStatus, describeErrcode, type FailureKind 
 /**
  * Client of DingTalk's oapi endpoints that the platform uses: the app access token, work
  * notices (asyncsend_v2 and getsendresult), user lookup by mobile and the group robot.
- * Every request has a timeout; failures are thrown as DingTalkError with a kind that says
- * whether to retry. Tokens, secrets, signatures and phone numbers never reach the log.
+ * Every request has a timeout. Failures are thrown as DingTalkError, whose kind tells the
+ * caller whether to retry. Tokens, secrets, signatures and phone numbers never reach the log.
  */
 export interface DingTalkClient {
   /** True when app key, secret and agent id are set, so work notices can be sent. */
@@ -51,7 +51,7 @@ export interface DingTalkErrorDetails {
   httpStatus?: number;
   /** True when the request may have taken effect although it failed (timeout, 5xx, reset). */
   uncertain: boolean;
-  /** What went wrong, in Chinese, for the console. */
+  /** Cause of the failure in Chinese, for the console. */
   reason: string;
 }
 
@@ -72,7 +72,7 @@ export function isDingTalkError(error: unknown): error is DingTalkError {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_TOKEN_MARGIN_MS = 5 * 60_000;
-/** DingTalk's answer to getbymobile for a number that no member of the organisation has. */
+/** The getbymobile errcode for a number that no member of the organisation has. */
 const USER_NOT_FOUND_ERRCODE = 60121;
 
 interface DingTalkReply {
@@ -295,7 +295,7 @@ export function createDingTalkClient(config: Config['dingtalk'], log: Logger, op
 }
 
 /**
- * The group robot's signature: HMAC-SHA256 keyed with the secret over
+ * Compute the group robot's signature, HMAC-SHA256 keyed with the secret over
  * "<timestamp>\n<secret>", base64-encoded. URLSearchParams URL-encodes it on the way out.
  */
 export function signRobotRequest(timestamp: string, secret: string): string {
@@ -330,7 +330,9 @@ function networkError(spec: RequestSpec, error: unknown, timeoutMs: number, log:
   const refused = code === 'ECONNREFUSED';
 
   log.warn({ operation: spec.operation, code, timedOut }, 'dingtalk request failed');
-  const reason = timedOut ? `钉钉接口 ${timeoutMs} 毫秒内无响应` : refused ? '无法连接钉钉接口（连接被拒绝）' : '与钉钉接口的连接中断';
+  let reason = '与钉钉接口的连接中断';
+  if (timedOut) reason = `钉钉接口 ${timeoutMs} 毫秒内无响应`;
+  else if (refused) reason = '无法连接钉钉接口（连接被拒绝）';
   return new DingTalkError('retryable', `${spec.operation} failed: ${timedOut ? 'timed out' : (code ?? 'network error')}`, {
     operation: spec.operation,
     uncertain: spec.delivers && !refused,

@@ -1,5 +1,5 @@
 /**
- * How the dispatcher reacts to a DingTalk answer. The codes come from DingTalk's
+ * How the dispatcher reacts to a DingTalk error. The codes come from DingTalk's
  * open-platform documentation for the oapi endpoints (gettoken, work notices, the group
  * robot); an errcode not listed here is treated as retryable, so an unknown hiccup costs
  * an attempt rather than a notice.
@@ -41,7 +41,7 @@ export function classifyErrcode(errcode: number): FailureKind {
   return 'retryable';
 }
 
-/** An HTTP status without a DingTalk body: 429 and 5xx are temporary, other 4xx are not. */
+/** Classify an HTTP status that came without a DingTalk body: 429 and 5xx are temporary, other 4xx are not. */
 export function classifyHttpStatus(status: number): FailureKind {
   if (status === 429) return 'throttled';
   if (status >= 500) return 'retryable';
@@ -76,7 +76,7 @@ const ERRCODE_TEXT: Record<number, string> = {
   1430002: '消息内容被钉钉拒绝',
 };
 
-/** A short Chinese description of a DingTalk errcode for the console, with the code. */
+/** Describe a DingTalk errcode in short Chinese for the console, with the code. */
 export function describeErrcode(errcode: number, errmsg?: string): string {
   const known = ERRCODE_TEXT[errcode];
   if (known) return `${known}（错误码 ${errcode}）`;

@@ -14,28 +14,34 @@ import { planWorkBatches } from './work-batches.js';
 export interface DispatcherOptions {
   /** Outbox rows claimed per pass. */
   batchSize?: number;
-  /** How long a claim holds before another dispatcher may take the row over, in ms. */
+  /** How long a claim lasts before another dispatcher may take the row over, in ms. */
   leaseMs?: number;
   /** Wait between a work notice's send and the first read of its result, in ms. */
   confirmDelayMs?: number;
   /** Reads of a send result that reports nothing for a user before the notice is sent again. */
   maxConfirmChecks?: number;
   backoff?: BackoffPolicy;
-  /** Pause after DingTalk says "too fast" (130101 and the like), in ms. */
+  /** Pause after DingTalk reports "too fast" (130101 and the like), in ms. */
   throttleWaitMs?: number;
   /** Group-robot messages per minute; DingTalk allows 20. */
   robotPerMinute?: number;
-  /** Recipients of one asyncsend_v2 call; getsendresult answers reliably for up to 100. */
+  /** Recipients of one asyncsend_v2 call, because getsendresult supports at most 100. */
   maxUsersPerSend?: number;
   /** DingTalk calls in flight at once. */
   concurrency?: number;
+  /**
+   * Time one DingTalk call may take, in ms (the client's timeout plus a margin). A call
+   * starts only while this much of the claim is left (at most half the lease), so a slow
+   * pass puts rows back instead of sending them after another dispatcher took them over.
+   */
+  callBudgetMs?: number;
   /** Jitter source, in [0, 1). */
   random?: () => number;
 }
 
 type Settings = Required<DispatcherOptions> & { maxAttempts: number };
 
-/** What one pass did, by outcome. */
+/** Counts of one pass, by outcome. */
 export interface DispatchReport {
   claimed: number;
   /** Work notices handed to DingTalk, now waiting for their send result. */
@@ -67,6 +73,7 @@ function resolveSettings(ctx: AppContext, options: DispatcherOptions): Settings 
     robotPerMinute: options.robotPerMinute ?? 20,
     maxUsersPerSend: options.maxUsersPerSend ?? 100,
     concurrency: options.concurrency ?? 4,
+    callBudgetMs: options.callBudgetMs ?? 15_000,
     random: options.random ?? Math.random,
     maxAttempts: ctx.config.notify.maxAttempts,
   };
@@ -85,35 +92,42 @@ interface Pass {
   report: DispatchReport;
   /** Rows that became dead in this pass; the school admin hears of them at the end. */
   dead: store.OutboxRow[];
+  /** When the claims of this pass run out. */
+  leaseEndsAt: number;
 }
 
 /**
- * Run one dispatch pass: read the send results that are due, then claim due notices and
- * send them by channel. Safe to run in several processes at once; each row is handled by
+ * Run one dispatch pass: claim due notices and send them by channel, then read the send
+ * results that are due. Safe to run in several processes at once; each row is handled by
  * one of them. Tests and benchmarks call it directly; `serve` runs it in a loop.
  */
 export async function dispatchOnce(ctx: AppContext, client: DingTalkClient, options: DispatcherOptions = {}): Promise<DispatchReport> {
-  const pass: Pass = { ctx, client, settings: resolveSettings(ctx, options), token: randomUUID(), report: emptyReport(), dead: [] };
+  const settings = resolveSettings(ctx, options);
+  const pass: Pass = { ctx, client, settings, token: randomUUID(), report: emptyReport(), dead: [], leaseEndsAt: 0 };
 
-  const confirming = await store.claimDueConfirmations(ctx.db, ctx.dialect, {
-    now: ctx.now(),
-    leaseMs: pass.settings.leaseMs,
-    token: pass.token,
-    limit: pass.settings.batchSize,
-  });
-  if (confirming.length > 0) await confirmWorkNotices(pass, confirming);
-
+  // New notices go first; reading send results can wait a moment longer under load.
+  const claimedAt = ctx.now();
+  pass.leaseEndsAt = claimedAt + settings.leaseMs;
   const rows = await store.claimDueSends(ctx.db, ctx.dialect, {
-    now: ctx.now(),
-    leaseMs: pass.settings.leaseMs,
+    now: claimedAt,
+    leaseMs: settings.leaseMs,
     token: pass.token,
-    limit: pass.settings.batchSize,
+    limit: settings.batchSize,
   });
   pass.report.claimed = rows.length;
 
   await copyToInbox(pass, rows.filter((row) => row.channel === 'inbox'));
   await sendWorkNotices(pass, rows.filter((row) => row.channel === 'dingtalk_work'));
   await sendRobotNotices(pass, rows.filter((row) => row.channel === 'dingtalk_robot'));
+
+  const confirming = await store.claimDueConfirmations(ctx.db, ctx.dialect, {
+    now: ctx.now(),
+    leaseMs: settings.leaseMs,
+    token: pass.token,
+    limit: settings.batchSize,
+  });
+  if (confirming.length > 0) await confirmWorkNotices(pass, confirming);
+
   await tellAdminsAboutDeadNotices(pass);
 
   if (rows.length > 0 || confirming.length > 0) ctx.log.info({ ...pass.report }, 'notice dispatch pass done');
@@ -149,6 +163,10 @@ async function sendWorkNotices(pass: Pass, rows: store.OutboxRow[]): Promise<voi
 
   await mapWithConcurrency(batches, pass.settings.concurrency, async (batch) => {
     const batchRows = batch.itemIds.map((id) => byId.get(id)!);
+    if (!hasTimeForCall(pass)) {
+      await releaseRows(pass, batchRows);
+      return;
+    }
     pass.report.workCalls += 1;
     try {
       const taskId = await pass.client.sendWorkNotice({ userIds: batch.userIds, title: batch.title, markdown: batch.body });
@@ -287,6 +305,10 @@ async function sendRobotNotices(pass: Pass, rows: store.OutboxRow[]): Promise<vo
     const send = plan.sends[index];
     const sendRows = send.itemIds.map((id) => byId.get(id)!);
 
+    if (!hasTimeForCall(pass)) {
+      await releaseRows(pass, plan.sends.slice(index).flatMap((s) => s.itemIds.map((id) => byId.get(id)!)));
+      return;
+    }
     if (!(await store.reserveRateSlot(db, ROBOT_BUCKET, pass.ctx.now()))) {
       // Another process used the slot in the meantime.
       await deferRobotRows(pass, plan.sends.slice(index).flatMap((s) => s.itemIds.map((id) => byId.get(id)!)));
@@ -331,6 +353,19 @@ async function deferRobotRows(pass: Pass, rows: store.OutboxRow[]): Promise<void
 }
 
 // --- Outcomes ---------------------------------------------------------------------------
+
+/** True while enough of the claim is left for one more DingTalk call. */
+function hasTimeForCall(pass: Pass): boolean {
+  const budget = Math.min(pass.settings.callBudgetMs, pass.settings.leaseMs / 2);
+  return pass.ctx.now() + budget <= pass.leaseEndsAt;
+}
+
+/** Put claimed rows back for the next pass without spending an attempt. */
+async function releaseRows(pass: Pass, rows: store.OutboxRow[]): Promise<void> {
+  await finish(pass, rows, { status: 'pending', attempts: sql<number>`attempts - 1`, next_attempt_at: pass.ctx.now(), lease_until: null });
+  pass.report.deferred += rows.length;
+  pass.ctx.log.warn({ notices: rows.length }, 'claim running out; notices put back for the next pass');
+}
 
 async function handleSendFailure(pass: Pass, rows: store.OutboxRow[], error: unknown): Promise<void> {
   if (!isDingTalkError(error)) {
@@ -400,7 +435,7 @@ async function finish(pass: Pass, rows: store.OutboxRow[], changes: Parameters<t
   return updated;
 }
 
-/** One inbox message per school listing the notices that died in this pass. */
+/** Post one inbox message per school that lists the notices that died in this pass. */
 async function tellAdminsAboutDeadNotices(pass: Pass): Promise<void> {
   if (pass.dead.length === 0) return;
 
@@ -408,8 +443,8 @@ async function tellAdminsAboutDeadNotices(pass: Pass): Promise<void> {
   for (const row of pass.dead) bySchool.set(row.school_id, [...(bySchool.get(row.school_id) ?? []), row]);
 
   for (const [schoolId, rows] of bySchool) {
-    const shown = rows.slice(0, 10).map((row) => `- 「${row.title}」：${row.last_error ?? '原因未知'}`);
-    if (rows.length > shown.length) shown.push(`- 另有 ${rows.length - shown.length} 条`);
+    const listed = rows.slice(0, 10).map((row) => `- 「${row.title}」：${row.last_error ?? '原因未知'}`);
+    if (rows.length > listed.length) listed.push(`- 另有 ${rows.length - listed.length} 条`);
     await postInbox(
       pass.ctx.db,
       {
@@ -419,7 +454,7 @@ async function tellAdminsAboutDeadNotices(pass: Pass): Promise<void> {
         title: `${rows.length} 条钉钉通知发送失败`,
         body: [
           `以下 ${rows.length} 条通知未能通过钉钉送达，已停止重试：`,
-          ...shown,
+          ...listed,
           '收件人仍可在站内信中看到这些通知。请检查钉钉配置，必要时电话联系收件人；修复后可在“通知记录”中重新发送。',
         ].join('\n'),
       },

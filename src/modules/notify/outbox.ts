@@ -27,7 +27,7 @@ export interface NoticeInput {
   recipientDingtalkId?: string | null;
   /**
    * Role at the school whose inbox gets the in-app copy when no person or guardian is
-   * named (a group-robot notice, for example); defaults to the school admin.
+   * named, as for a group-robot notice. The default is the school admin.
    */
   recipientRole?: string | null;
   title: string;
@@ -116,7 +116,7 @@ export async function postInboxCopy(db: Executor, notice: NoticeInput & { outbox
     .execute();
 }
 
-/** An in-app message, for a person or for whoever holds a role at the school. */
+/** An in-app message, for a person or for the holders of a role at the school. */
 export interface InboxInput {
   schoolId: string | null;
   recipientPersonId?: string | null;

@@ -14,8 +14,8 @@ export interface BackoffPolicy {
 }
 
 /**
- * 10 s, 30 s, 90 s, 4.5 min, 13.5 min, then 30 min: with the default 8 attempts the
- * retries span about 80 minutes (at least 64 with the jitter at its low end), so an
+ * Delays of 10 s, 30 s, 90 s, 4.5 min, 13.5 min, then 30 min. With the default 8 attempts
+ * the retries span about 80 minutes (at least 64 with the jitter at its low end). So an
  * outage of DingTalk of up to an hour delays notices but does not kill them.
  */
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 10_000, factor: 3, capMs: 30 * 60_000, jitter: 0.2 };
@@ -31,7 +31,7 @@ export function retryDelayMs(attemptsMade: number, policy: BackoffPolicy = DEFAU
   return Math.max(0, Math.round(raw * spread));
 }
 
-/** True when no attempt is left: the notice becomes dead and the school admin is told. */
+/** True when no attempt is left, so the notice becomes dead and the school admin gets an inbox message. */
 export function isOutOfAttempts(attemptsMade: number, maxAttempts: number): boolean {
   return attemptsMade >= maxAttempts;
 }

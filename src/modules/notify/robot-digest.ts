@@ -32,9 +32,9 @@ export const DEFAULT_DIGEST_LIMITS: DigestLimits = { maxItems: 30, maxChars: 800
 /**
  * Plan the robot messages for the due notices, given how many of the robot's per-minute
  * slots are free. When every notice fits, each is posted on its own. When there are more
- * notices than free slots, they are merged, in order, into digests of at most
- * `limits.maxItems` notices and `limits.maxChars` characters, one digest per free slot;
- * whatever does not fit waits for the next minute.
+ * notices than free slots, they are merged in order into digests of at most
+ * `limits.maxItems` notices and `limits.maxChars` characters, one digest per free slot.
+ * Notices that still do not fit wait for the next minute.
  */
 export function planRobotSends(items: RobotItem[], freeSlots: number, limits: DigestLimits = DEFAULT_DIGEST_LIMITS): RobotPlan {
   if (freeSlots <= 0) return { sends: [], deferredIds: items.map((item) => item.id) };

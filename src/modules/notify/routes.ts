@@ -68,7 +68,7 @@ const InboxItem = Type.Object({
 });
 
 const InboxQuery = Type.Object({
-  role: Type.Optional(Type.String({ maxLength: 40, description: 'Messages for whoever holds this role (admins only for other roles)' })),
+  role: Type.Optional(Type.String({ maxLength: 40, description: 'Messages for the holders of this role (admins only, for a role not their own)' })),
   personId: Type.Optional(Type.String({ maxLength: 40, description: 'Messages for this person (admins only for other persons)' })),
   unread: Type.Optional(Type.Boolean()),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -177,10 +177,10 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
 }
 
 /** Admins read any inbox of their school; everyone else only their own role's and their own. */
-function assertMayReadInbox(user: AuthUser, wanted: { role?: string; personId?: string }): void {
+function assertMayReadInbox(user: AuthUser, requested: { role?: string; personId?: string }): void {
   if (user.role === 'school_admin' || user.role === 'district_admin') return;
-  if (wanted.role && wanted.role !== user.role) throw new AppError('FORBIDDEN', { detail: '只能查看本人或本角色的站内信' });
-  if (wanted.personId && wanted.personId !== user.personId) throw new AppError('FORBIDDEN', { detail: '只能查看本人或本角色的站内信' });
+  if (requested.role && requested.role !== user.role) throw new AppError('FORBIDDEN', { detail: '只能查看本人或本角色的站内信' });
+  if (requested.personId && requested.personId !== user.personId) throw new AppError('FORBIDDEN', { detail: '只能查看本人或本角色的站内信' });
 }
 
 async function dingtalkIdOf(ctx: AppContext, user: AuthUser): Promise<string | null> {

@@ -64,7 +64,7 @@ export interface NoticeQuery {
   limit?: number;
 }
 
-/** A school's notices, newest first, with the count of each delivery state. */
+/** List a school's notices, newest first, with the count of each delivery state. */
 export async function listSchoolNotices(
   ctx: AppContext,
   schoolId: string,
@@ -152,7 +152,7 @@ export async function listInboxMessages(
   return rows.map(toInboxView);
 }
 
-/** An inbox message of the school; NOT_FOUND when the id names no message there. */
+/** Find an inbox message of the school, or throw NOT_FOUND when the id names no message there. */
 export async function getInboxMessageOrThrow(ctx: AppContext, schoolId: string, messageId: string): Promise<store.InboxRow> {
   const row = await store.findInboxMessage(ctx.db, messageId);
   if (!row || row.school_id !== schoolId) throw new AppError('NOT_FOUND', { what: '站内信', value: messageId });
@@ -171,13 +171,13 @@ export async function markInboxRead(ctx: AppContext, message: store.InboxRow): P
 export interface ChannelTestResult {
   channel: 'dingtalk_work' | 'dingtalk_robot';
   ok: boolean;
-  /** What happened, in Chinese. */
+  /** Outcome in Chinese. */
   message: string;
 }
 
 /**
  * Send a test message through each configured DingTalk channel right away, outside the
- * outbox, and say in Chinese what happened. The work notice goes to `dingtalkUserId`; its
+ * outbox, and report the outcome in Chinese. The work notice goes to `dingtalkUserId`; its
  * text carries the time and a random number, so DingTalk's same-day duplicate filter does
  * not swallow a repeated test.
  */
@@ -212,8 +212,8 @@ async function testWorkNotice(client: DingTalkClient, userId: string | null | un
     if (result.invalid.includes(userId)) return { channel: 'dingtalk_work', ok: false, message: `钉钉报告收件人 ${userId} 无效（不在组织内或已离职）。` };
     const forbidden = result.forbidden.find((entry) => entry.userId === userId);
     if (forbidden) {
-      const why = isDuplicateContentCode(forbidden.code) ? '同一天已收到相同内容' : `被钉钉限流（代码 ${forbidden.code}）`;
-      return { channel: 'dingtalk_work', ok: false, message: `钉钉未发送给 ${userId}：${why}。` };
+      const cause = isDuplicateContentCode(forbidden.code) ? '同一天已收到相同内容' : `被钉钉限流（代码 ${forbidden.code}）`;
+      return { channel: 'dingtalk_work', ok: false, message: `钉钉未发送给 ${userId}：${cause}。` };
     }
     if (result.failed.includes(userId)) return { channel: 'dingtalk_work', ok: false, message: `钉钉报告发送给 ${userId} 失败，请稍后再试。` };
     if (result.read.includes(userId) || result.unread.includes(userId)) {

@@ -29,8 +29,8 @@ export interface ClaimOptions {
 /**
  * Claim due outbox rows for sending in one statement, so two dispatchers never take the
  * same row. On PostgreSQL the candidates are locked with FOR UPDATE SKIP LOCKED, so
- * concurrent dispatchers take disjoint rows without waiting; on SQLite the statement runs
- * under the single writer lock and the repeated due-condition makes it a conditional
+ * concurrent dispatchers take disjoint rows without waiting. On SQLite the statement runs
+ * under the single writer lock, and the repeated due-condition makes it a conditional
  * update. Each claim counts as an attempt. A row taken over from an expired lease is
  * marked uncertain, because its previous sender may have reached DingTalk before dying.
  */
@@ -100,7 +100,7 @@ export interface NoticeFilter {
   limit: number;
 }
 
-/** A school's notices, newest first. */
+/** List a school's notices, newest first. */
 export async function listNotices(db: Executor, filter: NoticeFilter): Promise<OutboxRow[]> {
   let query = db.selectFrom('outbox').selectAll().where('school_id', '=', filter.schoolId);
   if (filter.statuses && filter.statuses.length > 0) query = query.where('status', 'in', filter.statuses);
@@ -152,8 +152,8 @@ export interface InboxFilter {
 }
 
 /**
- * Inbox messages at the school addressed to any of the given recipients (a person, a
- * guardian, a role), newest first; with none given, every message of the school.
+ * List the inbox messages at the school addressed to any of the given recipients (a
+ * person, a guardian, a role), newest first. With no recipient given, list them all.
  */
 export async function listInbox(db: Executor, filter: InboxFilter): Promise<InboxRow[]> {
   let query = db.selectFrom('inbox_messages').selectAll().where('school_id', '=', filter.schoolId);
@@ -235,7 +235,7 @@ export async function reserveRateSlot(db: Executor, bucket: string, now: number)
   return false;
 }
 
-/** Mark every slot used now: DingTalk said we are over its limit, so pause a full minute. */
+/** Mark every slot used until `until`, because DingTalk reported that we are over its limit. */
 export async function exhaustRateSlots(db: Executor, bucket: string, until: number): Promise<void> {
   await db
     .updateTable('notify_rate_slots')

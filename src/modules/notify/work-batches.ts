@@ -16,8 +16,8 @@ export interface WorkBatch {
 
 /**
  * Group due work notices into sends. Notices with identical title and text go out in one
- * call to many users; a user appears at most once per call, so a second notice with the
- * same text to the same user gets its own call (and DingTalk's same-day filter decides).
+ * call to many users. A user appears at most once per call, so a second notice with the
+ * same text to the same user gets its own call, where DingTalk's same-day filter applies.
  * The order of the input is kept inside each batch.
  */
 export function planWorkBatches(items: WorkItem[], maxUsers: number): WorkBatch[] {
