@@ -1,11 +1,12 @@
 import type { AppContext } from '../../context.js';
 import type { GateMethod } from '../../db/schema.js';
 import { newId } from '../../shared/ids.js';
-import { minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
+import { schoolDay } from '../../shared/time.js';
 import { getSchoolByIdOrThrow } from '../people/service.js';
-import { planEntryAlerts, writeAlertPlan, type AlertPlan } from './alerts.js';
+import { planEntryAlerts } from './alerts.js';
 import { currentCodeOf, type GateCode } from './codes.js';
 import { decideEntry, type EntryDecision, type Identity } from './entry-policy.js';
+import { writeEntry } from './entry-writer.js';
 import { readGateSettings, type GateSettings } from './gate-settings.js';
 import { collectHolds } from './holds.js';
 import { publishDecision } from './live.js';
@@ -168,7 +169,8 @@ export async function recordEntry(ctx: AppContext, attempt: EntryAttempt): Promi
   const alertKinds = isOld || device.direction === 'out' ? [] : final.alerts;
   const plan = alertKinds.length > 0 ? await planEntryAlerts(ctx, alertSubject(row, device, person, code), alertKinds) : undefined;
 
-  const inserted = await writeEntry(ctx, row, person, plan, dayStartsAt);
+  const countsAsArrival = row.decision === 'pass' && row.reason !== 'exit' && person !== undefined;
+  const inserted = await writeEntry(ctx, { row, plan, arrival: countsAsArrival ? { personId: person.id, dayStartsAt } : null });
   if (!inserted) {
     const existing = await store.findGateEvent(ctx.db, device.id, attempt.eventId);
     if (!existing) throw new Error(`gate event ${attempt.eventId} of device ${device.id} conflicted but cannot be read`);
@@ -197,10 +199,36 @@ export async function recordEntry(ctx: AppContext, attempt: EntryAttempt): Promi
   return toOutcome(row, person?.name ?? null, false);
 }
 
+/**
+ * Person rows are reused for this long on the hot path. NOTE: a person deactivated or
+ * moved to another class is seen by the gate up to this long later.
+ */
+const PERSON_CACHE_MS = 30_000;
+const PERSON_CACHE_MAX = 50_000;
+const personCaches = new WeakMap<AppContext, Map<string, { person: store.GatePerson | undefined; loadedAt: number }>>();
+
+async function findGatePersonCached(ctx: AppContext, personId: string): Promise<store.GatePerson | undefined> {
+  let cache = personCaches.get(ctx);
+  if (!cache) {
+    cache = new Map();
+    personCaches.set(ctx, cache);
+  }
+  const now = ctx.now();
+  const cached = cache.get(personId);
+  if (cached && now - cached.loadedAt < PERSON_CACHE_MS && now >= cached.loadedAt) return cached.person;
+
+  const person = await store.findGatePerson(ctx.db, personId);
+  // Map keeps insertion order, so the first key is the oldest entry.
+  if (cache.size >= PERSON_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(personId, { person, loadedAt: now });
+  return person;
+}
+
 /** Find the person of the identity, only when they belong to the device's school. */
 async function findPersonOfSchool(ctx: AppContext, schoolId: string, identity: ResolvedIdentity): Promise<store.GatePerson | undefined> {
-  if (identity.status === 'unknown' || !identity.personId) return undefined;
-  const person = await store.findGatePerson(ctx.db, identity.personId);
+  // A weak match names a candidate only; the event is not attributed to them.
+  if (identity.status !== 'identified') return undefined;
+  const person = await findGatePersonCached(ctx, identity.personId);
   return person && person.school_id === schoolId ? person : undefined;
 }
 
@@ -249,32 +277,6 @@ function alertSubject(row: store.GateEventRow, device: store.DeviceRow, person: 
     temperature: row.temperature,
     codeColor: code?.color ?? null,
   };
-}
-
-/**
- * Write the event, the day's attendance for a pass and the alert plan in one transaction.
- * Returns false, writing nothing, when the device already sent this event id.
- */
-async function writeEntry(ctx: AppContext, row: store.GateEventRow, person: store.GatePerson | undefined, plan: AlertPlan | undefined, dayStartsAt: string): Promise<boolean> {
-  const countsAsArrival = row.decision === 'pass' && row.reason !== 'exit' && person !== undefined;
-  const dayStart = parseClock(dayStartsAt);
-
-  return ctx.db.transaction().execute(async (trx) => {
-    if (!(await store.insertGateEvent(trx, row))) return false;
-    if (countsAsArrival) {
-      await store.upsertAttendance(trx, {
-        person_id: person.id,
-        day: row.day,
-        school_id: row.school_id,
-        first_pass_at: row.occurred_at,
-        late: dayStart !== undefined && minuteOfDay(row.occurred_at) > dayStart ? 1 : 0,
-        gate_event_id: row.id,
-        source: 'gate',
-      });
-    }
-    if (plan) await writeAlertPlan(trx, plan, row.received_at);
-    return true;
-  });
 }
 
 async function saveSnapshot(ctx: AppContext, row: store.GateEventRow, image: Buffer): Promise<void> {
