@@ -118,9 +118,12 @@ export function AppLayout() {
             {menu}
           </Drawer>
         ) : (
-          <Layout.Sider width={208} style={{ position: 'sticky', top: 0, height: '100vh', overflow: 'auto' }}>
-            {brand}
-            {menu}
+          <Layout.Sider width={208}>
+            {/* The sider stretches with the page; the menu inside stays in view while it scrolls. */}
+            <div style={{ position: 'sticky', top: 0, maxHeight: '100vh', overflow: 'auto' }}>
+              {brand}
+              {menu}
+            </div>
           </Layout.Sider>
         )}
         <Layout>

@@ -74,7 +74,7 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
         size="small"
         loading={codes.isLoading}
         dataSource={items}
-        scroll={{ x: 640 }}
+        scroll={{ x: 880 }}
         pagination={{ pageSize: 20, showSizeChanger: false, showTotal: (total) => `共 ${total} 人` }}
         columns={[
           { title: '姓名', dataIndex: 'name', width: 100 },
@@ -82,7 +82,7 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
           { title: '健康码', dataIndex: 'color', width: 140, render: (value: string, row) => <CodeTag color={value} isStale={row.isStale} /> },
           { title: '身份证号', dataIndex: 'idNumberMasked', width: 180, render: (value: string | null) => value ?? '—' },
           { title: '最近获取', dataIndex: 'fetchedAt', width: 150, render: formatDateTime },
-          { title: '说明', dataIndex: 'reason', render: (value: string | null, row) => row.lastFailure ?? value ?? '' },
+          { title: '说明', dataIndex: 'reason', width: 200, ellipsis: true, render: (value: string | null, row) => row.lastFailure ?? value ?? '' },
         ]}
       />
     </Card>

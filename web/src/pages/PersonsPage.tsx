@@ -67,10 +67,8 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
 
   const rejectedRows = (result?.rejected ?? []).flatMap((row) => row.problems.map((problem, index) => ({ key: `${row.row}-${index}`, row: row.row, ...problem })));
   return (
-    <Card
-      title="花名册导入"
-      extra={
-        <Space wrap>
+    <Card title="花名册导入">
+      <Space wrap style={{ marginBottom: 12 }}>
           <Button icon={<DownloadOutlined />} href={`/api/schools/${encodeURIComponent(schoolCode)}/roster.xlsx`}>
             导出学生
           </Button>
@@ -79,9 +77,7 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
               上传花名册
             </Button>
           </Upload>
-        </Space>
-      }
-    >
+      </Space>
       <Alert type="info" showIcon title="支持 .xlsx 和 .csv，表头使用中文（姓名、性别、身份证号、班级……）；有问题的行会列出原因，其余行照常导入。" />
       {percent !== null && <Progress percent={percent} status={result ? 'success' : 'active'} style={{ marginTop: 16 }} data-testid="roster-progress" />}
       {error && <ErrorAlert error={error} />}
