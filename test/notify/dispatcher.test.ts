@@ -85,6 +85,25 @@ describe.each(DIALECTS)('%s: notice dispatcher', (dialect) => {
     expect(received[0].title).toBe(notice.title);
   });
 
+  it('copies every channel to the inbox at once', async () => {
+    await h.sim.setFaults({ down: 'error503' });
+    const work = workNotice(schoolId, { recipientPersonId: 'person-work' });
+    const robot = { ...robotNotice(schoolId, 7), recipientRole: 'management' };
+    const inboxOnly = workNotice(schoolId, { channel: 'inbox', recipientDingtalkId: null, recipientGuardianId: 'guardian-inbox' });
+    for (const notice of [work, robot, inboxOnly]) expect(await enqueueNotice(h.t.ctx.db, notice, h.now())).toBe(true);
+    await dispatchOnce(h.t.ctx, h.client, TEST_DISPATCH);
+
+    const copyOf = async (key: string) => {
+      const row = await outboxRow(key);
+      return h.t.ctx.db.selectFrom('inbox_messages').selectAll().where('outbox_id', '=', row.id).executeTakeFirstOrThrow();
+    };
+    expect((await copyOf(work.idempotencyKey)).recipient_person_id).toBe('person-work');
+    expect((await copyOf(robot.idempotencyKey)).recipient_role).toBe('management');
+    expect((await copyOf(inboxOnly.idempotencyKey)).recipient_guardian_id).toBe('guardian-inbox');
+    expect((await outboxRow(work.idempotencyKey)).status).toBe('pending');
+    expect((await outboxRow(inboxOnly.idempotencyKey)).status).toBe('sent');
+  });
+
   it('batches identical text into one call', async () => {
     const body = '### 明天请勿到校\n\n请家长留意孩子健康状况。';
     const keys: string[] = [];

@@ -170,7 +170,7 @@ async function sendWorkNotices(pass: Pass, rows: store.OutboxRow[]): Promise<voi
     pass.report.workCalls += 1;
     try {
       const taskId = await pass.client.sendWorkNotice({ userIds: batch.userIds, title: batch.title, markdown: batch.body });
-      await store.updateClaimedRows(pass.ctx.db, batch.itemIds, pass.token, {
+      await finish(pass, batchRows, {
         status: 'confirming',
         external_id: taskId,
         checks: 0,
@@ -227,8 +227,8 @@ async function settleRecipient(pass: Pass, row: store.OutboxRow, result: SendRes
   const forbidden = result.forbidden.find((entry) => entry.userId === userId);
   if (forbidden && isDuplicateContentCode(forbidden.code)) {
     if (row.uncertain) {
-      // An earlier attempt of this very notice may have been delivered; DingTalk dropping
-      // the identical resend proves the user already has this text today.
+      // An earlier attempt of this very notice may have been delivered. DingTalk dropping
+      // the identical resend shows that the user already got this text today.
       await finish(pass, [row], { status: 'sent', sent_at: now, delivery_note: '重发时钉钉按“同一天相同内容”过滤，此前的发送已送达' });
       pass.report.sent += 1;
     } else {
