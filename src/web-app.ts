@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import type { AppContext } from './context.js';
 import type { HttpApp } from './http.js';
 
-/** The folder holding package.json, found from this file in src/ or in dist/src/. */
+/** Find the folder that contains package.json, from this file in src/ or in dist/src/. */
 function findPackageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
@@ -16,7 +16,7 @@ function findPackageRoot(): string {
   return dir;
 }
 
-/** Where `npm run build:web` writes the console. */
+/** Output folder of `npm run build:web`, served at '/'. */
 export const WEB_DIST_DIR = join(findPackageRoot(), 'web', 'dist');
 
 /**

@@ -12,7 +12,7 @@ import './styles.css';
 
 dayjs.locale('zh-cn');
 
-/** A 401 from any request means the session ended: drop the user, which shows the sign-in page. */
+/** Drop the user after a 401 from any request, because the session ended; the sign-in page then shows. */
 function handleUnauthorized(error: unknown) {
   if (error instanceof ApiError && error.status === 401) queryClient.setQueryData(ME_KEY, null);
 }

@@ -13,7 +13,7 @@ import { SettingsPage } from './pages/SettingsPage';
 import { DistrictPage } from './pages/DistrictPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 
-/** Shows the sign-in page in place of any page while nobody is signed in, so deep links survive sign-in. */
+/** Shows the sign-in page in place of any page until a user signs in, so deep links survive sign-in. */
 function SignedIn() {
   const { user, isLoading, error } = useSession();
   if (isLoading) {

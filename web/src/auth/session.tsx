@@ -26,7 +26,7 @@ interface SessionReply {
 /** Query key of the current user; cleared on sign-out and on a 401 anywhere. */
 export const ME_KEY = ['auth', 'me'] as const;
 
-/** Read the signed-in user; null when nobody is signed in. */
+/** Read the signed-in user; null when no user is signed in. */
 async function fetchMe(): Promise<CurrentUser | null> {
   try {
     return (await api<SessionReply>('/api/auth/me')).user;
@@ -54,7 +54,7 @@ export function useSession(): SessionValue {
   return useContext(SessionContext);
 }
 
-/** The signed-in user; only for pages inside the signed-in layout. */
+/** Return the signed-in user; only for pages inside the signed-in layout. */
 export function useUser(): CurrentUser {
   const { user } = useSession();
   if (!user) throw new Error('useUser called outside the signed-in layout');

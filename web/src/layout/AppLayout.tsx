@@ -72,7 +72,7 @@ function UserMenu({ compact }: { compact: boolean }) {
   );
 }
 
-/** The signed-in frame: side menu (a drawer on phones), header with school and account, and the page. */
+/** Render the signed-in frame: side menu (a drawer on phones), header with school and account, and the page. */
 export function AppLayout() {
   const user = useUser();
   const screens = Grid.useBreakpoint();

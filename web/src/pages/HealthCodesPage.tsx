@@ -31,6 +31,17 @@ export function CodeTag({ color, isStale }: { color: string; isStale?: boolean }
   );
 }
 
+/** Progress of a sync run: processed of total, red when it failed, animated while it runs. */
+function RunProgress({ run }: { run: SyncRun }) {
+  const isRunning = run.status === 'running';
+  let percent = isRunning ? 0 : 100;
+  if (run.total > 0) percent = Math.floor((run.processed / run.total) * 100);
+  let status: 'exception' | 'active' | undefined;
+  if (run.status === 'failed') status = 'exception';
+  if (isRunning) status = 'active';
+  return <Progress size="small" percent={percent} status={status} />;
+}
+
 function CodesTable({ schoolCode }: { schoolCode: string }) {
   const route = useRoute('GET /api/schools/:code/codes');
   const [color, setColor] = useState<string>('all');
@@ -38,7 +49,9 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
   const codes = useQuery({
     queryKey: ['codes', schoolCode, color],
     queryFn: () => {
-      const query = color === 'all' ? '' : color === 'stale' ? '?stale=true' : `?color=${color}`;
+      let query = '';
+      if (color === 'stale') query = '?stale=true';
+      else if (color !== 'all') query = `?color=${color}`;
       return api<{ items: CodeEntry[]; total: number }>(fillPath(route.path!, { code: schoolCode }) + query);
     },
     enabled: route.path !== undefined,
@@ -145,13 +158,7 @@ function SyncRuns({ schoolCode }: { schoolCode: string }) {
           {
             title: '进度',
             width: 180,
-            render: (_, run) => (
-              <Progress
-                size="small"
-                percent={run.total ? Math.floor((run.processed / run.total) * 100) : run.status === 'running' ? 0 : 100}
-                status={run.status === 'failed' ? 'exception' : run.status === 'running' ? 'active' : undefined}
-              />
-            ),
+            render: (_, run) => <RunProgress run={run} />,
           },
           { title: '处理/失败', width: 100, render: (_, run) => `${run.processed}/${run.failed}` },
           { title: '跳码', dataIndex: 'changes', width: 60 },
