@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { isAppError } from '../shared/errors.js';
-import { recoverInterruptedRuns, runSync, type SyncOptions } from '../modules/healthcode/service.js';
+import { hasRecoverableRuns, recoverInterruptedRuns, runSync, type SyncOptions } from '../modules/healthcode/service.js';
 
 /**
  * Every background job, declared in one table: its name, what decides when it runs, how
@@ -16,10 +16,10 @@ export interface JobOutcome {
   detail: Record<string, unknown>;
 }
 
-/** Where a job's times come from. */
+/** Source of a job's run times. */
 export type ScheduleSource =
-  /** Once when this process becomes the scheduler leader. */
-  | 'on-leadership'
+  /** At every scheduler tick of the leader, when the job's `isDue` says there is work. */
+  | 'when-due'
   /** Each school's `syncCrons` (Asia/Shanghai). */
   | 'school-crons'
   /** Each school's `polling` window, checked every minute. */
@@ -43,7 +43,13 @@ export interface JobDefinition {
   attempts: number;
   /** Wait between attempts, in ms. */
   retryDelayMs: number;
+  /** For 'when-due' jobs: a cheap check that there is work, so idle ticks record no run. */
+  isDue?(ctx: AppContext, deps: Pick<JobDeps, 'syncOptions'>): Promise<boolean>;
   handler(ctx: AppContext, params: JobParams, deps: JobDeps): Promise<JobOutcome>;
+}
+
+function canResume(ctx: AppContext, deps: Pick<JobDeps, 'syncOptions'>): boolean {
+  return Boolean(ctx.config.bureau.url || deps.syncOptions?.client);
 }
 
 async function syncSchool(ctx: AppContext, params: JobParams, deps: JobDeps): Promise<JobOutcome> {
@@ -66,12 +72,12 @@ async function syncSchool(ctx: AppContext, params: JobParams, deps: JobDeps): Pr
 export const JOBS: JobDefinition[] = [
   {
     name: 'healthcode.recover',
-    schedule: 'on-leadership',
+    schedule: 'when-due',
     attempts: 3,
     retryDelayMs: 5_000,
+    isDue: (ctx, deps) => hasRecoverableRuns(ctx, { resume: canResume(ctx, deps) }),
     handler: async (ctx, _params, deps) => {
-      const canResume = Boolean(ctx.config.bureau.url || deps.syncOptions?.client);
-      const recovered = await recoverInterruptedRuns(ctx, { resume: canResume, client: deps.syncOptions?.client });
+      const recovered = await recoverInterruptedRuns(ctx, { resume: canResume(ctx, deps), client: deps.syncOptions?.client });
       return { status: 'done', detail: { interrupted: recovered.map((r) => r.interruptedRunId), resumed: recovered.filter((r) => r.runId).map((r) => r.runId) } };
     },
   },
@@ -88,7 +94,8 @@ export function checkJobTable(jobs: JobDefinition[]): void {
     seen.add(job.name);
     if (typeof job.handler !== 'function') problems.push(`job "${job.name}" has no handler function`);
     if (!Number.isInteger(job.attempts) || job.attempts < 1) problems.push(`job "${job.name}" attempts=${job.attempts}; use a whole number of at least 1`);
-    if (!['on-leadership', 'school-crons', 'school-polling'].includes(job.schedule)) problems.push(`job "${job.name}" has unknown schedule source "${job.schedule}"`);
+    if (job.schedule === 'when-due' && typeof job.isDue !== 'function') problems.push(`job "${job.name}" runs 'when-due' but has no isDue check`);
+    if (!['when-due', 'school-crons', 'school-polling'].includes(job.schedule)) problems.push(`job "${job.name}" has unknown schedule source "${job.schedule}"`);
   }
   for (const source of ['school-crons', 'school-polling'] as const) {
     if (jobs.filter((job) => job.schedule === source).length > 1) problems.push(`more than one job uses schedule source "${source}"; each source drives one job`);

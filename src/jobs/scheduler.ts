@@ -13,11 +13,11 @@ import { JOBS, checkJobTable, type JobDefinition, type JobDeps, type JobOutcome,
 import * as store from './store.js';
 
 /**
- * The scheduler: one process at a time holds the 'scheduler' lease in job_leases and is
- * the leader; only the leader creates cron timers (croner, Asia/Shanghai), so a job runs
- * once however many processes serve. The others renew nothing and try to take the lease
- * each tick; when the leader dies its lease expires and a standby takes over, running
- * any full sync whose time passed in the last `catchUpMs` without a run.
+ * The scheduler. One process at a time has the 'scheduler' lease in job_leases and is
+ * the leader. Only the leader creates cron timers (croner, Asia/Shanghai), so a job runs
+ * once however many processes serve. The others try to take the lease at each tick.
+ * When the leader dies its lease expires and a standby takes over, running any full sync
+ * whose time passed in the last `catchUpMs` without a run.
  */
 
 export const SCHEDULER_LEASE = 'scheduler';
@@ -53,6 +53,7 @@ export class Scheduler {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly abort = new AbortController();
   private readonly reportedBadCrons = new Set<string>();
+  private readonly runningDueJobs = new Set<string>();
   private ticker: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private leader = false;
@@ -75,7 +76,7 @@ export class Scheduler {
     return this.leader;
   }
 
-  /** The cron timers this process has installed (none unless it is the leader). */
+  /** Return the cron timers this process has installed (none unless it is the leader). */
   scheduled(): ScheduledEntry[] {
     return [...this.entries.values()];
   }
@@ -103,14 +104,14 @@ export class Scheduler {
   /** Renew or take the lease, then bring the timers in line with the schools' settings. */
   async tick(): Promise<void> {
     if (this.stopped) return;
-    let holds = false;
+    let hasLease = false;
     try {
-      holds = await store.acquireLease(this.ctx.db, SCHEDULER_LEASE, this.holder, this.leaseTtlMs, this.ctx.now());
+      hasLease = await store.acquireLease(this.ctx.db, SCHEDULER_LEASE, this.holder, this.leaseTtlMs, this.ctx.now());
     } catch (error) {
       this.ctx.log.error({ err: error, holder: this.holder }, 'scheduler lease check failed');
     }
 
-    if (!holds) {
+    if (!hasLease) {
       if (this.leader) this.ctx.log.warn({ holder: this.holder }, 'scheduler lease lost; standing by');
       this.leader = false;
       this.clearEntries();
@@ -124,8 +125,9 @@ export class Scheduler {
     }
     try {
       await this.reconcile();
+      await this.launchDueJobs();
     } catch (error) {
-      this.ctx.log.error({ err: error }, 'scheduler could not read the schools’ schedules');
+      this.ctx.log.error({ err: error }, 'scheduler tick failed');
     }
   }
 
@@ -190,10 +192,19 @@ export class Scheduler {
     const interrupted = await store.interruptJobRuns(this.ctx.db, before, this.ctx.now());
     if (interrupted > 0) this.ctx.log.warn({ interrupted }, 'job runs of a previous leader marked interrupted');
 
-    for (const job of this.jobs.values()) {
-      if (job.schedule === 'on-leadership') this.launch(job.name, {});
-    }
     await this.catchUp();
+  }
+
+  /** Start each 'when-due' job that has work and is not already running. */
+  private async launchDueJobs(): Promise<void> {
+    for (const job of this.jobs.values()) {
+      if (job.schedule !== 'when-due' || this.runningDueJobs.has(job.name)) continue;
+      if (!(await job.isDue!(this.ctx, { syncOptions: this.options.syncOptions }))) continue;
+      this.runningDueJobs.add(job.name);
+      this.runJob(job.name, {})
+        .catch((error: unknown) => this.ctx.log.error({ err: error, job: job.name }, 'job could not be recorded'))
+        .finally(() => this.runningDueJobs.delete(job.name));
+    }
   }
 
   /** Run each school's full sync whose time passed within catchUpMs with no run since. */
@@ -228,11 +239,11 @@ export class Scheduler {
 
   /** Create and stop timers so they match the schools' settings. */
   private async reconcile(): Promise<void> {
-    const wanted = new Map<string, Omit<ScheduledEntry, 'timer'> & { run: () => void }>();
+    const desired = new Map<string, Omit<ScheduledEntry, 'timer'> & { run: () => void }>();
 
     const pollJob = this.jobFor('school-polling');
     if (pollJob) {
-      wanted.set('poll', { key: 'poll', job: pollJob.name, schoolId: null, cron: '* * * * *', run: () => void this.pollDueSchools(pollJob.name) });
+      desired.set('poll', { key: 'poll', job: pollJob.name, schoolId: null, cron: '* * * * *', run: () => void this.pollDueSchools(pollJob.name) });
     }
 
     const syncJob = this.jobFor('school-crons');
@@ -242,18 +253,18 @@ export class Scheduler {
           const valid = this.checkCron(school, cron);
           if (!valid) continue;
           const key = `sync|${school.id}|${valid}`;
-          wanted.set(key, { key, job: syncJob.name, schoolId: school.id, cron: valid, run: () => this.launch(syncJob.name, { schoolId: school.id, trigger: 'schedule' }) });
+          desired.set(key, { key, job: syncJob.name, schoolId: school.id, cron: valid, run: () => this.launch(syncJob.name, { schoolId: school.id, trigger: 'schedule' }) });
         }
       }
     }
 
     for (const [key, entry] of this.entries) {
-      if (!wanted.has(key)) {
+      if (!desired.has(key)) {
         entry.timer.stop();
         this.entries.delete(key);
       }
     }
-    for (const [key, entry] of wanted) {
+    for (const [key, entry] of desired) {
       if (this.entries.has(key)) continue;
       const timer = new Cron(entry.cron, { timezone: TIME_ZONE, mode: '5-part', protect: true, unref: true }, entry.run);
       this.entries.set(key, { key, job: entry.job, schoolId: entry.schoolId, cron: entry.cron, timer });

@@ -79,11 +79,11 @@ describe('applyObservation', () => {
 describe('isStale', () => {
   const day = 24 * 60;
   it.each([
-    [null, false, true],
-    [NOW, false, false],
-    [NOW - day * 60_000, false, false],
-    [NOW - day * 60_000 - 1, false, true],
-  ])('fetchedAt %s', (fetchedAt, _unused, expected) => {
+    [null, true],
+    [NOW, false],
+    [NOW - day * 60_000, false],
+    [NOW - day * 60_000 - 1, true],
+  ])('fetchedAt %s', (fetchedAt, expected) => {
     expect(isStale(fetchedAt, NOW, day)).toBe(expected);
   });
 });
@@ -353,11 +353,11 @@ describe('sync schedule rules', () => {
 });
 
 describe('bureau answer parsing', () => {
-  const asked = new Set(['A', 'B', 'C']);
+  const requested = new Set(['A', 'B', 'C']);
 
   it('reads a valid body', () => {
     const body = JSON.stringify({ results: [{ idNumber: 'A', color: 'red', updatedAt: '2026-12-06T12:00:00Z', reason: '密接' }], notFound: ['B'], unauthorized: ['C'] });
-    expect(parseQueryBody(body, asked)).toEqual({
+    expect(parseQueryBody(body, requested)).toEqual({
       results: [{ idNumber: 'A', color: 'red', updatedAt: Date.parse('2026-12-06T12:00:00Z'), reason: '密接' }],
       notFound: ['B'],
       unauthorized: ['C'],
@@ -368,12 +368,12 @@ describe('bureau answer parsing', () => {
     ['<html>', 'not JSON'],
     ['{"results":[{"idNumber":"33', 'not JSON'],
     ['{"code":0}', 'results is not an array'],
-    ['{"results":[{"idNumber":"Z","color":"green","updatedAt":"2026-12-06T12:00:00Z"}]}', 'was not asked'],
+    ['{"results":[{"idNumber":"Z","color":"green","updatedAt":"2026-12-06T12:00:00Z"}]}', 'was not requested'],
     ['{"results":[{"idNumber":"A","color":"blue","updatedAt":"2026-12-06T12:00:00Z"}]}', 'color'],
     ['{"results":[{"idNumber":"A","color":"green","updatedAt":"yesterday"}]}', 'updatedAt'],
     ['{"results":[],"notFound":["Q"]}', 'notFound'],
   ])('rejects %s', (body, problem) => {
-    expect(parseQueryBody(body, asked)).toContain(problem);
+    expect(parseQueryBody(body, requested)).toContain(problem);
   });
 
   it('reads Retry-After as seconds or a date', () => {

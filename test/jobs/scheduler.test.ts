@@ -8,6 +8,8 @@ import { acquireLease, findLease, releaseLease } from '../../src/jobs/store.js';
 import { setSyncSchedule } from '../../src/modules/healthcode/service.js';
 import { updateSchoolSettings } from '../../src/modules/people/service.js';
 import { instantOf } from '../../src/shared/time.js';
+import { newId } from '../../src/shared/ids.js';
+import { RUN_STALE_AFTER_MS } from '../../src/modules/healthcode/sync.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSyncSchool, startBureau } from '../healthcode/harness.js';
 
@@ -94,6 +96,7 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
 
   it('waits for a dead leader’s lease to expire', async () => {
     const onlyRecover = JOBS.filter((job) => job.name === 'healthcode.recover');
+    expect(onlyRecover).toHaveLength(1);
     expect(await acquireLease(t.ctx.db, SCHEDULER_LEASE, 'dead-process', 400, t.ctx.now())).toBe(true);
     const standby = new Scheduler(ctxB, { holder: 'standby', leaseTtlMs: 400, tickMs: 50, jobs: onlyRecover });
     await standby.start();
@@ -184,6 +187,55 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
   });
 });
 
+describe.each(DIALECTS)('scheduler recovery on %s', (dialect) => {
+  let t: TestDb;
+  let bureau: Awaited<ReturnType<typeof startBureau>>;
+
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+    t.setNow(SUNDAY_NOON);
+    bureau = await startBureau();
+  });
+
+  afterAll(async () => {
+    await bureau.close();
+    await t.close();
+  });
+
+  it('interrupts and resumes a dead process’s sync', async () => {
+    const s = await buildSyncSchool(t.ctx, { pupilsPerClass: 2 });
+    const deadId = newId(SUNDAY_NOON);
+    await t.ctx.db
+      .insertInto('sync_runs')
+      .values({ id: deadId, school_id: s.school.id, trigger: 'schedule', status: 'running', started_at: SUNDAY_NOON, finished_at: null, heartbeat_at: SUNDAY_NOON, holder: 'dead:1', total: 2, processed: 0, failed: 0, changes: 0, failed_batches: 0, counts: '{}', error: null, resumed_from: null })
+      .execute();
+    const scheduler = new Scheduler(t.ctx, { holder: 'recovering', tickMs: 50, syncOptions: { client: bureau.client }, jobs: JOBS.filter((j) => j.name === 'healthcode.recover') });
+    await scheduler.start();
+    try {
+      // Not stale yet: nothing to do, and no job run is recorded for the idle ticks.
+      await sleep(150);
+      expect(await t.ctx.db.selectFrom('job_runs').selectAll().where('job', '=', 'healthcode.recover').execute()).toHaveLength(0);
+
+      t.setNow(SUNDAY_NOON + RUN_STALE_AFTER_MS + 1);
+      const resumed = await eventually(async () =>
+        (await t.ctx.db.selectFrom('sync_runs').selectAll().where('resumed_from', '=', deadId).where('status', '=', 'succeeded').executeTakeFirst()) ?? false,
+      );
+      expect(resumed.total).toBe(2);
+      const dead = await t.ctx.db.selectFrom('sync_runs').selectAll().where('id', '=', deadId).executeTakeFirstOrThrow();
+      expect(dead.status).toBe('interrupted');
+      const jobRuns = await eventually(async () => {
+        const rows = await t.ctx.db.selectFrom('job_runs').selectAll().where('job', '=', 'healthcode.recover').execute();
+        return rows.length > 0 && rows.every((r) => r.status !== 'running') ? rows : false;
+      });
+      expect(jobRuns).toHaveLength(1);
+      expect(jobRuns[0].status).toBe('done');
+      expect(JSON.parse(jobRuns[0].detail!).interrupted).toEqual([deadId]);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+});
+
 describe('job table', () => {
   it('passes for the declared jobs', () => {
     expect(() => checkJobTable(JOBS)).not.toThrow();
@@ -193,9 +245,10 @@ describe('job table', () => {
     const bad: JobDefinition[] = [
       JOBS[0],
       { ...JOBS[0] },
+      { ...JOBS[0], name: 'z', isDue: undefined },
       { ...JOBS[1], name: 'x', attempts: 0 },
       { ...JOBS[1], name: 'y', handler: undefined as unknown as JobDefinition['handler'] },
     ];
-    expect(() => checkJobTable(bad)).toThrow(/declared twice[\s\S]*attempts=0[\s\S]*no handler[\s\S]*more than one job uses schedule source "school-crons"/);
+    expect(() => checkJobTable(bad)).toThrow(/declared twice[\s\S]*no isDue check[\s\S]*attempts=0[\s\S]*no handler[\s\S]*more than one job uses schedule source "school-crons"/);
   });
 });

@@ -25,7 +25,7 @@ export interface BureauCode {
   reason?: string;
 }
 
-/** Why a batch could not be fetched. */
+/** Cause of a failed batch. */
 export type BureauFailureKind = 'timeout' | 'server_error' | 'rate_limited' | 'garbage' | 'connection' | 'bad_request' | 'unauthorized';
 
 export type BatchOutcome =
@@ -66,6 +66,12 @@ const FAILURE_MESSAGES: Record<BureauFailureKind, string> = {
   unauthorized: '健康码接口签名校验失败（401），请检查 FANGKONG_BUREAU_APP_KEY / FANGKONG_BUREAU_APP_SECRET 和服务器时间',
 };
 
+/**
+ * How far request starts may fall behind their slots and still catch up. A quarter second
+ * at 50 requests a second is 12 slots, well inside a one-second token bucket.
+ */
+const CATCH_UP_MS = 250;
+
 type AttemptResult =
   | { ok: true; results: BureauCode[]; notFound: string[]; unauthorized: string[] }
   | { ok: false; kind: BureauFailureKind; detail: string; retryAfterMs?: number };
@@ -95,8 +101,11 @@ class Semaphore {
 }
 
 /**
- * Spaces request starts at least 1000/rps ms apart, with no burst, and holds every
- * request while a Retry-After pause is in force.
+ * Gives request starts slots 1000/rps ms apart and delays every request while a
+ * Retry-After pause is in force. Slots follow a fixed grid, so timers that fire late on a
+ * busy machine do not slow the long-run rate: missed slots are used at once, up to
+ * CATCH_UP_MS worth, which bounds any burst. Further behind than that, the client was
+ * idle, and the grid restarts at now.
  */
 class RatePacer {
   private nextSlot = 0;
@@ -107,12 +116,13 @@ class RatePacer {
   async wait(): Promise<void> {
     for (;;) {
       const now = performance.now();
-      const start = Math.max(now, this.nextSlot, this.pausedUntil);
-      if (start <= now) {
-        this.nextSlot = now + this.intervalMs;
+      let slot = Math.max(this.nextSlot, this.pausedUntil);
+      if (slot < now - Math.max(CATCH_UP_MS, this.intervalMs)) slot = now;
+      if (slot <= now) {
+        this.nextSlot = slot + this.intervalMs;
         return;
       }
-      await sleep(start - now);
+      await sleep(slot - now);
     }
   }
 
@@ -143,11 +153,11 @@ export class BureauClient {
 
   /**
    * Fetch the codes of up to 100 ID numbers, retrying within the limits. Never throws for
-   * bureau trouble: the outcome says what failed.
+   * bureau trouble, because the outcome describes the failure.
    */
   async queryBatch(idNumbers: string[], signal?: AbortSignal): Promise<BatchOutcome> {
     if (idNumbers.length < 1 || idNumbers.length > MAX_BATCH_SIZE) {
-      throw new Error(`a bureau batch holds 1 to ${MAX_BATCH_SIZE} ID numbers, got ${idNumbers.length}`);
+      throw new Error(`invalid bureau batch: it must contain 1 to ${MAX_BATCH_SIZE} ID numbers, got ${idNumbers.length}`);
     }
 
     const body = JSON.stringify({ idNumbers });
@@ -243,8 +253,9 @@ export class BureauClient {
 
 function interpretResponse(status: number, retryAfter: string | string[] | undefined, text: string, idNumbers: string[]): AttemptResult {
   if (status === 429) return { ok: false, kind: 'rate_limited', detail: 'HTTP 429', retryAfterMs: parseRetryAfter(retryAfter) };
-  if (status === 401) return { ok: false, kind: 'unauthorized', detail: `HTTP 401 ${text.slice(0, 200)}` };
-  if (status === 400) return { ok: false, kind: 'bad_request', detail: `HTTP 400 ${text.slice(0, 200)}` };
+  // The bodies of errors are not logged: a bureau may echo the ID numbers it rejects.
+  if (status === 401) return { ok: false, kind: 'unauthorized', detail: `HTTP 401 (${text.length} bytes)` };
+  if (status === 400) return { ok: false, kind: 'bad_request', detail: `HTTP 400 (${text.length} bytes)` };
   if (status >= 500) return { ok: false, kind: 'server_error', detail: `HTTP ${status}` };
   if (status !== 200) return { ok: false, kind: 'server_error', detail: `unexpected HTTP ${status}` };
 
@@ -264,11 +275,11 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 
 /**
  * Check a 200 body against the protocol. Returns the codes, or a description (without
- * ID numbers) of what is wrong. Entries for ID numbers that were not asked are wrong.
+ * ID numbers) of what is wrong. Entries for ID numbers that were not requested are wrong.
  */
 export function parseQueryBody(
   text: string,
-  asked: ReadonlySet<string>,
+  requested: ReadonlySet<string>,
 ): { results: BureauCode[]; notFound: string[]; unauthorized: string[] } | string {
   let body: unknown;
   try {
@@ -279,15 +290,15 @@ export function parseQueryBody(
   if (typeof body !== 'object' || body === null) return 'body is not an object';
   const { results, notFound = [], unauthorized = [] } = body as Record<string, unknown>;
   if (!Array.isArray(results)) return 'results is not an array';
-  if (!Array.isArray(notFound) || !notFound.every((id) => typeof id === 'string' && asked.has(id))) return 'notFound is not a list of asked ID numbers';
-  if (!Array.isArray(unauthorized) || !unauthorized.every((id) => typeof id === 'string' && asked.has(id))) {
-    return 'unauthorized is not a list of asked ID numbers';
+  if (!Array.isArray(notFound) || !notFound.every((id) => typeof id === 'string' && requested.has(id))) return 'notFound is not a list of requested ID numbers';
+  if (!Array.isArray(unauthorized) || !unauthorized.every((id) => typeof id === 'string' && requested.has(id))) {
+    return 'unauthorized is not a list of requested ID numbers';
   }
 
   const codes: BureauCode[] = [];
   for (const [index, entry] of results.entries()) {
     const { idNumber, color, updatedAt, reason } = (entry ?? {}) as Record<string, unknown>;
-    if (typeof idNumber !== 'string' || !asked.has(idNumber)) return `results[${index}].idNumber was not asked`;
+    if (typeof idNumber !== 'string' || !requested.has(idNumber)) return `results[${index}].idNumber was not requested`;
     if (color !== 'green' && color !== 'yellow' && color !== 'red') return `results[${index}].color is not green, yellow or red`;
     const updatedMs = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;
     if (Number.isNaN(updatedMs)) return `results[${index}].updatedAt is not ISO-8601`;

@@ -5,9 +5,9 @@ import type { BureauColor } from './bureau-client.js';
 import * as text from './notice-text.js';
 
 /**
- * The rules of a code change (跳码), without IO: how a bureau answer moves a person's
- * stored code, when guardians are told to stay home or that the pupil may come again,
- * and who hears of each change. The sync service feeds them rows and writes what they
+ * The rules of a code change (跳码), without IO: how a bureau result moves a person's
+ * stored code, when guardians receive a stay-home or may-return notice, and who receives
+ * a notice of each change. The sync service feeds them rows and writes what they
  * return.
  */
 
@@ -19,13 +19,13 @@ export const MISSING_FROM_ANSWER = '健康码接口未返回此人的结果';
 export interface StoredCode {
   color: CodeColor;
   bureauUpdatedAt: number | null;
-  /** Last successful fetch; null when the bureau never answered for this person. */
+  /** Last successful fetch; null when the bureau never returned a result for this person. */
   fetchedAt: number | null;
   colorSince: number | null;
   reason: string | null;
 }
 
-/** What one sync learned about one person. */
+/** The result of one sync for one person. */
 export type Observation =
   | { kind: 'code'; color: BureauColor; updatedAt: number; reason?: string }
   | { kind: 'not_found' }
@@ -50,8 +50,8 @@ export interface Transition {
 
 /**
  * Apply one observation to a stored code. A failed fetch never changes the colour, so a
- * failed sync never turns anyone green. A person the bureau never answered for before
- * has no colour to change from: a first green is no change, a first yellow or red is.
+ * failed sync never turns anyone green. A person without an earlier bureau result has
+ * no colour to change from: a first green is no change, a first yellow or red is.
  */
 export function applyObservation(previous: StoredCode | undefined, observation: Observation, now: number): Transition {
   if (observation.kind === 'failed') {
@@ -106,7 +106,7 @@ export interface StayHomeWindow {
 }
 
 /**
- * The stay-home window: from `stayHomeNoticeFrom` in the evening to `stayHomeNoticeUntil`
+ * Return the stay-home window that contains an instant: from `stayHomeNoticeFrom` in the evening to `stayHomeNoticeUntil`
  * the next morning (Asia/Shanghai), start included, end excluded. Returns undefined
  * outside it. A window that does not cross midnight (05:00 to 08:00) is about today.
  */
@@ -219,7 +219,7 @@ export interface ChangeForNotice {
   to: CodeColor;
   /** When the sync saw the change (epoch ms). */
   changedAt: number;
-  /** When the bureau says the colour was set, if it said. */
+  /** The bureau's updatedAt, when it sent one. */
   bureauUpdatedAt: number | null;
   reason: string | null;
   headTeacher: Recipient | null;
@@ -310,7 +310,7 @@ function addRecipientNotice(
 
 export type SyncOutcomeStatus = 'succeeded' | 'partial' | 'failed' | 'interrupted';
 
-/** The run's status from its batch counts: any failure makes it partial, all of them failed. */
+/** Derive a run's status: any failed batch makes it partial, and only failed batches make it failed. */
 export function runStatus(input: { batches: number; failedBatches: number; aborted: boolean; fatal: boolean }): SyncOutcomeStatus {
   if (input.aborted) return 'interrupted';
   if (input.fatal) return 'failed';
@@ -319,7 +319,7 @@ export function runStatus(input: { batches: number; failedBatches: number; abort
 }
 
 /**
- * What the school admin and management are told when a run did not fully succeed: an
+ * Plan the notices about a run that did not fully succeed: an
  * in-app message to the 'school_admin' role and a DingTalk notice to each manager with
  * a DingTalk id (the others see it through the school admin's message).
  */

@@ -42,7 +42,7 @@ function adviceFor(to: CodeColor, role: 'head_teacher' | 'management'): string {
   return role === 'head_teacher' ? '请勿让其入校；请联系本人或家长了解情况，并按要求安排核酸检测。' : '请督促班主任跟进，必要时按防控预案处置。';
 }
 
-/** One change, to its head teacher or to a manager. */
+/** Write the notice of one change, for its head teacher or a manager. */
 export function singleChangeNotice(change: ChangeForNotice, role: 'head_teacher' | 'management', now: number): NoticeText {
   const time = formatLocalDateTime(now);
   return {
@@ -51,28 +51,28 @@ export function singleChangeNotice(change: ChangeForNotice, role: 'head_teacher'
   };
 }
 
-/** Several changes in one notice: a head teacher's pupils, or the school's summary. */
+/** Write one digest of several changes: a head teacher's pupils, or the school's summary. */
 export function changeDigest(changes: ChangeForNotice[], role: 'head_teacher' | 'management', schoolName: string, now: number): NoticeText {
   const time = formatLocalDateTime(now);
   const nonGreen = changes.filter((c) => c.to !== 'green').length;
   const backToGreen = changes.length - nonGreen;
   const scope = role === 'management' ? `${schoolName}本次同步` : '您班上';
-  const shown = changes.slice(0, MAX_LINES_PER_NOTICE).map(changeLine);
-  const hidden = changes.length - shown.length;
+  const listedLines = changes.slice(0, MAX_LINES_PER_NOTICE).map(changeLine);
+  const hidden = changes.length - listedLines.length;
 
   const lines = [
     `### 健康码变化汇总（${time}）`,
     '',
     `${scope}共 ${changes.length} 人健康码变化：转为非绿码 ${nonGreen} 人，恢复绿码 ${backToGreen} 人。`,
     '',
-    ...shown,
+    ...listedLines,
   ];
   if (hidden > 0) lines.push(`- 另有 ${hidden} 人，请在平台“健康码”页查看全部。`);
   lines.push('', nonGreen > 0 ? adviceFor('red', role) : adviceFor('green', role));
   return { title: `健康码变化汇总：${changes.length} 人（${time}）`, body: lines.join('\n') };
 }
 
-/** "Do not come to school" to a guardian, with what to do next. */
+/** Write the "do not come to school" notice to a guardian, with the next steps. */
 export function stayHomeNotice(pupil: PupilState, window: StayHomeWindow, now: number): NoticeText {
   const time = formatLocalDateTime(now);
   const day = dayPhrase(window);
@@ -105,7 +105,7 @@ export function stayHomeNotice(pupil: PupilState, window: StayHomeWindow, now: n
   };
 }
 
-/** "May come to school again" to a guardian, after a return to green. */
+/** Write the "may come to school again" notice to a guardian, after a return to green. */
 export function mayReturnNotice(pupil: PupilState, window: StayHomeWindow, now: number): NoticeText {
   const time = formatLocalDateTime(now);
   const day = dayPhrase(window);
@@ -121,7 +121,7 @@ export function mayReturnNotice(pupil: PupilState, window: StayHomeWindow, now: 
   };
 }
 
-/** An in-app request to the head teacher to phone a guardian who has no DingTalk. */
+/** Write the in-app request to the head teacher to phone a guardian who has no DingTalk. */
 export function phoneGuardianRequest(
   pupil: PupilState,
   guardian: GuardianContact,
@@ -132,17 +132,17 @@ export function phoneGuardianRequest(
   const time = formatLocalDateTime(now);
   const day = dayPhrase(window);
   const contact = [guardian.relation, guardian.phoneMasked ? `电话 ${guardian.phoneMasked}` : null].filter(Boolean).join('，');
-  const what =
+  const instruction =
     kind === 'stay_home'
       ? `${pupil.name}的健康码为${colorName(pupil.color)}，${day}请勿到校，请联系班主任并按要求进行核酸检测`
       : `${pupil.name}的健康码已恢复绿码，${day}可以到校`;
   return {
     title: `请电话联系${pupil.name}的家长（${time}）`,
-    body: `${pupil.className ?? ''}${pupil.name}的家长${guardian.name}${contact ? `（${contact}）` : ''}未绑定钉钉，收不到通知。请电话告知：${what}。（${time}）`,
+    body: `${pupil.className ?? ''}${pupil.name}的家长${guardian.name}${contact ? `（${contact}）` : ''}未绑定钉钉，收不到通知。请电话告知：${instruction}。（${time}）`,
   };
 }
 
-/** An in-app request to the school admin to phone a teacher or manager without DingTalk. */
+/** Write the in-app request to the school admin to phone a teacher or manager without DingTalk. */
 export function phoneStaffRequest(recipient: Recipient, role: 'head_teacher' | 'management', changes: number, now: number): NoticeText {
   const time = formatLocalDateTime(now);
   const title = role === 'head_teacher' ? '班主任' : '学校管理人员';
@@ -152,7 +152,7 @@ export function phoneStaffRequest(recipient: Recipient, role: 'head_teacher' | '
   };
 }
 
-/** What failed in a sync, for the school admin and management. */
+/** Write the notice of a failed or partial sync, for the school admin and management. */
 export function syncFailedNotice(input: {
   schoolName: string;
   status: SyncOutcomeStatus;

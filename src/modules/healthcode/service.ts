@@ -8,7 +8,7 @@ import * as store from './store.js';
 import { matchingPreset, nextRuns, presetCrons, validateCron } from './sync-schedule.js';
 import type { ColorCounts } from './sync.js';
 
-export { runSync, startSync, recoverInterruptedRuns, getBureauClient, closeBureauClient } from './sync.js';
+export { runSync, startSync, recoverInterruptedRuns, hasRecoverableRuns, getBureauClient, closeBureauClient } from './sync.js';
 export type { SyncRunResult, SyncOptions, ColorCounts } from './sync.js';
 
 /** A person's current health code as the gate and the screens read it. */
@@ -19,7 +19,7 @@ export interface CurrentCode {
   fetchedAt: number | null;
   bureauUpdatedAt: number | null;
   reason: string | null;
-  /** Why the last fetch failed, when it did (the colour is then the last known one). */
+  /** Reason of the last failed fetch, if the last fetch failed (the colour is then the last known one). */
   lastFailure: string | null;
   lastAttemptAt: number | null;
 }
@@ -74,7 +74,7 @@ export interface SchoolCodeFilter {
 }
 
 /**
- * The current code of every consenting person of a school (and anyone with a stored
+ * List the current code of every consenting person of a school (and anyone with a stored
  * code), with the ID number masked, sorted by class and name.
  */
 export async function listSchoolCodes(ctx: AppContext, schoolCode: string, filter: SchoolCodeFilter = {}): Promise<SchoolCodeEntry[]> {
@@ -117,7 +117,7 @@ export interface CodeHistoryEntry {
   syncRunId: string | null;
 }
 
-/** A person's current code and colour changes, newest first. */
+/** Return a person's current code and colour changes, newest first. */
 export async function getCodeHistory(ctx: AppContext, personId: string, limit = 100): Promise<{ current: CurrentCode; changes: CodeHistoryEntry[] }> {
   const contacts = await people.getContacts(ctx, [personId]);
   if (!contacts.has(personId)) throw new AppError('NOT_FOUND', { what: '人员', value: personId });

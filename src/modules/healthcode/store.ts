@@ -113,6 +113,10 @@ export async function listStaleRunningRuns(db: Executor, before: number): Promis
   return db.selectFrom('sync_runs').selectAll().where('status', '=', 'running').where('heartbeat_at', '<', before).execute();
 }
 
+export async function listInterruptedRuns(db: Executor, startedAfter: number): Promise<SyncRunRow[]> {
+  return db.selectFrom('sync_runs').selectAll().where('status', '=', 'interrupted').where('started_at', '>', startedAfter).orderBy('started_at').execute();
+}
+
 /**
  * Mark a running run interrupted if its heartbeat is still older than `before`. Only one
  * process wins this conditional update; returns whether this call did it.

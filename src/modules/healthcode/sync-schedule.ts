@@ -22,14 +22,14 @@ export function validateCron(expression: string): string {
   return trimmed;
 }
 
-/** The cron list of a preset, or UNKNOWN_SYNC_PRESET with the choices. */
+/** Return the cron list of a preset, or throw UNKNOWN_SYNC_PRESET listing the choices. */
 export function presetCrons(preset: string): string[] {
   const crons = SYNC_PRESETS[preset];
   if (!crons) throw new AppError('UNKNOWN_SYNC_PRESET', { preset, choices: Object.keys(SYNC_PRESETS).join('、') });
   return [...crons];
 }
 
-/** The preset whose crons equal these, if any. */
+/** Find the preset whose crons equal these, if any. */
 export function matchingPreset(crons: string[]): string | null {
   const key = [...crons].sort().join('|');
   for (const [name, presetList] of Object.entries(SYNC_PRESETS)) {
@@ -38,7 +38,7 @@ export function matchingPreset(crons: string[]): string | null {
   return null;
 }
 
-/** The next `count` instants (epoch ms) of the crons after `from`, merged and sorted. */
+/** Compute the next `count` instants (epoch ms) of the crons after `from`, merged and sorted. */
 export function nextRuns(crons: string[], from: number, count: number): number[] {
   const instants: number[] = [];
   for (const expression of crons) {
@@ -48,7 +48,7 @@ export function nextRuns(crons: string[], from: number, count: number): number[]
   return [...new Set(instants)].sort((a, b) => a - b).slice(0, count);
 }
 
-/** The latest instant at or before `at` when the cron fired, if within `lookbackMs`. */
+/** Find the latest instant at or before `at` when the cron fired, if within `lookbackMs`. */
 export function previousRun(expression: string, at: number, lookbackMs: number): number | undefined {
   const job = new Cron(expression, { timezone: TIME_ZONE, paused: true, mode: '5-part' });
   const next = job.nextRun(new Date(at - lookbackMs));

@@ -78,7 +78,7 @@ export interface SyncOptions {
 
 const clients = new WeakMap<object, BureauClient>();
 
-/** The process's bureau client for this configuration, created on first use. */
+/** Return the process's bureau client for this configuration, creating it on first use. */
 export function getBureauClient(ctx: AppContext): BureauClient {
   const { bureau } = ctx.config;
   if (!bureau.url) throw new AppError('BUREAU_NOT_CONFIGURED');
@@ -167,6 +167,11 @@ interface RunContext {
   client: BureauClient;
   signal?: AbortSignal;
   resumedFrom: string | null;
+  /**
+   * The school's stored codes, read once when the run starts and updated as batches
+   * commit. Only this run writes them while it runs (one running sync per school).
+   */
+  codes?: Map<string, store.HealthCodeRow>;
 }
 
 /** Per-run totals kept in memory; the database counters are updated per batch too. */
@@ -191,6 +196,7 @@ async function executeRun(ctx: AppContext, run: RunContext): Promise<SyncRunResu
   try {
     const targets = await listTargets(ctx, run);
     await store.setRunTotal(ctx.db, run.runId, targets.length);
+    run.codes = new Map((await store.listCodesOfSchool(ctx.db, run.school.id)).map((row) => [row.person_id, row]));
     for (let i = 0; i < targets.length; i += MAX_BATCH_SIZE) batches.push(targets.slice(i, i + MAX_BATCH_SIZE));
     log.info({ total: targets.length, batches: batches.length }, 'health-code sync fetching');
 
@@ -244,7 +250,7 @@ async function listTargets(ctx: AppContext, run: RunContext): Promise<people.Syn
 
 /**
  * Fetch and commit every batch with as many workers as the bureau concurrency. After a
- * fatal answer (a rejected signature) the remaining batches are not sent but recorded as
+ * fatal response (a rejected signature) the remaining batches are not sent but recorded as
  * failed; after an abort they are left untouched for the resume. Returns the fatal outcome.
  */
 async function processBatches(
@@ -290,11 +296,11 @@ function observe(batch: people.SyncTarget[], outcome: BatchOutcome): Map<string,
 
   const codes = new Map(outcome.results.map((code) => [code.idNumber, code]));
   const notFound = new Set(outcome.notFound);
-  const refused = new Set(outcome.unauthorized);
+  const unauthorized = new Set(outcome.unauthorized);
   for (const target of batch) {
     const code = codes.get(target.idNumber);
     if (code) observations.set(target.personId, { kind: 'code', color: code.color, updatedAt: code.updatedAt, reason: code.reason });
-    else if (refused.has(target.idNumber)) observations.set(target.personId, { kind: 'unauthorized' });
+    else if (unauthorized.has(target.idNumber)) observations.set(target.personId, { kind: 'unauthorized' });
     else if (notFound.has(target.idNumber)) observations.set(target.personId, { kind: 'not_found' });
     else observations.set(target.personId, { kind: 'failed', message: MISSING_FROM_ANSWER });
   }
@@ -309,7 +315,7 @@ function toStored(row: store.HealthCodeRow | undefined): StoredCode | undefined 
 async function commitBatch(ctx: AppContext, run: RunContext, batch: people.SyncTarget[], outcome: BatchOutcome, tally: RunTally): Promise<void> {
   const now = ctx.now();
   const staleAfter = ctx.config.bureau.staleAfterMinutes;
-  const previous = new Map((await store.findCodes(ctx.db, batch.map((t) => t.personId))).map((row) => [row.person_id, row]));
+  const previous = run.codes ?? new Map((await store.findCodes(ctx.db, batch.map((t) => t.personId))).map((row) => [row.person_id, row]));
   const observations = observe(batch, outcome);
 
   const codeRows: store.HealthCodeRow[] = [];
@@ -364,6 +370,7 @@ async function commitBatch(ctx: AppContext, run: RunContext, batch: people.SyncT
     await store.addBatchProgress(trx, run.runId, { processed: batch.length, failed, changes: changeRows.length, failedBatch: !outcome.ok }, now);
   });
 
+  for (const row of codeRows) run.codes?.set(row.person_id, row);
   tally.processed += batch.length;
   tally.failed += failed;
   tally.changes += changeRows.length;
@@ -383,7 +390,7 @@ async function planBatchGuardianNotices(
   const window = stayHomeWindow(now, run.school.settings);
   if (!window) return plan;
 
-  // Only people the bureau answered for: a failed fetch says nothing new about them.
+  // Only people with a bureau result get notices, because a failed fetch brings no new information.
   const concerned = codeRows.filter((row) => row.last_attempt_at === row.fetched_at && (row.color !== 'green' || changeByPerson.has(row.person_id)));
   if (concerned.length === 0) return plan;
 
@@ -521,24 +528,33 @@ async function interruptRun(ctx: AppContext, running: store.SyncRunRow, staleBef
   return true;
 }
 
+/** Interrupted runs older than this are not resumed: the next scheduled sync covers them. */
+export const RESUME_WITHIN_MS = 6 * 3600_000;
+
 /**
- * Start-up recovery: runs left 'running' by a dead process become 'interrupted', the
- * notices of their committed changes are queued, and, when `resume` is set, a new run
- * continues each one that is still its school's latest. Returns the new runs.
+ * Recover runs of dead or stopped processes. A run left 'running' with a stale heartbeat
+ * becomes 'interrupted' and the notices of its committed changes are queued. Then, when
+ * `resume` is set, each school whose latest run is an interrupted one from the last six
+ * hours gets a new run that continues it. Returns what was interrupted and resumed.
  */
 export async function recoverInterruptedRuns(
   ctx: AppContext,
   options: { resume: boolean; client?: BureauClient },
 ): Promise<Array<{ interruptedRunId: string; runId?: string; done?: Promise<SyncRunResult> }>> {
-  const staleBefore = ctx.now() - RUN_STALE_AFTER_MS;
+  const now = ctx.now();
+  const staleBefore = now - RUN_STALE_AFTER_MS;
   const recovered: Array<{ interruptedRunId: string; runId?: string; done?: Promise<SyncRunResult> }> = [];
   for (const run of await store.listStaleRunningRuns(ctx.db, staleBefore)) {
-    if (!(await interruptRun(ctx, run, staleBefore))) continue;
-    const entry: (typeof recovered)[number] = { interruptedRunId: run.id };
-    recovered.push(entry);
+    if (await interruptRun(ctx, run, staleBefore)) recovered.push({ interruptedRunId: run.id });
+  }
+  if (!options.resume) return recovered;
 
-    const latest = await store.findLatestSyncRun(ctx.db, run.school_id);
-    if (!options.resume || latest?.id !== run.id) continue;
+  for (const run of await listResumableRuns(ctx, now)) {
+    let entry = recovered.find((r) => r.interruptedRunId === run.id);
+    if (!entry) {
+      entry = { interruptedRunId: run.id };
+      recovered.push(entry);
+    }
     try {
       const started = await startSync(ctx, run.school_id, 'resume', { client: options.client, resumedFrom: run.id });
       entry.runId = started.runId;
@@ -548,4 +564,21 @@ export async function recoverInterruptedRuns(
     }
   }
   return recovered;
+}
+
+/** Interrupted runs of the last six hours that are still their school's latest run. */
+async function listResumableRuns(ctx: AppContext, now: number): Promise<store.SyncRunRow[]> {
+  const resumable: store.SyncRunRow[] = [];
+  for (const run of await store.listInterruptedRuns(ctx.db, now - RESUME_WITHIN_MS)) {
+    const latest = await store.findLatestSyncRun(ctx.db, run.school_id);
+    if (latest?.id === run.id) resumable.push(run);
+  }
+  return resumable;
+}
+
+/** True when recoverInterruptedRuns has work: a stale running run, or one to resume. */
+export async function hasRecoverableRuns(ctx: AppContext, options: { resume: boolean }): Promise<boolean> {
+  const now = ctx.now();
+  if ((await store.listStaleRunningRuns(ctx.db, now - RUN_STALE_AFTER_MS)).length > 0) return true;
+  return options.resume && (await listResumableRuns(ctx, now)).length > 0;
 }
