@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dispatchOnce } from '../../src/modules/notify/dispatcher.js';
 import { enqueueNotice, type NoticeInput } from '../../src/modules/notify/outbox.js';
 import { createDingTalkClient } from '../../src/modules/notify/dingtalk-client.js';
+import { claimDueSendsQuery } from '../../src/modules/notify/store.js';
 import { DIALECTS } from '../helpers/db.js';
 import { buildSchool, buildStaff } from '../helpers/factories.js';
 import { startHarness, TEST_DISPATCH, type NotifyHarness } from './harness.js';
@@ -57,6 +58,14 @@ describe.each(DIALECTS)('%s: notice dispatcher', (dialect) => {
   async function outboxRow(key: string) {
     return h.t.ctx.db.selectFrom('outbox').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
   }
+
+  it('claims with one locking statement', () => {
+    const { sql } = claimDueSendsQuery(h.t.ctx.db, dialect, { now: 1, leaseMs: 1, token: 't', limit: 10 }).compile();
+    expect(sql).toMatch(/^update "outbox" set/);
+    expect(sql).toContain('returning *');
+    if (dialect === 'postgres') expect(sql).toContain('for update skip locked');
+    else expect(sql).not.toContain('for update');
+  });
 
   it('delivers a work notice and confirms it', async () => {
     const teacher = await buildStaff(h.t.ctx, schoolId, 'head_teacher');

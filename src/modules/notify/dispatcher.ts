@@ -226,6 +226,8 @@ async function settleRecipient(pass: Pass, row: store.OutboxRow, result: SendRes
 
   const forbidden = result.forbidden.find((entry) => entry.userId === userId);
   if (forbidden && isDuplicateContentCode(forbidden.code)) {
+    // NOTE: the filter only covers one Asia/Shanghai day. An uncertain attempt just before
+    // midnight that is retried after it can reach the user twice.
     if (row.uncertain) {
       // An earlier attempt of this very notice may have been delivered. DingTalk dropping
       // the identical resend shows that the user already got this text today.
@@ -281,6 +283,9 @@ async function checkAgainLater(pass: Pass, row: store.OutboxRow, reason: string,
   });
 }
 
+// NOTE: the group robot has no duplicate check. A robot notice whose dispatcher died after
+// DingTalk accepted it, or whose reply timed out, is posted again (at least once, not
+// exactly once).
 async function sendRobotNotices(pass: Pass, rows: store.OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
 

@@ -35,6 +35,11 @@ export interface ClaimOptions {
  * marked uncertain, because its previous sender may have reached DingTalk before dying.
  */
 export async function claimDueSends(db: Kysely<Database>, dialect: DialectName, options: ClaimOptions): Promise<OutboxRow[]> {
+  return claimDueSendsQuery(db, dialect, options).execute();
+}
+
+/** Build the claim statement of `claimDueSends` without running it (tests read its SQL). */
+export function claimDueSendsQuery(db: Kysely<Database>, dialect: DialectName, options: ClaimOptions) {
   const due = isDueForSending(options.now);
   let candidates = db
     .selectFrom('outbox')
@@ -57,8 +62,7 @@ export async function claimDueSends(db: Kysely<Database>, dialect: DialectName, 
     })
     .where('id', 'in', candidates)
     .where(due)
-    .returningAll()
-    .execute();
+    .returningAll();
 }
 
 /**
