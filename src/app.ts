@@ -8,6 +8,7 @@ import { healthRoutes } from './modules/system/routes.js';
 import { registerAuth } from './modules/auth/plugin.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { healthcodeRoutes } from './modules/healthcode/routes.js';
+import { peopleRoutes } from './modules/people/routes.js';
 import { registerWebApp } from './web-app.js';
 import { notifyRoutes } from './modules/notify/routes.js';
 
@@ -15,7 +16,7 @@ import { notifyRoutes } from './modules/notify/routes.js';
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
 
 /** Route modules in dependency order; each file only registers routes. */
-const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, notifyRoutes];
+const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, notifyRoutes];
 
 /**
  * Build the Fastify app with every module's routes. Background workers (the scheduler and

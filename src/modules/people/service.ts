@@ -4,6 +4,7 @@ import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { maskIdNumber, maskPhone } from '../../shared/crypto.js';
 import { className } from './class-name.js';
+import { parseClass } from './roster-class.js';
 import { DEFAULT_SCHOOL_SETTINGS, parseSchoolSettings, type SchoolSettings } from './school-settings.js';
 import * as store from './store.js';
 
@@ -197,4 +198,101 @@ export async function listManagement(ctx: AppContext, schoolId: string): Promise
 
 export async function listStaffByRole(ctx: AppContext, schoolId: string, role: StaffRole): Promise<PersonRow[]> {
   return store.listStaffByRole(ctx.db, schoolId, role);
+}
+
+/** A person as lists show them: ID number and phones masked, never decrypted. */
+export interface PersonListItem {
+  id: string;
+  kind: PersonRow['kind'];
+  name: string;
+  gender: string | null;
+  classId: string | null;
+  className: string | null;
+  studentNumber: string | null;
+  staffNumber: string | null;
+  staffRole: StaffRole | null;
+  idNumberMasked: string | null;
+  phoneMasked: string | null;
+  hasDingtalk: boolean;
+  healthCodeConsent: boolean;
+  guardians: Array<{ name: string; relation: string | null; phoneMasked: string | null; hasDingtalk: boolean }>;
+}
+
+export interface PersonListQuery {
+  kind?: PersonRow['kind'];
+  /** Part of a name. */
+  name?: string;
+  /** A class as rosters write it (一(1)班, 101, 1-1) or a class id. */
+  className?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Active people of a school, filtered by name, class and kind, with masked personal data. */
+export async function listPersons(ctx: AppContext, schoolId: string, query: PersonListQuery): Promise<{ total: number; items: PersonListItem[] }> {
+  const classes = await store.listClasses(ctx.db, schoolId);
+  let classId: string | undefined;
+  if (query.className) {
+    const parsed = parseClass(query.className);
+    const klass = parsed.ok
+      ? classes.find((c) => c.grade === parsed.grade && c.number === parsed.number)
+      : classes.find((c) => c.id === query.className || c.name === query.className);
+    if (!klass) return { total: 0, items: [] };
+    classId = klass.id;
+  }
+
+  const { rows, total } = await store.searchPersons(ctx.db, schoolId, { kind: query.kind, name: query.name?.trim() || undefined, classId, limit: query.limit, offset: query.offset });
+  const ids = rows.map((row) => row.id);
+  const guardians = await store.listGuardiansOfPersons(ctx.db, ids);
+  const consented = new Set(await store.listConsentedPersonIds(ctx.db, ids, 'health_code'));
+  const classById = new Map(classes.map((c) => [c.id, c]));
+
+  const items = rows.map((row): PersonListItem => ({
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    gender: row.gender,
+    classId: row.class_id,
+    className: row.class_id ? (classById.get(row.class_id)?.name ?? null) : null,
+    studentNumber: row.student_number,
+    staffNumber: row.staff_number,
+    staffRole: row.staff_role,
+    idNumberMasked: row.id_number_masked,
+    phoneMasked: row.phone_masked,
+    hasDingtalk: row.dingtalk_user_id !== null,
+    healthCodeConsent: consented.has(row.id),
+    guardians: guardians
+      .filter((g) => g.person_id === row.id)
+      .sort((a, b) => a.created_at - b.created_at)
+      .map((g) => ({
+        name: g.name,
+        relation: g.relation,
+        phoneMasked: g.phone_masked ?? (g.phone_enc ? maskPhone(ctx.cipher.decrypt(g.phone_enc)) : null),
+        hasDingtalk: g.dingtalk_user_id !== null,
+      })),
+  }));
+  return { total, items };
+}
+
+export interface ClassSummary {
+  id: string;
+  grade: number;
+  number: number;
+  name: string;
+  headTeacher: { id: string; name: string } | null;
+  /** Active pupils in the class. */
+  pupils: number;
+}
+
+/** Classes of a school by grade and number, with head teacher and pupil count. */
+export async function listClassSummaries(ctx: AppContext, schoolId: string): Promise<ClassSummary[]> {
+  const classes = await store.listClassesWithCounts(ctx.db, schoolId);
+  const teacherIds = [...new Set(classes.map((c) => c.head_teacher_id).filter((id): id is string => id !== null))];
+  const teachers = teacherIds.length ? await ctx.db.selectFrom('persons').select(['id', 'name']).where('id', 'in', teacherIds).execute() : [];
+  const teacherById = new Map(teachers.map((t) => [t.id, t]));
+
+  return classes.map((c) => {
+    const teacher = c.head_teacher_id ? teacherById.get(c.head_teacher_id) : undefined;
+    return { id: c.id, grade: c.grade, number: c.number, name: c.name, headTeacher: teacher ? { id: teacher.id, name: teacher.name } : null, pupils: c.pupils };
+  });
 }

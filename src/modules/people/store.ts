@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, PersonTable, SchoolTable, ClassTable, GuardianTable, StaffRole, ConsentTable } from '../../db/schema.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -160,4 +160,150 @@ export async function hasConsent(db: Executor, personId: string, purpose: Consen
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+type BulkTable = 'classes' | 'persons' | 'guardians' | 'consents';
+
+/**
+ * Insert many rows of one table with a single statement that takes all rows as one JSON
+ * parameter: json_populate_recordset on PostgreSQL, json_each on SQLite. For a 3,000-row
+ * roster this measured faster than multi-row VALUES on both (on PostgreSQL several
+ * times), which bind tens of thousands of parameters and prepare a statement per chunk.
+ * The columns are named, so a column added later with a default keeps its default.
+ */
+async function insertMany<T extends BulkTable>(db: Executor, table: T, rows: Array<Database[T]>): Promise<void> {
+  if (rows.length === 0) return;
+
+  const names = Object.keys(rows[0]) as Array<keyof Database[T]>;
+  const columns = sql.join(names.map((name) => sql.id(String(name))));
+
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    const json = JSON.stringify(rows);
+    await sql`insert into ${sql.table(table)} (${columns}) select ${columns} from json_populate_recordset(null::${sql.table(table)}, ${json})`.execute(db);
+    return;
+  }
+
+  // Rows as arrays: SQLite reads an array element faster than an object key.
+  const json = JSON.stringify(rows.map((row) => names.map((name) => row[name])));
+  const values = sql.join(names.map((_, index) => sql`value ->> ${`$[${index}]`}`));
+  await sql`insert into ${sql.table(table)} (${columns}) select ${values} from json_each(${json})`.execute(db);
+}
+
+export async function insertClasses(db: Executor, rows: ClassRow[]): Promise<void> {
+  await insertMany(db, 'classes', rows);
+}
+
+export async function insertPersons(db: Executor, rows: PersonRow[]): Promise<void> {
+  await insertMany(db, 'persons', rows);
+}
+
+export async function insertGuardians(db: Executor, rows: GuardianRow[]): Promise<void> {
+  await insertMany(db, 'guardians', rows);
+}
+
+export async function insertConsents(db: Executor, rows: ConsentRow[]): Promise<void> {
+  await insertMany(db, 'consents', rows);
+}
+
+/** List every person of a school, active or not. */
+export async function listSchoolPersons(db: Executor, schoolId: string): Promise<PersonRow[]> {
+  return db.selectFrom('persons').selectAll().where('school_id', '=', schoolId).execute();
+}
+
+/** Guardians of every person of a school, oldest first. */
+export async function listSchoolGuardians(db: Executor, schoolId: string): Promise<GuardianRow[]> {
+  return db
+    .selectFrom('guardians')
+    .innerJoin('persons', 'persons.id', 'guardians.person_id')
+    .selectAll('guardians')
+    .where('persons.school_id', '=', schoolId)
+    .orderBy('guardians.created_at')
+    .orderBy('guardians.id')
+    .execute();
+}
+
+/** Unrevoked consents for a purpose of the people of a school. */
+export async function listSchoolActiveConsents(db: Executor, schoolId: string, purpose: ConsentRow['purpose']): Promise<ConsentRow[]> {
+  return db
+    .selectFrom('consents')
+    .innerJoin('persons', 'persons.id', 'consents.person_id')
+    .selectAll('consents')
+    .where('persons.school_id', '=', schoolId)
+    .where('consents.purpose', '=', purpose)
+    .where('consents.revoked_at', 'is', null)
+    .execute();
+}
+
+export async function revokeConsent(db: Executor, id: string, revokedAt: number): Promise<void> {
+  await db.updateTable('consents').set({ revoked_at: revokedAt }).where('id', '=', id).execute();
+}
+
+export async function setPersonDingtalkUserId(db: Executor, id: string, dingtalkUserId: string, now: number): Promise<void> {
+  await db.updateTable('persons').set({ dingtalk_user_id: dingtalkUserId, updated_at: now }).where('id', '=', id).execute();
+}
+
+export async function setGuardianDingtalkUserId(db: Executor, id: string, dingtalkUserId: string, now: number): Promise<void> {
+  await db.updateTable('guardians').set({ dingtalk_user_id: dingtalkUserId, updated_at: now }).where('id', '=', id).execute();
+}
+
+export interface PersonSearch {
+  kind?: PersonRow['kind'];
+  /** Part of a name; matched literally (% and _ are not wildcards). */
+  name?: string;
+  classId?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Active people of a school matching the search, by class and name, with the total count. */
+export async function searchPersons(db: Executor, schoolId: string, search: PersonSearch): Promise<{ rows: PersonRow[]; total: number }> {
+  let query = db.selectFrom('persons').where('school_id', '=', schoolId).where('active', '=', 1);
+  if (search.kind) query = query.where('kind', '=', search.kind);
+  if (search.classId) query = query.where('class_id', '=', search.classId);
+  if (search.name) {
+    const pattern = `%${search.name.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    query = query.where(sql<boolean>`name like ${pattern} escape '\\'`);
+  }
+
+  const total = await query.select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();
+  const rows = await query
+    .selectAll()
+    .orderBy('kind', 'desc')
+    .orderBy('class_id')
+    .orderBy('name')
+    .orderBy('id')
+    .limit(search.limit)
+    .offset(search.offset)
+    .execute();
+  return { rows, total: Number(total.count) };
+}
+
+/** Classes of a school with the number of active pupils in each. */
+export async function listClassesWithCounts(db: Executor, schoolId: string): Promise<Array<ClassRow & { pupils: number }>> {
+  const rows = await db
+    .selectFrom('classes')
+    .leftJoin('persons', (join) => join.onRef('persons.class_id', '=', 'classes.id').on('persons.active', '=', 1).on('persons.kind', '=', 'student'))
+    .selectAll('classes')
+    .select((eb) => eb.fn.count<number | string>('persons.id').as('pupils'))
+    .where('classes.school_id', '=', schoolId)
+    // PostgreSQL allows the other columns of classes because classes.id is its primary key.
+    .groupBy('classes.id')
+    .orderBy('classes.grade')
+    .orderBy('classes.number')
+    .execute();
+  return rows.map((row) => ({ ...row, pupils: Number(row.pupils) }));
+}
+
+/** List the persons among `personIds` with an unrevoked consent for the purpose. */
+export async function listConsentedPersonIds(db: Executor, personIds: string[], purpose: ConsentRow['purpose']): Promise<string[]> {
+  if (personIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('consents')
+    .select('person_id')
+    .distinct()
+    .where('person_id', 'in', personIds)
+    .where('purpose', '=', purpose)
+    .where('revoked_at', 'is', null)
+    .execute();
+  return rows.map((row) => row.person_id);
 }

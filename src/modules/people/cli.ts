@@ -1,0 +1,95 @@
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { UsageError, printJson, requireOption, wantsJson, type CliArgs, type Command } from '../../cli/command.js';
+import { AppError, isAppError } from '../../shared/errors.js';
+import { audit } from '../auth/index.js';
+import { createDingTalkLookup } from './dingtalk-lookup.js';
+import { checkRosterSize } from './roster-read.js';
+import { exportRoster, importRoster, type RosterImportResult } from './roster-service.js';
+import { getSchoolByCodeOrThrow } from './service.js';
+
+const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
+
+/** Read the one positional argument, the roster file. */
+function requireFile(args: CliArgs): string {
+  const [file, ...extra] = args.positionals;
+  if (!file) throw new UsageError('missing FILE');
+  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  return file;
+}
+
+/** Format the report of an import for a terminal, in Chinese. */
+export function formatImportReport(result: RosterImportResult): string {
+  const { counts } = result;
+  const lines = [
+    `已读取${KIND_NAMES[result.kind]}名单（${result.format}，工作表“${result.sheet}”，表头在第 ${result.headerRow} 行），共 ${counts.rows} 行`,
+    `新增 ${counts.created} 人，更新 ${counts.updated} 人，未变 ${counts.unchanged} 人，拒绝 ${counts.rejected} 行；新建班级 ${counts.classesCreated} 个`,
+  ];
+  if (result.dingtalk) {
+    const d = result.dingtalk;
+    lines.push(`钉钉账号查询 ${d.lookedUp} 个：找到 ${d.found}，未找到 ${d.notFound}，失败 ${d.failed}${d.skipped ? `，未查询 ${d.skipped}` : ''}`);
+  }
+  for (const warning of result.warnings) lines.push(`注意：${warning}`);
+
+  if (result.rejected.length > 0) lines.push('', '被拒绝的行：');
+  for (const rejected of result.rejected) {
+    for (const problem of rejected.problems) {
+      const value = problem.value === '' ? '（空）' : `“${problem.value}”`;
+      lines.push(`  第 ${rejected.row} 行 ${problem.column} ${value}：${problem.reason}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** `import-roster` and `export-roster`. */
+export const peopleCommands: Command[] = [
+  {
+    name: ['import-roster'],
+    usage: 'import-roster --school C FILE [--json]',
+    summary: 'import a pupil or staff roster (.xlsx or .csv); exit 0 when the file was read, even with rejected rows',
+    run: async (args, runtime) => {
+      const ctx = runtime!.ctx;
+      const schoolCode = requireOption(args, 'school');
+      const file = requireFile(args);
+
+      let result: RosterImportResult;
+      try {
+        const info = await stat(file).catch(() => undefined);
+        if (!info || !info.isFile()) throw new AppError('ROSTER_UNREADABLE', { detail: `找不到文件 ${file}` });
+        checkRosterSize(info.size, ctx.config.roster.maxFileMb);
+        result = await importRoster(ctx, schoolCode, await readFile(file), { lookupDingTalkUserId: createDingTalkLookup(ctx) });
+      } catch (error) {
+        if (!wantsJson(args) || !isAppError(error)) throw error;
+        printJson({ error: error.code, message: error.userMessage });
+        return 1;
+      }
+
+      const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+      await audit(ctx, null, 'roster.import', school.id, { via: 'cli', kind: result.kind, ...result.counts }, { schoolId: school.id });
+      if (wantsJson(args)) printJson(result);
+      else process.stdout.write(formatImportReport(result));
+      return 0;
+    },
+  },
+  {
+    name: ['export-roster'],
+    usage: 'export-roster --school C FILE [--staff] [--json]',
+    summary: 'write the pupil roster (or --staff) to FILE (.xlsx or .csv) in the import layout, ID numbers included',
+    run: async (args, runtime) => {
+      const ctx = runtime!.ctx;
+      const schoolCode = requireOption(args, 'school');
+      const file = requireFile(args);
+      const extension = extname(file).toLowerCase();
+      if (extension !== '.xlsx' && extension !== '.csv') throw new UsageError(`FILE must end in .xlsx or .csv, got "${file}"`);
+
+      const kind = args.options.staff === true ? 'staff' : 'student';
+      const exported = await exportRoster(ctx, schoolCode, { kind, format: extension === '.xlsx' ? 'xlsx' : 'csv' });
+      await writeFile(file, exported.bytes);
+      const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+      await audit(ctx, null, 'roster.export', school.id, { via: 'cli', kind, rows: exported.rows }, { schoolId: school.id });
+
+      if (wantsJson(args)) printJson({ file, kind, rows: exported.rows, bytes: exported.bytes.length });
+      else process.stdout.write(`已导出${KIND_NAMES[kind]}名单 ${exported.rows} 人到 ${file}（含完整身份证号，请妥善保管）\n`);
+    },
+  },
+];

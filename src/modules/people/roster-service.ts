@@ -1,0 +1,682 @@
+import type { Transaction } from 'kysely';
+import type { AppContext } from '../../context.js';
+import type { Database, StaffRole } from '../../db/schema.js';
+import { maskIdNumber, maskPhone } from '../../shared/crypto.js';
+import { newId } from '../../shared/ids.js';
+import { schoolDay } from '../../shared/time.js';
+import { className } from './class-name.js';
+import { gradeLabel, type ClassRef } from './roster-class.js';
+import { EXPORT_FIELDS, STAFF_ROLE_LABELS, exportHeader, type RosterField, type RosterKind } from './roster-fields.js';
+import { ROSTER_CONTENT_TYPES, writeRosterCsv, writeRosterXlsx, type RosterFileFormat, type RosterTable } from './roster-export.js';
+import { readRosterFile } from './roster-read.js';
+import { parseRosterSheets, type RejectedRow, type StaffRecord, type StudentRecord } from './roster-rows.js';
+import { buildPersonRow, getSchoolByCodeOrThrow, type SchoolSummary } from './service.js';
+import * as store from './store.js';
+
+/**
+ * Roster import and export. An import loads every good row of a file in one transaction:
+ * classes are created as needed, pupils are matched by the keyed hash of their ID number
+ * and staff by 工号, guardians and consents are added or updated. Importing the same file
+ * again changes nothing.
+ */
+
+/** Finds the DingTalk user id of a mobile number; undefined when DingTalk has no such user. */
+export type DingTalkLookup = (mobile: string) => Promise<string | undefined>;
+
+export interface RosterImportCounts {
+  /** Non-empty rows below the header. */
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  rejected: number;
+  classesCreated: number;
+}
+
+export interface DingTalkLookupSummary {
+  lookedUp: number;
+  found: number;
+  notFound: number;
+  failed: number;
+  /** Lookups not tried because too many failed. */
+  skipped: number;
+}
+
+export interface RosterImportResult {
+  kind: RosterKind;
+  format: 'xlsx' | 'csv';
+  sheet: string;
+  headerRow: number;
+  counts: RosterImportCounts;
+  rejected: RejectedRow[];
+  warnings: string[];
+  /** Null when no lookup function was given (DingTalk not configured). */
+  dingtalk: DingTalkLookupSummary | null;
+}
+
+export interface ImportRosterOptions {
+  /** Looks up DingTalk user ids of phones that have none, after the import commits. */
+  lookupDingTalkUserId?: DingTalkLookup;
+}
+
+/** After this many failed lookups the rest are skipped: DingTalk is probably down or misconfigured. */
+const MAX_LOOKUP_FAILURES = 5;
+const LOOKUP_CONCURRENCY = 4;
+/** Row numbers listed in one warning; longer lists end with 等. */
+const MAX_ROWS_IN_WARNING = 20;
+
+const CONSENT_NOTE = '花名册导入';
+
+/** A phone whose DingTalk user id is unknown, found while importing. */
+interface LookupCandidate {
+  row: number;
+  table: 'persons' | 'guardians';
+  id: string;
+  phone: string;
+}
+
+interface ApplyOutcome {
+  created: number;
+  updated: number;
+  unchanged: number;
+  classesCreated: number;
+  rejected: RejectedRow[];
+  lookups: LookupCandidate[];
+}
+
+/**
+ * Import a pupil or staff roster into a school. Throws SCHOOL_NOT_FOUND, ROSTER_TOO_LARGE
+ * or ROSTER_UNREADABLE when nothing could be read. Bad rows do not throw: the result lists
+ * them, and the good rows load.
+ */
+export async function importRoster(
+  ctx: AppContext,
+  schoolCode: string,
+  bytes: Uint8Array,
+  options: ImportRosterOptions = {},
+): Promise<RosterImportResult> {
+  const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+  const workbook = await readRosterFile(bytes, { maxFileMb: ctx.config.roster.maxFileMb });
+  const parsed = parseRosterSheets(workbook.sheets, { today: schoolDay(ctx.now()) });
+
+  const outcome = await ctx.db.transaction().execute((trx) =>
+    parsed.kind === 'student' ? applyStudents(ctx, trx, school, parsed.records) : applyStaff(ctx, trx, school, parsed.records),
+  );
+
+  const rejected = [...parsed.rejected, ...outcome.rejected].sort((a, b) => a.row - b.row);
+  const warnings = [...parsed.warnings];
+  let dingtalk: DingTalkLookupSummary | null = null;
+  if (options.lookupDingTalkUserId) {
+    dingtalk = await lookUpDingTalkUserIds(ctx, outcome.lookups, options.lookupDingTalkUserId, warnings);
+  }
+
+  const counts: RosterImportCounts = {
+    rows: parsed.dataRows,
+    created: outcome.created,
+    updated: outcome.updated,
+    unchanged: outcome.unchanged,
+    rejected: rejected.length,
+    classesCreated: outcome.classesCreated,
+  };
+  ctx.log.info({ school: school.code, kind: parsed.kind, format: workbook.format, ...counts }, 'roster imported');
+  return { kind: parsed.kind, format: workbook.format, sheet: parsed.sheetName, headerRow: parsed.headerRow, counts, rejected, warnings, dingtalk };
+}
+
+/** The school's classes by grade and number, creating missing ones in memory first. */
+class ClassBook {
+  private readonly byKey = new Map<string, store.ClassRow>();
+  readonly created: store.ClassRow[] = [];
+
+  constructor(
+    private readonly schoolId: string,
+    rows: store.ClassRow[],
+  ) {
+    for (const row of rows) this.byKey.set(`${row.grade}-${row.number}`, row);
+  }
+
+  ensure(ref: ClassRef): store.ClassRow {
+    const key = `${ref.grade}-${ref.number}`;
+    const existing = this.byKey.get(key);
+    if (existing) return existing;
+
+    const row: store.ClassRow = { id: newId(), school_id: this.schoolId, grade: ref.grade, number: ref.number, name: className(ref.grade, ref.number), head_teacher_id: null };
+    this.byKey.set(key, row);
+    this.created.push(row);
+    return row;
+  }
+
+  all(): store.ClassRow[] {
+    return [...this.byKey.values()];
+  }
+}
+
+/** Rows to write at the end of the transaction, inserted in batches. */
+interface PendingWrites {
+  persons: store.PersonRow[];
+  guardians: store.GuardianRow[];
+  consents: store.ConsentRow[];
+  personUpdates: Array<{ id: string; changes: Partial<store.PersonRow> }>;
+  guardianUpdates: Array<{ id: string; changes: Partial<store.GuardianRow> }>;
+  revokedConsentIds: string[];
+}
+
+function emptyWrites(): PendingWrites {
+  return { persons: [], guardians: [], consents: [], personUpdates: [], guardianUpdates: [], revokedConsentIds: [] };
+}
+
+async function flushWrites(trx: Transaction<Database>, classes: ClassBook, writes: PendingWrites, now: number): Promise<void> {
+  await store.insertClasses(trx, classes.created);
+  await store.insertPersons(trx, writes.persons);
+  for (const update of writes.personUpdates) await store.updatePerson(trx, update.id, update.changes);
+  await store.insertGuardians(trx, writes.guardians);
+  for (const update of writes.guardianUpdates) await store.updateGuardian(trx, update.id, update.changes);
+  await store.insertConsents(trx, writes.consents);
+  for (const id of writes.revokedConsentIds) await store.revokeConsent(trx, id, now);
+}
+
+/** Consent changes for a stated 是/否; returns true when something changes. */
+function applyConsent(
+  ctx: AppContext,
+  writes: PendingWrites,
+  activeConsents: Map<string, store.ConsentRow>,
+  personId: string,
+  consent: boolean | null,
+  giver: { givenBy: 'self' | 'guardian'; guardianId: string | null },
+): boolean {
+  if (consent === null) return false;
+
+  const active = activeConsents.get(personId);
+  if (consent && !active) {
+    const row: store.ConsentRow = {
+      id: newId(),
+      person_id: personId,
+      purpose: 'health_code',
+      given_by: giver.givenBy,
+      guardian_id: giver.guardianId,
+      given_at: ctx.now(),
+      revoked_at: null,
+      note: CONSENT_NOTE,
+    };
+    writes.consents.push(row);
+    activeConsents.set(personId, row);
+    return true;
+  }
+  if (!consent && active) {
+    writes.revokedConsentIds.push(active.id);
+    activeConsents.delete(personId);
+    return true;
+  }
+  return false;
+}
+
+/** Compute the changed columns of a person row; empty when the row already matches. */
+function diffPerson(existing: store.PersonRow, desired: Partial<store.PersonRow>): Partial<store.PersonRow> {
+  const changes: Partial<store.PersonRow> = {};
+  for (const [key, value] of Object.entries(desired) as Array<[keyof store.PersonRow, unknown]>) {
+    if (value !== undefined && existing[key] !== value) (changes as Record<string, unknown>)[key] = value;
+  }
+  return changes;
+}
+
+/** Encrypted, hashed and masked columns of a phone number whose keyed hash is known. */
+function phoneColumns(ctx: AppContext, phone: string, hash: string) {
+  return { phone_enc: ctx.cipher.encrypt(phone), phone_hash: hash, phone_masked: maskPhone(phone) };
+}
+
+/** Encrypted, hashed and masked columns of an ID number whose keyed hash is known. */
+function idNumberColumns(ctx: AppContext, idNumber: string, hash: string) {
+  return { id_number_enc: ctx.cipher.encrypt(idNumber), id_number_hash: hash, id_number_masked: maskIdNumber(idNumber) };
+}
+
+function rejectRow(row: number, column: string, value: string, reason: string): RejectedRow {
+  return { row, problems: [{ column, value, reason }] };
+}
+
+async function applyStudents(ctx: AppContext, trx: Transaction<Database>, school: SchoolSummary, records: StudentRecord[]): Promise<ApplyOutcome> {
+  const now = ctx.now();
+  const persons = await store.listSchoolPersons(trx, school.id);
+  const personByHash = new Map(persons.filter((p) => p.id_number_hash).map((p) => [p.id_number_hash!, p]));
+  const classes = new ClassBook(school.id, await store.listClasses(trx, school.id));
+  const guardiansByPerson = groupBy(await store.listSchoolGuardians(trx, school.id), (g) => g.person_id);
+  const activeConsents = new Map((await store.listSchoolActiveConsents(trx, school.id, 'health_code')).map((c) => [c.person_id, c]));
+
+  const writes = emptyWrites();
+  const outcome: ApplyOutcome = { created: 0, updated: 0, unchanged: 0, classesCreated: 0, rejected: [], lookups: [] };
+
+  for (const record of records) {
+    const hash = ctx.cipher.hash(record.idNumber);
+    const existing = personByHash.get(hash);
+    if (existing && existing.kind !== 'student') {
+      const staffNumber = existing.staff_number ? `（工号 ${existing.staff_number}）` : '';
+      outcome.rejected.push(rejectRow(record.row, '身份证号', maskIdNumber(record.idNumber), `该身份证号已登记为本校教职工${staffNumber}，不能再作为学生导入`));
+      continue;
+    }
+
+    const klass = classes.ensure(record.class);
+    let personId: string;
+    let changed = false;
+
+    if (!existing) {
+      // The hash is already known, so the ID columns are added here rather than hashed again.
+      const row: store.PersonRow = {
+        ...buildPersonRow(ctx, {
+          schoolId: school.id,
+          kind: 'student',
+          name: record.name,
+          gender: record.gender,
+          birthDate: record.birthDate,
+          studentNumber: record.studentNumber,
+          classId: klass.id,
+        }),
+        ...idNumberColumns(ctx, record.idNumber, hash),
+      };
+      writes.persons.push(row);
+      personByHash.set(hash, row);
+      personId = row.id;
+    } else {
+      personId = existing.id;
+      const changes = diffPerson(existing, {
+        name: record.name,
+        gender: record.gender,
+        birth_date: record.birthDate,
+        class_id: klass.id,
+        student_number: record.studentNumber ?? undefined,
+        active: 1,
+      });
+      if (Object.keys(changes).length > 0) {
+        writes.personUpdates.push({ id: existing.id, changes: { ...changes, updated_at: now } });
+        Object.assign(existing, changes);
+        changed = true;
+      }
+    }
+
+    let guardianId: string | null = null;
+    if (record.guardian) {
+      const guardian = upsertGuardian(ctx, writes, guardiansByPerson, personId, record.guardian);
+      guardianId = guardian.id;
+      changed = guardian.changed || changed;
+      if (record.guardian.phone && !guardian.dingtalkUserId) {
+        outcome.lookups.push({ row: record.row, table: 'guardians', id: guardian.id, phone: record.guardian.phone });
+      }
+    } else {
+      guardianId = guardiansByPerson.get(personId)?.[0]?.id ?? null;
+    }
+
+    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'guardian', guardianId }) || changed;
+
+    if (!existing) outcome.created += 1;
+    else if (changed) outcome.updated += 1;
+    else outcome.unchanged += 1;
+  }
+
+  await flushWrites(trx, classes, writes, now);
+  outcome.classesCreated = classes.created.length;
+  return outcome;
+}
+
+/**
+ * Match the row's guardian to a stored one, by phone first and then by name, and update
+ * it; add a guardian when none matches. Other guardians of the pupil are left alone.
+ */
+function upsertGuardian(
+  ctx: AppContext,
+  writes: PendingWrites,
+  guardiansByPerson: Map<string, store.GuardianRow[]>,
+  personId: string,
+  input: { name: string; phone: string | null; dingtalkUserId: string | null },
+): { id: string; changed: boolean; dingtalkUserId: string | null } {
+  const now = ctx.now();
+  const guardians = guardiansByPerson.get(personId) ?? [];
+  const phoneHash = input.phone ? ctx.cipher.hash(input.phone) : null;
+  const match =
+    (phoneHash ? guardians.find((g) => g.phone_hash === phoneHash) : undefined) ?? guardians.find((g) => g.name === input.name);
+
+  if (!match) {
+    const row: store.GuardianRow = {
+      id: newId(),
+      person_id: personId,
+      name: input.name,
+      relation: null,
+      phone_enc: null,
+      phone_hash: null,
+      phone_masked: null,
+      dingtalk_user_id: input.dingtalkUserId,
+      created_at: now,
+      updated_at: now,
+      ...(input.phone && phoneHash ? phoneColumns(ctx, input.phone, phoneHash) : {}),
+    };
+    writes.guardians.push(row);
+    guardiansByPerson.set(personId, [...guardians, row]);
+    return { id: row.id, changed: true, dingtalkUserId: row.dingtalk_user_id };
+  }
+
+  const changes: Partial<store.GuardianRow> = {};
+  if (match.name !== input.name) changes.name = input.name;
+  if (input.phone && phoneHash && match.phone_hash !== phoneHash) Object.assign(changes, phoneColumns(ctx, input.phone, phoneHash));
+  if (input.dingtalkUserId && match.dingtalk_user_id !== input.dingtalkUserId) changes.dingtalk_user_id = input.dingtalkUserId;
+  if (Object.keys(changes).length === 0) return { id: match.id, changed: false, dingtalkUserId: match.dingtalk_user_id };
+
+  writes.guardianUpdates.push({ id: match.id, changes: { ...changes, updated_at: now } });
+  Object.assign(match, changes);
+  return { id: match.id, changed: true, dingtalkUserId: match.dingtalk_user_id };
+}
+
+async function applyStaff(ctx: AppContext, trx: Transaction<Database>, school: SchoolSummary, records: StaffRecord[]): Promise<ApplyOutcome> {
+  const now = ctx.now();
+  const persons = await store.listSchoolPersons(trx, school.id);
+  const personByStaffNumber = new Map(persons.filter((p) => p.staff_number).map((p) => [p.staff_number!, p]));
+  const personByHash = new Map(persons.filter((p) => p.id_number_hash).map((p) => [p.id_number_hash!, p]));
+  const classes = new ClassBook(school.id, await store.listClasses(trx, school.id));
+  const activeConsents = new Map((await store.listSchoolActiveConsents(trx, school.id, 'health_code')).map((c) => [c.person_id, c]));
+
+  // Head teacher of each class as the import goes; written to the classes at the end.
+  const headTeacherByClass = new Map(classes.all().map((c) => [c.id, c.head_teacher_id]));
+  const writes = emptyWrites();
+  const outcome: ApplyOutcome = { created: 0, updated: 0, unchanged: 0, classesCreated: 0, rejected: [], lookups: [] };
+
+  for (const record of records) {
+    let existing = personByStaffNumber.get(record.staffNumber);
+    const hash = record.idNumber ? ctx.cipher.hash(record.idNumber) : null;
+    const phoneHash = record.phone ? ctx.cipher.hash(record.phone) : null;
+    const holder = hash ? personByHash.get(hash) : undefined;
+
+    if (holder && holder !== existing) {
+      const adoptable = !existing && holder.kind === 'staff' && !holder.staff_number;
+      if (!adoptable) {
+        const reason =
+          holder.kind === 'student' ? '该身份证号已登记为本校学生，不能再作为教职工导入' : `该身份证号已登记给工号 ${holder.staff_number} 的教职工，请核对工号`;
+        outcome.rejected.push(rejectRow(record.row, '身份证号', maskIdNumber(record.idNumber!), reason));
+        continue;
+      }
+      existing = holder;
+    }
+
+    const headsClasses = (record.headTeacherClasses ?? []).length > 0;
+    let personId: string;
+    let changed = false;
+
+    if (!existing) {
+      const row: store.PersonRow = {
+        ...buildPersonRow(ctx, {
+          schoolId: school.id,
+          kind: 'staff',
+          name: record.name,
+          gender: record.gender,
+          birthDate: record.birthDate,
+          staffNumber: record.staffNumber,
+          staffRole: record.role ?? (headsClasses ? 'head_teacher' : 'teacher'),
+          dingtalkUserId: record.dingtalkUserId,
+        }),
+        ...(record.idNumber && hash ? idNumberColumns(ctx, record.idNumber, hash) : {}),
+        ...(record.phone && phoneHash ? phoneColumns(ctx, record.phone, phoneHash) : {}),
+      };
+      writes.persons.push(row);
+      personByStaffNumber.set(record.staffNumber, row);
+      if (hash) personByHash.set(hash, row);
+      personId = row.id;
+      if (record.phone && !record.dingtalkUserId) outcome.lookups.push({ row: record.row, table: 'persons', id: row.id, phone: record.phone });
+    } else {
+      personId = existing.id;
+      const changes = diffPerson(existing, {
+        name: record.name,
+        staff_number: record.staffNumber,
+        gender: record.gender ?? undefined,
+        birth_date: record.birthDate ?? undefined,
+        staff_role: (record.role ?? undefined) as StaffRole | undefined,
+        dingtalk_user_id: record.dingtalkUserId ?? undefined,
+        active: 1,
+      });
+      if (record.idNumber && hash && existing.id_number_hash !== hash) Object.assign(changes, idNumberColumns(ctx, record.idNumber, hash));
+      if (record.phone && phoneHash && existing.phone_hash !== phoneHash) Object.assign(changes, phoneColumns(ctx, record.phone, phoneHash));
+
+      if (Object.keys(changes).length > 0) {
+        writes.personUpdates.push({ id: existing.id, changes: { ...changes, updated_at: now } });
+        Object.assign(existing, changes);
+        if (hash) personByHash.set(hash, existing);
+        changed = true;
+      }
+      if (record.phone && !existing.dingtalk_user_id) outcome.lookups.push({ row: record.row, table: 'persons', id: existing.id, phone: record.phone });
+    }
+
+    if (record.headTeacherClasses !== null) {
+      changed = assignHeadTeacher(classes, headTeacherByClass, personId, record.headTeacherClasses) || changed;
+    }
+    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'self', guardianId: null }) || changed;
+
+    if (!existing) outcome.created += 1;
+    else if (changed) outcome.updated += 1;
+    else outcome.unchanged += 1;
+  }
+
+  await flushWrites(trx, classes, writes, now);
+  const stored = new Map(classes.all().map((c) => [c.id, c.head_teacher_id]));
+  for (const [classId, headTeacherId] of headTeacherByClass) {
+    if (stored.get(classId) !== headTeacherId) await store.setHeadTeacher(trx, classId, headTeacherId);
+  }
+  outcome.classesCreated = classes.created.length;
+  return outcome;
+}
+
+/**
+ * Make the person head teacher of exactly these classes: set them, and clear the classes
+ * the person headed before and no longer does. Returns true when anything changes.
+ */
+function assignHeadTeacher(classes: ClassBook, headTeacherByClass: Map<string, string | null>, personId: string, refs: ClassRef[]): boolean {
+  let changed = false;
+  const headedClassIds = new Set(refs.map((ref) => classes.ensure(ref).id));
+
+  for (const classId of headedClassIds) {
+    if (headTeacherByClass.get(classId) === personId) continue;
+    headTeacherByClass.set(classId, personId);
+    changed = true;
+  }
+  for (const [classId, headTeacherId] of headTeacherByClass) {
+    if (headTeacherId !== personId || headedClassIds.has(classId)) continue;
+    headTeacherByClass.set(classId, null);
+    changed = true;
+  }
+  return changed;
+}
+
+/**
+ * Look up the DingTalk user ids of imported phones that have none, a few at a time, and
+ * store what is found. Failures become warnings; after MAX_LOOKUP_FAILURES the rest are
+ * skipped, since DingTalk is then likely down or misconfigured.
+ */
+async function lookUpDingTalkUserIds(
+  ctx: AppContext,
+  candidates: LookupCandidate[],
+  lookup: DingTalkLookup,
+  warnings: string[],
+): Promise<DingTalkLookupSummary> {
+  const summary: DingTalkLookupSummary = { lookedUp: 0, found: 0, notFound: 0, failed: 0, skipped: 0 };
+  const notFoundRows: number[] = [];
+  const failedRows: number[] = [];
+  const queue = [...candidates];
+
+  const worker = async () => {
+    for (let candidate = queue.shift(); candidate; candidate = queue.shift()) {
+      if (summary.failed >= MAX_LOOKUP_FAILURES) {
+        summary.skipped += 1;
+        continue;
+      }
+
+      summary.lookedUp += 1;
+      let userId: string | undefined;
+      try {
+        userId = await lookup(candidate.phone);
+      } catch (error) {
+        summary.failed += 1;
+        failedRows.push(candidate.row);
+        ctx.log.warn({ err: error, row: candidate.row, table: candidate.table, id: candidate.id }, 'dingtalk user lookup failed');
+        continue;
+      }
+
+      if (!userId) {
+        summary.notFound += 1;
+        notFoundRows.push(candidate.row);
+        continue;
+      }
+      summary.found += 1;
+      if (candidate.table === 'persons') await store.setPersonDingtalkUserId(ctx.db, candidate.id, userId, ctx.now());
+      else await store.setGuardianDingtalkUserId(ctx.db, candidate.id, userId, ctx.now());
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, candidates.length) }, worker));
+
+  if (notFoundRows.length > 0) {
+    warnings.push(`${notFoundRows.length} 个手机号在钉钉中未找到用户（${listRows(notFoundRows)}），这些人将收不到钉钉通知，请核对手机号或请其加入学校钉钉`);
+  }
+  if (summary.failed > 0) {
+    const skipped = summary.skipped > 0 ? `，另有 ${summary.skipped} 个未查询` : '';
+    warnings.push(`通过手机号查询钉钉用户失败 ${summary.failed} 次（${listRows(failedRows)}）${skipped}；人员已导入，请检查钉钉配置后重新导入同一文件补查`);
+  }
+  ctx.log.info({ ...summary }, 'dingtalk lookups finished');
+  return summary;
+}
+
+function listRows(rows: number[]): string {
+  const sorted = [...rows].sort((a, b) => a - b);
+  const listed = sorted.slice(0, MAX_ROWS_IN_WARNING).map((row) => `第 ${row} 行`).join('、');
+  return sorted.length > MAX_ROWS_IN_WARNING ? `${listed} 等` : listed;
+}
+
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+export interface RosterExport {
+  fileName: string;
+  contentType: string;
+  bytes: Buffer;
+  /** People written, not counting the title and header rows. */
+  rows: number;
+}
+
+/**
+ * Export the active pupils or staff of a school in the import layout, with ID numbers
+ * and phones decrypted. Re-importing the file changes nothing.
+ */
+export async function exportRoster(
+  ctx: AppContext,
+  schoolCode: string,
+  options: { kind: RosterKind; format: RosterFileFormat },
+): Promise<RosterExport> {
+  const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+  const table = options.kind === 'student' ? await buildStudentTable(ctx, school) : await buildStaffTable(ctx, school);
+  const bytes = options.format === 'xlsx' ? await writeRosterXlsx(table) : writeRosterCsv(table);
+  const label = options.kind === 'student' ? '学生名单' : '教职工名单';
+
+  ctx.log.info({ school: school.code, kind: options.kind, format: options.format, rows: table.rows.length }, 'roster exported');
+  return {
+    fileName: `${school.name}${label}.${options.format}`,
+    contentType: ROSTER_CONTENT_TYPES[options.format],
+    bytes,
+    rows: table.rows.length,
+  };
+}
+
+function digitColumns(fields: RosterField[]): number[] {
+  return fields.flatMap((field, index) => (field === 'idNumber' || field === 'phone' ? [index] : []));
+}
+
+async function buildStudentTable(ctx: AppContext, school: SchoolSummary): Promise<RosterTable> {
+  const fields = EXPORT_FIELDS.student;
+  const persons = (await store.listSchoolPersons(ctx.db, school.id)).filter((p) => p.kind === 'student' && p.active === 1);
+  const classById = new Map((await store.listClasses(ctx.db, school.id)).map((c) => [c.id, c]));
+  const guardiansByPerson = groupBy(await store.listSchoolGuardians(ctx.db, school.id), (g) => g.person_id);
+  const consented = new Set((await store.listSchoolActiveConsents(ctx.db, school.id, 'health_code')).map((c) => c.person_id));
+
+  const sortKey = (p: store.PersonRow) => {
+    const klass = p.class_id ? classById.get(p.class_id) : undefined;
+    return [klass?.grade ?? 99, klass?.number ?? 99, p.student_number ?? '', p.name, p.id] as const;
+  };
+  persons.sort((a, b) => compareTuples(sortKey(a), sortKey(b)));
+
+  const rows = persons.map((person) => {
+    const klass = person.class_id ? classById.get(person.class_id) : undefined;
+    const guardian = guardiansByPerson.get(person.id)?.[0];
+    const values: Record<RosterField, string> = {
+      ...emptyValues(),
+      name: person.name,
+      gender: person.gender ?? '',
+      idNumber: person.id_number_enc ? ctx.cipher.decrypt(person.id_number_enc) : '',
+      personType: '学生',
+      grade: klass ? gradeLabel(klass.grade) : '',
+      class: klass?.name ?? '',
+      studentNumber: person.student_number ?? '',
+      guardianName: guardian?.name ?? '',
+      phone: guardian?.phone_enc ? ctx.cipher.decrypt(guardian.phone_enc) : '',
+      dingtalkUserId: guardian?.dingtalk_user_id ?? '',
+      consent: consented.has(person.id) ? '是' : '否',
+    };
+    return fields.map((field) => values[field]);
+  });
+
+  return { title: `${school.name}学生名单`, headers: fields.map((f) => exportHeader('student', f)), rows, digitColumns: digitColumns(fields) };
+}
+
+async function buildStaffTable(ctx: AppContext, school: SchoolSummary): Promise<RosterTable> {
+  const fields = EXPORT_FIELDS.staff;
+  const persons = (await store.listSchoolPersons(ctx.db, school.id)).filter((p) => p.kind === 'staff' && p.active === 1);
+  const classes = await store.listClasses(ctx.db, school.id);
+  const consented = new Set((await store.listSchoolActiveConsents(ctx.db, school.id, 'health_code')).map((c) => c.person_id));
+  const headedClasses = groupBy(
+    classes.filter((c) => c.head_teacher_id),
+    (c) => c.head_teacher_id!,
+  );
+
+  persons.sort((a, b) => compareTuples([a.staff_number ?? '', a.name, a.id], [b.staff_number ?? '', b.name, b.id]));
+  const rows = persons.map((person) => {
+    const values: Record<RosterField, string> = {
+      ...emptyValues(),
+      name: person.name,
+      gender: person.gender ?? '',
+      staffNumber: person.staff_number ?? '',
+      idNumber: person.id_number_enc ? ctx.cipher.decrypt(person.id_number_enc) : '',
+      personType: '教职工',
+      position: person.staff_role ? STAFF_ROLE_LABELS[person.staff_role] : '',
+      headTeacherClasses: (headedClasses.get(person.id) ?? []).map((c) => c.name).join('、'),
+      phone: person.phone_enc ? ctx.cipher.decrypt(person.phone_enc) : '',
+      dingtalkUserId: person.dingtalk_user_id ?? '',
+      consent: consented.has(person.id) ? '是' : '否',
+    };
+    return fields.map((field) => values[field]);
+  });
+
+  return { title: `${school.name}教职工名单`, headers: fields.map((f) => exportHeader('staff', f)), rows, digitColumns: digitColumns(fields) };
+}
+
+function emptyValues(): Record<RosterField, string> {
+  return {
+    name: '',
+    gender: '',
+    idNumber: '',
+    grade: '',
+    class: '',
+    studentNumber: '',
+    guardianName: '',
+    phone: '',
+    personType: '',
+    consent: '',
+    dingtalkUserId: '',
+    staffNumber: '',
+    position: '',
+    headTeacherClasses: '',
+  };
+}
+
+function compareTuples(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] < b[i]) return -1;
+    if (a[i] > b[i]) return 1;
+  }
+  return 0;
+}

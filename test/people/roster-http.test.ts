@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import ExcelJS from 'exceljs';
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import type { HttpApp } from '../../src/http.js';
+import { createUser } from '../../src/modules/auth/service.js';
+import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
+import { buildSchool } from '../helpers/factories.js';
+import { STUDENT_HEADERS, buildXlsx, pupil, studentRow } from './roster-fixtures.js';
+
+const PASSWORD = 'Roster-Pass-2026';
+
+interface Session {
+  cookie: string;
+  csrf: string;
+}
+
+/** Build a multipart/form-data body with one file field, the way browsers do. */
+async function multipartBody(bytes: Uint8Array, fileName = 'roster.xlsx', field = 'file'): Promise<{ body: Buffer; contentType: string }> {
+  const form = new FormData();
+  form.append(field, new Blob([new Uint8Array(bytes)]), fileName);
+  const response = new Response(form);
+  return { body: Buffer.from(await response.arrayBuffer()), contentType: response.headers.get('content-type')! };
+}
+
+describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
+  let t: TestDb;
+  let app: HttpApp;
+  let school: { id: string; code: string };
+  let otherSchool: { id: string; code: string };
+  let admin: Session;
+  let otherAdmin: Session;
+  let teacher: Session;
+  let headTeacher: Session;
+  const pupils = Array.from({ length: 6 }, (_, i) => pupil(5000 + i));
+
+  async function signIn(username: string): Promise<Session> {
+    const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: PASSWORD } });
+    expect(response.statusCode, response.body).toBe(200);
+    const cookies = response.cookies as Array<{ name: string; value: string }>;
+    const session = cookies.find((c) => c.name === 'fk_session')!;
+    const csrf = cookies.find((c) => c.name === 'fk_csrf')!;
+    return { cookie: `fk_session=${session.value}; fk_csrf=${csrf.value}`, csrf: csrf.value };
+  }
+
+  async function upload(code: string, bytes: Uint8Array, session: Session | null = admin): Promise<LightMyRequestResponse> {
+    const { body, contentType } = await multipartBody(bytes);
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (session) Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
+    return app.inject({ method: 'POST', url: `/api/schools/${code}/roster`, payload: body, headers });
+  }
+
+  async function get(url: string, session: Session = admin): Promise<LightMyRequestResponse> {
+    return app.inject({ method: 'GET', url, headers: { cookie: session.cookie } });
+  }
+
+  async function auditActions(schoolId: string): Promise<string[]> {
+    const rows = await t.ctx.db.selectFrom('audit_log').select('action').where('school_id', '=', schoolId).orderBy('at').execute();
+    return rows.map((r) => r.action);
+  }
+
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+    app = await buildApp(t.ctx);
+    school = await buildSchool(t.ctx, { name: '接口小学' });
+    otherSchool = await buildSchool(t.ctx);
+    await createUser(t.ctx, { username: 'admin1', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
+    await createUser(t.ctx, { username: 'admin2', role: 'school_admin', schoolCode: otherSchool.code, password: PASSWORD }, null);
+    await createUser(t.ctx, { username: 'teacher1', role: 'teacher', schoolCode: school.code, password: PASSWORD }, null);
+    await createUser(t.ctx, { username: 'head1', role: 'head_teacher', schoolCode: school.code, className: '一(1)班', password: PASSWORD }, null);
+    admin = await signIn('admin1');
+    otherAdmin = await signIn('admin2');
+    teacher = await signIn('teacher1');
+    headTeacher = await signIn('head1');
+
+    const rows = pupils.map((p, i) => studentRow(p, '', i < 3 ? '一(1)班' : '一(2)班', `S${i}`));
+    rows.push(['没有号码', '', '', '', '一(1)班', '', '', '', '是']);
+    const response = await upload(school.code, await buildXlsx({ titles: ['接口小学学生名单'], headers: STUDENT_HEADERS, rows }));
+    expect(response.statusCode, response.body).toBe(200);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await t.close();
+  });
+
+  it('imports an uploaded roster and reports rejected rows', async () => {
+    const extra = pupil(5100);
+    const rows = [...pupils.map((p, i) => studentRow(p, '', i < 3 ? '一(1)班' : '一(2)班', `S${i}`)), studentRow(extra, '二年级', '3班', 'S9')];
+    rows.push(['坏号码', '', '110101900307867', '', '一(1)班', '', '', '', '是']);
+    const response = await upload(school.code, await buildXlsx({ titles: ['接口小学学生名单'], headers: STUDENT_HEADERS, rows }));
+
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json();
+    expect(body.counts).toEqual({ rows: 8, created: 1, updated: 0, unchanged: 6, rejected: 1, classesCreated: 1 });
+    expect(body.rejected).toEqual([
+      { row: 10, problems: [{ column: '身份证号', value: '110********7867', reason: '旧版15位身份证号，请填写18位号码' }] },
+    ]);
+    expect(await auditActions(school.id)).toContain('roster.import');
+  });
+
+  it('answers 400 for a file that is not a spreadsheet', async () => {
+    const response = await upload(school.code, randomBytes(2048));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: 'ROSTER_UNREADABLE', message: '无法读取花名册文件：文件不是 Excel（.xlsx）或 CSV 表格，请上传花名册表格文件' });
+  });
+
+  it('answers 400 for a request without a file', async () => {
+    const form = new FormData();
+    form.append('note', 'x');
+    const response = new Response(form);
+    const reply = await app.inject({
+      method: 'POST',
+      url: `/api/schools/${school.code}/roster`,
+      payload: Buffer.from(await response.arrayBuffer()),
+      headers: { 'content-type': response.headers.get('content-type')!, cookie: admin.cookie, 'x-csrf-token': admin.csrf },
+    });
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json().message).toContain('字段名 file');
+  });
+
+  it('answers 413 in Chinese for a 50 MB upload', async () => {
+    const started = performance.now();
+    const response = await upload(school.code, Buffer.alloc(50 * 1024 * 1024, 0x41));
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ error: 'ROSTER_TOO_LARGE' });
+    expect(response.json().message).toMatch(/^花名册文件过大（50\.0 MB），上限为 20 MB/);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('rejects uploads without the admin role or from another school', async () => {
+    const file = await buildXlsx({ headers: ['姓名', '身份证号', '班级'], rows: [[pupils[0].name, pupils[0].idNumber, '101']] });
+    expect((await upload(school.code, file, null)).statusCode).toBe(401);
+    expect((await upload(school.code, file, teacher)).statusCode).toBe(403);
+    expect((await upload(school.code, file, otherAdmin)).statusCode).toBe(403);
+    expect((await upload('NO-SUCH', file)).statusCode).toBe(404);
+  });
+
+  it('exports the roster as xlsx with ID numbers as text', async () => {
+    const response = await get(`/api/schools/${school.code}/roster.xlsx`);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toContain('spreadsheetml');
+    expect(response.headers['content-disposition']).toContain(`filename*=UTF-8''${encodeURIComponent('接口小学学生名单.xlsx')}`);
+
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(response.rawPayload as unknown as ExcelJS.Buffer);
+    const ids: unknown[] = [];
+    workbook.worksheets[0].getColumn(3).eachCell((cell, row) => {
+      if (row > 2) ids.push(cell.value);
+    });
+    expect(ids).toHaveLength(7);
+    expect(ids).toEqual(expect.arrayContaining(pupils.map((p) => p.idNumber)));
+    expect(await auditActions(school.id)).toContain('roster.export');
+
+    expect((await get(`/api/schools/${school.code}/roster.xlsx`, teacher)).statusCode).toBe(403);
+  });
+
+  it('exports staff as CSV', async () => {
+    const staff = await buildXlsx({ headers: ['姓名', '工号', '职务', '班主任班级'], rows: [['王老师', 'T1', '班主任', '一(1)班']] });
+    expect((await upload(school.code, staff)).json().kind).toBe('staff');
+
+    const response = await get(`/api/schools/${school.code}/roster.csv?kind=staff`);
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const text = response.rawPayload.subarray(3).toString('utf8');
+    const lines = text.split('\r\n');
+    expect(lines[1]).toBe('姓名,性别,工号,身份证号,人员类型,职务,班主任班级,手机号,钉钉用户ID,健康码授权');
+    expect(lines[2]).toBe('王老师,,T1,,教职工,班主任,一(1)班,,,否');
+  });
+
+  it('lists persons masked, by name and class', async () => {
+    const response = await get(`/api/schools/${school.code}/persons?class=${encodeURIComponent('一(2)班')}`);
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.total).toBe(3);
+    expect(body.items.every((p: { className: string }) => p.className === '一(2)班')).toBe(true);
+    expect(response.body).not.toContain(pupils[3].idNumber);
+    expect(response.body).not.toContain(pupils[3].phone);
+    expect(body.items[0].guardians[0].phoneMasked).toMatch(/^100\*{4}\d{4}$/);
+
+    const byName = await get(`/api/schools/${school.code}/persons?name=${encodeURIComponent(pupils[4].name)}`);
+    expect(byName.json().items.map((p: { name: string }) => p.name)).toContain(pupils[4].name);
+  });
+
+  it('shows a head teacher only their own class', async () => {
+    const own = await get(`/api/schools/${school.code}/persons`, headTeacher);
+    expect(own.statusCode).toBe(200);
+    const classes = new Set(own.json().items.map((p: { className: string }) => p.className));
+    expect([...classes]).toEqual(['一(1)班']);
+    expect((await get(`/api/schools/${school.code}/persons?class=${encodeURIComponent('一(2)班')}`, headTeacher)).statusCode).toBe(403);
+
+    const classList = await get(`/api/schools/${school.code}/classes`, headTeacher);
+    expect(classList.json().items.map((c: { name: string }) => c.name)).toEqual(['一(1)班']);
+  });
+
+  it('lists classes with head teacher and pupil counts', async () => {
+    const response = await get(`/api/schools/${school.code}/classes`);
+    expect(response.statusCode).toBe(200);
+    expect(response.json().items).toEqual([
+      expect.objectContaining({ name: '一(1)班', grade: 1, number: 1, pupils: 3, headTeacher: expect.objectContaining({ name: '王老师' }) }),
+      expect.objectContaining({ name: '一(2)班', pupils: 3, headTeacher: null }),
+      expect.objectContaining({ name: '二(3)班', pupils: 1 }),
+    ]);
+    expect((await get(`/api/schools/${school.code}/classes`, otherAdmin)).statusCode).toBe(403);
+  });
+});
+
+describe('roster upload over a real socket', () => {
+  let t: TestDb;
+  let app: HttpApp;
+  let url: string;
+  let session: Session;
+
+  beforeAll(async () => {
+    t = await createTestDb('sqlite', { roster: { maxFileMb: 1 } });
+    app = await buildApp(t.ctx);
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const school = await buildSchool(t.ctx, { code: 'SOCK1' });
+    await createUser(t.ctx, { username: 'admin9', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
+    const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin9', password: PASSWORD }) });
+    const cookies = login.headers.getSetCookie().map((c) => c.split(';')[0]);
+    const csrf = cookies.find((c) => c.startsWith('fk_csrf='))!.slice('fk_csrf='.length);
+    session = { cookie: cookies.join('; '), csrf };
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await t.close();
+  });
+
+  it('cuts off a chunked upload that runs past the limit', async () => {
+    const { body, contentType } = await multipartBody(Buffer.alloc(3 * 1024 * 1024, 0x41));
+    const chunks = [body.subarray(0, 1024 * 1024), body.subarray(1024 * 1024)];
+    const stream = new ReadableStream({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    });
+
+    const response = await fetch(`${url}/api/schools/SOCK1/roster`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, cookie: session.cookie, 'x-csrf-token': session.csrf },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: 'ROSTER_TOO_LARGE', message: '花名册文件过大（超过 1 MB），上限为 1 MB，请拆分后分批导入' });
+  });
+});
