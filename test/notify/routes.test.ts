@@ -100,6 +100,14 @@ describe.each(DIALECTS)('%s: notice routes', (dialect) => {
 
     const onlySent = await get(`/api/schools/${school.code}/notices?state=sent&kind=code_change`, admin);
     expect(onlySent.json().notices.map((n: { title: string }) => n.title)).toEqual([delivered.title]);
+    const byStatus = await get(`/api/schools/${school.code}/notices?status=failed`, admin);
+    expect(byStatus.json().notices.map((n: { title: string }) => n.title)).toEqual([undeliverable.title]);
+    const none = await get(`/api/schools/${school.code}/notices?status=confirming`, admin);
+    expect(none.json().notices).toEqual([]);
+    const otherKind = await get(`/api/schools/${school.code}/notices?kind=stay_home`, admin);
+    expect(otherKind.json().notices).toEqual([]);
+    const invalid = await get(`/api/schools/${school.code}/notices?status=lost`, admin);
+    expect(invalid.statusCode).toBe(400);
   });
 
   it('rejects notices of another school', async () => {

@@ -27,6 +27,10 @@ const STATE_OF_STATUS: Record<OutboxStatus, DeliveryState> = {
   dead: 'dead',
 };
 
+export function isDeliveryState(value: string): value is DeliveryState {
+  return (DELIVERY_STATES as readonly string[]).includes(value);
+}
+
 export function deliveryStateOf(status: OutboxStatus): DeliveryState {
   return STATE_OF_STATUS[status];
 }

@@ -42,8 +42,19 @@ const NoticeItem = Type.Object({
   nextAttemptAt: Nullable(Type.Integer({ description: 'Next attempt while waiting, epoch milliseconds' })),
 });
 
+const OutboxStatusSchema = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('sending'),
+  Type.Literal('confirming'),
+  Type.Literal('sent'),
+  Type.Literal('filtered'),
+  Type.Literal('failed'),
+  Type.Literal('dead'),
+]);
+
 const NoticesQuery = Type.Object({
   state: Type.Optional(DeliveryStateSchema),
+  status: Type.Optional(Type.Union([DeliveryStateSchema, OutboxStatusSchema], { description: 'A delivery state, or an exact outbox status' })),
   kind: Type.Optional(Type.String({ maxLength: 40 })),
   before: Type.Optional(Type.Integer({ minimum: 0, description: 'Only notices created before this instant (epoch ms), for paging' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),

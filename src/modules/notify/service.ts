@@ -5,7 +5,7 @@ import { AppError } from '../../shared/errors.js';
 import { formatLocalDateTime } from '../../shared/time.js';
 import { isDingTalkError, type DingTalkClient } from './dingtalk-client.js';
 import { isDuplicateContentCode } from './dingtalk-errors.js';
-import { DELIVERY_STATE_LABELS, deliveryStateOf, isRetryable, statusesOf, type DeliveryState } from './delivery-state.js';
+import { DELIVERY_STATE_LABELS, deliveryStateOf, isDeliveryState, isRetryable, statusesOf, type DeliveryState } from './delivery-state.js';
 import { outboxSignals } from './outbox.js';
 import * as store from './store.js';
 
@@ -59,6 +59,8 @@ export function toNoticeView(row: store.OutboxRow): NoticeView {
 
 export interface NoticeQuery {
   state?: DeliveryState;
+  /** A delivery state, or one exact outbox status such as 'confirming'. */
+  status?: DeliveryState | OutboxStatus;
   kind?: string;
   before?: number;
   limit?: number;
@@ -72,7 +74,7 @@ export async function listSchoolNotices(
 ): Promise<{ notices: NoticeView[]; counts: Record<DeliveryState, number> }> {
   const rows = await store.listNotices(ctx.db, {
     schoolId,
-    statuses: query.state ? statusesOf(query.state) : undefined,
+    statuses: statusFilter(query),
     kind: query.kind,
     before: query.before,
     limit: query.limit ?? 50,
@@ -83,6 +85,15 @@ export async function listSchoolNotices(
   for (const [status, count] of byStatus) counts[deliveryStateOf(status)] += count;
 
   return { notices: rows.map(toNoticeView), counts };
+}
+
+/** The outbox statuses a query asks for; `state` and `status` together must both match. */
+function statusFilter(query: NoticeQuery): OutboxStatus[] | undefined {
+  const wanted: OutboxStatus[][] = [];
+  if (query.state) wanted.push(statusesOf(query.state));
+  if (query.status) wanted.push(isDeliveryState(query.status) ? statusesOf(query.status) : [query.status]);
+  if (wanted.length === 0) return undefined;
+  return wanted.reduce((a, b) => a.filter((status) => b.includes(status)));
 }
 
 export async function getNoticeOrThrow(ctx: AppContext, id: string): Promise<store.OutboxRow> {
