@@ -178,7 +178,7 @@ describe.each(DIALECTS)('health-code sync on %s', (dialect) => {
     expect(codes.get(s.pupils[0].person.id)).toMatchObject({ color: 'red', lastFailure: '健康码接口返回服务器错误' });
   });
 
-  it('ends partial when one batch of several fails', async () => {
+  it('fails a run whose only batch fails', async () => {
     t.setNow(LESSONS);
     const s = await buildSyncSchool(t.ctx, { pupilsPerClass: 3 });
     // 3 attempts per batch; one batch of one: every attempt fails.
@@ -280,12 +280,46 @@ describe.each(DIALECTS)('health-code sync on %s', (dialect) => {
     expect((await outboxOf(t.ctx, s.school.id)).length).toBe(before);
   });
 
-  it('syncs a school of several batches', async () => {
+  it('syncs a school of several batches, partial on a failed batch', async () => {
     t.setNow(LESSONS);
     const s = await buildSyncSchool(t.ctx, { classes: 3, pupilsPerClass: 45 });
     for (const pupil of s.pupils.slice(0, 10)) bureau.simulator.setCode(pupil.idNumber, 'yellow');
     const result = await runSync(t.ctx, s.school.id, 'test', { client: bureau.client });
     expect(result).toMatchObject({ status: 'succeeded', total: 135, batches: 2, changes: 10 });
     expect(result.counts).toMatchObject({ green: 125, yellow: 10 });
+
+    // One attempt per batch and one injected error: one batch fails, the other commits.
+    const once = await startBureau({}, { maxAttempts: 1 });
+    try {
+      once.simulator.setFaults({ sequence: ['error'] });
+      t.setNow(LESSONS + 60_000);
+      const partial = await runSync(t.ctx, s.school.id, 'poll', { client: once.client });
+      expect(partial.status).toBe('partial');
+      expect(partial.failedBatches).toBe(1);
+      expect(partial.failed === 100 || partial.failed === 35).toBe(true);
+      expect(partial.counts).toMatchObject({ green: 125, yellow: 10, stale: 0 });
+      const admin = (await inboxOf(t.ctx, s.school.id)).filter((m) => m.kind === 'sync_failed' && m.recipient_role === 'school_admin');
+      expect(admin).toHaveLength(1);
+      expect(admin[0].title).toContain('部分失败');
+    } finally {
+      await once.close();
+    }
+  });
+
+  it('rides out every kind of bureau fault with retries', async () => {
+    t.setNow(LESSONS);
+    const s = await buildSyncSchool(t.ctx, { pupilsPerClass: 3 });
+    const flaky = await startBureau({ faults: { sequence: ['error', 'rate_limit', 'timeout', 'garbage', 'drop'], retryAfterSeconds: 1 } }, { maxAttempts: 6 });
+    try {
+      bureau.simulator.setCode(s.pupils[0].idNumber, 'red');
+      flaky.simulator.setCode(s.pupils[0].idNumber, 'red');
+      const result = await runSync(t.ctx, s.school.id, 'test', { client: flaky.client });
+      expect(result).toMatchObject({ status: 'succeeded', failed: 0, changes: 1 });
+      const stats = flaky.simulator.stats();
+      expect(stats.requests).toBe(6);
+      expect(stats.byStatus).toMatchObject({ '200': 2, '429': 1, hung: 1, dropped: 1 });
+    } finally {
+      await flaky.close();
+    }
   });
 });
