@@ -68,6 +68,17 @@ describe.each(DIALECTS)('%s: gate stream, queries and jobs', (dialect) => {
     expect(data).toMatchObject({ decision: 'pass', personId: world.pupil.person.id, prompt: '体温正常，请通行', lane: '东门' });
   });
 
+  it('closes the server with a stream open', async () => {
+    const admin = await signIn(t.ctx, world.school.code);
+    const second = await buildApp(t.ctx);
+    const secondUrl = await second.listen({ port: 0, host: '127.0.0.1' });
+    const response = await fetch(`${secondUrl}/api/schools/${world.school.code}/gate/stream`, { headers: { cookie: admin.cookie } });
+    expect(response.status).toBe(200);
+    const closed = await Promise.race([second.close().then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('hung'), 5000))]);
+    expect(closed).toBe('closed');
+    await response.body?.cancel().catch(() => {});
+  });
+
   it('refuses the stream without a session', async () => {
     const response = await fetch(`${baseUrl}/api/schools/${world.school.code}/gate/stream`);
     expect(response.status).toBe(401);
@@ -127,6 +138,11 @@ describe.each(DIALECTS)('%s: gate stream, queries and jobs', (dialect) => {
     expect(notices[0]).toMatchObject({ recipient_person_id: world.headTeacher.id, channel: 'dingtalk_work', title: '二(3)班 未到校名单' });
     expect(notices[0].body).toContain(world.classmate.person.name);
     expect(notices[0].body).not.toContain(world.pupil.person.name);
+
+    // Past the three-hour window (a server started late): no list.
+    const other = await getSchoolByIdOrThrow(t.ctx, (await buildGateWorld(t.ctx)).school.id);
+    t.setNow(at('11:30'));
+    expect(await sendNotArrivedLists(t.ctx, other)).toBe(0);
 
     // Saturday: no list.
     t.setNow(instantOf('2026-12-12', '08:30'));

@@ -58,6 +58,21 @@ export async function getAttendanceDayByCode(ctx: AppContext, schoolCode: string
   return getAttendanceDay(ctx, school.id, day ?? schoolDay(ctx.now()), classId);
 }
 
+/** The not-arrived lists are sent up to this long after their time, for a server started late. */
+const NOT_ARRIVED_WINDOW_MINUTES = 180;
+
+/** Schools whose list went out today, per context, so the minute job stops rebuilding it. */
+const sentLists = new WeakMap<AppContext, Set<string>>();
+
+function sentListsOf(ctx: AppContext): Set<string> {
+  let done = sentLists.get(ctx);
+  if (!done) {
+    done = new Set();
+    sentLists.set(ctx, done);
+  }
+  return done;
+}
+
 /**
  * Send each head teacher the pupils of their class not arrived yet, once per school day
  * at the school's notArrivedNoticeAt. The idempotency key (school, day, class) keeps it
@@ -70,6 +85,11 @@ export async function sendNotArrivedLists(ctx: AppContext, school: SchoolSummary
   const settings = readGateSettings(school.settings);
   const sendAt = parseClock(settings.notArrivedNoticeAt)!;
   if (!settings.schoolWeekdays.includes(weekday(now)) || minuteOfDay(now) < sendAt) return 0;
+  // Late by more than the window (the server was down), the list would only mislead.
+  if (minuteOfDay(now) > sendAt + NOT_ARRIVED_WINDOW_MINUTES) return 0;
+  const doneKey = `${school.id}:${day}`;
+  const done = sentListsOf(ctx);
+  if (done.has(doneKey)) return 0;
 
   const view = await getAttendanceDay(ctx, school.id, day);
   const teacherIds = view.classes.map((c) => c.headTeacherId).filter((id): id is string => id !== null);
@@ -102,6 +122,7 @@ export async function sendNotArrivedLists(ctx: AppContext, school: SchoolSummary
     if (isNew) queued += 1;
   }
   if (queued > 0) ctx.log.info({ schoolId: school.id, day, notices: queued }, 'not-arrived lists queued');
+  done.add(doneKey);
   return queued;
 }
 

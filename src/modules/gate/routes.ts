@@ -211,6 +211,13 @@ async function challenge(ctx: AppContext, reply: FastifyReply): Promise<void> {
 }
 
 async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
+  // Open streams never go idle, so they are ended before the server closes or it would wait for them.
+  const openStreams = new Set<FastifyReply['raw']>();
+  app.addHook('preClose', async () => {
+    for (const stream of openStreams) stream.end();
+    openStreams.clear();
+  });
+
   app.get<{ Params: { code: string } }>(
     '/schools/:code/gate/stream',
     { schema: { tags: ['gate'], summary: 'Live gate decisions (server-sent events)', params: SchoolParams } },
@@ -235,9 +242,11 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       };
       const unsubscribe = subscribeDecisions(ctx, school.id, send);
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+      openStreams.add(reply.raw);
       request.raw.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
+        openStreams.delete(reply.raw);
       });
     },
   );
