@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { AppError } from './shared/errors.js';
-import { UsageError, type CliArgs, type Command } from './cli/command.js';
+import { CliError, UsageError, type CliArgs, type Command } from './cli/command.js';
 import { commands } from './cli/commands.js';
 
 /** Split argv into options and positionals; `--flag` without a value is true. */
@@ -76,6 +76,10 @@ function reportCliError(error: unknown, command: Command): number {
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message}\nusage: fangkong ${command.usage}\n`);
     return 2;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`${error.message}\n`);
+    return 1;
   }
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);

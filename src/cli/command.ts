@@ -37,3 +37,6 @@ export function wantsJson(args: CliArgs): boolean {
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
 }
+
+/** A failure whose message is complete for the user: printed alone, exit code 1. */
+export class CliError extends Error {}

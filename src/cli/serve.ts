@@ -1,8 +1,10 @@
 import { buildApp, type RouteModule } from '../app.js';
+import { CliError } from './command.js';
 import { loadConfig } from '../config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { startWorkers } from '../workers.js';
 import { seedDemo } from '../demo/seed.js';
+import { DEMO_PASSWORD, seedDemoAccounts } from '../demo/accounts.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.js';
 import { demoRoutes } from '../demo/routes.js';
 
@@ -19,6 +21,7 @@ export async function serveCommand(): Promise<void> {
     demo = await startDemoEnvironment(base);
     runtime = await openRuntime({ config: demo.config });
     const seeded = await seedDemo(runtime.ctx);
+    const accounts = await seedDemoAccounts(runtime.ctx);
     process.stdout.write(
       [
         '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',
@@ -26,6 +29,8 @@ export async function serveCommand(): Promise<void> {
         `  演示学校：示范区实验小学（代码 demo-primary），学生 ${seeded.pupils} 名，教职工 ${seeded.staff} 名${seeded.created ? '（本次新建）' : ''}`,
         `  模拟大数据局：${demo.bureau.url}（统计：${demo.bureau.url}/_sim/stats）`,
         `  模拟钉钉：${demo.dingtalk.url}（收到的工作通知：${demo.dingtalk.url}/_sim/messages）`,
+        `  演示账号（密码均为 ${DEMO_PASSWORD}）：`,
+        ...accounts.map((a) => `    ${a.username.padEnd(10)} ${a.label}`),
         '',
       ].join('\n'),
     );
@@ -34,12 +39,21 @@ export async function serveCommand(): Promise<void> {
   }
 
   const extra: RouteModule[] = demo ? [demoRoutes(demo)] : [];
-  await serve(runtime, extra, async (url) => {
-    demo?.recordServerUrl(url);
-    process.stdout.write(`智慧防控平台已启动：${url}\n  健康检查：${url}/api/health\n  API 文档：${url}/api/openapi.json\n`);
-    if (demo) process.stdout.write('  重放学校早晨：npx fangkong demo morning\n');
-  });
-  await demo?.close();
+  try {
+    await serve(runtime, extra, async (url) => {
+      demo?.recordServerUrl(url);
+      process.stdout.write(`智慧防控平台已启动：${url}\n  健康检查：${url}/api/health\n  API 文档：${url}/api/openapi.json\n`);
+      if (demo) process.stdout.write('  重放学校早晨：npx fangkong demo morning\n');
+    });
+  } catch (error) {
+    await runtime.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(`端口 ${runtime.ctx.config.port}（${runtime.ctx.config.host}）已被占用：请停止占用该端口的程序，或把 FANGKONG_PORT 设为其他端口`);
+    }
+    throw error;
+  } finally {
+    await demo?.close();
+  }
 }
 
 /**

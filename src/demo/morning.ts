@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import { AppError } from '../shared/errors.js';
 import { instantOf, schoolDay, formatLocalDateTime } from '../shared/time.js';
 import { getSchoolByCodeOrThrow } from '../modules/people/service.js';
 import { runSync, getCurrentCodes, type SyncRunResult } from '../modules/healthcode/service.js';
@@ -72,7 +73,7 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
     const at = instantOf(date, time);
     const stepStart = Date.now();
     const stepCtx: AppContext = { ...ctx, now: () => at + (Date.now() - stepStart) };
-    const result = await runSync(stepCtx, school.id, 'demo');
+    const result = await runSyncWhenFree(stepCtx, school.id);
     steps.push({ at: formatLocalDateTime(at), label, run: { runId: result.runId, status: result.status, total: result.total, changes: result.changes, failed: result.failed, counts: result.counts } });
   };
 
@@ -115,6 +116,22 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
     sampleNotice: sample,
     phoneRequests: Number(phoneRequests?.count ?? 0),
   };
+}
+
+/**
+ * Run a sync, waiting up to a minute while a scheduled run of the same school (the
+ * server's polling, say) finishes first.
+ */
+async function runSyncWhenFree(ctx: AppContext, schoolId: string): Promise<SyncRunResult> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await runSync(ctx, schoolId, 'demo');
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'SYNC_ALREADY_RUNNING') || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }
 
 interface PickedPupil {
