@@ -21,14 +21,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
-import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.js';
 import { createContext, type AppContext } from '../src/context.js';
-import { migrateToLatest, openDb, type Db, type DialectName } from '../src/db/connection.js';
+import type { DialectName } from '../src/db/connection.js';
 import { createDingTalkClient, type DingTalkClient } from '../src/modules/notify/dingtalk-client.js';
 import { startDispatcherLoop } from '../src/modules/notify/dispatcher.js';
 import { enqueueNotice, outboxSignals } from '../src/modules/notify/outbox.js';
@@ -37,8 +34,7 @@ import { createFieldCipher } from '../src/shared/crypto.js';
 import { createLogger } from '../src/shared/logger.js';
 import { formatLocalTime } from '../src/shared/time.js';
 import { makeName } from '../src/shared/synthetic.js';
-
-const PG_ADMIN_URL = process.env.FANGKONG_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { createTestDb } from '../test/helpers/db.js';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -80,41 +76,6 @@ async function receivedDeliveries(simulator: Simulator): Promise<Delivery[]> {
 
 async function resetSimulator(simulator: Simulator): Promise<void> {
   await fetch(`${simulator.url}/_sim/reset`, { method: 'DELETE' });
-}
-
-interface Database {
-  db: Db;
-  dialect: DialectName;
-  drop(): Promise<void>;
-}
-
-async function openBenchDatabase(dialect: DialectName): Promise<Database> {
-  if (dialect === 'sqlite') {
-    const dataDir = mkdtempSync(join(tmpdir(), 'fangkong-bench-notify-'));
-    const db = openDb({ databaseUrl: '', dataDir });
-    await migrateToLatest(db.db);
-    return { db, dialect, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
-  }
-
-  const name = `fk_bench_notify_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  const db = openDb({ databaseUrl: url.toString(), dataDir: tmpdir() });
-  await migrateToLatest(db.db);
-  return {
-    db,
-    dialect,
-    drop: async () => {
-      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -261,7 +222,8 @@ async function main(): Promise<void> {
 
   try {
     for (const dialect of DIALECTS) {
-      const database = await openBenchDatabase(dialect);
+      // The test helper's throwaway database; its context (with a fixed clock) is not used.
+      const database = await createTestDb(dialect);
       try {
         const base = loadConfig({});
         const config: Config = Object.freeze({
@@ -275,7 +237,7 @@ async function main(): Promise<void> {
             robotSecret: simulator.robotSecret,
           },
         });
-        const ctx = createContext({ config, database: database.db, cipher: createFieldCipher(randomBytes(32)), log });
+        const ctx = createContext({ config, database: database.database, cipher: createFieldCipher(randomBytes(32)), log });
         const client = createDingTalkClient(config.dingtalk, log);
         const school = await createSchool(ctx, { code: `BENCH${dialect.toUpperCase()}`, name: '基准测试小学' });
 
@@ -294,9 +256,10 @@ async function main(): Promise<void> {
           console.log(JSON.stringify(measurement));
         }
       } finally {
-        await database.db.close();
+        // Let pg's sockets finish closing before the helper drops the database WITH (FORCE).
+        await database.database.close();
         await sleep(200);
-        await database.drop();
+        await database.close();
       }
     }
   } finally {
