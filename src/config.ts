@@ -50,6 +50,16 @@ export interface Config {
     /** Largest roster file accepted for import, in MB (FANGKONG_ROSTER_MAX_MB). */
     maxFileMb: number;
   };
+  face: {
+    /** Folder of the face-api model files; empty means the folder inside @vladmandic/face-api. */
+    modelDir: string;
+    /** Largest photo accepted for face enrolment or identification, in MB. */
+    maxImageMb: number;
+    /** Smallest face (shorter side of the detected box) accepted, in pixels. */
+    minFaceSizePx: number;
+    /** Photos are scaled down so that their longer side is at most this many pixels. */
+    maxImageDimensionPx: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -125,6 +135,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     roster: {
       maxFileMb: readInt('FANGKONG_ROSTER_MAX_MB', 20, 1, 200),
+    },
+    face: {
+      modelDir: readString('FANGKONG_FACE_MODEL_DIR'),
+      maxImageMb: readInt('FANGKONG_FACE_MAX_IMAGE_MB', 5, 1, 50),
+      minFaceSizePx: readInt('FANGKONG_FACE_MIN_SIZE_PX', 80, 20, 1000),
+      maxImageDimensionPx: readInt('FANGKONG_FACE_MAX_DIMENSION_PX', 1280, 320, 8192),
     },
   };
 

@@ -7,6 +7,7 @@ import { gateCommands } from '../modules/gate/cli.js';
 import { healthcodeCommands } from '../modules/healthcode/cli.js';
 import { peopleCommands } from '../modules/people/cli.js';
 import { notifyCommands } from '../modules/notify/cli.js';
+import { faceCommands } from '../modules/face/cli.js';
 
 /** Every command of `fangkong`, in the order `--help` lists them. */
 export const commands: Command[] = [
@@ -36,5 +37,6 @@ export const commands: Command[] = [
   ...healthcodeCommands,
   ...peopleCommands,
   ...notifyCommands,
+  ...faceCommands,
   ...demoCommands,
 ];

@@ -29,6 +29,10 @@ export interface Database {
   attendance: AttendanceTable;
   alerts: AlertTable;
   rechecks: RecheckTable;
+  face_descriptors: FaceDescriptorTable;
+  face_gallery_revisions: FaceGalleryRevisionTable;
+  face_enrolment_jobs: FaceEnrolmentJobTable;
+  face_enrolment_items: FaceEnrolmentItemTable;
 }
 
 export interface DistrictTable {
@@ -403,4 +407,61 @@ export interface NotifyRateSlotTable {
   bucket: string;
   slot: number;
   used_at: number;
+}
+
+/** One enrolled face descriptor; the 128 floats are encrypted with the field cipher. */
+export interface FaceDescriptorTable {
+  id: string;
+  school_id: string;
+  person_id: string;
+  /** Sealed base64 of the float32 little-endian bytes. */
+  descriptor_enc: string;
+  /** How it was enrolled: 'api', 'cli' or 'batch'. */
+  source: string;
+  created_at: number;
+}
+
+/** Bumped with every enrolment change of a school, so each process knows to reload its gallery. */
+export interface FaceGalleryRevisionTable {
+  school_id: string;
+  revision: number;
+  updated_at: number;
+}
+
+export type FaceEnrolmentJobStatus = 'running' | 'done';
+
+/** Batch enrolment from a folder; one row per school and folder, reused by a re-run. */
+export interface FaceEnrolmentJobTable {
+  id: string;
+  school_id: string;
+  /** Absolute path of the folder. */
+  source_path: string;
+  status: FaceEnrolmentJobStatus;
+  total: number;
+  done: number;
+  failed: number;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export type FaceEnrolmentItemStatus = 'pending' | 'done' | 'failed';
+
+export interface FaceEnrolmentItemTable {
+  id: string;
+  job_id: string;
+  /** Keyed hash of the file name: names can be ID numbers, which are not stored in the clear. */
+  file_key: string;
+  /** The file name for reports, with an ID number masked. */
+  file_label: string;
+  /** SHA-256 of the photo; a changed photo under the same name is enrolled again. */
+  content_hash: string;
+  status: FaceEnrolmentItemStatus;
+  person_id: string | null;
+  descriptor_id: string | null;
+  /** FaceRejection code or error code of a failed item. */
+  reason_code: string | null;
+  /** Chinese message of a failed item. */
+  reason: string | null;
+  updated_at: number;
 }

@@ -23,6 +23,11 @@ export const ERRORS = {
   CSRF_REJECTED: { status: 403, message: '请求缺少有效的安全令牌（X-CSRF-Token），请刷新页面后重试' },
   NOTICE_NOT_RETRYABLE: { status: 409, message: '通知当前状态为“{state}”，只有无法送达、已放弃或被钉钉过滤的通知可以重新发送' },
   DINGTALK_NOT_CONFIGURED: { status: 409, message: '未配置钉钉（工作通知需要 FANGKONG_DINGTALK_APP_KEY、APP_SECRET、AGENT_ID，群机器人需要 FANGKONG_DINGTALK_ROBOT_WEBHOOK），无法测试发送' },
+  FACE_REJECTED: { status: 422, message: '{detail}' },
+  FACE_CONSENT_REQUIRED: { status: 409, message: '{name} 尚未授权人脸识别（或授权已撤回），请先登记本人或监护人的人脸识别授权后再录入' },
+  FACE_LIMIT_REACHED: { status: 409, message: '{name} 已录入 {count} 张人脸照片（上限 {limit} 张），请先删除原有照片再录入' },
+  FACE_MODEL_UNAVAILABLE: { status: 503, message: '人脸识别模型未能加载，暂时无法识别人脸，请联系管理员检查安装' },
+  INVALID_DESCRIPTOR: { status: 400, message: '人脸特征值无效：{detail}' },
   INTERNAL: { status: 500, message: '服务器内部错误，请稍后重试；如持续出现请联系管理员' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

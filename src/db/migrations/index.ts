@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as foundation from './2026120401-foundation.js';
 import * as healthcode from './2026120403-healthcode.js';
 import * as notify from './2026120404-notify.js';
+import * as face from './2026120405-face.js';
 import * as auth from './2026120407-auth.js';
 import * as gate from './2026120406-gate.js';
 
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '2026120401-foundation': foundation,
   '2026120403-healthcode': healthcode,
   '2026120404-notify': notify,
+  '2026120405-face': face,
   '2026120407-auth': auth,
   '2026120406-gate': gate,
 };

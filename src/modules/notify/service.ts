@@ -87,7 +87,7 @@ export async function listSchoolNotices(
   return { notices: rows.map(toNoticeView), counts };
 }
 
-/** The outbox statuses a query asks for; `state` and `status` together must both match. */
+/** Return the outbox statuses a query selects. With both `state` and `status`, a row must match both. */
 function statusFilter(query: NoticeQuery): OutboxStatus[] | undefined {
   const wanted: OutboxStatus[][] = [];
   if (query.state) wanted.push(statusesOf(query.state));
@@ -188,7 +188,7 @@ export interface ChannelTestResult {
 
 /**
  * Send a test message through each configured DingTalk channel right away, outside the
- * outbox, and report the outcome in Chinese. The work notice goes to `dingtalkUserId`; its
+ * outbox, and report the outcome in Chinese. The work notice goes to `dingtalkUserId`. Its
  * text carries the time and a random number, so DingTalk's same-day duplicate filter does
  * not swallow a repeated test.
  */

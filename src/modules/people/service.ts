@@ -296,3 +296,41 @@ export async function listClassSummaries(ctx: AppContext, schoolId: string): Pro
     return { id: c.id, grade: c.grade, number: c.number, name: c.name, headTeacher: teacher ? { id: teacher.id, name: teacher.name } : null, pupils: c.pupils };
   });
 }
+
+/** Whether the person has an unrevoked consent for the purpose (the face module asks before enrolling). */
+export async function hasConsent(ctx: AppContext, personId: string, purpose: store.ConsentRow['purpose']): Promise<boolean> {
+  return store.hasConsent(ctx.db, personId, purpose);
+}
+
+/** A person by internal id, or undefined. */
+export async function findPerson(ctx: AppContext, personId: string): Promise<PersonRow | undefined> {
+  return store.findPersonById(ctx.db, personId);
+}
+
+/**
+ * A person of the school named by a student number, a staff number or an 18-character ID
+ * number (matched through its keyed hash), or undefined. Batch photo enrolment names its
+ * files this way.
+ */
+export async function findPersonByNumber(ctx: AppContext, schoolId: string, number: string): Promise<PersonRow | undefined> {
+  const text = number.trim();
+  if (/^\d{17}[\dXx]$/.test(text)) {
+    return store.findPersonByIdNumberHash(ctx.db, schoolId, ctx.cipher.hash(text.toUpperCase()));
+  }
+  return (await store.findPersonByStudentNumber(ctx.db, schoolId, text)) ?? (await store.findPersonByStaffNumber(ctx.db, schoolId, text));
+}
+
+/** Ids of the school's active persons with an unrevoked consent for the purpose. */
+export async function listConsentedPersonIdsOfSchool(ctx: AppContext, schoolId: string, purpose: store.ConsentRow['purpose']): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom('persons')
+    .innerJoin('consents', 'consents.person_id', 'persons.id')
+    .select('persons.id')
+    .where('persons.school_id', '=', schoolId)
+    .where('persons.active', '=', 1)
+    .where('consents.purpose', '=', purpose)
+    .where('consents.revoked_at', 'is', null)
+    .distinct()
+    .execute();
+  return rows.map((row) => row.id);
+}
