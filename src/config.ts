@@ -115,7 +115,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       url: bureauUrl,
       appKey: readString('FANGKONG_BUREAU_APP_KEY'),
       appSecret: readString('FANGKONG_BUREAU_APP_SECRET'),
-      concurrency: readInt('FANGKONG_BUREAU_CONCURRENCY', 4, 1, 64),
+      concurrency: readInt('FANGKONG_BUREAU_CONCURRENCY', 8, 1, 64),
       requestsPerSecond: readInt('FANGKONG_BUREAU_RPS', 50, 1, 10000),
       timeoutMs: readInt('FANGKONG_BUREAU_TIMEOUT_MS', 10000, 100, 120000),
       maxAttempts: readInt('FANGKONG_BUREAU_MAX_ATTEMPTS', 5, 1, 20),

@@ -34,7 +34,7 @@ interface Simulators {
 }
 
 /**
- * The replayed morning is the latest one whose 06:30 has passed, so every notice is in
+ * Pick the day to replay: the latest one whose 06:30 has passed, so every notice is in
  * the past and the dispatcher sends it at once.
  */
 function replayDay(now: number): string {
@@ -48,9 +48,9 @@ function previousDay(day: string): string {
 }
 
 /**
- * Replay the code part of a school morning on the demo school: at 21:00 the evening
- * before two pupils of one class turn yellow, at 04:30 one more pupil turns red, at 06:30
- * one of the yellow pupils is green again. Each step is a real sync against the bureau
+ * Replay the code part of a school morning on the demo school. At 21:00 the evening
+ * before, two pupils of one class turn yellow. At 04:30 one more pupil turns red, and at
+ * 06:30 one of the yellow pupils is green again. Each step is a real sync against the bureau
  * simulator with the clock set to that time; the dispatcher (running in this process or
  * in the server) sends the notices to the DingTalk simulator, and the replay waits for
  * them for at most `waitMs`.

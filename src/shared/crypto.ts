@@ -60,7 +60,7 @@ export function createFieldCipher(masterKey: Buffer): FieldCipher {
 }
 
 /**
- * The master key: FANGKONG_SECRET_KEY when set, otherwise `secret.key` in the data
+ * Load the master key: FANGKONG_SECRET_KEY when set, otherwise `secret.key` in the data
  * directory, created with mode 0600 on first start.
  */
 export function loadMasterKey(secretKeyHex: string, dataDir: string): Buffer {
