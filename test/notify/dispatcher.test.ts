@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dispatchOnce } from '../../src/modules/notify/dispatcher.js';
+import { dispatchOnce, startDispatcherLoop } from '../../src/modules/notify/dispatcher.js';
 import { enqueueNotice, type NoticeInput } from '../../src/modules/notify/outbox.js';
 import { createDingTalkClient } from '../../src/modules/notify/dingtalk-client.js';
 import { claimDueSendsQuery } from '../../src/modules/notify/store.js';
@@ -58,6 +58,26 @@ describe.each(DIALECTS)('%s: notice dispatcher', (dialect) => {
   async function outboxRow(key: string) {
     return h.t.ctx.db.selectFrom('outbox').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
   }
+
+  it('sends a notice committed after the wake-up', async () => {
+    const slowPoll = { ...h.t.ctx, config: Object.freeze({ ...h.t.ctx.config, notify: { ...h.t.ctx.config.notify, pollIntervalMs: 60_000 } }) };
+    const stop = startDispatcherLoop(slowPoll, h.client, TEST_DISPATCH);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const notice = workNotice(schoolId, { recipientDingtalkId: 'dt-late-commit' });
+      // The wake-up fires inside the transaction, before the row is visible to others.
+      await h.t.ctx.db.transaction().execute(async (trx) => {
+        await enqueueNotice(trx, notice, h.now());
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      });
+
+      const deadline = Date.now() + 1_500;
+      while (!h.sim.messages()['dt-late-commit'] && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(h.sim.messages()['dt-late-commit']).toHaveLength(1);
+    } finally {
+      await stop();
+    }
+  });
 
   it('claims with one locking statement', () => {
     const { sql } = claimDueSendsQuery(h.t.ctx.db, dialect, { now: 1, leaseMs: 1, token: 't', limit: 10 }).compile();

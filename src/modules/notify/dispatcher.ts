@@ -497,15 +497,22 @@ async function mapWithConcurrency<T>(items: T[], limit: number, work: (item: T) 
 
 // --- The background loop ----------------------------------------------------------------
 
+/** After a wake-up, poll this often for this long, in ms (see startDispatcherLoop). */
+const EAGER_POLL_MS = 50;
+const EAGER_WINDOW_MS = 2_000;
+
 /**
  * Run `dispatchOnce` until stopped: right away after a pass that found work, otherwise
  * every `config.notify.pollIntervalMs`, and at once when this process queues a notice.
+ * A notice queued inside the caller's transaction is not visible until that commits, so
+ * for two seconds after a wake-up the loop polls every 50 ms instead.
  * The returned function stops the loop and resolves after the current pass.
  */
 export function startDispatcherLoop(ctx: AppContext, client: DingTalkClient, options: DispatcherOptions = {}): () => Promise<void> {
   let stopped = false;
   let running = false;
   let wakeRequested = false;
+  let eagerUntil = 0;
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<void> = Promise.resolve();
 
@@ -530,10 +537,14 @@ export function startDispatcherLoop(ctx: AppContext, client: DingTalkClient, opt
     } finally {
       running = false;
     }
-    schedule(foundWork || wakeRequested ? 0 : ctx.config.notify.pollIntervalMs);
+    let delay = ctx.config.notify.pollIntervalMs;
+    if (foundWork || wakeRequested) delay = 0;
+    else if (Date.now() < eagerUntil) delay = Math.min(EAGER_POLL_MS, delay);
+    schedule(delay);
   };
 
   const wake = () => {
+    eagerUntil = Date.now() + EAGER_WINDOW_MS;
     if (running) {
       wakeRequested = true;
       return;
