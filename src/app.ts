@@ -12,12 +12,13 @@ import { peopleRoutes } from './modules/people/routes.js';
 import { registerWebApp } from './web-app.js';
 import { notifyRoutes } from './modules/notify/routes.js';
 import { faceRoutes } from './modules/face/routes.js';
+import { gateRoutes } from './modules/gate/routes.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
 
 /** Route modules in dependency order; each file only registers routes. */
-const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, notifyRoutes, faceRoutes];
+const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, notifyRoutes, faceRoutes, gateRoutes];
 
 /**
  * Build the Fastify app with every module's routes. Background workers (the scheduler and
