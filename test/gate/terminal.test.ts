@@ -11,7 +11,7 @@ import { snapshotFile } from '../../src/modules/gate/snapshots.js';
 import { instantOf } from '../../src/shared/time.js';
 import { hikvisionEventJson, hikvisionEventXml, hikvisionMultipart, tinyJpeg, type HikvisionEventOptions } from '../../tools/simulators/terminal-payloads.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
-import { buildGateWorld, setCode } from './helpers.js';
+import { buildGateWorld, setCode, signIn } from './helpers.js';
 
 const fixtures = join(import.meta.dirname, '../fixtures/terminal-events');
 
@@ -125,6 +125,9 @@ describe.each(DIALECTS)('%s: Hikvision terminal push', (dialect) => {
     expect(row).toMatchObject({ temperature: 37.7, decision: 'deny', reason: 'fever' });
     const alert = await t.ctx.db.selectFrom('alerts').selectAll().where('gate_event_id', '=', row.id).executeTakeFirstOrThrow();
     expect(alert.kind).toBe('fever');
+    const guard = await signIn(t.ctx, world.school.code, 'guard');
+    const closing = await app.inject({ method: 'POST', url: `/api/schools/${world.school.code}/alerts/${alert.id}/close`, headers: guard.headers, payload: { note: 'x' } });
+    expect(closing.statusCode).toBe(403);
   });
 
   it('reads the real alert stream capture: only the face verification is an entry', async () => {
@@ -191,6 +194,22 @@ describe.each(DIALECTS)('%s: Hikvision terminal push', (dialect) => {
     const notices = await t.ctx.db.selectFrom('outbox').select('id').where('idempotency_key', 'like', `gate:${world.terminal.device.id}:${row.event_id}:%`).execute();
     expect(notices).toHaveLength(0);
 
+    const guard = await signIn(t.ctx, world.school.code, 'guard');
+    const snapshotUrl = `/api/schools/${world.school.code}/gate/events/${row.id}/snapshot`;
+    const picture = await app.inject({ method: 'GET', url: snapshotUrl, headers: { cookie: guard.cookie } });
+    expect(picture.statusCode).toBe(200);
+    expect(picture.headers['content-type']).toBe('image/jpeg');
+    expect(picture.rawPayload.equals(tinyJpeg())).toBe(true);
+    expect((await app.inject({ method: 'GET', url: snapshotUrl })).statusCode).toBe(401);
+
+    const alertUrl = `/api/schools/${world.school.code}/alerts/${alert.id}`;
+    const noNote = await app.inject({ method: 'POST', url: `${alertUrl}/close`, headers: guard.headers, payload: {} });
+    expect(noNote.statusCode).toBe(400);
+    const acknowledged = await app.inject({ method: 'POST', url: `${alertUrl}/acknowledge`, headers: guard.headers, payload: {} });
+    expect(acknowledged.json().status).toBe('acknowledged');
+    const closed = await app.inject({ method: 'POST', url: `${alertUrl}/close`, headers: guard.headers, payload: { note: '已人工核验，为来访家长' } });
+    expect(closed.json()).toMatchObject({ status: 'closed', closedNote: '已人工核验，为来访家长' });
+
     t.setNow(t.ctx.now() + 6 * 24 * 3600_000);
     expect(await purgeExpiredSnapshots(t.ctx)).toBe(0);
     expect(existsSync(file)).toBe(true);
@@ -199,6 +218,8 @@ describe.each(DIALECTS)('%s: Hikvision terminal push', (dialect) => {
     expect(existsSync(file)).toBe(false);
     const after = await t.ctx.db.selectFrom('gate_events').select('snapshot_path').where('id', '=', row.id).executeTakeFirstOrThrow();
     expect(after.snapshot_path).toBeNull();
+    const laterGuard = await signIn(t.ctx, world.school.code, 'guard');
+    expect((await app.inject({ method: 'GET', url: snapshotUrl, headers: { cookie: laterGuard.cookie } })).statusCode).toBe(404);
   });
 
   it('records a card swipe the terminal refused as a denial', async () => {

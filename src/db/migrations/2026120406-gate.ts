@@ -1,4 +1,4 @@
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 
 /**
  * The gate: devices and their keys, card numbers, every entry attempt, attendance, alerts
@@ -61,6 +61,13 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Every index costs each entry's commit; searches narrow by day, so one index serves them.
   await db.schema.createIndex('gate_events_school_day').on('gate_events').columns(['school_id', 'day', 'occurred_at']).execute();
   await db.schema.createIndex('gate_events_person').on('gate_events').columns(['person_id', 'occurred_at']).execute();
+  // Partial: only denials keep a snapshot, so the retention job reads a small index.
+  await db.schema
+    .createIndex('gate_events_snapshots')
+    .on('gate_events')
+    .columns(['school_id', 'received_at'])
+    .where(sql.ref('snapshot_path'), 'is not', null)
+    .execute();
 
   await db.schema
     .createTable('attendance')

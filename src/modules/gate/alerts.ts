@@ -264,3 +264,38 @@ export async function recordRecheck(ctx: AppContext, schoolCode: string, alertId
   const updated = await store.findAlertById(ctx.db, alert.id);
   return { recheckId, result, alert: toAlertView(updated!), countedPresent: result === 'normal' };
 }
+
+/** Roles that may close any gate alert; a guard may close unknown-face alerts only. */
+const CLOSE_ANY_ROLES = new Set(['district_admin', 'school_admin', 'school_doctor']);
+
+/**
+ * Acknowledge an open alert (someone is on it) or close it with a note, for example after
+ * a guard checked an unknown person by hand. A fever alert closes by re-check unless the
+ * school doctor or an admin closes it with a note (the pupil went home).
+ */
+export async function updateAlertStatus(
+  ctx: AppContext,
+  schoolCode: string,
+  alertId: string,
+  input: { action: 'acknowledge' | 'close'; note: string | null; role: string },
+): Promise<AlertView> {
+  const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+  const alert = await store.findAlertById(ctx.db, alertId);
+  if (!alert || alert.school_id !== school.id) throw new AppError('NOT_FOUND', { what: '预警', value: alertId });
+  if (alert.status === 'closed') throw new AppError('CONFLICT', { detail: '该预警已关闭' });
+  if (!CLOSE_ANY_ROLES.has(input.role) && alert.kind !== 'unknown_face') {
+    throw new AppError('FORBIDDEN', { detail: '门卫只能处理未识别人员预警' });
+  }
+
+  const now = ctx.now();
+  if (input.action === 'acknowledge') {
+    if (alert.status === 'acknowledged') throw new AppError('CONFLICT', { detail: '该预警已确认' });
+    await store.updateAlert(ctx.db, alert.id, { status: 'acknowledged', acknowledged_at: now });
+  } else {
+    const note = input.note?.trim();
+    if (!note) throw new AppError('VALIDATION', { detail: '关闭预警需要填写处理说明，例如“已人工核验，为来访家长”' });
+    await store.updateAlert(ctx.db, alert.id, { status: 'closed', closed_at: now, closed_note: note });
+  }
+  ctx.log.info({ alertId: alert.id, schoolId: school.id, action: input.action }, 'gate alert updated');
+  return toAlertView((await store.findAlertById(ctx.db, alert.id))!);
+}

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
@@ -7,14 +8,14 @@ import { AppError } from '../../shared/errors.js';
 import { schoolDay } from '../../shared/time.js';
 import { assertSchoolScope, auditRequest, classScopeOf, requireUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
-import { listAlerts, recordRecheck } from './alerts.js';
+import { listAlerts, recordRecheck, updateAlertStatus } from './alerts.js';
 import { getAttendanceDay } from './attendance.js';
 import { handleDeviceEvent } from './device-events.js';
 import { MAX_IMAGE_BYTES } from './device-event-input.js';
 import { DIGEST_REALM, authenticateDevice, authenticateDigest, markDeviceSeen, parseDeviceBearer } from './devices.js';
 import { readTerminalPush } from './hikvision.js';
 import { subscribeDecisions, type LiveDecision } from './live.js';
-import { searchGateEvents } from './service.js';
+import { getSnapshotFileOrThrow, searchGateEvents } from './service.js';
 import type { DeviceRow } from './store.js';
 import { enqueueTerminalPush } from './terminal-events.js';
 
@@ -356,6 +357,42 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       });
       await auditRequest(ctx, request, 'gate.recheck', request.params.id, { result: outcome.result });
       return outcome;
+    },
+  );
+
+  app.post<{ Params: { code: string; id: string; action: 'acknowledge' | 'close' }; Body: { note?: string } }>(
+    '/schools/:code/alerts/:id/:action',
+    {
+      schema: {
+        tags: ['gate'],
+        summary: 'Acknowledge a gate alert or close it with a note',
+        params: Type.Object({ code: Type.String(), id: Type.String(), action: Type.Union([Type.Literal('acknowledge'), Type.Literal('close')]) }),
+        body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) })),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: ['district_admin', 'school_admin', 'school_doctor', 'guard'] });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+      const alert = await updateAlertStatus(ctx, school.code, request.params.id, { action: request.params.action, note: request.body?.note ?? null, role: user.role });
+      await auditRequest(ctx, request, `gate.alert.${request.params.action}`, alert.id, {});
+      return alert;
+    },
+  );
+
+  app.get<{ Params: { code: string; id: string } }>(
+    '/schools/:code/gate/events/:id/snapshot',
+    { schema: { tags: ['gate'], summary: 'The snapshot of a denied entry (JPEG)', params: Type.Object({ code: Type.String(), id: Type.String() }) } },
+    async (request, reply) => {
+      const user = requireUser(request, { roles: ['district_admin', 'school_admin', 'school_doctor', 'guard'] });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+      const file = await getSnapshotFileOrThrow(ctx, school.id, request.params.id);
+      const image = await readFile(file).catch(() => {
+        throw new AppError('NOT_FOUND', { what: '抓拍图', value: request.params.id });
+      });
+      await auditRequest(ctx, request, 'gate.snapshot.view', request.params.id, {});
+      return reply.header('cache-control', 'private, no-store').type('image/jpeg').send(image);
     },
   );
 }

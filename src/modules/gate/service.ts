@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
 import type { GateMethod } from '../../db/schema.js';
+import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { schoolDay } from '../../shared/time.js';
 import { getSchoolByIdOrThrow } from '../people/service.js';
@@ -10,7 +11,7 @@ import { writeEntry } from './entry-writer.js';
 import { readGateSettings, type GateSettings } from './gate-settings.js';
 import { collectHolds } from './holds.js';
 import { publishDecision } from './live.js';
-import { snapshotPathFor, writeSnapshot } from './snapshots.js';
+import { snapshotFile, snapshotPathFor, writeSnapshot } from './snapshots.js';
 import * as store from './store.js';
 
 /**
@@ -338,4 +339,14 @@ export async function searchGateEvents(ctx: AppContext, filter: Omit<store.GateE
     faceMargin: row.face_margin,
     hasSnapshot: row.snapshot_path !== null,
   }));
+}
+
+/**
+ * Find the snapshot file of a school's gate event; throws NOT_FOUND when the event has
+ * none (a pass, or deleted after the retention period).
+ */
+export async function getSnapshotFileOrThrow(ctx: AppContext, schoolId: string, gateEventId: string): Promise<string> {
+  const row = await store.findGateEventById(ctx.db, gateEventId);
+  if (!row || row.school_id !== schoolId || !row.snapshot_path) throw new AppError('NOT_FOUND', { what: '抓拍图', value: gateEventId });
+  return snapshotFile(ctx, row.snapshot_path);
 }
