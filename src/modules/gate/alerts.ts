@@ -68,7 +68,7 @@ function uniqueById(people: PersonTable[]): PersonTable[] {
 /**
  * Plan the alerts of one entry. A fever goes to the head teacher and the school doctor
  * (for staff: the doctor and management). A red or yellow code goes to the head teacher
- * and management. An unknown face is an alert for the guard only, sent to nobody.
+ * and management. An unknown face is an alert for the guard only, with no notice.
  */
 export async function planEntryAlerts(ctx: AppContext, subject: AlertSubject, kinds: EntryAlert[]): Promise<AlertPlan> {
   const plan: AlertPlan = { alerts: [], notices: [] };
@@ -194,7 +194,7 @@ export interface RecheckOutcome {
  * Record a re-check at the observation point for a fever alert. Below the threshold the
  * alert closes as 复测正常 and the person counts as present from the time they reached
  * the gate. At or above it the fever is confirmed, the alert stays acknowledged and a
- * notice asks the head teacher and the doctor to arrange the pick-up.
+ * notice goes to the head teacher and the doctor to arrange the pick-up.
  */
 export async function recordRecheck(ctx: AppContext, schoolCode: string, alertId: string, input: RecheckInput): Promise<RecheckOutcome> {
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
