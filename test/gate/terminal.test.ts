@@ -5,7 +5,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
 import { addPerson } from '../../src/modules/people/service.js';
-import { drainTerminalQueues } from '../../src/modules/gate/terminal-events.js';
+import { drainTerminalQueues, processTerminalPush } from '../../src/modules/gate/terminal-events.js';
+import { readTerminalPush } from '../../src/modules/gate/hikvision.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { purgeExpiredSnapshots } from '../../src/modules/gate/jobs.js';
 import { snapshotFile } from '../../src/modules/gate/snapshots.js';
 import { instantOf } from '../../src/shared/time.js';
@@ -249,6 +251,24 @@ describe.each(DIALECTS)('%s: Hikvision terminal push', (dialect) => {
     const device = await t.ctx.db.selectFrom('devices').select('last_serial_no').where('id', '=', world.terminal.device.id).executeTakeFirstOrThrow();
     expect(device.last_serial_no).toBe(Math.max(afterGap.serialNo, 19372));
     expect(await eventsOfSerial(first.serialNo)).toHaveLength(1);
+  });
+
+  it('logs a gap in serial numbers', async () => {
+    const lines: string[] = [];
+    const log = createLogger('warn', { write: (line: string) => lines.push(line) });
+    // A context of its own, so the serial tracking starts from the stored last_serial_no.
+    const ctx = { ...t.ctx, log };
+    // Above the replayed search answer's serial numbers (up to 19372) stored for this device.
+    serial = 30_000;
+    const first = event();
+    await processTerminalPush(ctx, world.terminal.device, readTerminalPush(Buffer.from(JSON.stringify(hikvisionEventJson(first))), 'application/json'));
+    serial += 4;
+    const afterGap = event();
+    await processTerminalPush(ctx, world.terminal.device, readTerminalPush(Buffer.from(JSON.stringify(hikvisionEventJson(afterGap))), 'application/json'));
+    const gaps = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'terminal serial number gap');
+    // The jump from the stored maximum to 30,001 is a gap too; the second one is the case here.
+    expect(gaps.at(-1)).toMatchObject({ deviceId: world.terminal.device.id, missingFrom: first.serialNo + 1, missingTo: afterGap.serialNo - 1, missing: 4 });
+    expect(gaps.filter((gap) => gap.missingFrom === first.serialNo + 1)).toHaveLength(1);
   });
 
   it('rejects a body over the size limit', async () => {

@@ -113,6 +113,8 @@ async function identifyTerminalPerson(ctx: AppContext, schoolId: string, event: 
  * Track the device's serial numbers. A jump forward means events were lost on the way,
  * and the missing range is logged. A number at or below the last one is a resend or a
  * replay after a reboot, which the event ids de-duplicate.
+ * NOTE: a terminal whose counter restarts (a factory reset) gets no gap detection until
+ * it passes its old maximum; its events are still recorded.
  */
 async function noteSerialNo(ctx: AppContext, device: store.DeviceRow, event: TerminalEvent): Promise<void> {
   if (event.serialNo === null) return;
