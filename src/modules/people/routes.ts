@@ -9,7 +9,7 @@ import { ADMIN_ROLES } from '../auth/roles.js';
 import { checkRosterSize, MEGABYTE } from './roster-read.js';
 import { createDingTalkLookup } from './dingtalk-lookup.js';
 import { exportRoster, importRoster } from './roster-service.js';
-import { getSchoolByCodeOrThrow, listClassSummaries, listPersons } from './service.js';
+import { getSchoolByCodeOrThrow, getSchoolByIdOrThrow, listClassSummaries, listPersons, listSchools } from './service.js';
 
 const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
 
@@ -84,6 +84,8 @@ const ClassItem = Type.Object({
 
 const ExportQuery = Type.Object({ kind: Type.Optional(Type.Union([Type.Literal('student'), Type.Literal('staff')])) });
 
+const SchoolItem = Type.Object({ code: Type.String(), name: Type.String() });
+
 /**
  * People screens: roster upload and download, the masked person list and the classes.
  * Roster import and export are for school and district admins; exports are audited
@@ -136,6 +138,27 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
       },
     );
   }
+
+  app.get(
+    '/schools',
+    {
+      schema: {
+        tags: ['people'],
+        summary: 'Schools the user may open: every school for the district, the own school for school roles',
+        response: { 200: Type.Object({ schools: Type.Array(SchoolItem) }) },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      if (user.role === 'district_admin') {
+        const schools = await listSchools(ctx);
+        return { schools: schools.map(({ code, name }) => ({ code, name })) };
+      }
+      if (!user.schoolId) return { schools: [] };
+      const own = await getSchoolByIdOrThrow(ctx, user.schoolId);
+      return { schools: [{ code: own.code, name: own.name }] };
+    },
+  );
 
   app.get(
     '/schools/:code/persons',

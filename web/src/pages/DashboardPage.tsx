@@ -233,7 +233,7 @@ export function DashboardPage() {
         ) : (
           <Col span={24}>
             <Card>
-              <Empty description={user.role === 'district_admin' ? '选择学校后显示学校数据；全区学校列表尚未开放' : '账号未关联学校'} />
+              <Empty description={user.role === 'district_admin' ? '请先在顶部选择学校' : '账号未关联学校'} />
             </Card>
           </Col>
         )}
