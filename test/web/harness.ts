@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp, type RouteModule } from '../../src/app.js';
 import type { AppContext } from '../../src/context.js';
@@ -14,11 +14,60 @@ export const CHROMIUM_PATH = process.env.FANGKONG_CHROMIUM ?? '/usr/bin/chromium
 export const BROWSER_SKIP_REASON =
   'browser tests skipped: FANGKONG_TEST_BROWSER is not 1. Run them through `npm test` (which sets it when /usr/bin/chromium exists) or set FANGKONG_TEST_BROWSER=1.';
 
-/** Build web/dist with `npm run build:web` unless it is there already. */
+/** Newest modification time of the files under `dir`, in ms. */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Build web/dist with `npm run build:web` when it is missing, older than a file under
+ * web/src or web/index.html, or when FANGKONG_REBUILD_WEB=1.
+ */
 export function ensureWebBuilt(): void {
-  if (existsSync(join(WEB_DIST_DIR, 'index.html')) && process.env.FANGKONG_REBUILD_WEB !== '1') return;
-  const result = spawnSync('npm', ['run', 'build:web'], { encoding: 'utf8', stdio: 'pipe' });
-  if (result.status !== 0) throw new Error(`npm run build:web failed:\n${result.stdout}\n${result.stderr}`);
+  const builtIndex = join(WEB_DIST_DIR, 'index.html');
+  const webRoot = dirname(WEB_DIST_DIR);
+  const isFresh =
+    existsSync(builtIndex) && statSync(builtIndex).mtimeMs >= Math.max(newestMtime(join(webRoot, 'src')), statSync(join(webRoot, 'index.html')).mtimeMs);
+  if (isFresh && process.env.FANGKONG_REBUILD_WEB !== '1') return;
+
+  // Test files run in parallel workers; one builds while the others wait for its lock.
+  const lockDir = join(webRoot, '.build-lock');
+  if (!tryLock(lockDir)) {
+    waitForUnlock(lockDir);
+    if (existsSync(builtIndex)) return;
+    if (!tryLock(lockDir)) throw new Error(`another process holds ${lockDir}; remove it if no build is running`);
+  }
+  try {
+    const result = spawnSync('npm', ['run', 'build:web'], { encoding: 'utf8', stdio: 'pipe' });
+    if (result.status !== 0) throw new Error(`npm run build:web failed:\n${result.stdout}\n${result.stderr}`);
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function tryLock(lockDir: string): boolean {
+  try {
+    mkdirSync(lockDir);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** Block until the lock folder is gone, at most 3 minutes (a build takes well under one). */
+function waitForUnlock(lockDir: string): void {
+  const deadline = Date.now() + 180_000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (existsSync(lockDir)) {
+    if (Date.now() > deadline) throw new Error(`${lockDir} still exists after 3 minutes; remove it if no build is running`);
+    Atomics.wait(pause, 0, 0, 250);
+  }
 }
 
 export interface ConsoleServer {

@@ -15,3 +15,23 @@ export const CODE_COLORS: Record<string, { label: string; color: string }> = {
   red: { label: '红码', color: 'red' },
   unknown: { label: '未知', color: 'default' },
 };
+
+/** Gate reason codes as the lane screen and the console name them. */
+export const GATE_REASONS: Record<string, string> = {
+  ok: '正常通行',
+  fever: '体温异常',
+  sensor_error: '测温异常',
+  no_temperature: '未测体温',
+  code_red: '红码',
+  code_yellow: '黄码',
+  code_unknown: '无健康码记录',
+  code_stale: '健康码过期',
+  unknown_person: '未识别身份',
+  weak_match: '人脸匹配度低',
+};
+
+export const GATE_METHODS: Record<string, string> = { face: '人脸', card: '刷卡', id_number: '身份证号', manual: '人工核验', fingerprint: '指纹' };
+
+export function formatTemperature(value: number | null | undefined): string {
+  return value === null || value === undefined ? '—' : `${value.toFixed(1)}℃`;
+}

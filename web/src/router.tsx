@@ -12,6 +12,7 @@ import { DevicesPage } from './pages/DevicesPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { DistrictPage } from './pages/DistrictPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { ClassPage } from './pages/ClassPage';
 
 /** Shows the sign-in page in place of any page until a user signs in, so deep links survive sign-in. */
 function SignedIn() {
@@ -45,6 +46,7 @@ const router = createBrowserRouter([
     element: <SignedIn />,
     children: [
       { index: true, element: <DashboardPage /> },
+      { path: 'class', element: <ClassPage /> },
       { path: 'persons', element: <PersonsPage /> },
       { path: 'health-codes', element: <HealthCodesPage /> },
       { path: 'gate', element: <GatePage /> },

@@ -1,8 +1,12 @@
 import { useQuery } from '@tanstack/react-query';
 import { api } from './client';
 
+interface OpenApiOperation {
+  parameters?: Array<{ name: string; in: string }>;
+}
+
 interface OpenApiDocument {
-  paths?: Record<string, Record<string, unknown>>;
+  paths?: Record<string, Record<string, OpenApiOperation>>;
 }
 
 /** 'GET /api/schools/{}/persons': the method and the path with every parameter blanked. */
@@ -20,11 +24,15 @@ export function useServerRoutes() {
     queryKey: ['openapi-routes'],
     queryFn: async () => {
       const document = await api<OpenApiDocument>('/api/openapi.json');
-      const keys = new Set<string>();
+      // Route key -> names of its query parameters.
+      const routes = new Map<string, Set<string>>();
       for (const [path, operations] of Object.entries(document.paths ?? {})) {
-        for (const method of Object.keys(operations)) keys.add(routeKey(method, path));
+        for (const [method, operation] of Object.entries(operations)) {
+          const query = (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+          routes.set(routeKey(method, path), new Set(query));
+        }
       }
-      return keys;
+      return routes;
     },
     staleTime: 5 * 60 * 1000,
   });
@@ -42,6 +50,17 @@ export function useRoute(...candidates: string[]): { path: string | undefined; i
     if (routes.data.has(routeKey(method, path))) return { path, isLoading: false };
   }
   return { path: undefined, isLoading: false };
+}
+
+/**
+ * True when the server has route `candidate` ('GET /api/schools/:code/notices') and it
+ * takes the query parameter `name`; undefined while the route list is loading.
+ */
+export function useQueryParameter(candidate: string, name: string): boolean | undefined {
+  const routes = useServerRoutes();
+  if (!routes.data) return undefined;
+  const [method, path] = candidate.split(' ', 2);
+  return routes.data.get(routeKey(method, path))?.has(name) ?? false;
 }
 
 /** Fill ':name' parameters of a route path, encoding each value. */

@@ -36,6 +36,7 @@ export interface SyncRun {
 /** GET /api/schools/:code/gate/events */
 export interface GateEvent {
   id: string;
+  deviceId: string;
   deviceName: string;
   lane: string | null;
   occurredAt: number;
@@ -44,9 +45,21 @@ export interface GateEvent {
   method: string;
   temperature: number | null;
   codeColor: string | null;
+  codeStale: boolean | null;
+  personId: string | null;
   decision: 'pass' | 'deny';
   reason: string;
   prompt: string;
+  flags: string[];
+}
+
+/** One class of GET /api/schools/:code/attendance. */
+export interface ClassArrivals {
+  classId: string | null;
+  className: string;
+  headTeacherId: string | null;
+  arrived: Array<{ personId: string; name: string; firstPassAt: number; late: boolean; source: 'gate' | 'recheck' }>;
+  notArrived: Array<{ personId: string; name: string }>;
 }
 
 /** GET /api/schools/:code/attendance */
@@ -55,12 +68,39 @@ export interface AttendanceDay {
   arrivedCount: number;
   notArrivedCount: number;
   lateCount: number;
-  classes: Array<{ classId: string | null; className: string; arrived: unknown[]; notArrived: unknown[] }>;
+  classes: ClassArrivals[];
+}
+
+/** GET /api/schools/:code/classes item. */
+export interface ClassSummary {
+  id: string;
+  grade: number;
+  number: number;
+  name: string;
+  headTeacher: { id: string; name: string } | null;
+  pupils: number;
+}
+
+/** GET /api/schools/:code/inbox item. */
+export interface InboxMessage {
+  id: string;
+  kind: string;
+  title: string;
+  body: string;
+  recipientPersonId: string | null;
+  recipientGuardianId: string | null;
+  recipientRole: string | null;
+  createdAt: number;
+  readAt: number | null;
+  noticeId: string | null;
 }
 
 /** GET /api/schools/:code/alerts */
 export interface GateAlert {
   id: string;
+  personId: string | null;
+  deviceId: string | null;
+  gateEventId: string | null;
   kind: 'fever' | 'code' | 'unknown_face' | 'device_offline';
   status: 'open' | 'acknowledged' | 'closed';
   title: string;

@@ -2,12 +2,25 @@ import type { ReactNode } from 'react';
 import { Alert, Card, Empty, Flex, Spin, Typography } from 'antd';
 import { ApiError } from '../api/client';
 
-/** Empty state for a feature whose API the server does not offer yet. */
-export function NotOpen({ title }: { title?: string }) {
+/** Empty state for a feature whose API the server does not offer yet; `compact` for phone pages. */
+export function NotOpen({ title, compact = false }: { title?: string; compact?: boolean }) {
   return (
-    <Card title={title} data-testid="not-open">
-      <Empty description="该功能尚未开放" />
+    <Card title={title} size={compact ? 'small' : undefined} data-testid="not-open">
+      <Empty image={compact ? Empty.PRESENTED_IMAGE_SIMPLE : undefined} description="该功能尚未开放" />
     </Card>
+  );
+}
+
+/**
+ * Render notice text written in DingTalk markdown: **bold** spans become bold and the
+ * other markers are shown as they are.
+ */
+export function MarkdownText({ text }: { text: string }) {
+  const parts = text.split('**');
+  return (
+    <span style={{ whiteSpace: 'pre-line' }}>
+      {parts.map((part, index) => (index % 2 === 1 && index < parts.length - 1 ? <strong key={index}>{part}</strong> : <span key={index}>{part}</span>))}
+    </span>
   );
 }
 

@@ -30,19 +30,28 @@ export const NOTICE_STATUS: Record<string, { label: string; color: string }> = {
 
 const CHANNELS: Record<string, string> = { dingtalk_work: '钉钉工作通知', dingtalk_robot: '钉钉群机器人', inbox: '站内消息' };
 
-/** A notice of the outbox as the notify API lists it; fields it may not send are optional. */
+/** A notice as GET /api/schools/:code/notices lists it. */
 export interface Notice {
   id: string;
   channel: string;
   kind: string;
-  title: string;
+  /** Delivery state: waiting, sent, filtered, failed or dead. */
+  state: string;
+  stateLabel: string;
+  /** Outbox status, finer than the state. */
   status: string;
-  attempts?: number;
+  title: string;
+  body: string;
+  recipientPersonId: string | null;
+  recipientGuardianId: string | null;
+  recipientRole: string | null;
+  hasDingtalkRecipient: boolean;
+  attempts: number;
+  lastError: string | null;
+  deliveryNote: string | null;
   createdAt: number;
-  sentAt?: number | null;
-  lastError?: string | null;
-  deliveryNote?: string | null;
-  recipientName?: string | null;
+  sentAt: number | null;
+  nextAttemptAt: number | null;
 }
 
 function GateAlerts({ schoolCode }: { schoolCode: string }) {

@@ -1,0 +1,85 @@
+import { useEffect, useRef, useState } from 'react';
+import { useQueryClient, type QueryKey } from '@tanstack/react-query';
+import { fillPath, useRoute } from './routes';
+
+/** One gate decision as GET /api/schools/:code/gate/stream sends it (event "decision"). */
+export interface LiveDecision {
+  eventId: string;
+  deviceId: string;
+  deviceName: string;
+  lane: string | null;
+  occurredAt: number;
+  personId: string | null;
+  personName: string | null;
+  classId: string | null;
+  className: string | null;
+  method: string;
+  temperature: number | null;
+  decision: 'pass' | 'deny';
+  reason: string;
+  prompt: string;
+  flags: string[];
+}
+
+/** 'connecting' until the stream opens, 'open' while it delivers, 'closed' when the server has no stream route. */
+export type StreamState = 'connecting' | 'open' | 'retrying' | 'closed';
+
+/**
+ * Follow a school's live gate decisions over server-sent events. The browser's
+ * EventSource reconnects by itself after a drop (the server asks for 3 s); the state
+ * says whether the view is live. `onDecision` may change between renders.
+ */
+export function useGateStream(schoolCode: string | undefined, onDecision: (decision: LiveDecision) => void): StreamState {
+  const route = useRoute('GET /api/schools/:code/gate/stream');
+  const [state, setState] = useState<StreamState>('connecting');
+  const handler = useRef(onDecision);
+  handler.current = onDecision;
+
+  useEffect(() => {
+    if (!schoolCode || route.isLoading) return;
+    if (!route.path) {
+      setState('closed');
+      return;
+    }
+    setState('connecting');
+    const source = new EventSource(fillPath(route.path, { code: schoolCode }));
+    source.onopen = () => setState('open');
+    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'closed' : 'retrying');
+    source.addEventListener('decision', (event) => {
+      try {
+        handler.current(JSON.parse((event as MessageEvent<string>).data) as LiveDecision);
+      } catch {
+        // A malformed message is skipped; the next refetch shows the record anyway.
+      }
+    });
+    return () => source.close();
+  }, [schoolCode, route.isLoading, route.path]);
+
+  return state;
+}
+
+/**
+ * Refetch the given queries after live decisions, at most once per `intervalMs`, so a
+ * busy morning at the gate does not turn into one request per pupil.
+ */
+export function useThrottledInvalidate(keys: QueryKey[], intervalMs = 2000): () => void {
+  const client = useQueryClient();
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const latestKeys = useRef(keys);
+  latestKeys.current = keys;
+
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
+
+  return () => {
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      for (const queryKey of latestKeys.current) void client.invalidateQueries({ queryKey });
+    }, intervalMs);
+  };
+}
