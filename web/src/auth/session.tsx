@@ -70,11 +70,24 @@ function resetCacheFor(client: ReturnType<typeof useQueryClient>, user: CurrentU
   client.setQueryData(ME_KEY, user);
 }
 
+/** Set by a sign-in in this tab, until the signed-in layout reads it once. */
+let hasJustSignedIn = false;
+
+/** True once after a sign-in or first-run setup, so the layout can open the role's first page. */
+export function consumeJustSignedIn(): boolean {
+  const value = hasJustSignedIn;
+  hasJustSignedIn = false;
+  return value;
+}
+
 export function useLogin() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (input: { username: string; password: string }) => api<SessionReply>('/api/auth/login', { method: 'POST', body: input }),
-    onSuccess: (reply) => resetCacheFor(client, reply.user),
+    onSuccess: (reply) => {
+      hasJustSignedIn = true;
+      resetCacheFor(client, reply.user);
+    },
   });
 }
 
@@ -83,7 +96,10 @@ export function useSetup() {
   return useMutation({
     mutationFn: (input: { username: string; displayName: string; password: string }) =>
       api<SessionReply>('/api/auth/setup', { method: 'POST', body: input }),
-    onSuccess: (reply) => resetCacheFor(client, reply.user),
+    onSuccess: (reply) => {
+      hasJustSignedIn = true;
+      resetCacheFor(client, reply.user);
+    },
   });
 }
 
@@ -96,3 +112,24 @@ export function useLogout() {
 }
 
 export const isAdmin = (user: CurrentUser) => user.role === 'district_admin' || user.role === 'school_admin';
+
+/**
+ * The page a role starts on after signing in: teachers their class on the phone page,
+ * guards the live gate, doctors the alerts, the district its schools, school admins the
+ * dashboard.
+ */
+export function landingPath(user: Pick<CurrentUser, 'role'>): string {
+  switch (user.role) {
+    case 'head_teacher':
+    case 'teacher':
+      return '/class';
+    case 'guard':
+      return '/gate';
+    case 'school_doctor':
+      return '/alerts';
+    case 'district_admin':
+      return '/district';
+    default:
+      return '/';
+  }
+}

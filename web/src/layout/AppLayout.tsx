@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { App, Button, Drawer, Dropdown, Grid, Layout, Menu, Select, Space, Typography, type MenuProps } from 'antd';
 import {
@@ -8,6 +8,7 @@ import {
   HomeOutlined,
   LogoutOutlined,
   MenuOutlined,
+  MobileOutlined,
   QrcodeOutlined,
   SafetyCertificateOutlined,
   ScanOutlined,
@@ -15,18 +16,23 @@ import {
   TeamOutlined,
   UserOutlined,
 } from '@ant-design/icons';
-import { useLogout, useUser } from '../auth/session';
+import { consumeJustSignedIn, landingPath, useLogout, useUser, type CurrentUser } from '../auth/session';
 import { SchoolProvider, useSchool } from './school';
 
-const MENU = [
+type Role = CurrentUser['role'];
+const SCHOOL_READERS: Role[] = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
+
+/** Menu entries; `roles` limits an entry to the roles whose work needs it (all roles when absent). */
+const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] }> = [
+  { key: '/class', icon: <MobileOutlined />, label: '我的班级', roles: ['head_teacher', 'teacher'] },
   { key: '/', icon: <HomeOutlined />, label: '首页' },
   { key: '/persons', icon: <TeamOutlined />, label: '人员' },
   { key: '/health-codes', icon: <QrcodeOutlined />, label: '健康码' },
   { key: '/gate', icon: <ScanOutlined />, label: '通行' },
-  { key: '/alerts', icon: <BellOutlined />, label: '预警与通知' },
-  { key: '/devices', icon: <CameraOutlined />, label: '设备' },
+  { key: '/alerts', icon: <BellOutlined />, label: '预警与通知', roles: SCHOOL_READERS },
+  { key: '/devices', icon: <CameraOutlined />, label: '设备', roles: ['district_admin', 'school_admin'] },
   { key: '/settings', icon: <SettingOutlined />, label: '设置' },
-  { key: '/district', icon: <ApartmentOutlined />, label: '区级', districtOnly: true },
+  { key: '/district', icon: <ApartmentOutlined />, label: '区级', roles: ['district_admin'] },
 ];
 
 function SchoolSwitcher() {
@@ -81,7 +87,13 @@ export function AppLayout() {
   const location = useLocation();
   const navigate = useNavigate();
 
-  const items = MENU.filter((item) => !item.districtOnly || user.role === 'district_admin').map(({ key, icon, label }) => ({ key, icon, label }));
+  const items = MENU.filter((item) => !item.roles || item.roles.includes(user.role)).map(({ key, icon, label }) => ({ key, icon, label }));
+
+  // Right after signing in on '/', open the first page of the role instead of the dashboard.
+  useEffect(() => {
+    if (consumeJustSignedIn() && location.pathname === '/') navigate(landingPath(user), { replace: true });
+  }, [location.pathname, navigate, user]);
+
   const selected = MENU.find((item) => item.key !== '/' && location.pathname.startsWith(item.key))?.key ?? '/';
   const menu = (
     <Menu

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
+import { WORLD_PASSWORD, buildConsoleWorld, postGateEvent, type ConsoleWorld } from './world.js';
+
+if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
+
+describe.skipIf(!BROWSER_ENABLED)('roles, district and class pages in Chromium', () => {
+  let server: ConsoleServer;
+  let browser: ConsoleBrowser;
+  let world: ConsoleWorld;
+  let secondSchool: ConsoleWorld;
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    browser = await launchBrowser();
+    world = await buildConsoleWorld(server.ctx, 'roles', '角色测试小学');
+    secondSchool = await buildConsoleWorld(server.ctx, 'roles2', '第二测试小学');
+    await postGateEvent(server.url, world.device, world.classPupils[0].id, 36.4);
+    await postGateEvent(server.url, world.device, world.otherPupil.id, 36.6);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('each role lands on its first page', async () => {
+    const expected: Array<[string, string, string]> = [
+      [world.users.district, '/district', '区级'],
+      [world.users.principal, '/', '首页 · 角色测试小学'],
+      [world.users.headTeacher, '/class', '二(3)班 · 今日'],
+      [world.users.teacher, '/class', '我的班级'],
+      [world.users.doctor, '/alerts', '预警与通知 · 角色测试小学'],
+      [world.users.guard, '/gate', '通行 · 角色测试小学'],
+    ];
+    for (const [username, path, heading] of expected) {
+      const page = await browser.newPage();
+      await signInThroughPage(page, server.url, username, WORLD_PASSWORD);
+      await page.waitForURL((url) => url.pathname === path);
+      await page.getByRole('heading', { name: heading }).first().waitFor();
+      await page.context().close();
+    }
+  });
+
+  it('deep link survives sign-in', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.guard, WORLD_PASSWORD, '/persons');
+    await page.getByRole('heading', { name: '人员 · 角色测试小学' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/persons');
+    await page.context().close();
+  });
+
+  it('district lists schools with figures and opens one', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.district, WORLD_PASSWORD);
+    await page.waitForURL((url) => url.pathname === '/district');
+    // Four pupils, two arrived (one of each class) in the first school; none in the second.
+    await expect.poll(() => page.getByTestId(`arrivals-${world.school.code}`).textContent()).toContain('2 / 4');
+    await expect.poll(() => page.getByTestId(`arrivals-${secondSchool.school.code}`).textContent()).toContain('0 / 4');
+
+    await page.getByRole('button', { name: '第二测试小学' }).click();
+    await page.getByRole('heading', { name: '首页 · 第二测试小学' }).waitFor();
+    expect(await page.getByRole('combobox', { name: '选择学校' }).count()).toBe(1);
+    expect(await page.locator('.fk-header').textContent()).toContain('第二测试小学');
+    await page.context().close();
+  });
+
+  it('head teacher phone page shows the class and live arrivals', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD);
+    await page.waitForURL((url) => url.pathname === '/class');
+
+    await expect.poll(() => page.getByTestId('tile-arrived').textContent()).toContain('1/3');
+    const notArrived = await page.getByTestId('class-not-arrived').textContent();
+    expect(notArrived).toContain(world.classPupils[1].name);
+    expect(notArrived).toContain(world.classPupils[2].name);
+    expect(notArrived).not.toContain('别班学生');
+    // The yellow pupil is an action for the head teacher.
+    await expect.poll(() => page.getByTestId('class-actions').textContent()).toContain(`${world.classPupils[1].name} 黄码`);
+    expect(await page.getByTestId('class-arrived').textContent()).toContain(world.classPupils[0].name);
+
+    // A fever at the gate reaches the page without a reload.
+    await page.getByText('实时').waitFor();
+    await postGateEvent(server.url, world.device, world.classPupils[2].id, 37.8);
+    await expect.poll(() => page.getByTestId('class-live').textContent()).toContain(`${world.classPupils[2].name} 未通过：体温异常`);
+    await expect.poll(() => page.getByTestId('tile-fever').textContent()).toContain('1');
+    await expect.poll(() => page.getByTestId('class-actions').textContent()).toContain(`${world.classPupils[2].name} 体温 37.8℃`);
+
+    // Another class's pupils never show, live or listed.
+    await postGateEvent(server.url, world.device, world.otherPupil.id, 36.5);
+    await page.waitForTimeout(1500);
+    expect(await page.locator('body').textContent()).not.toContain('别班学生');
+
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    await page.context().close();
+  });
+
+  it('teacher picks a class on the phone page', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, world.users.teacher, WORLD_PASSWORD);
+    await page.waitForURL((url) => url.pathname === '/class');
+    await page.getByText('请选择要查看的班级').waitFor();
+    await page.getByRole('combobox', { name: '选择班级' }).click();
+    await page.getByTitle('二(4)班').click();
+    await page.getByTestId('class-title').getByText('二(4)班 · 今日').waitFor();
+    await expect.poll(() => page.getByTestId('class-arrived').textContent()).toContain('别班学生');
+    await page.context().close();
+  });
+});
