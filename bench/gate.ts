@@ -27,6 +27,7 @@ import { loadConfig } from '../src/config.js';
 import { createContext, type AppContext } from '../src/context.js';
 import { migrateToLatest, openDb, type Db } from '../src/db/connection.js';
 import { buildPersonRow, createSchool, ensureClass } from '../src/modules/people/service.js';
+import { assignCard } from '../src/modules/gate/cards.js';
 import { createDevice } from '../src/modules/gate/devices.js';
 import { identifyFaceDescriptor } from '../src/modules/gate/face-identity.js';
 import { recordEntry } from '../src/modules/gate/service.js';
@@ -178,6 +179,10 @@ async function schoolRun(args: Args) {
   const probes = Array.from({ length: 2000 }, () => JSON.stringify(nearby(population.persons[Math.floor(random() * population.persons.length)].descriptor, random)));
   const bodyOf = (n: number) => `{"eventId":"b${n}","occurredAt":${Date.now()},"temperature":36.5,"descriptor":${probes[n % probes.length]}}`;
 
+  // Card swipes skip face matching, which shows what the rest of a decision costs.
+  for (const [i, person] of population.persons.entries()) await assignCard(ctx, { schoolCode: population.schoolCode, cardNumber: `C${i}`, personId: person.id });
+  const cardBodyOf = (n: number) => `{"eventId":"c${n}","occurredAt":${Date.now()},"temperature":36.5,"cardNumber":"C${n % population.persons.length}"}`;
+
   const bare = Fastify({ logger: false, bodyLimit: 6 * 1024 * 1024 });
   bare.post('/bare', async (request) => ({ decision: 'pass', reason: 'ok', prompt: '体温正常，请通行', size: (request.body as { descriptor: number[] }).descriptor.length }));
   const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
@@ -186,11 +191,13 @@ async function schoolRun(args: Args) {
 
   // Other work on a shared machine changes the speed from minute to minute, so the two
   // servers take turns and each pair of runs gives one ratio.
-  const rounds: Array<{ baseline: LoadResult; gate: LoadResult; ratio: number }> = [];
+  const rounds: Array<{ baseline: LoadResult; gate: LoadResult; ratio: number; cardGate: LoadResult; cardRatio: number }> = [];
+  const laneHeaders = { authorization: `Bearer ${lane.device.id}.${lane.key}` };
   for (let round = 0; round < args.rounds; round++) {
     const baseline = await load(bareUrl, '/bare', {}, bodyOf, args);
-    const gate = await load(appUrl, '/api/devices/events', { authorization: `Bearer ${lane.device.id}.${lane.key}` }, bodyOf, args);
-    rounds.push({ baseline, gate, ratio: Number((gate.rps / baseline.rps).toFixed(3)) });
+    const gate = await load(appUrl, '/api/devices/events', laneHeaders, bodyOf, args);
+    const cardGate = await load(appUrl, '/api/devices/events', laneHeaders, cardBodyOf, args);
+    rounds.push({ baseline, gate, ratio: Number((gate.rps / baseline.rps).toFixed(3)), cardGate, cardRatio: Number((cardGate.rps / baseline.rps).toFixed(3)) });
   }
   await bare.close();
   await app.close();
