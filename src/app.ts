@@ -9,6 +9,8 @@ import { registerAuth } from './modules/auth/plugin.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { healthcodeRoutes } from './modules/healthcode/routes.js';
 import { peopleRoutes } from './modules/people/routes.js';
+import { venueRoutes } from './modules/venues/routes.js';
+import { venuePageRoutes } from './modules/venues/page-routes.js';
 import { registerWebApp } from './web-app.js';
 import { notifyRoutes } from './modules/notify/routes.js';
 import { faceRoutes } from './modules/face/routes.js';
@@ -18,7 +20,7 @@ import { gateRoutes } from './modules/gate/routes.js';
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
 
 /** Route modules in dependency order; each file only registers routes. */
-const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, notifyRoutes, faceRoutes, gateRoutes];
+const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, notifyRoutes, faceRoutes, gateRoutes, venueRoutes];
 
 /**
  * Build the Fastify app with every module's routes. Background workers (the scheduler and
@@ -68,6 +70,9 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
     },
     { prefix: '/api' },
   );
+
+  // Phone pages of venue codes live outside /api: the printed QR carries their short URL.
+  await app.register(async (pages) => venuePageRoutes(pages as unknown as HttpApp, ctx));
 
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -60,6 +60,24 @@ export interface Config {
     /** Photos are scaled down so that their longer side is at most this many pixels. */
     maxImageDimensionPx: number;
   };
+  venues: {
+    /** Scheme, host and port that printed venue codes point at (FANGKONG_PUBLIC_URL). */
+    publicUrl: string;
+    /** Check-ins older than this many days are deleted (FANGKONG_VENUE_RETENTION_DAYS). */
+    retentionDays: number;
+    /** A second check-in of one person at one venue within this many minutes is the same check-in. */
+    duplicateWindowMinutes: number;
+    /** How long a looked-up health code is reused for check-ins, in seconds. */
+    codeCacheSeconds: number;
+    /** A check-in waits at most this long for the bureau before it records 'unknown', in ms. */
+    bureauDeadlineMs: number;
+    /** Check-ins allowed per minute from one IP address (many phones share a carrier's address). */
+    checkinsPerIpPerMinute: number;
+    /** Check-ins allowed per minute from one phone (the browser's device cookie). */
+    checkinsPerPhonePerMinute: number;
+    /** Two check-ins of one person within this many minutes are compared for distance. */
+    travelWindowMinutes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -142,7 +160,23 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       minFaceSizePx: readInt('FANGKONG_FACE_MIN_SIZE_PX', 80, 20, 1000),
       maxImageDimensionPx: readInt('FANGKONG_FACE_MAX_DIMENSION_PX', 1280, 320, 8192),
     },
+    venues: {
+      publicUrl: readString('FANGKONG_PUBLIC_URL').replace(/\/+$/, ''),
+      retentionDays: readInt('FANGKONG_VENUE_RETENTION_DAYS', 28, 1, 366),
+      duplicateWindowMinutes: readInt('FANGKONG_VENUE_DUPLICATE_MINUTES', 5, 0, 240),
+      codeCacheSeconds: readInt('FANGKONG_VENUE_CODE_CACHE_SECONDS', 300, 0, 86400),
+      bureauDeadlineMs: readInt('FANGKONG_VENUE_BUREAU_DEADLINE_MS', 3000, 100, 60000),
+      checkinsPerIpPerMinute: readInt('FANGKONG_VENUE_CHECKINS_PER_IP', 600, 1, 1000000),
+      checkinsPerPhonePerMinute: readInt('FANGKONG_VENUE_CHECKINS_PER_PHONE', 10, 1, 1000000),
+      travelWindowMinutes: readInt('FANGKONG_VENUE_TRAVEL_WINDOW_MINUTES', 30, 1, 1440),
+    },
   };
+
+  // Without a public address, codes point at this server on loopback: right for the demo only.
+  if (!config.venues.publicUrl) config.venues.publicUrl = `http://127.0.0.1:${config.port}`;
+  if (!/^https?:\/\/[^/\s]+$/.test(config.venues.publicUrl)) {
+    problems.push(`FANGKONG_PUBLIC_URL="${config.venues.publicUrl}" must be a scheme and host without a path, for example https://fk.example.cn; printed venue codes point there`);
+  }
 
   if (bureauUrl && (!config.bureau.appKey || !config.bureau.appSecret)) {
     problems.push('FANGKONG_BUREAU_URL is set but FANGKONG_BUREAU_APP_KEY or FANGKONG_BUREAU_APP_SECRET is missing; set both');

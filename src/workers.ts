@@ -3,6 +3,7 @@ import { sessionPurgeWorker } from './modules/auth/worker.js';
 import { schedulerWorker } from './jobs/scheduler.js';
 import { notifyDispatcherWorker } from './modules/notify/dispatcher.js';
 import { gateWorker } from './modules/gate/worker.js';
+import { venueWorker } from './modules/venues/worker.js';
 
 /** A background loop started by `serve`: the scheduler, the notice dispatcher, ... */
 export interface Worker {
@@ -12,7 +13,7 @@ export interface Worker {
 }
 
 /** Workers `serve` starts, in order. Modules add theirs here. */
-export const WORKERS: Worker[] = [sessionPurgeWorker, schedulerWorker, notifyDispatcherWorker, gateWorker];
+export const WORKERS: Worker[] = [sessionPurgeWorker, schedulerWorker, notifyDispatcherWorker, gateWorker, venueWorker];
 
 export async function startWorkers(ctx: AppContext, workers: Worker[] = WORKERS): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];

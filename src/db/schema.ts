@@ -33,6 +33,12 @@ export interface Database {
   face_gallery_revisions: FaceGalleryRevisionTable;
   face_enrolment_jobs: FaceEnrolmentJobTable;
   face_enrolment_items: FaceEnrolmentItemTable;
+  venues: VenueTable;
+  venue_devices: VenueDeviceTable;
+  venue_cards: VenueCardTable;
+  venue_checkins: VenueCheckinTable;
+  venue_flags: VenueFlagTable;
+  venue_retention_runs: VenueRetentionRunTable;
 }
 
 export interface DistrictTable {
@@ -357,7 +363,7 @@ export interface RecheckTable {
   created_at: number;
 }
 
-export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard';
+export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard' | 'task_force';
 
 export interface UserTable {
   id: string;
@@ -464,4 +470,134 @@ export interface FaceEnrolmentItemTable {
   /** Chinese message of a failed item. */
   reason: string | null;
   updated_at: number;
+}
+
+export type VenueKind = 'bus' | 'shop' | 'school_gate' | 'hall' | 'other';
+export type VenueStatus = 'active' | 'retired';
+
+/** A place with its own venue code: a bus vehicle, a shop, a school gate, a hall. */
+export interface VenueTable {
+  id: string;
+  kind: VenueKind;
+  name: string;
+  address: string | null;
+  /** The organisation that runs the venue (a bus company, a shop owner, a school). */
+  operator: string;
+  /** Bus line (for example 'K101'); null for other kinds. */
+  line: string | null;
+  /** Bus licence plate (for example '浙A·12345'); null for other kinds. */
+  plate: string | null;
+  /** The school a school gate or hall belongs to; its school admin manages the venue. */
+  school_id: string | null;
+  /** WGS-84 degrees, used to flag one person at far-apart venues within minutes. */
+  latitude: number | null;
+  longitude: number | null;
+  status: VenueStatus;
+  /** Version in the current code URL; a code with a lower version is retired. */
+  code_version: number;
+  code_issued_at: number;
+  created_at: number;
+  updated_at: number;
+  retired_at: number | null;
+}
+
+export type VenueDeviceKind = 'card_reader' | 'staff_phone';
+
+/** A card reader at a venue, or a staff phone of an operator (bound to one venue or to all of the operator's). */
+export interface VenueDeviceTable {
+  id: string;
+  kind: VenueDeviceKind;
+  name: string;
+  operator: string;
+  /** Null for a staff phone that may register at every venue of its operator. */
+  venue_id: string | null;
+  /** Keyed HMAC-SHA256 (FieldCipher.hash) of the device key; the key is shown once. */
+  key_hash: string;
+  active: number;
+  created_at: number;
+  last_seen_at: number | null;
+}
+
+export type VenueCardKind = 'senior' | 'student' | 'citizen';
+
+/** A senior, student or citizen card and its holder, for people who cannot scan. */
+export interface VenueCardTable {
+  id: string;
+  kind: VenueCardKind;
+  /** FieldCipher.hash of the normalised card number. */
+  card_hash: string;
+  /** Last four characters, for screens. */
+  card_masked: string;
+  holder_name: string;
+  id_number_enc: string;
+  id_number_hash: string;
+  id_number_masked: string;
+  phone_enc: string | null;
+  phone_hash: string | null;
+  phone_masked: string | null;
+  /** 'lost' cards are rejected at every reader. */
+  status: 'active' | 'lost';
+  lost_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** scan: own phone; card_reader: swiped; card_typed: card number typed by staff; manual: registered by staff. */
+export type VenueCheckinMethod = 'scan' | 'card_reader' | 'card_typed' | 'manual';
+/** cache or bureau: looked up; unavailable: the bureau failed; not_found: no record; no_id_number: phone only. */
+export type VenueCodeSource = 'cache' | 'bureau' | 'unavailable' | 'not_found' | 'no_id_number';
+
+export interface VenueCheckinTable {
+  id: string;
+  venue_id: string;
+  checked_in_at: number;
+  method: VenueCheckinMethod;
+  /** id_number_hash when an ID number was given, otherwise phone_hash: one person's key. */
+  subject_hash: string;
+  /** As typed; exports write it as text so a leading = + - @ is never a formula. */
+  name: string;
+  id_number_enc: string | null;
+  id_number_hash: string | null;
+  id_number_masked: string | null;
+  phone_enc: string | null;
+  phone_hash: string | null;
+  phone_masked: string | null;
+  /** The code at check-in; 'unknown' when it could not be verified. */
+  code_color: CodeColor;
+  code_source: VenueCodeSource;
+  /** Manual registrations only: 1 when the staff saw the person's code, 0 when not. */
+  code_seen: number | null;
+  /** Manual registrations only: the colour the staff saw, when they gave it. */
+  seen_color: CodeColor | null;
+  card_id: string | null;
+  device_id: string | null;
+  /** 1 when a far-apart flag was raised on this check-in. */
+  flagged: number;
+}
+
+/** One person at two venues too far apart for the minutes between the check-ins. */
+export interface VenueFlagTable {
+  id: string;
+  subject_hash: string;
+  checkin_id: string;
+  previous_checkin_id: string;
+  distance_m: number;
+  minutes: number;
+  status: 'open' | 'reviewed';
+  created_at: number;
+  reviewed_by: string | null;
+  reviewed_at: number | null;
+  review_note: string | null;
+}
+
+/** One run of the check-in retention job, with what it deleted. */
+export interface VenueRetentionRunTable {
+  id: string;
+  ran_at: number;
+  /** Check-ins before this instant were deleted. */
+  cutoff: number;
+  retention_days: number;
+  checkins_deleted: number;
+  flags_deleted: number;
+  duration_ms: number;
 }

@@ -28,6 +28,11 @@ export const ERRORS = {
   FACE_LIMIT_REACHED: { status: 409, message: '{name} 已录入 {count} 张人脸照片（上限 {limit} 张），请先删除原有照片再录入' },
   FACE_MODEL_UNAVAILABLE: { status: 503, message: '人脸识别模型未能加载，暂时无法识别人脸，请联系管理员检查安装' },
   INVALID_DESCRIPTOR: { status: 400, message: '人脸特征值无效：{detail}' },
+  VENUE_CODE_INVALID: { status: 400, message: '{title}：{advice}' },
+  VENUE_CARD_UNKNOWN: { status: 404, message: '尾号 {masked} 的卡未登记，不能刷卡登记，请由工作人员代为登记' },
+  VENUE_CARD_LOST: { status: 409, message: '尾号 {masked} 的卡已挂失，不能使用，请由工作人员核验身份后代为登记' },
+  RATE_LIMITED: { status: 429, message: '操作太频繁，请 {seconds} 秒后再试' },
+  TRACE_PURPOSE_REQUIRED: { status: 400, message: '请填写查询事由（至少 4 个字），例如“密接排查：某某病例”；每次查询都会记入审计日志' },
   INTERNAL: { status: 500, message: '服务器内部错误，请稍后重试；如持续出现请联系管理员' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -4,6 +4,7 @@ import * as healthcode from './2026120403-healthcode.js';
 import * as notify from './2026120404-notify.js';
 import * as face from './2026120405-face.js';
 import * as auth from './2026120407-auth.js';
+import * as venues from './2026120409-venues.js';
 import * as gate from './2026120406-gate.js';
 
 /**
@@ -16,5 +17,6 @@ export const migrations: Record<string, Migration> = {
   '2026120404-notify': notify,
   '2026120405-face': face,
   '2026120407-auth': auth,
+  '2026120409-venues': venues,
   '2026120406-gate': gate,
 };

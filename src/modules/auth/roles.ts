@@ -2,7 +2,7 @@ import type { UserRole } from '../../db/schema.js';
 
 export type { UserRole };
 
-export const USER_ROLES: readonly UserRole[] = ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard'];
+export const USER_ROLES: readonly UserRole[] = ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard', 'task_force'];
 
 /** Role names as users see them. */
 export const ROLE_LABELS: Record<UserRole, string> = {
@@ -12,6 +12,7 @@ export const ROLE_LABELS: Record<UserRole, string> = {
   teacher: '教师',
   school_doctor: '校医',
   guard: '门卫',
+  task_force: '疫情防控专班',
 };
 
 /** Roles that may read the audit log and manage accounts (each within its scope). */
@@ -21,9 +22,12 @@ export function isUserRole(value: string): value is UserRole {
   return (USER_ROLES as readonly string[]).includes(value);
 }
 
+/** Roles that belong to the district, not to one school: their accounts have no school. */
+export const DISTRICT_ROLES: readonly UserRole[] = ['district_admin', 'task_force'];
+
 /** Roles a creator may hand out: a district admin any role, a school admin only roles inside a school. */
 export function rolesGrantableBy(role: UserRole): UserRole[] {
   if (role === 'district_admin') return [...USER_ROLES];
-  if (role === 'school_admin') return USER_ROLES.filter((r) => r !== 'district_admin');
+  if (role === 'school_admin') return USER_ROLES.filter((r) => !DISTRICT_ROLES.includes(r));
   return [];
 }

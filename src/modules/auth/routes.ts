@@ -13,6 +13,7 @@ const RoleSchema = Type.Union([
   Type.Literal('teacher'),
   Type.Literal('school_doctor'),
   Type.Literal('guard'),
+  Type.Literal('task_force'),
 ]);
 
 const UserReply = Type.Object({

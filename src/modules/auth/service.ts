@@ -7,7 +7,7 @@ import { ensureClass, getSchoolByCodeOrThrow } from '../people/service.js';
 import { audit } from './audit.js';
 import { parseClassName } from './class-ref.js';
 import { assertPasswordAcceptable, getDecoyHash, hashPassword, needsRehash, verifyPassword } from './password.js';
-import { ROLE_LABELS, isUserRole, rolesGrantableBy, type UserRole } from './roles.js';
+import { DISTRICT_ROLES, ROLE_LABELS, isUserRole, rolesGrantableBy, type UserRole } from './roles.js';
 import type { AuthUser } from './scope.js';
 import { assertRole, assertSchoolScope } from './scope.js';
 import {
@@ -100,8 +100,8 @@ function assertUsernameValid(username: string): void {
 
 /** Check the role and find the school and class the new account is tied to. */
 async function resolvePlacement(ctx: AppContext, input: NewUser, role: UserRole): Promise<{ schoolId: string | null; classId: string | null }> {
-  if (role === 'district_admin') {
-    if (input.schoolCode) throw new AppError('VALIDATION', { detail: '区级管理员不属于某个学校，请去掉学校代码' });
+  if (DISTRICT_ROLES.includes(role)) {
+    if (input.schoolCode) throw new AppError('VALIDATION', { detail: `${ROLE_LABELS[role]}不属于某个学校，请去掉学校代码` });
     return { schoolId: null, classId: null };
   }
   if (!input.schoolCode) {

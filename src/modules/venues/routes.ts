@@ -1,0 +1,436 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { AppContext } from '../../context.js';
+import type { CodeColor, VenueKind, VenueStatus } from '../../db/schema.js';
+import type { HttpApp } from '../../http.js';
+import { AppError } from '../../shared/errors.js';
+import { formatLocalDateTime, instantOf } from '../../shared/time.js';
+import { requireUser, type UserRole } from '../auth/index.js';
+import { checkIdentity, checkinWithCard, recordCheckin, type CheckinOutcome } from './checkin.js';
+import { maskName, verdictOf } from './checkin-display.js';
+import { venueHeadline } from './pages.js';
+import { posterDocument, qrPng, qrSvg, type PosterSize } from './posters.js';
+import { purgeExpiredCheckins } from './retention.js';
+import * as service from './service.js';
+import type { VenueDeviceRow, VenueRow } from './store.js';
+import { XLSX_CONTENT_TYPE, traceVenue, tracePerson, writeTraceXlsx, type TraceResult } from './tracing.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The card reader or staff phone that authenticated this request, on /venue-devices/* routes. */
+    venueDevice: VenueDeviceRow | null;
+  }
+}
+
+const MANAGER_ROLES: readonly UserRole[] = ['district_admin', 'school_admin'];
+const TRACE_ROLES: readonly UserRole[] = ['task_force', 'district_admin'];
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+const VenueKindSchema = Type.Union(['bus', 'shop', 'school_gate', 'hall', 'other'].map((k) => Type.Literal(k)));
+
+const NewVenueBody = Type.Object({
+  kind: Type.String({ description: 'bus, shop, school_gate, hall or other' }),
+  name: Type.String(),
+  operator: Type.String({ description: 'The organisation that runs the venue' }),
+  address: Type.Optional(Nullable(Type.String())),
+  line: Type.Optional(Nullable(Type.String({ description: 'Bus line, buses only' }))),
+  plate: Type.Optional(Nullable(Type.String({ description: 'Licence plate, buses only' }))),
+  schoolCode: Type.Optional(Nullable(Type.String())),
+  latitude: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  longitude: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+});
+
+const VenueReply = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  name: Type.String(),
+  address: Type.Union([Type.String(), Type.Null()]),
+  operator: Type.String(),
+  line: Type.Union([Type.String(), Type.Null()]),
+  plate: Type.Union([Type.String(), Type.Null()]),
+  schoolId: Type.Union([Type.String(), Type.Null()]),
+  latitude: Type.Union([Type.Number(), Type.Null()]),
+  longitude: Type.Union([Type.Number(), Type.Null()]),
+  status: Type.String(),
+  codeVersion: Type.Integer(),
+  codeIssuedAt: Type.Number(),
+  codeUrl: Type.String({ description: 'The URL in the QR code' }),
+  createdAt: Type.Number(),
+  retiredAt: Type.Union([Type.Number(), Type.Null()]),
+});
+
+const IdParams = Type.Object({ id: Type.String() });
+
+const Instant = Type.Union([Type.Number(), Type.String()], { description: "Epoch ms, or 'YYYY-MM-DD HH:MM' Beijing time" });
+
+const TraceVenueBody = Type.Object({
+  venueId: Type.Optional(Type.String()),
+  line: Type.Optional(Type.String()),
+  operator: Type.Optional(Type.String()),
+  from: Instant,
+  to: Instant,
+  purpose: Type.String({ description: 'Why the task force asks; stored in the audit log' }),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xlsx')])),
+});
+
+const TracePersonBody = Type.Object({
+  idNumber: Type.Optional(Type.String()),
+  phone: Type.Optional(Type.String()),
+  from: Instant,
+  to: Instant,
+  purpose: Type.String(),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xlsx')])),
+});
+
+const ColorSchema = Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red')]);
+
+const ManualCheckinBody = Type.Object({
+  venueId: Type.Optional(Type.String()),
+  name: Type.String(),
+  idNumber: Type.Optional(Type.String()),
+  phone: Type.Optional(Type.String()),
+  codeSeen: Type.Boolean({ description: 'The staff saw the person’s health code' }),
+  seenColor: Type.Optional(ColorSchema),
+});
+
+const CardCheckinBody = Type.Object({
+  venueId: Type.Optional(Type.String()),
+  cardNumber: Type.Union([Type.String(), Type.Number()]),
+  typed: Type.Optional(Type.Boolean({ description: 'True when staff typed the number instead of swiping' })),
+});
+
+/** Read an instant given as epoch ms or as 'YYYY-MM-DD HH:MM' in Beijing time. */
+function parseInstant(value: number | string, field: string): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})$/.exec(value.trim());
+  if (!match) throw new AppError('VALIDATION', { detail: `${field}“${value}”格式不正确，请写 YYYY-MM-DD HH:MM（北京时间）` });
+  return instantOf(match[1], match[2]);
+}
+
+/** The reply of a check-in to a device or a JSON client. */
+export function checkinReply(venue: VenueRow, outcome: CheckinOutcome) {
+  const verdict = verdictOf(outcome.checkin.code_color as CodeColor);
+  return {
+    checkinId: outcome.checkin.id,
+    duplicate: outcome.duplicate,
+    codeColor: outcome.checkin.code_color,
+    verdict: verdict.verdict,
+    symbol: verdict.symbol,
+    label: verdict.label,
+    advice: verdict.advice,
+    color: verdict.color,
+    maskedName: maskName(outcome.checkin.name),
+    method: outcome.checkin.method,
+    venue: venueHeadline(venue),
+    checkedInAt: outcome.checkin.checked_in_at,
+  };
+}
+
+async function sendTrace(reply: import('fastify').FastifyReply, result: TraceResult, format: 'json' | 'xlsx' | undefined, title: string) {
+  if (format === 'xlsx') {
+    const file = await writeTraceXlsx(title, result);
+    return reply
+      .header('content-type', XLSX_CONTENT_TYPE)
+      .header('content-disposition', `attachment; filename="venue-trace.xlsx"; filename*=UTF-8''${encodeURIComponent(title)}.xlsx`)
+      .header('cache-control', 'no-store')
+      .send(file);
+  }
+  return reply.header('cache-control', 'no-store').send(result);
+}
+
+/**
+ * Routes of venue codes under /api: venues and their codes and posters, card readers and
+ * staff phones (device API), cards, tracing, review flags and retention runs. The phone
+ * pages are in page-routes.ts.
+ */
+export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
+  app.decorateRequest('venueDevice', null);
+  await app.register(async (scope) => venueDeviceRoutes(scope as unknown as HttpApp, ctx));
+
+  app.post('/venues', { schema: { tags: ['venues'], summary: 'Register a venue', body: NewVenueBody, response: { 200: VenueReply } } }, async (request) => {
+    const user = requireUser(request, { roles: MANAGER_ROLES });
+    const [venue] = await service.createVenues(ctx, user, [request.body], request.ip);
+    return venue;
+  });
+
+  app.post(
+    '/venues/batch',
+    { schema: { tags: ['venues'], summary: 'Register many venues at once, for example a bus fleet', body: Type.Object({ venues: Type.Array(NewVenueBody, { maxItems: service.MAX_VENUE_BATCH }) }), response: { 200: Type.Object({ venues: Type.Array(VenueReply) }) } } },
+    async (request) => {
+      const user = requireUser(request, { roles: MANAGER_ROLES });
+      return { venues: await service.createVenues(ctx, user, request.body.venues, request.ip) };
+    },
+  );
+
+  app.get(
+    '/venues',
+    {
+      schema: {
+        tags: ['venues'],
+        summary: 'List venues',
+        querystring: Type.Object({
+          operator: Type.Optional(Type.String()),
+          line: Type.Optional(Type.String()),
+          kind: Type.Optional(VenueKindSchema),
+          status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('retired')])),
+          search: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          offset: Type.Optional(Type.Integer({ minimum: 0 })),
+        }),
+        response: { 200: Type.Object({ venues: Type.Array(VenueReply), total: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: MANAGER_ROLES });
+      const query = request.query as { kind?: VenueKind; status?: VenueStatus } & Record<string, unknown>;
+      return service.listVenues(ctx, user, { ...(request.query as object), kind: query.kind, status: query.status });
+    },
+  );
+
+  app.get('/venues/:id', { schema: { tags: ['venues'], summary: 'One venue', params: IdParams, response: { 200: VenueReply } } }, async (request) => {
+    const user = requireUser(request, { roles: MANAGER_ROLES });
+    const venue = await service.getVenueOrThrow(ctx, request.params.id);
+    service.assertVenueScope(user, venue);
+    return service.toVenueView(ctx, venue);
+  });
+
+  app.patch(
+    '/venues/:id',
+    {
+      schema: {
+        tags: ['venues'],
+        summary: 'Change a venue’s details (the code stays valid)',
+        params: IdParams,
+        body: Type.Partial(Type.Omit(NewVenueBody, ['kind', 'schoolCode'])),
+        response: { 200: VenueReply },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: MANAGER_ROLES });
+      return service.updateVenue(ctx, user, request.params.id, request.body, request.ip);
+    },
+  );
+
+  app.post(
+    '/venues/:id/reissue',
+    { schema: { tags: ['venues'], summary: 'Issue a new code version; the old posters stop working', params: IdParams, body: Type.Object({ reason: Type.Optional(Type.String()) }), response: { 200: VenueReply } } },
+    async (request) => {
+      const user = requireUser(request, { roles: MANAGER_ROLES });
+      return service.reissueVenueCode(ctx, user, request.params.id, request.body.reason ?? '', request.ip);
+    },
+  );
+
+  app.post('/venues/:id/retire', { schema: { tags: ['venues'], summary: 'Retire a venue and its code', params: IdParams, response: { 200: VenueReply } } }, async (request) => {
+    const user = requireUser(request, { roles: MANAGER_ROLES });
+    return service.retireVenue(ctx, user, request.params.id, request.ip);
+  });
+
+  app.get(
+    '/venues/:id/qr.png',
+    { schema: { tags: ['venues'], summary: 'The venue’s QR code as PNG', params: IdParams, querystring: Type.Object({ width: Type.Optional(Type.Integer({ minimum: 128, maximum: 4096 })) }) } },
+    async (request, reply) => {
+      const venue = await managedVenue(ctx, request, request.params.id);
+      const png = await qrPng(service.codeUrlOf(ctx, venue), (request.query as { width?: number }).width);
+      return reply.header('content-type', 'image/png').header('content-disposition', `inline; filename="venue-${venue.id}-v${venue.code_version}.png"`).send(png);
+    },
+  );
+
+  app.get('/venues/:id/qr.svg', { schema: { tags: ['venues'], summary: 'The venue’s QR code as SVG', params: IdParams } }, async (request, reply) => {
+    const venue = await managedVenue(ctx, request, request.params.id);
+    return reply.header('content-type', 'image/svg+xml; charset=utf-8').header('content-disposition', `inline; filename="venue-${venue.id}-v${venue.code_version}.svg"`).send(await qrSvg(service.codeUrlOf(ctx, venue)));
+  });
+
+  const PosterQuery = Type.Object({ size: Type.Optional(Type.Union([Type.Literal('a4'), Type.Literal('bus')])) });
+
+  app.get('/venues/:id/poster', { schema: { tags: ['venues'], summary: 'Printable poster (HTML, A4 or bus window)', params: IdParams, querystring: PosterQuery } }, async (request, reply) => {
+    const venue = await managedVenue(ctx, request, request.params.id);
+    if (venue.status === 'retired') throw new AppError('CONFLICT', { detail: `场所“${venue.name}”已停用，不能打印场所码` });
+    const size: PosterSize = (request.query as { size?: PosterSize }).size ?? (venue.kind === 'bus' ? 'bus' : 'a4');
+    return reply.type('text/html; charset=utf-8').send(await posterDocument(ctx, [venue], size, `场所码 ${venueHeadline(venue)}`));
+  });
+
+  app.get(
+    '/venue-posters',
+    {
+      schema: {
+        tags: ['venues'],
+        summary: 'Posters of every active vehicle of a bus line, one per page',
+        querystring: Type.Object({ line: Type.String(), operator: Type.Optional(Type.String()), size: Type.Optional(Type.Union([Type.Literal('a4'), Type.Literal('bus')])) }),
+      },
+    },
+    async (request, reply) => {
+      const user = requireUser(request, { roles: MANAGER_ROLES });
+      const query = request.query as { line: string; operator?: string; size?: PosterSize };
+      const { venues } = await service.listVenues(ctx, user, { line: query.line, operator: query.operator, status: 'active', limit: 1000 });
+      if (venues.length === 0) throw new AppError('NOT_FOUND', { what: '线路的在用车辆', value: query.line });
+      const rows = await Promise.all(venues.map((v) => service.getVenueOrThrow(ctx, v.id)));
+      return reply.type('text/html; charset=utf-8').send(await posterDocument(ctx, rows, query.size ?? 'bus', `场所码 ${query.line}路 共 ${rows.length} 辆`));
+    },
+  );
+
+  // --- device registration ---
+
+  app.post(
+    '/venue-devices',
+    {
+      schema: {
+        tags: ['venues'],
+        summary: 'Register a card reader or a staff phone; the key is shown once',
+        body: Type.Object({ kind: Type.String({ description: 'card_reader or staff_phone' }), name: Type.String(), venueId: Type.Optional(Type.String()), operator: Type.Optional(Type.String()) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: MANAGER_ROLES });
+      const { device, key } = await service.createVenueDevice(ctx, user, request.body, request.ip);
+      const credential = `${device.id}.${key}`;
+      return {
+        id: device.id,
+        kind: device.kind,
+        name: device.name,
+        operator: device.operator,
+        venueId: device.venue_id,
+        key: credential,
+        setupUrl: device.kind === 'staff_phone' ? `${ctx.config.venues.publicUrl}/v/staff#key=${credential}` : null,
+      };
+    },
+  );
+
+  app.get('/venue-devices', { schema: { tags: ['venues'], summary: 'List card readers and staff phones', querystring: Type.Object({ operator: Type.Optional(Type.String()) }) } }, async (request) => {
+    requireUser(request, { roles: ['district_admin'] });
+    const rows = await service.listVenueDevices(ctx, (request.query as { operator?: string }).operator);
+    return { devices: rows.map((d) => ({ id: d.id, kind: d.kind, name: d.name, operator: d.operator, venueId: d.venue_id, active: d.active === 1, lastSeenAt: d.last_seen_at })) };
+  });
+
+  app.post('/venue-devices/:id/retire', { schema: { tags: ['venues'], summary: 'Retire a card reader or staff phone', params: IdParams } }, async (request) => {
+    const user = requireUser(request, { roles: MANAGER_ROLES });
+    await service.retireVenueDevice(ctx, user, request.params.id, request.ip);
+    return { ok: true };
+  });
+
+  // --- cards ---
+
+  app.post(
+    '/venue-cards',
+    {
+      schema: {
+        tags: ['venues'],
+        summary: 'Register a senior, student or citizen card with its holder',
+        body: Type.Object({ kind: Type.String(), cardNumber: Type.String(), holderName: Type.String(), idNumber: Type.String(), phone: Type.Optional(Type.String()) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: ['district_admin'] });
+      return service.registerCard(ctx, user, request.body, request.ip);
+    },
+  );
+
+  app.post('/venue-cards/lost', { schema: { tags: ['venues'], summary: 'Report a card lost', body: Type.Object({ cardNumber: Type.String() }) } }, async (request) => {
+    const user = requireUser(request, { roles: ['district_admin'] });
+    return service.reportCardLost(ctx, user, request.body.cardNumber, request.ip);
+  });
+
+  // --- tracing ---
+
+  app.post('/venue-tracing/venue', { schema: { tags: ['venues'], summary: 'Everyone at a venue or on a bus line between two times', body: TraceVenueBody } }, async (request, reply) => {
+    const user = requireUser(request, { roles: TRACE_ROLES });
+    const body = request.body;
+    const from = parseInstant(body.from, '开始时间');
+    const to = parseInstant(body.to, '结束时间');
+    const result = await traceVenue(ctx, user, { ...body, from, to }, { ip: request.ip, export: body.format === 'xlsx' });
+    const what = body.venueId ? (result.entries[0]?.venueName ?? '场所') : `${body.line}路`;
+    return sendTrace(reply, result, body.format, `${what} ${formatLocalDateTime(from)} 至 ${formatLocalDateTime(to)} 登记记录`);
+  });
+
+  app.post('/venue-tracing/person', { schema: { tags: ['venues'], summary: 'Every venue one person checked in at in a period', body: TracePersonBody } }, async (request, reply) => {
+    const user = requireUser(request, { roles: TRACE_ROLES });
+    const body = request.body;
+    const from = parseInstant(body.from, '开始时间');
+    const to = parseInstant(body.to, '结束时间');
+    const result = await tracePerson(ctx, user, { ...body, from, to }, { ip: request.ip, export: body.format === 'xlsx' });
+    return sendTrace(reply, result, body.format, `个人行程 ${formatLocalDateTime(from)} 至 ${formatLocalDateTime(to)}`);
+  });
+
+  // --- flags and retention ---
+
+  app.get('/venue-flags', { schema: { tags: ['venues'], summary: 'Far-apart check-ins for review', querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('reviewed')])) }) } }, async (request) => {
+    requireUser(request, { roles: TRACE_ROLES });
+    const flags = await service.listFlags(ctx, (request.query as { status?: 'open' | 'reviewed' }).status);
+    return {
+      flags: flags.map((f) => ({ id: f.id, checkinId: f.checkin_id, previousCheckinId: f.previous_checkin_id, distanceM: f.distance_m, minutes: f.minutes, status: f.status, createdAt: f.created_at, reviewedBy: f.reviewed_by, reviewedAt: f.reviewed_at, reviewNote: f.review_note })),
+    };
+  });
+
+  app.post('/venue-flags/:id/review', { schema: { tags: ['venues'], summary: 'Mark a far-apart flag reviewed', params: IdParams, body: Type.Object({ note: Type.Optional(Type.String()) }) } }, async (request) => {
+    const user = requireUser(request, { roles: TRACE_ROLES });
+    const flag = await service.reviewFlag(ctx, user, request.params.id, request.body.note ?? '', request.ip);
+    return { id: flag.id, status: flag.status, reviewedBy: flag.reviewed_by, reviewedAt: flag.reviewed_at };
+  });
+
+  app.get('/venue-retention-runs', { schema: { tags: ['venues'], summary: 'Recent check-in retention runs with their counts' } }, async (request) => {
+    requireUser(request, { roles: ['district_admin'] });
+    const runs = await service.listRetentionRuns(ctx);
+    return { retentionDays: ctx.config.venues.retentionDays, runs: runs.map((r) => ({ id: r.id, ranAt: r.ran_at, cutoff: r.cutoff, retentionDays: r.retention_days, checkinsDeleted: r.checkins_deleted, flagsDeleted: r.flags_deleted, durationMs: r.duration_ms })) };
+  });
+
+  app.post('/venue-retention-runs', { schema: { tags: ['venues'], summary: 'Run check-in retention now' } }, async (request) => {
+    requireUser(request, { roles: ['district_admin'] });
+    return purgeExpiredCheckins(ctx);
+  });
+}
+
+async function managedVenue(ctx: AppContext, request: FastifyRequest, id: string): Promise<VenueRow> {
+  const user = requireUser(request, { roles: MANAGER_ROLES });
+  const venue = await service.getVenueOrThrow(ctx, id);
+  service.assertVenueScope(user, venue);
+  return venue;
+}
+
+function deviceUnauthorized(): AppError {
+  return new AppError('UNAUTHORIZED', { detail: '设备认证失败：请在 Authorization 头中提供 Bearer <设备ID>.<设备密钥>，或用管理员发的设置链接重新打开' });
+}
+
+/**
+ * The device API of card readers and staff phones: `Authorization: Bearer <id>.<key>`.
+ * A card reader may only report swipes; a staff phone may register by hand and type
+ * card numbers.
+ */
+async function venueDeviceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
+  app.addHook('onRequest', async (request) => {
+    const credentials = service.parseVenueDeviceBearer(request.headers.authorization);
+    const device = credentials ? await service.authenticateVenueDevice(ctx, credentials.deviceId, credentials.key) : undefined;
+    if (!device) {
+      request.log.warn({ deviceId: credentials?.deviceId ?? null, ip: request.ip }, 'venue device authentication failed');
+      throw deviceUnauthorized();
+    }
+    request.venueDevice = device;
+  });
+
+  app.get('/venue-devices/me', { schema: { tags: ['venues'], summary: 'The calling device, its venues and today’s frame colour' } }, async (request) => {
+    const device = request.venueDevice!;
+    const venues = await service.venuesOfDevice(ctx, device);
+    return {
+      device: { id: device.id, kind: device.kind, name: device.name, operator: device.operator },
+      venues: venues.map((v) => ({ id: v.id, label: venueHeadline(v) })),
+      today: service.frameColorOf(ctx),
+    };
+  });
+
+  app.post('/venue-devices/card-checkins', { schema: { tags: ['venues'], summary: 'Check in with a card swiped at a reader or typed by staff', body: CardCheckinBody } }, async (request) => {
+    const device = request.venueDevice!;
+    const typed = request.body.typed === true;
+    if (typed && device.kind !== 'staff_phone') throw new AppError('FORBIDDEN', { detail: '读卡器只能上报刷卡，手工输入卡号请用工作人员手机' });
+    if (!typed && device.kind !== 'card_reader') throw new AppError('FORBIDDEN', { detail: '工作人员手机输入卡号时请标明 typed: true' });
+    const venue = await service.venueForDevice(ctx, device, request.body.venueId);
+    const outcome = await checkinWithCard(ctx, venue, String(request.body.cardNumber), typed ? 'card_typed' : 'card_reader', device.id);
+    return checkinReply(venue, outcome);
+  });
+
+  app.post('/venue-devices/manual-checkins', { schema: { tags: ['venues'], summary: 'Register a person by hand on a staff phone', body: ManualCheckinBody } }, async (request) => {
+    const device = request.venueDevice!;
+    if (device.kind !== 'staff_phone') throw new AppError('FORBIDDEN', { detail: '只有工作人员手机可以代为登记' });
+    const venue = await service.venueForDevice(ctx, device, request.body.venueId);
+    const identity = checkIdentity(ctx, request.body);
+    const outcome = await recordCheckin(ctx, { venue, method: 'manual', identity, deviceId: device.id, codeSeen: request.body.codeSeen, seenColor: request.body.seenColor });
+    return checkinReply(venue, outcome);
+  });
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { FRAME_COLORS, frameColorIndex, maskName, verdictOf } from '../../src/modules/venues/checkin-display.js';
+import { checkTravel, distanceMeters } from '../../src/modules/venues/travel-check.js';
+import { extractToken, parseVenueCode, signVenueCode, venueCodeUrl } from '../../src/modules/venues/venue-code.js';
+
+const KEY = Buffer.alloc(32, 3);
+const OTHER_KEY = Buffer.alloc(32, 4);
+const VENUE_ID = '01KCB5X8Q9R7N2M4P6T8V0W2YZ';
+const PUBLIC_URL = 'https://fk.example.cn';
+
+describe('venue code tokens', () => {
+  const token = signVenueCode(KEY, VENUE_ID, 3);
+
+  it('round-trips a signed token', () => {
+    const parsed = parseVenueCode(KEY, token);
+    expect(parsed).toEqual({ ok: true, token: { venueId: VENUE_ID, version: 3, signature: token.split('.')[2] } });
+  });
+
+  it('keeps the printed URL short', () => {
+    expect(venueCodeUrl(PUBLIC_URL, token).length).toBeLessThanOrEqual(PUBLIC_URL.length + 3 + 26 + 1 + 1 + 1 + 22);
+  });
+
+  const [id, version, signature] = token.split('.');
+  const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+
+  it.each([
+    ['signature of another key (forged)', signVenueCode(OTHER_KEY, VENUE_ID, 3), 'bad_signature'],
+    ['one signature character changed', `${id}.${version}.${flip(signature, 5)}`, 'bad_signature'],
+    ['version raised', `${id}.4.${signature}`, 'bad_signature'],
+    ['version zero', `${id}.0.${signature}`, 'bad_signature'],
+    ['venue id edited', `${flip(id, 25)}.${version}.${signature}`, 'bad_signature'],
+    ['signature made longer', `${token}A`, 'bad_signature'],
+    ['signature cut short', token.slice(0, -5), 'truncated'],
+    ['signature missing', `${id}.${version}.`, 'truncated'],
+    ['version and signature missing', id, 'truncated'],
+    ['venue id cut', id.slice(0, 20), 'truncated'],
+    ['token doubled', token + token, 'doubled'],
+    ['token doubled with a path', `${token}/v/${token}`, 'doubled'],
+    ['lower-case id', token.toLowerCase(), 'not_ours'],
+    ['random text', 'hello world', 'not_ours'],
+    ['another system’s code', 'wxp://f2f0abcdefg', 'not_ours'],
+  ])('%s is %s', (_case, text, problem) => {
+    expect(parseVenueCode(KEY, text)).toEqual({ ok: false, problem });
+  });
+
+  it.each([
+    ['our URL', `${PUBLIC_URL}/v/${token}`, { ok: true, token }],
+    ['our path', `/v/${token}`, { ok: true, token }],
+    ['a bare token', token, { ok: true, token }],
+    ['another host', `https://evil.example.com/v/${token}`, { ok: false, problem: 'not_ours' }],
+    ['another path of our host', `${PUBLIC_URL}/pay/${token}`, { ok: false, problem: 'not_ours' }],
+    ['our URL twice', `${PUBLIC_URL}/v/${token}${PUBLIC_URL}/v/${token}`, { ok: true, token: `${token}https://fk.example.cn/v/${token}` }],
+    ['a payment QR', 'https://qr.alipay.com/fkx12345', { ok: false, problem: 'not_ours' }],
+    ['empty', '  ', { ok: false, problem: 'truncated' }],
+  ])('extracts from %s', (_case, text, expected) => {
+    expect(extractToken(text, PUBLIC_URL)).toEqual(expected);
+  });
+
+  it('calls a URL pasted twice doubled', () => {
+    const extracted = extractToken(`${PUBLIC_URL}/v/${token}${PUBLIC_URL}/v/${token}`, PUBLIC_URL);
+    expect(extracted.ok).toBe(true);
+    if (extracted.ok) expect(parseVenueCode(KEY, extracted.token)).toEqual({ ok: false, problem: 'doubled' });
+  });
+
+  it('rejects a bad id or version when signing', () => {
+    expect(() => signVenueCode(KEY, 'not-a-ulid', 1)).toThrow(/ULID/);
+    expect(() => signVenueCode(KEY, VENUE_ID, 0)).toThrow(/positive/);
+  });
+});
+
+describe('result page display', () => {
+  it.each([
+    ['张三', '张*'],
+    ['张三丰', '张*丰'],
+    ['欧阳娜娜', '欧**娜'],
+    ['A', '*'],
+    ['  李四  ', '李*'],
+    ['=1+2', '=**2'],
+  ])('masks %s as %s', (name, masked) => {
+    expect(maskName(name)).toBe(masked);
+  });
+
+  it.each([
+    ['green', 'pass', '✓'],
+    ['yellow', 'restricted', '!'],
+    ['red', 'stop', '✕'],
+    ['unknown', 'unverified', '?'],
+  ] as const)('shows %s as %s with %s', (color, verdict, symbol) => {
+    expect(verdictOf(color).verdict).toBe(verdict);
+    expect(verdictOf(color).symbol).toBe(symbol);
+  });
+
+  it('tells staff to look at the code when unverified', () => {
+    expect(verdictOf('unknown').advice).toBe('无法核验，请向工作人员出示健康码');
+  });
+
+  it('never gives two days in a row the same frame colour', () => {
+    const hash = (day: string) => [...day].reduce((sum, c) => (sum * 31 + c.charCodeAt(0)) >>> 0, 7);
+    const cache = new Map<string, number>();
+    let previous = -1;
+    for (let i = 0; i < 400; i++) {
+      const day = new Date(Date.UTC(2026, 0, 2) + i * 86_400_000).toISOString().slice(0, 10);
+      const index = frameColorIndex(day, hash, cache);
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(index).toBeLessThan(FRAME_COLORS.length);
+      expect(index).not.toBe(previous);
+      previous = index;
+    }
+  });
+
+  it('gives the same colour with or without the cache', () => {
+    const hash = (day: string) => Number(day.replaceAll('-', '')) * 2654435761;
+    expect(frameColorIndex('2026-12-07', (d) => hash(d) >>> 0)).toBe(frameColorIndex('2026-12-07', (d) => hash(d) >>> 0, new Map()));
+  });
+
+  it('depends on the key', () => {
+    const days = Array.from({ length: 30 }, (_, i) => new Date(Date.UTC(2026, 11, 1) + i * 86_400_000).toISOString().slice(0, 10));
+    const a = days.map((d) => frameColorIndex(d, (x) => [...x].reduce((s, c) => (s * 33 + c.charCodeAt(0)) >>> 0, 5)));
+    const b = days.map((d) => frameColorIndex(d, (x) => [...x].reduce((s, c) => (s * 37 + c.charCodeAt(0)) >>> 0, 11)));
+    expect(a).not.toEqual(b);
+  });
+});
+
+describe('far-apart check-ins', () => {
+  const westLake = { latitude: 30.2431, longitude: 120.1503 };
+  const xiaoshanAirport = { latitude: 30.2295, longitude: 120.4344 };
+  const nextStop = { latitude: 30.2451, longitude: 120.1533 };
+  const minute = 60_000;
+
+  it('measures the distance', () => {
+    expect(Math.round(distanceMeters(westLake, xiaoshanAirport) / 1000)).toBe(27);
+  });
+
+  it.each([
+    ['27 km in 5 minutes', xiaoshanAirport, 5, true],
+    ['27 km in 60 minutes', xiaoshanAirport, 60, false],
+    ['27 km at the same instant', xiaoshanAirport, 0, true],
+    ['the next stop at the same instant', nextStop, 0, false],
+  ])('%s flagged: %s', (_case, place, minutes, flagged) => {
+    expect(checkTravel(westLake, 0, place, minutes * minute).flagged).toBe(flagged);
+  });
+});
