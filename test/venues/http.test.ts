@@ -1,0 +1,364 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import type { HttpApp } from '../../src/http.js';
+import type { AuthUser } from '../../src/modules/auth/scope.js';
+import * as service from '../../src/modules/venues/service.js';
+import { instantOf } from '../../src/shared/time.js';
+import { DIALECTS } from '../helpers/db.js';
+import { buildSchool } from '../helpers/factories.js';
+import { buildVenue, makeUser, nextIdNumber, signInAs, startVenueWorld, type VenueWorld } from './helpers.js';
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const JSON_ACCEPT = { 'content-type': 'application/json', accept: 'application/json' };
+
+function pathOf(url: string): string {
+  return new URL(url).pathname;
+}
+
+function form(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
+
+describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
+  let world: VenueWorld;
+  let app: HttpApp;
+  let admin: AuthUser;
+  let adminHeaders: Record<string, string>;
+  let venue: service.VenueView;
+
+  beforeAll(async () => {
+    world = await startVenueWorld(dialect, { checkinsPerPhonePerMinute: 3, checkinsPerIpPerMinute: 1000 });
+    world.t.setNow(instantOf('2026-12-07', '07:30'));
+    app = await buildApp(world.ctx);
+    admin = await makeUser(world.ctx, 'district_admin');
+    adminHeaders = await signInAs(world.ctx, admin);
+    venue = await buildVenue(world.ctx, admin, { name: '1001 号车', line: 'K101', plate: '浙A·12345' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await world?.close();
+  });
+
+  describe('check-in page', () => {
+    it('shows the form with the bus and sets the phone cookie', async () => {
+      const response = await app.inject({ method: 'GET', url: pathOf(venue.codeUrl) });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toContain('text/html');
+      expect(response.body).toContain('K101路 浙A·12345');
+      expect(response.body).toContain('在本机记住我的信息');
+      expect(response.headers['content-security-policy']).toMatch(/script-src 'nonce-[\w-]+'/);
+      expect(String(response.headers['set-cookie'])).toMatch(/fk_vdev=[\w-]{20,}/);
+      expect(response.body.length).toBeLessThan(12_000);
+    });
+
+    const refusals: Array<[string, (token: string) => string, string]> = [
+      ['a forged signature', (t) => t.slice(0, -4) + (t.endsWith('AAAA') ? 'BBBB' : 'AAAA'), '场所码无效：校验未通过'],
+      ['an edited version', (t) => t.replace(/\.(\d+)\./, '.9.'), '场所码无效：校验未通过'],
+      ['a truncated code', (t) => t.slice(0, 40), '场所码不完整'],
+      ['a doubled URL', (t) => `${t}https://fk.example.cn/v/${t}`, '场所码内容重复'],
+      ['another system’s code', () => 'weixin-pay-12345', '这不是本平台的场所码'],
+    ];
+
+    it.each(refusals)('refuses %s with a Chinese page', async (_case, edit, title) => {
+      const token = pathOf(venue.codeUrl).slice(3);
+      const response = await app.inject({ method: 'GET', url: `/v/${edit(token)}` });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain(title);
+      expect(response.body).not.toContain('<form');
+    });
+
+    it('refuses the old code after a re-issue and accepts the new one', async () => {
+      const bus = await buildVenue(world.ctx, admin, { name: '1002 号车' });
+      const response = await app.inject({ method: 'POST', url: `/api/venues/${bus.id}/reissue`, headers: adminHeaders, payload: { reason: '海报被涂改' } });
+      expect(response.statusCode).toBe(200);
+      const reissued = response.json() as service.VenueView;
+      expect(reissued.codeVersion).toBe(2);
+
+      const old = await app.inject({ method: 'GET', url: pathOf(bus.codeUrl) });
+      expect(old.statusCode).toBe(400);
+      expect(old.body).toContain('场所码已作废');
+      const post = await app.inject({ method: 'POST', url: pathOf(bus.codeUrl), headers: FORM, payload: form({ name: '张三', idNumber: nextIdNumber() }) });
+      expect(post.statusCode).toBe(400);
+      expect(post.body).toContain('场所码已作废');
+      expect((await app.inject({ method: 'GET', url: pathOf(reissued.codeUrl) })).statusCode).toBe(200);
+    });
+
+    it('refuses a retired venue', async () => {
+      const bus = await buildVenue(world.ctx, admin, { name: '1003 号车' });
+      expect((await app.inject({ method: 'POST', url: `/api/venues/${bus.id}/retire`, headers: adminHeaders })).statusCode).toBe(200);
+      const response = await app.inject({ method: 'GET', url: pathOf(bus.codeUrl) });
+      expect(response.body).toContain('场所已停用');
+    });
+
+    it('checks in from the form and shows the live result page', async () => {
+      const idNumber = nextIdNumber();
+      const post = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: FORM, payload: form({ name: '王小明', idNumber, remember: '1' }) });
+      expect(post.statusCode).toBe(303);
+      const location = String(post.headers.location);
+      expect(location).toMatch(/^\/v\/r\/[0-9A-Z]{26}\.[\w-]{16}$/);
+
+      const result = await app.inject({ method: 'GET', url: location });
+      expect(result.statusCode).toBe(200);
+      expect(result.headers['cache-control']).toBe('no-store');
+      expect(result.body).toContain('data-verdict="pass"');
+      expect(result.body).toContain('绿码 可通行');
+      expect(result.body).toContain('王*明');
+      expect(result.body).not.toContain(idNumber);
+      expect(result.body).toContain(`${idNumber.slice(0, 3)}***********${idNumber.slice(-4)}`);
+      expect(result.body).toContain('K101路 浙A·12345');
+      expect(result.body).toContain(`--day:${service.frameColorOf(world.ctx).css}`);
+      expect(result.body).toContain('id="clock"');
+    });
+
+    it('keeps what was typed and names the problem', async () => {
+      const response = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: FORM, payload: form({ name: '=1+1', idNumber: '110101199003074515' }) });
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain('身份证号');
+      expect(response.body).toContain('value="=1+1"');
+      expect(response.body).toContain('<form');
+    });
+
+    it('escapes a name with markup', async () => {
+      const post = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: FORM, payload: form({ name: '<script>x</script>', phone: '10012340000' }) });
+      const result = await app.inject({ method: 'GET', url: String(post.headers.location) });
+      expect(result.body).not.toContain('<script>x');
+      expect(result.body).toContain('&lt;*');
+    });
+
+    it('answers JSON clients and folds a repeat scan', async () => {
+      const idNumber = nextIdNumber();
+      const first = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: JSON_ACCEPT, payload: { name: '李四', idNumber } });
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toMatchObject({ duplicate: false, codeColor: 'green', verdict: 'pass', maskedName: '李*', method: 'scan' });
+
+      world.t.setNow(instantOf('2026-12-07', '07:33'));
+      const second = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: JSON_ACCEPT, payload: { name: '李四', idNumber } });
+      expect(second.json()).toMatchObject({ duplicate: true, checkinId: first.json().checkinId });
+      const page = await app.inject({ method: 'GET', url: second.json().resultUrl });
+      expect(page.body).toContain('几分钟内重复扫码按一次登记');
+    });
+
+    it('marks the result page expired after 30 minutes', async () => {
+      world.t.setNow(instantOf('2026-12-07', '08:00'));
+      const post = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: FORM, payload: form({ name: '钱五', idNumber: nextIdNumber() }) });
+      const location = String(post.headers.location);
+      world.t.setNow(instantOf('2026-12-07', '08:31'));
+      const page = await app.inject({ method: 'GET', url: location });
+      expect(page.body).toContain('此结果页已过期');
+      expect(page.body).not.toContain('data-verdict');
+    });
+
+    it('refuses an edited result link', async () => {
+      const post = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: FORM, payload: form({ name: '孙六', phone: '10099998888' }) });
+      const location = String(post.headers.location);
+      const edited = location.slice(0, -1) + (location.endsWith('A') ? 'B' : 'A');
+      const page = await app.inject({ method: 'GET', url: edited });
+      expect(page.statusCode).toBe(404);
+      expect(page.body).toContain('登记结果不存在');
+    });
+
+    it('limits check-ins per phone', async () => {
+      const cookie = 'fk_vdev=phone-limit-test-cookie-1';
+      const statuses = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: { ...FORM, cookie }, payload: form({ name: `限流${i}`, phone: `1001000000${i}` }) });
+        statuses.push(response.statusCode);
+        if (i === 3) {
+          expect(response.body).toContain('操作太频繁');
+          expect(response.headers['retry-after']).toBeDefined();
+        }
+      }
+      expect(statuses).toEqual([303, 303, 303, 429]);
+      const otherPhone = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: { ...FORM, cookie: 'fk_vdev=another-phone-cookie-22' }, payload: form({ name: '别的手机', phone: '10010000009' }) });
+      expect(otherPhone.statusCode).toBe(303);
+    });
+
+    it('serves the staff page', async () => {
+      const response = await app.inject({ method: 'GET', url: '/v/staff' });
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('已查看本人健康码');
+    });
+  });
+
+  describe('device API', () => {
+    let reader: { key: string };
+    let staff: { key: string; setupUrl: string };
+
+    beforeAll(async () => {
+      world.t.setNow(instantOf('2026-12-07', '09:00'));
+      adminHeaders = await signInAs(world.ctx, admin);
+      reader = (await app.inject({ method: 'POST', url: '/api/venue-devices', headers: adminHeaders, payload: { kind: 'card_reader', name: '前门读卡器', venueId: venue.id } })).json();
+      staff = (await app.inject({ method: 'POST', url: '/api/venue-devices', headers: adminHeaders, payload: { kind: 'staff_phone', name: '司机手机', operator: '杭州公交集团' } })).json();
+      const card = await app.inject({ method: 'POST', url: '/api/venue-cards', headers: adminHeaders, payload: { kind: 'senior', cardNumber: '66001122', holderName: '老王', idNumber: nextIdNumber() } });
+      expect(card.statusCode).toBe(200);
+      await app.inject({ method: 'POST', url: '/api/venue-cards', headers: adminHeaders, payload: { kind: 'student', cardNumber: '77001122', holderName: '小赵', idNumber: nextIdNumber() } });
+    });
+
+    it('gives a staff phone a set-up link with its key in the fragment', () => {
+      expect(staff.setupUrl).toBe(`https://fk.example.cn/v/staff#key=${staff.key}`);
+    });
+
+    it('checks in a swiped card', async () => {
+      world.t.setNow(instantOf('2026-12-07', '09:00'));
+      const response = await app.inject({ method: 'POST', url: '/api/venue-devices/card-checkins', headers: { authorization: `Bearer ${reader.key}` }, payload: { cardNumber: 66001122 } });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ method: 'card_reader', maskedName: '老*', verdict: 'pass', venue: 'K101路 浙A·12345' });
+    });
+
+    it('rejects a wrong key', async () => {
+      const [id] = reader.key.split('.');
+      const response = await app.inject({ method: 'POST', url: '/api/venue-devices/card-checkins', headers: { authorization: `Bearer ${id}.${'x'.repeat(43)}` }, payload: { cardNumber: '66001122' } });
+      expect(response.statusCode).toBe(401);
+      expect(response.json().message).toContain('设备认证失败');
+    });
+
+    it('lists the staff phone’s venues and today’s colour', async () => {
+      const response = await app.inject({ method: 'GET', url: '/api/venue-devices/me', headers: { authorization: `Bearer ${staff.key}` } });
+      expect(response.statusCode).toBe(200);
+      const body = response.json();
+      expect(body.venues.map((v: { id: string }) => v.id)).toContain(venue.id);
+      expect(body.today).toEqual(service.frameColorOf(world.ctx));
+    });
+
+    it('registers by hand on a staff phone', async () => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/venue-devices/manual-checkins',
+        headers: { authorization: `Bearer ${staff.key}` },
+        payload: { venueId: venue.id, name: '游客', phone: '10055556666', codeSeen: true, seenColor: 'green' },
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toMatchObject({ method: 'manual', verdict: 'unverified' });
+      const row = await world.ctx.db.selectFrom('venue_checkins').selectAll().where('id', '=', response.json().checkinId).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ code_seen: 1, seen_color: 'green', method: 'manual' });
+    });
+
+    it('types a card number on a staff phone, but not on a reader', async () => {
+      const typed = await app.inject({ method: 'POST', url: '/api/venue-devices/card-checkins', headers: { authorization: `Bearer ${staff.key}` }, payload: { venueId: venue.id, cardNumber: '7700 1122', typed: true } });
+      expect(typed.statusCode).toBe(200);
+      expect(typed.json().method).toBe('card_typed');
+      const fromReader = await app.inject({ method: 'POST', url: '/api/venue-devices/card-checkins', headers: { authorization: `Bearer ${reader.key}` }, payload: { cardNumber: '77001122', typed: true } });
+      expect(fromReader.statusCode).toBe(403);
+    });
+
+    it('rejects a card reported lost', async () => {
+      const lost = await app.inject({ method: 'POST', url: '/api/venue-cards/lost', headers: adminHeaders, payload: { cardNumber: '66001122' } });
+      expect(lost.json().status).toBe('lost');
+      const response = await app.inject({ method: 'POST', url: '/api/venue-devices/card-checkins', headers: { authorization: `Bearer ${reader.key}` }, payload: { cardNumber: '66001122' } });
+      expect(response.statusCode).toBe(409);
+      expect(response.json()).toMatchObject({ error: 'VENUE_CARD_LOST' });
+      expect(response.json().message).toContain('已挂失');
+    });
+
+    it('stops a retired device', async () => {
+      const spare = (await app.inject({ method: 'POST', url: '/api/venue-devices', headers: adminHeaders, payload: { kind: 'card_reader', name: '备用读卡器', venueId: venue.id } })).json();
+      await app.inject({ method: 'POST', url: `/api/venue-devices/${spare.id}/retire`, headers: adminHeaders });
+      const response = await app.inject({ method: 'POST', url: '/api/venue-devices/card-checkins', headers: { authorization: `Bearer ${spare.key}` }, payload: { cardNumber: '77001122' } });
+      expect(response.statusCode).toBe(401);
+    });
+  });
+
+  describe('posters and QR', () => {
+    beforeAll(async () => {
+      adminHeaders = await signInAs(world.ctx, admin);
+    });
+
+    it('prints an A4 poster and a bus-window poster', async () => {
+      const a4 = await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/poster?size=a4`, headers: adminHeaders });
+      expect(a4.statusCode).toBe(200);
+      expect(a4.body).toContain('size: 210mm 297mm');
+      expect(a4.body).toContain('<svg');
+      expect(a4.body).toContain('K101路 浙A·12345');
+      const bus = await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/poster`, headers: adminHeaders });
+      expect(bus.body).toContain('size: 148mm 210mm');
+    });
+
+    it('prints every active vehicle of a line', async () => {
+      const line = 'P7';
+      for (let i = 0; i < 3; i++) await buildVenue(world.ctx, admin, { name: `70${i} 号车`, line, plate: `浙A·7000${i}` });
+      const retired = await buildVenue(world.ctx, admin, { name: '709 号车', line, plate: '浙A·70009' });
+      await service.retireVenue(world.ctx, admin, retired.id);
+      const response = await app.inject({ method: 'GET', url: `/api/venue-posters?line=${line}`, headers: adminHeaders });
+      expect(response.statusCode).toBe(200);
+      expect(response.body.match(/<section class="poster">/g)).toHaveLength(3);
+      expect(response.body).not.toContain('浙A·70009');
+    });
+
+    it('serves the QR as PNG and SVG', async () => {
+      const png = await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/qr.png?width=512`, headers: adminHeaders });
+      expect(png.headers['content-type']).toBe('image/png');
+      expect(png.rawPayload.subarray(1, 4).toString()).toBe('PNG');
+      const svg = await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/qr.svg`, headers: adminHeaders });
+      expect(svg.body).toMatch(/^<svg/);
+    });
+
+    it('keeps posters to managers', async () => {
+      const school = await buildSchool(world.ctx);
+      const guardHeaders = await signInAs(world.ctx, await makeUser(world.ctx, 'guard', school.code));
+      expect((await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/poster`, headers: guardHeaders })).statusCode).toBe(403);
+      expect((await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/poster` })).statusCode).toBe(401);
+    });
+  });
+
+  describe('tracing API', () => {
+    beforeAll(async () => {
+      adminHeaders = await signInAs(world.ctx, admin);
+    });
+
+    it('exports a bus line as Excel for the task force', async () => {
+      const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'task_force'));
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/venue-tracing/venue',
+        headers,
+        payload: { line: 'K101', from: '2026-12-07 07:00', to: '2026-12-07 10:00', purpose: '密接排查：接口测试', format: 'xlsx' },
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toContain('spreadsheetml');
+      expect(response.rawPayload.subarray(0, 2).toString()).toBe('PK');
+
+      const json = await app.inject({ method: 'POST', url: '/api/venue-tracing/venue', headers, payload: { line: 'K101', from: '2026-12-07 07:00', to: '2026-12-07 10:00', purpose: '密接排查：接口测试' } });
+      expect(json.json().entries.length).toBeGreaterThanOrEqual(5);
+    });
+
+    it('rejects a school role', async () => {
+      const school = await buildSchool(world.ctx);
+      const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'school_admin', school.code));
+      const response = await app.inject({ method: 'POST', url: '/api/venue-tracing/person', headers, payload: { idNumber: nextIdNumber(), from: 0, to: 1000, purpose: '越权测试' } });
+      expect(response.statusCode).toBe(403);
+    });
+
+    it('gives a task force account no school', async () => {
+      const response = await app.inject({ method: 'POST', url: '/api/auth/users', headers: adminHeaders, payload: { username: `tf${Date.now() % 100000}`, displayName: '专班值班', role: 'task_force', password: 'task-force-password-1' } });
+      expect(response.statusCode).toBe(201);
+      expect(response.json()).toMatchObject({ role: 'task_force', roleLabel: '疫情防控专班', schoolId: null });
+    });
+  });
+});
+
+describe('check-in while the bureau is down', () => {
+  let world: VenueWorld;
+  let app: HttpApp;
+
+  beforeAll(async () => {
+    world = await startVenueWorld('sqlite');
+    world.bureau.setFaults({ outage: true });
+    app = await buildApp(world.ctx);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await world?.close();
+  });
+
+  it('records unknown and tells the person to show the code to staff', async () => {
+    const admin = await makeUser(world.ctx, 'district_admin');
+    const venue = await buildVenue(world.ctx, admin);
+    const post = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: FORM, payload: form({ name: '停机', idNumber: nextIdNumber() }) });
+    expect(post.statusCode).toBe(303);
+    const page = await app.inject({ method: 'GET', url: String(post.headers.location) });
+    expect(page.body).toContain('无法核验，请向工作人员出示健康码');
+    expect(page.body).toContain('data-verdict="unverified"');
+    const row = await world.ctx.db.selectFrom('venue_checkins').selectAll().executeTakeFirstOrThrow();
+    expect(row.code_color).toBe('unknown');
+  });
+});
