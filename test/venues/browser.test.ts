@@ -1,0 +1,112 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import type { AppContext } from '../../src/context.js';
+import type { HttpApp } from '../../src/http.js';
+import * as service from '../../src/modules/venues/service.js';
+import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, type ConsoleBrowser } from '../web/harness.js';
+import { buildVenue, makeUser, nextIdNumber, startVenueWorld, type VenueWorld } from './helpers.js';
+
+const PHONE = { width: 390, height: 844 };
+const SCREENSHOT = join('docs', 'screenshots', 'venue-checkin-phone.png');
+
+if (!BROWSER_ENABLED) console.log(`[venues] ${BROWSER_SKIP_REASON}`);
+
+describe.skipIf(!BROWSER_ENABLED)('check-in page in Chromium at phone size', () => {
+  let world: VenueWorld;
+  let ctx: AppContext;
+  let app: HttpApp;
+  let url: string;
+  let browser: ConsoleBrowser;
+  let venuePath: string;
+
+  beforeAll(async () => {
+    world = await startVenueWorld('sqlite');
+    // The browser shows its own clock, so the server reads the real one too.
+    ctx = { ...world.ctx, now: Date.now };
+    app = await buildApp(ctx);
+    url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace(/\/$/, '');
+    const admin = await makeUser(ctx, 'district_admin');
+    const venue = await buildVenue(ctx, admin, { name: '1001 号车', line: 'K101', plate: '浙A·12345' });
+    venuePath = new URL(venue.codeUrl).pathname;
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await world?.close();
+  });
+
+  it('checks in, shows a live result and remembers the person only when asked', async () => {
+    const page = await browser.newPage(PHONE);
+    const idNumber = nextIdNumber();
+    await page.goto(url + venuePath);
+    await expect(page.getByRole('heading', { name: 'K101路 浙A·12345' }).isVisible()).resolves.toBe(true);
+
+    await page.getByLabel('姓名').fill('王小明');
+    await page.getByLabel('身份证号', { exact: true }).fill(idNumber);
+    await page.getByText('在本机记住我的信息').click();
+    await page.getByRole('button', { name: '登记并查看健康码' }).click();
+    await page.waitForURL(/\/v\/r\//);
+
+    await expect(page.locator('[data-verdict]').getAttribute('data-verdict')).resolves.toBe('pass');
+    await expect(page.getByText('绿码 可通行').isVisible()).resolves.toBe(true);
+    await expect(page.getByText('王*明').isVisible()).resolves.toBe(true);
+    await expect(page.getByText(idNumber).count()).resolves.toBe(0);
+
+    // The clock ticks and the frame moves: a screenshot would show neither.
+    const clock = page.locator('#clock');
+    const first = await clock.textContent();
+    expect(first).toMatch(/^\d{2}:\d{2}:\d{2}$/);
+    await page.waitForFunction((before) => document.getElementById('clock')?.textContent !== before, first, { timeout: 3000 });
+    const frame = await page.locator('.frame').evaluate((el) => {
+      const style = getComputedStyle(el);
+      return { animation: style.animationName, day: style.getPropertyValue('--day').trim() };
+    });
+    expect(frame.animation).toBe('move');
+    expect(frame.day).toBe(service.frameColorOf(ctx).css);
+
+    // The result page fits a phone screen without sideways scrolling.
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(PHONE.width);
+
+    mkdirSync(join('docs', 'screenshots'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+
+    // The ticked box filled the form on the next scan from this phone.
+    await page.goto(url + venuePath);
+    await expect(page.getByLabel('姓名').inputValue()).resolves.toBe('王小明');
+    await expect(page.getByLabel('身份证号', { exact: true }).inputValue()).resolves.toBe(idNumber);
+
+    // Clearing it leaves the next form empty.
+    await page.getByText('清除本机记住的信息').click();
+    await page.goto(url + venuePath);
+    await expect(page.getByLabel('姓名').inputValue()).resolves.toBe('');
+    await page.context().close();
+  });
+
+  it('keeps nothing on the phone when the box is not ticked', async () => {
+    const page = await browser.newPage(PHONE);
+    await page.goto(url + venuePath);
+    await page.getByLabel('姓名').fill('李四');
+    await page.getByLabel('手机号').fill('10012345678');
+    await page.getByRole('button', { name: '登记并查看健康码' }).click();
+    await page.waitForURL(/\/v\/r\//);
+    await expect(page.getByText('无法核验', { exact: true }).isVisible()).resolves.toBe(true);
+
+    await page.goto(url + venuePath);
+    await expect(page.getByLabel('姓名').inputValue()).resolves.toBe('');
+    await expect(page.evaluate(() => localStorage.length)).resolves.toBe(0);
+    await page.context().close();
+  });
+
+  it('shows a refused code as a page, not a form', async () => {
+    const page = await browser.newPage(PHONE);
+    const response = await page.goto(url + venuePath.slice(0, -3) + 'xyz');
+    expect(response?.status()).toBe(400);
+    await expect(page.getByRole('heading', { name: '场所码无效：校验未通过' }).isVisible()).resolves.toBe(true);
+    await expect(page.locator('form').count()).resolves.toBe(0);
+    await page.context().close();
+  });
+});
