@@ -24,10 +24,53 @@ export interface LiveDecision {
 /** 'connecting' until the stream opens, 'open' while it delivers, 'closed' when the server has no stream route. */
 export type StreamState = 'connecting' | 'open' | 'retrying' | 'closed';
 
+interface SharedStream {
+  source: EventSource;
+  state: StreamState;
+  listeners: Set<(decision: LiveDecision) => void>;
+  stateListeners: Set<(state: StreamState) => void>;
+}
+
+/** One EventSource per stream URL, shared by every component of the page that follows it. */
+const streams = new Map<string, SharedStream>();
+
+function openShared(url: string): SharedStream {
+  const existing = streams.get(url);
+  if (existing) return existing;
+
+  const source = new EventSource(url);
+  const shared: SharedStream = { source, state: 'connecting', listeners: new Set(), stateListeners: new Set() };
+  const setState = (state: StreamState) => {
+    shared.state = state;
+    for (const listener of shared.stateListeners) listener(state);
+  };
+  source.onopen = () => setState('open');
+  source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'closed' : 'retrying');
+  source.addEventListener('decision', (event) => {
+    let decision: LiveDecision;
+    try {
+      decision = JSON.parse((event as MessageEvent<string>).data) as LiveDecision;
+    } catch {
+      // A malformed message is skipped; the next refetch shows the record anyway.
+      return;
+    }
+    for (const listener of shared.listeners) listener(decision);
+  });
+  streams.set(url, shared);
+  return shared;
+}
+
+function releaseShared(url: string, shared: SharedStream): void {
+  if (shared.listeners.size > 0 || shared.stateListeners.size > 0) return;
+  shared.source.close();
+  streams.delete(url);
+}
+
 /**
- * Follow a school's live gate decisions over server-sent events. The browser's
- * EventSource reconnects by itself after a drop (the server asks for 3 s); the state
- * says whether the view is live. `onDecision` may change between renders.
+ * Follow a school's live gate decisions over server-sent events. Components of one page
+ * share a connection. The browser's EventSource reconnects by itself after a drop (the
+ * server asks for 3 s), and the returned state says whether the view is live.
+ * `onDecision` may change between renders; pass no school code to stay disconnected.
  */
 export function useGateStream(schoolCode: string | undefined, onDecision: (decision: LiveDecision) => void): StreamState {
   const route = useRoute('GET /api/schools/:code/gate/stream');
@@ -41,18 +84,17 @@ export function useGateStream(schoolCode: string | undefined, onDecision: (decis
       setState('closed');
       return;
     }
-    setState('connecting');
-    const source = new EventSource(fillPath(route.path, { code: schoolCode }));
-    source.onopen = () => setState('open');
-    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'closed' : 'retrying');
-    source.addEventListener('decision', (event) => {
-      try {
-        handler.current(JSON.parse((event as MessageEvent<string>).data) as LiveDecision);
-      } catch {
-        // A malformed message is skipped; the next refetch shows the record anyway.
-      }
-    });
-    return () => source.close();
+    const url = fillPath(route.path, { code: schoolCode });
+    const shared = openShared(url);
+    const listener = (decision: LiveDecision) => handler.current(decision);
+    shared.listeners.add(listener);
+    shared.stateListeners.add(setState);
+    setState(shared.state);
+    return () => {
+      shared.listeners.delete(listener);
+      shared.stateListeners.delete(setState);
+      releaseShared(url, shared);
+    };
   }, [schoolCode, route.isLoading, route.path]);
 
   return state;

@@ -1,7 +1,9 @@
+import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Card, Col, Empty, Row, Statistic } from 'antd';
 import dayjs from 'dayjs';
 import { api } from '../api/client';
+import { useGateStream, useThrottledInvalidate, type LiveDecision } from '../api/live';
 import { fillPath, useRoute } from '../api/routes';
 import type { AttendanceDay, AuditEntry, CodeEntry, GateAlert, GateEvent, SyncRun } from '../api/types';
 import { isAdmin, useUser } from '../auth/session';
@@ -9,81 +11,114 @@ import { Chart } from '../components/Chart';
 import { ErrorAlert, NotOpen, PageTitle } from '../components/common';
 import { CODE_COLORS } from '../format';
 import { useSchool } from '../layout/school';
+import { ArrivalCurve, ArrivalsByGrade, ClassesMissing } from './dashboard/Arrivals';
+import { LiveFeed } from './dashboard/LiveFeed';
 
 const PIE_COLORS: Record<string, string> = { green: '#52c41a', yellow: '#faad14', red: '#f5222d', unknown: '#bfbfbf' };
+const ALERT_READERS = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
+/** Decisions the live feed keeps. */
+const FEED_LENGTH = 8;
 
 function NoData() {
   return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="暂无数据" style={{ padding: '48px 0' }} />;
 }
 
-/** Headline numbers of the day; each reads its own API and shows — while that API is missing. */
-function TodayNumbers({ schoolCode }: { schoolCode: string }) {
+function show(value: number | undefined): number | string {
+  return value === undefined ? '—' : value;
+}
+
+/** Every API the dashboard reads, each enabled only when the server has it and the role may read it. */
+function useDashboardData(schoolCode: string) {
   const user = useUser();
   const today = dayjs().format('YYYY-MM-DD');
   const attendanceRoute = useRoute('GET /api/schools/:code/attendance');
   const alertsRoute = useRoute('GET /api/schools/:code/alerts');
   const codesRoute = useRoute('GET /api/schools/:code/codes');
-  const canReadAlerts = ['district_admin', 'school_admin', 'school_doctor', 'guard'].includes(user.role);
+  const eventsRoute = useRoute('GET /api/schools/:code/gate/events');
+  const noticesRoute = useRoute('GET /api/schools/:code/notices');
+
   const attendance = useQuery({
     queryKey: ['attendance', schoolCode, today],
     queryFn: () => api<AttendanceDay>(fillPath(attendanceRoute.path!, { code: schoolCode }) + `?day=${today}`),
     enabled: attendanceRoute.path !== undefined,
   });
   const alerts = useQuery({
-    queryKey: ['gate-alerts', schoolCode, 'open'],
+    queryKey: ['gate-alerts', schoolCode, 'open', 'all'],
     queryFn: () => api<{ alerts: GateAlert[] }>(fillPath(alertsRoute.path!, { code: schoolCode }) + '?status=open'),
-    enabled: alertsRoute.path !== undefined && canReadAlerts,
+    enabled: alertsRoute.path !== undefined && ALERT_READERS.includes(user.role),
   });
   const codes = useQuery({
     queryKey: ['codes', schoolCode, 'all'],
     queryFn: () => api<{ items: CodeEntry[]; total: number }>(fillPath(codesRoute.path!, { code: schoolCode })),
     enabled: codesRoute.path !== undefined,
   });
-  const notGreen = codes.data?.items.filter((item) => item.color !== 'green' || item.isStale).length;
-  const show = (value: number | undefined) => (value === undefined ? '—' : value);
+  const fevers = useQuery({
+    queryKey: ['gate-events', schoolCode, today, 'fever'],
+    queryFn: () => api<{ events: GateEvent[] }>(fillPath(eventsRoute.path!, { code: schoolCode }) + `?day=${today}&reason=fever&limit=500`),
+    enabled: eventsRoute.path !== undefined,
+  });
+  const recent = useQuery({
+    queryKey: ['gate-events', schoolCode, today, 'recent'],
+    queryFn: () => api<{ events: GateEvent[] }>(fillPath(eventsRoute.path!, { code: schoolCode }) + `?day=${today}&limit=${FEED_LENGTH}`),
+    enabled: eventsRoute.path !== undefined,
+    staleTime: Infinity,
+  });
+  const notices = useQuery({
+    queryKey: ['notices', schoolCode, 'counts'],
+    queryFn: () => api<{ counts: Record<string, number> }>(fillPath(noticesRoute.path!, { code: schoolCode }) + '?limit=1'),
+    enabled: noticesRoute.path !== undefined && isAdmin(user),
+  });
+  return { attendance, alerts, codes, fevers, recent, notices, routes: { codes: codesRoute, attendance: attendanceRoute } };
+}
+
+type DashboardData = ReturnType<typeof useDashboardData>;
+
+/** Headline numbers of the day; each shows — while its API is missing or not readable by the role. */
+function TodayNumbers({ data }: { data: DashboardData }) {
+  const user = useUser();
+  const attendance = data.attendance.data;
+  const expected = attendance ? attendance.arrivedCount + attendance.notArrivedCount : undefined;
+  const notGreen = data.codes.data?.items.filter((item) => item.color !== 'green' || item.isStale).length;
+  const feverPersons = data.fevers.data ? new Set(data.fevers.data.events.map((e) => e.personId ?? e.id)).size : undefined;
+  const openAlerts = data.alerts.data?.alerts.length;
+  const failedNotices = data.notices.data ? (data.notices.data.counts.failed ?? 0) + (data.notices.data.counts.dead ?? 0) : undefined;
+  const isLoading = (query: { isLoading: boolean; fetchStatus: string }) => query.isLoading && query.fetchStatus !== 'idle';
+  const red = (value: number | undefined) => ({ content: { color: value ? '#cf1322' : undefined } });
+
+  const tiles = [
+    { key: 'arrived', title: '今日已到校', value: show(attendance?.arrivedCount), suffix: expected !== undefined ? `/ ${expected}` : undefined, loading: isLoading(data.attendance) },
+    { key: 'not-arrived', title: '今日未到校', value: show(attendance?.notArrivedCount), loading: isLoading(data.attendance) },
+    { key: 'fever', title: '今日发热', value: show(feverPersons), styles: red(feverPersons), loading: isLoading(data.fevers) },
+    { key: 'codes', title: '非绿码或过期', value: show(notGreen), styles: { content: { color: notGreen ? '#d48806' : undefined } }, loading: isLoading(data.codes) },
+    { key: 'alerts', title: '待处理预警', value: show(openAlerts), styles: red(openAlerts), loading: isLoading(data.alerts) },
+  ];
+  if (isAdmin(user)) tiles.push({ key: 'notices', title: '未送达通知', value: show(failedNotices), styles: red(failedNotices), loading: isLoading(data.notices) });
+
   return (
     <Row gutter={[16, 16]}>
-      <Col xs={12} md={6}>
-        <Card>
-          <Statistic title="今日已到校" value={show(attendance.data?.arrivedCount)} loading={attendance.isLoading && attendance.fetchStatus !== 'idle'} />
-        </Card>
-      </Col>
-      <Col xs={12} md={6}>
-        <Card>
-          <Statistic title="今日未到校" value={show(attendance.data?.notArrivedCount)} loading={attendance.isLoading && attendance.fetchStatus !== 'idle'} />
-        </Card>
-      </Col>
-      <Col xs={12} md={6}>
-        <Card>
-          <Statistic title="待处理预警" value={show(alerts.data?.alerts.length)} styles={{ content: { color: alerts.data?.alerts.length ? '#cf1322' : undefined } }} />
-        </Card>
-      </Col>
-      <Col xs={12} md={6}>
-        <Card>
-          <Statistic title="非绿码或过期" value={show(notGreen)} styles={{ content: { color: notGreen ? '#d48806' : undefined } }} />
-        </Card>
-      </Col>
+      {tiles.map((tile) => (
+        <Col key={tile.key} xs={12} md={8} xl={4}>
+          <Card data-testid={`tile-${tile.key}`}>
+            <Statistic title={tile.title} value={tile.value} suffix={tile.suffix} loading={tile.loading} styles={tile.styles} />
+          </Card>
+        </Col>
+      ))}
     </Row>
   );
 }
 
-function CodeDistribution({ schoolCode }: { schoolCode: string }) {
-  const route = useRoute('GET /api/schools/:code/codes');
-  const codes = useQuery({
-    queryKey: ['codes', schoolCode, 'all'],
-    queryFn: () => api<{ items: CodeEntry[]; total: number }>(fillPath(route.path!, { code: schoolCode })),
-    enabled: route.path !== undefined,
-  });
-  if (!route.isLoading && !route.path) return <NotOpen title="健康码分布" />;
+function CodeDistribution({ data }: { data: DashboardData }) {
+  const { codes, routes } = data;
+  if (!routes.codes.isLoading && !routes.codes.path) return <NotOpen title="健康码分布" />;
   const counts = new Map<string, number>();
   for (const item of codes.data?.items ?? []) counts.set(item.color, (counts.get(item.color) ?? 0) + 1);
-  const data = ['green', 'yellow', 'red', 'unknown']
+  const slices = ['green', 'yellow', 'red', 'unknown']
     .filter((color) => counts.has(color))
     .map((color) => ({ name: CODE_COLORS[color].label, value: counts.get(color)!, itemStyle: { color: PIE_COLORS[color] } }));
   return (
     <Card title="健康码分布" loading={codes.isLoading}>
       {codes.error && <ErrorAlert error={codes.error} />}
-      {data.length === 0 ? (
+      {slices.length === 0 ? (
         <NoData />
       ) : (
         <Chart
@@ -91,7 +126,7 @@ function CodeDistribution({ schoolCode }: { schoolCode: string }) {
           option={{
             tooltip: { trigger: 'item', formatter: '{b}：{c} 人（{d}%）' },
             legend: { bottom: 0 },
-            series: [{ type: 'pie', radius: ['45%', '70%'], center: ['50%', '45%'], data, label: { formatter: '{b}\n{c}' } }],
+            series: [{ type: 'pie', radius: ['45%', '70%'], center: ['50%', '45%'], data: slices, label: { formatter: '{b}\n{c}' } }],
           }}
         />
       )}
@@ -119,57 +154,13 @@ function SyncHistory({ schoolCode }: { schoolCode: string }) {
           option={{
             tooltip: { trigger: 'axis' },
             legend: { bottom: 0 },
-            grid: { left: 48, right: 16, top: 16, bottom: 56 },
+            grid: { left: 56, right: 16, top: 24, bottom: 56 },
             xAxis: { type: 'category', data: items.map((run) => dayjs(run.startedAt).format('MM-DD HH:mm')) },
             yAxis: { type: 'value', name: '人' },
             series: [
               { name: '成功', type: 'bar', stack: 'n', data: items.map((run) => run.processed - run.failed), itemStyle: { color: '#1677ff' } },
               { name: '失败', type: 'bar', stack: 'n', data: items.map((run) => run.failed), itemStyle: { color: '#f5222d' } },
               { name: '跳码', type: 'line', data: items.map((run) => run.changes), itemStyle: { color: '#faad14' } },
-            ],
-          }}
-        />
-      )}
-    </Card>
-  );
-}
-
-function GateByHour({ schoolCode }: { schoolCode: string }) {
-  const route = useRoute('GET /api/schools/:code/gate/events');
-  const today = dayjs().format('YYYY-MM-DD');
-  const events = useQuery({
-    queryKey: ['gate-events', schoolCode, today, 'chart'],
-    queryFn: () => api<{ events: GateEvent[] }>(fillPath(route.path!, { code: schoolCode }) + `?day=${today}&limit=500`),
-    enabled: route.path !== undefined,
-    refetchInterval: 30_000,
-  });
-  if (!route.isLoading && !route.path) return <NotOpen title="今日通行" />;
-  const hours = Array.from({ length: 24 }, (_, hour) => hour);
-  const pass = hours.map(() => 0);
-  const deny = hours.map(() => 0);
-  for (const event of events.data?.events ?? []) {
-    const hour = dayjs(event.occurredAt).hour();
-    if (event.decision === 'pass') pass[hour] += 1;
-    else deny[hour] += 1;
-  }
-  const used = hours.filter((hour) => pass[hour] + deny[hour] > 0);
-  return (
-    <Card title="今日通行" loading={events.isLoading}>
-      {events.error && <ErrorAlert error={events.error} />}
-      {used.length === 0 ? (
-        <NoData />
-      ) : (
-        <Chart
-          label="今日通行分时柱状图"
-          option={{
-            tooltip: { trigger: 'axis' },
-            legend: { bottom: 0 },
-            grid: { left: 48, right: 16, top: 16, bottom: 56 },
-            xAxis: { type: 'category', data: used.map((hour) => `${hour}时`) },
-            yAxis: { type: 'value', name: '人次' },
-            series: [
-              { name: '通过', type: 'bar', stack: 'n', data: used.map((hour) => pass[hour]), itemStyle: { color: '#52c41a' } },
-              { name: '拒绝', type: 'bar', stack: 'n', data: used.map((hour) => deny[hour]), itemStyle: { color: '#f5222d' } },
             ],
           }}
         />
@@ -208,41 +199,77 @@ function SignIns() {
   );
 }
 
+/**
+ * The school's day on one screen. The gate stream adds each decision to the live feed at
+ * once and refetches the figures it changes, at most every 2 seconds.
+ */
+function SchoolDashboard({ schoolCode }: { schoolCode: string }) {
+  const user = useUser();
+  const data = useDashboardData(schoolCode);
+  const [feed, setFeed] = useState<LiveDecision[]>([]);
+
+  useEffect(() => {
+    if (!data.recent.data) return;
+    setFeed((live) => {
+      const seen = new Set(live.map((d) => d.eventId));
+      const stored = data.recent.data!.events.filter((e) => !seen.has(e.id)).map((e) => ({ ...e, eventId: e.id, classId: null }) as LiveDecision);
+      return [...live, ...stored].sort((a, b) => b.occurredAt - a.occurredAt).slice(0, FEED_LENGTH);
+    });
+  }, [data.recent.data]);
+
+  const refreshArrivals = useThrottledInvalidate([['attendance', schoolCode]]);
+  const refreshDenials = useThrottledInvalidate([['gate-alerts', schoolCode], ['gate-events', schoolCode, dayjs().format('YYYY-MM-DD'), 'fever']]);
+  const stream = useGateStream(schoolCode, (decision) => {
+    setFeed((current) => [decision, ...current.filter((d) => d.eventId !== decision.eventId)].slice(0, FEED_LENGTH));
+    if (decision.decision === 'pass') refreshArrivals();
+    else refreshDenials();
+  });
+
+  const arrivalsProps = { attendance: data.attendance.data, isLoading: data.attendance.isLoading, error: data.attendance.error };
+  const hasAttendance = data.routes.attendance.isLoading || data.routes.attendance.path !== undefined;
+  return (
+    <Row gutter={[16, 16]}>
+      <Col span={24}>
+        <TodayNumbers data={data} />
+      </Col>
+      <Col xs={24} xl={16}>{hasAttendance ? <ArrivalCurve {...arrivalsProps} /> : <NotOpen title="到校曲线" />}</Col>
+      <Col xs={24} xl={8}>
+        <LiveFeed decisions={feed} state={stream} />
+      </Col>
+      <Col xs={24} lg={12}>
+        {hasAttendance ? <ArrivalsByGrade {...arrivalsProps} /> : <NotOpen title="各年级到校" />}
+      </Col>
+      <Col xs={24} lg={12}>
+        <CodeDistribution data={data} />
+      </Col>
+      <Col xs={24} lg={12}>
+        <ClassesMissing attendance={data.attendance.data} isLoading={data.attendance.isLoading} />
+      </Col>
+      <Col xs={24} lg={12}>
+        <SyncHistory schoolCode={schoolCode} />
+      </Col>
+      {isAdmin(user) && (
+        <Col xs={24} lg={12}>
+          <SignIns />
+        </Col>
+      )}
+    </Row>
+  );
+}
+
 export function DashboardPage() {
   const user = useUser();
   const { school } = useSchool();
   return (
     <>
       <PageTitle title={school ? `首页 · ${school.name}` : '首页'} />
-      <Row gutter={[16, 16]}>
-        {school ? (
-          <>
-            <Col span={24}>
-              <TodayNumbers schoolCode={school.code} />
-            </Col>
-            <Col xs={24} lg={12}>
-              <CodeDistribution schoolCode={school.code} />
-            </Col>
-            <Col xs={24} lg={12}>
-              <GateByHour schoolCode={school.code} />
-            </Col>
-            <Col xs={24} lg={12}>
-              <SyncHistory schoolCode={school.code} />
-            </Col>
-          </>
-        ) : (
-          <Col span={24}>
-            <Card>
-              <Empty description={user.role === 'district_admin' ? '请先在顶部选择学校' : '账号未关联学校'} />
-            </Card>
-          </Col>
-        )}
-        {isAdmin(user) && (
-          <Col xs={24} lg={12}>
-            <SignIns />
-          </Col>
-        )}
-      </Row>
+      {school ? (
+        <SchoolDashboard schoolCode={school.code} />
+      ) : (
+        <Card>
+          <Empty description={user.role === 'district_admin' ? '请先在顶部选择学校' : '账号未关联学校'} />
+        </Card>
+      )}
     </>
   );
 }

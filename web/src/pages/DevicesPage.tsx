@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
-import { Card, Table, Tag } from 'antd';
+import { Button, Card, Col, Row, Table, Tag, Typography } from 'antd';
+import { DesktopOutlined } from '@ant-design/icons';
 import { api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
@@ -15,6 +16,26 @@ interface Device {
   lane?: string | null;
   online?: boolean;
   lastSeenAt?: number | null;
+}
+
+const KIND_LABELS: Record<string, string> = { hikvision: '海康测温终端', api: '通道设备', kiosk: '平板闸机' };
+
+/** How a tablet becomes a kiosk: register it, then open /kiosk on it and enter the id and key once. */
+function KioskCard() {
+  return (
+    <Card title="平板闸机" extra={<DesktopOutlined />}>
+      <Typography.Paragraph>
+        带摄像头的平板可以作为人脸识别闸机：在平板浏览器中打开闸机页面，由管理员输入一次设备 ID 和设备密钥，之后平板会在本机识别人脸、测温并实时显示通行结果。
+      </Typography.Paragraph>
+      <Typography.Paragraph>
+        登记设备：在服务器上运行 <Typography.Text code>npx fangkong device add --school 学校代码 --kind kiosk --name 东门1号平板 --lane 东门</Typography.Text>
+        ，记下输出的设备 ID 和密钥（密钥只显示一次）。
+      </Typography.Paragraph>
+      <Button type="primary" href="/kiosk" target="_blank">
+        打开闸机页面
+      </Button>
+    </Card>
+  );
 }
 
 export function DevicesPage() {
@@ -33,27 +54,38 @@ export function DevicesPage() {
   return (
     <>
       <PageTitle title={`设备 · ${school.name}`} />
-      {!route.path ? (
-        <NotOpen title="门禁与测温终端" />
-      ) : (
-        <Card title="门禁与测温终端">
-          {devices.error && <ErrorAlert error={devices.error} />}
-          <Table<Device>
-            rowKey="id"
-            size="small"
-            loading={devices.isLoading}
-            dataSource={devices.data ?? []}
-            scroll={{ x: 560 }}
-            columns={[
-              { title: '名称', dataIndex: 'name' },
-              { title: '类型', dataIndex: 'kind', render: (value?: string) => value ?? '—' },
-              { title: '通道', dataIndex: 'lane', render: (value?: string | null) => value ?? '—' },
-              { title: '状态', dataIndex: 'online', render: (value?: boolean) => (value === undefined ? '—' : value ? <Tag color="success">在线</Tag> : <Tag color="error">离线</Tag>) },
-              { title: '最近心跳', dataIndex: 'lastSeenAt', render: formatDateTime },
-            ]}
-          />
-        </Card>
-      )}
+      <Row gutter={[16, 16]}>
+        <Col span={24}>
+          {!route.path ? (
+            <NotOpen title="门禁与测温终端" />
+          ) : (
+            <Card title="门禁与测温终端">
+              {devices.error && <ErrorAlert error={devices.error} />}
+              <Table<Device>
+                rowKey="id"
+                size="small"
+                loading={devices.isLoading}
+                dataSource={devices.data ?? []}
+                scroll={{ x: 560 }}
+                columns={[
+                  { title: '名称', dataIndex: 'name' },
+                  { title: '类型', dataIndex: 'kind', render: (value?: string) => (value ? (KIND_LABELS[value] ?? value) : '—') },
+                  { title: '通道', dataIndex: 'lane', render: (value?: string | null) => value ?? '—' },
+                  {
+                    title: '状态',
+                    dataIndex: 'online',
+                    render: (value?: boolean) => (value === undefined ? '—' : value ? <Tag color="success">在线</Tag> : <Tag color="error">离线</Tag>),
+                  },
+                  { title: '最近心跳', dataIndex: 'lastSeenAt', render: formatDateTime },
+                ]}
+              />
+            </Card>
+          )}
+        </Col>
+        <Col span={24}>
+          <KioskCard />
+        </Col>
+      </Row>
     </>
   );
 }

@@ -1,11 +1,12 @@
 import { useState } from 'react';
-import { useQuery } from '@tanstack/react-query';
-import { Card, Col, Row, Segmented, Table, Tag, Typography } from 'antd';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App, Badge, Button, Card, Col, Form, Input, InputNumber, Modal, Row, Segmented, Select, Space, Table, Tag, Typography } from 'antd';
 import { api } from '../api/client';
+import { useGateStream, useThrottledInvalidate } from '../api/live';
 import { fillPath, useRoute } from '../api/routes';
 import type { GateAlert } from '../api/types';
-import { useUser } from '../auth/session';
-import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
+import { isAdmin, useUser, type CurrentUser } from '../auth/session';
+import { ErrorAlert, Loading, MarkdownText, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
 import { formatDateTime } from '../format';
 import { useSchool } from '../layout/school';
@@ -17,18 +18,40 @@ const ALERT_STATUS: Record<GateAlert['status'], { label: string; color: string }
   closed: { label: '已关闭', color: 'default' },
 };
 
-/** Delivery states of the outbox, as users read them. */
+/** Outbox statuses as users read them, for pages that show one notice's status. */
 export const NOTICE_STATUS: Record<string, { label: string; color: string }> = {
-  pending: { label: '待发送', color: 'default' },
+  pending: { label: '等待发送', color: 'default' },
   sending: { label: '发送中', color: 'processing' },
   confirming: { label: '确认中', color: 'processing' },
   sent: { label: '已送达', color: 'success' },
-  filtered: { label: '已去重', color: 'default' },
+  filtered: { label: '被钉钉过滤', color: 'warning' },
   failed: { label: '无法送达', color: 'error' },
-  dead: { label: '重试用尽', color: 'error' },
+  dead: { label: '已放弃', color: 'error' },
 };
 
+/** Delivery states of GET /api/schools/:code/notices, in the order the filter shows them. */
+const DELIVERY_STATES: Array<{ value: string; label: string; color: string }> = [
+  { value: 'waiting', label: '等待发送', color: 'processing' },
+  { value: 'sent', label: '已送达', color: 'success' },
+  { value: 'filtered', label: '被钉钉过滤', color: 'warning' },
+  { value: 'failed', label: '无法送达', color: 'error' },
+  { value: 'dead', label: '已放弃', color: 'error' },
+];
+
 const CHANNELS: Record<string, string> = { dingtalk_work: '钉钉工作通知', dingtalk_robot: '钉钉群机器人', inbox: '站内消息' };
+const RECIPIENT_ROLES: Record<string, string> = {
+  school_admin: '学校管理员',
+  head_teacher: '班主任',
+  school_doctor: '校医',
+  guard: '门卫',
+  management: '学校管理层',
+  teacher: '教师',
+};
+
+/** Roles that may close any alert; guards close only unknown-face alerts, as the server enforces. */
+const CLOSE_ANY_ROLES = ['district_admin', 'school_admin', 'school_doctor'];
+const RECHECK_ROLES = ['district_admin', 'school_admin', 'school_doctor'];
+const ALERT_READERS = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
 
 /** A notice as GET /api/schools/:code/notices lists it. */
 export interface Notice {
@@ -54,34 +77,149 @@ export interface Notice {
   nextAttemptAt: number | null;
 }
 
+type AlertAction = { kind: 'recheck' | 'close'; alert: GateAlert };
+
+function mayHandle(user: CurrentUser, alert: GateAlert): boolean {
+  return alert.status !== 'closed' && (CLOSE_ANY_ROLES.includes(user.role) || alert.kind === 'unknown_face');
+}
+
+/** The re-check or close dialog of one alert. */
+function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; action: AlertAction | null; onDone: () => void }) {
+  const [form] = Form.useForm<{ temperature?: number; note?: string }>();
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const submit = useMutation({
+    mutationFn: async (values: { temperature?: number; note?: string }) => {
+      const base = `/api/schools/${encodeURIComponent(schoolCode)}/alerts/${encodeURIComponent(action!.alert.id)}`;
+      if (action!.kind === 'recheck') {
+        return api<{ result: 'normal' | 'fever' }>(`${base}/recheck`, { method: 'POST', body: { temperature: values.temperature, note: values.note || undefined } });
+      }
+      return api<GateAlert>(`${base}/close`, { method: 'POST', body: { note: values.note } });
+    },
+    onSuccess: (reply) => {
+      if (action?.kind === 'recheck') {
+        const result = (reply as { result: 'normal' | 'fever' }).result;
+        message.success(result === 'normal' ? '复测正常，预警已关闭，学生计为到校' : '复测仍发热，已通知班主任和校医安排接回');
+      } else {
+        message.success('预警已关闭');
+      }
+      form.resetFields();
+      void client.invalidateQueries({ queryKey: ['gate-alerts', schoolCode] });
+      onDone();
+    },
+  });
+  const isRecheck = action?.kind === 'recheck';
+  return (
+    <Modal
+      open={action !== null}
+      title={isRecheck ? '记录复测体温' : '关闭预警'}
+      okText={isRecheck ? '保存复测' : '关闭预警'}
+      cancelText="取消"
+      confirmLoading={submit.isPending}
+      onOk={() => form.submit()}
+      onCancel={() => {
+        form.resetFields();
+        submit.reset();
+        onDone();
+      }}
+      destroyOnHidden
+    >
+      {action && (
+        <Typography.Paragraph type="secondary">
+          {action.alert.title}：<MarkdownText text={action.alert.detail} />
+        </Typography.Paragraph>
+      )}
+      {submit.error && <ErrorAlert error={submit.error} />}
+      <Form form={form} layout="vertical" onFinish={(values) => submit.mutate(values)} requiredMark={false}>
+        {isRecheck && (
+          <Form.Item
+            name="temperature"
+            label="复测体温（℃）"
+            rules={[
+              { required: true, message: '请输入复测体温' },
+              { type: 'number', min: 34, max: 43, message: '体温应在 34 到 43 ℃ 之间' },
+            ]}
+          >
+            <InputNumber step={0.1} precision={1} style={{ width: 160 }} placeholder="例如 36.8" />
+          </Form.Item>
+        )}
+        <Form.Item
+          name="note"
+          label="处理说明"
+          rules={isRecheck ? [{ max: 500, message: '最多 500 字' }] : [{ required: true, whitespace: true, message: '请填写处理说明，例如“已人工核验，为来访家长”' }, { max: 500, message: '最多 500 字' }]}
+        >
+          <Input.TextArea rows={3} placeholder={isRecheck ? '可选，例如“休息 10 分钟后复测”' : '例如“已人工核验，为来访家长”'} />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
 function GateAlerts({ schoolCode }: { schoolCode: string }) {
   const user = useUser();
   const route = useRoute('GET /api/schools/:code/alerts');
+  const client = useQueryClient();
+  const { message } = App.useApp();
   const [status, setStatus] = useState('open');
-  const canRead = ['district_admin', 'school_admin', 'school_doctor', 'guard'].includes(user.role);
+  const [kind, setKind] = useState<string | undefined>();
+  const [action, setAction] = useState<AlertAction | null>(null);
+  const canRead = ALERT_READERS.includes(user.role);
   const alerts = useQuery({
-    queryKey: ['gate-alerts', schoolCode, status],
-    queryFn: () => api<{ alerts: GateAlert[] }>(fillPath(route.path!, { code: schoolCode }) + (status === 'all' ? '' : `?status=${status}`)),
+    queryKey: ['gate-alerts', schoolCode, status, kind ?? 'all'],
+    queryFn: () => {
+      const query = new URLSearchParams();
+      if (status !== 'all') query.set('status', status);
+      if (kind) query.set('kind', kind);
+      return api<{ alerts: GateAlert[] }>(fillPath(route.path!, { code: schoolCode }) + (query.toString() ? `?${query}` : ''));
+    },
     enabled: route.path !== undefined && canRead,
-    refetchInterval: 15_000,
+    refetchInterval: 30_000,
   });
+  const acknowledge = useMutation({
+    mutationFn: (alert: GateAlert) =>
+      api<GateAlert>(`/api/schools/${encodeURIComponent(schoolCode)}/alerts/${encodeURIComponent(alert.id)}/acknowledge`, { method: 'POST', body: {} }),
+    onSuccess: () => {
+      message.success('已确认，正在处理');
+      void client.invalidateQueries({ queryKey: ['gate-alerts', schoolCode] });
+    },
+    onError: (error) => message.error(error.message),
+  });
+  // A denial at the gate can raise an alert: refetch shortly after one.
+  const refresh = useThrottledInvalidate([['gate-alerts', schoolCode]], 1500);
+  const stream = useGateStream(canRead ? schoolCode : undefined, (decision) => {
+    if (decision.decision === 'deny') refresh();
+  });
+
   if (route.isLoading) return <Loading />;
   if (!route.path || !canRead) return <NotOpen title="预警" />;
   return (
     <Card
       title="预警"
       extra={
-        <Segmented
-          value={status}
-          onChange={(value) => setStatus(String(value))}
-          options={[
-            { label: '待处理', value: 'open' },
-            { label: '处理中', value: 'acknowledged' },
-            { label: '已关闭', value: 'closed' },
-            { label: '全部', value: 'all' },
-          ]}
-        />
+        <Space wrap>
+          {stream === 'open' && <Badge status="processing" text="实时" />}
+          <Select
+            allowClear
+            placeholder="全部类型"
+            aria-label="预警类型"
+            style={{ width: 130 }}
+            value={kind}
+            onChange={setKind}
+            options={Object.entries(ALERT_KIND).map(([value, label]) => ({ value, label }))}
+          />
+          <Segmented
+            value={status}
+            onChange={(value) => setStatus(String(value))}
+            options={[
+              { label: '待处理', value: 'open' },
+              { label: '处理中', value: 'acknowledged' },
+              { label: '已关闭', value: 'closed' },
+              { label: '全部', value: 'all' },
+            ]}
+          />
+        </Space>
       }
+      data-testid="alerts-card"
     >
       {alerts.error && <ErrorAlert error={alerts.error} />}
       <Table<GateAlert>
@@ -89,53 +227,148 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
         size="small"
         loading={alerts.isLoading}
         dataSource={alerts.data?.alerts ?? []}
-        scroll={{ x: 640 }}
-        pagination={{ pageSize: 10, showSizeChanger: false }}
+        scroll={{ x: 880 }}
+        pagination={{ pageSize: 10, showSizeChanger: false, hideOnSinglePage: true }}
         columns={[
-          { title: '时间', dataIndex: 'createdAt', width: 150, render: formatDateTime },
+          { title: '时间', dataIndex: 'createdAt', width: 140, render: formatDateTime },
           { title: '类型', dataIndex: 'kind', width: 100, render: (value: GateAlert['kind']) => ALERT_KIND[value] ?? value },
-          { title: '内容', dataIndex: 'title', render: (value: string, row) => <Typography.Text title={row.detail}>{value}</Typography.Text> },
-          { title: '状态', dataIndex: 'status', width: 90, render: (value: GateAlert['status']) => <Tag color={ALERT_STATUS[value]?.color}>{ALERT_STATUS[value]?.label ?? value}</Tag> },
-          { title: '处理结果', dataIndex: 'closedNote', render: (value: string | null) => value ?? '' },
+          {
+            title: '内容',
+            dataIndex: 'title',
+            render: (value: string, row) => (
+              <>
+                <div>{value}</div>
+                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                  <MarkdownText text={row.detail} />
+                </Typography.Text>
+              </>
+            ),
+          },
+          {
+            title: '状态',
+            dataIndex: 'status',
+            width: 80,
+            render: (value: GateAlert['status']) => <Tag color={ALERT_STATUS[value]?.color}>{ALERT_STATUS[value]?.label ?? value}</Tag>,
+          },
+          { title: '处理结果', dataIndex: 'closedNote', width: 160, render: (value: string | null) => value ?? '' },
+          {
+            title: '操作',
+            key: 'actions',
+            width: 190,
+            render: (_, alert) =>
+              mayHandle(user, alert) ? (
+                <Space size={4} wrap>
+                  {alert.status === 'open' && (
+                    <Button size="small" onClick={() => acknowledge.mutate(alert)} loading={acknowledge.isPending && acknowledge.variables?.id === alert.id}>
+                      确认
+                    </Button>
+                  )}
+                  {alert.kind === 'fever' && RECHECK_ROLES.includes(user.role) && (
+                    <Button size="small" type="primary" onClick={() => setAction({ kind: 'recheck', alert })}>
+                      复测
+                    </Button>
+                  )}
+                  <Button size="small" onClick={() => setAction({ kind: 'close', alert })}>
+                    关闭
+                  </Button>
+                </Space>
+              ) : null,
+          },
         ]}
       />
+      <AlertActionModal schoolCode={schoolCode} action={action} onDone={() => setAction(null)} />
     </Card>
   );
 }
 
-function toNotices(reply: unknown): Notice[] {
-  if (Array.isArray(reply)) return reply as Notice[];
-  const envelope = reply as { notices?: Notice[]; items?: Notice[] };
-  return envelope.notices ?? envelope.items ?? [];
+function recipientOf(notice: Notice): string {
+  if (notice.recipientGuardianId) return '家长';
+  if (notice.recipientRole) return RECIPIENT_ROLES[notice.recipientRole] ?? notice.recipientRole;
+  if (notice.recipientPersonId) return '教职工';
+  return notice.channel === 'dingtalk_robot' ? '钉钉群' : '—';
 }
 
 function Notices({ schoolCode }: { schoolCode: string }) {
-  const route = useRoute('GET /api/schools/:code/notices', 'GET /api/schools/:code/outbox');
+  const route = useRoute('GET /api/schools/:code/notices');
+  const retryRoute = useRoute('POST /api/notices/:id/retry');
+  const client = useQueryClient();
+  const { message } = App.useApp();
+  const [state, setState] = useState('all');
   const notices = useQuery({
-    queryKey: ['notices', schoolCode],
-    queryFn: async () => toNotices(await api<unknown>(fillPath(route.path!, { code: schoolCode }))),
+    queryKey: ['notices', schoolCode, state],
+    queryFn: () =>
+      api<{ counts: Record<string, number>; notices: Notice[] }>(fillPath(route.path!, { code: schoolCode }) + `?limit=200${state === 'all' ? '' : `&state=${state}`}`),
     enabled: route.path !== undefined,
     refetchInterval: 10_000,
   });
+  const retry = useMutation({
+    mutationFn: (notice: Notice) => api<Notice>(fillPath(retryRoute.path!, { id: notice.id }), { method: 'POST' }),
+    onSuccess: () => {
+      message.success('已重新加入发送队列');
+      void client.invalidateQueries({ queryKey: ['notices', schoolCode] });
+    },
+    onError: (error) => message.error(error.message),
+  });
   if (route.isLoading) return <Loading />;
   if (!route.path) return <NotOpen title="通知与送达情况" />;
+  const counts = notices.data?.counts;
+  const total = counts ? Object.values(counts).reduce((sum, n) => sum + n, 0) : undefined;
+  const label = (text: string, count: number | undefined) => (count === undefined ? text : `${text} ${count}`);
   return (
-    <Card title="通知与送达情况">
+    <Card
+      title="通知与送达情况"
+      extra={
+        <Segmented
+          value={state}
+          onChange={(value) => setState(String(value))}
+          options={[{ value: 'all', label: label('全部', total) }, ...DELIVERY_STATES.map((s) => ({ value: s.value, label: label(s.label, counts?.[s.value]) }))]}
+        />
+      }
+      data-testid="notices-card"
+    >
       {notices.error && <ErrorAlert error={notices.error} />}
       <Table<Notice>
         rowKey="id"
         size="small"
         loading={notices.isLoading}
-        dataSource={notices.data ?? []}
-        scroll={{ x: 720 }}
-        pagination={{ pageSize: 20, showSizeChanger: false }}
+        dataSource={notices.data?.notices ?? []}
+        scroll={{ x: 960 }}
+        pagination={{ pageSize: 20, showSizeChanger: false, hideOnSinglePage: true }}
+        expandable={{ expandedRowRender: (notice) => <MarkdownText text={notice.body} />, expandRowByClick: true }}
         columns={[
-          { title: '时间', dataIndex: 'createdAt', width: 150, render: formatDateTime },
+          { title: '时间', dataIndex: 'createdAt', width: 140, render: formatDateTime },
           { title: '标题', dataIndex: 'title' },
-          { title: '渠道', dataIndex: 'channel', width: 120, render: (value: string) => CHANNELS[value] ?? value },
-          { title: '送达状态', dataIndex: 'status', width: 100, render: (value: string) => <Tag color={NOTICE_STATUS[value]?.color}>{NOTICE_STATUS[value]?.label ?? value}</Tag> },
-          { title: '送达时间', dataIndex: 'sentAt', width: 150, render: formatDateTime },
-          { title: '说明', render: (_, row) => row.deliveryNote ?? row.lastError ?? '' },
+          { title: '接收人', key: 'recipient', width: 90, render: (_, notice) => recipientOf(notice) },
+          { title: '渠道', dataIndex: 'channel', width: 110, render: (value: string) => CHANNELS[value] ?? value },
+          {
+            title: '送达状态',
+            dataIndex: 'state',
+            width: 110,
+            render: (value: string, notice) => {
+              const known = DELIVERY_STATES.find((s) => s.value === value);
+              return <Badge status={known?.color === 'success' ? 'success' : known?.color === 'error' ? 'error' : known?.color === 'warning' ? 'warning' : 'processing'} text={notice.stateLabel} />;
+            },
+          },
+          { title: '次数', dataIndex: 'attempts', width: 60 },
+          { title: '说明', key: 'note', width: 220, render: (_, notice) => notice.deliveryNote ?? notice.lastError ?? (notice.sentAt ? `送达于 ${formatDateTime(notice.sentAt)}` : '') },
+          {
+            title: '操作',
+            key: 'retry',
+            width: 100,
+            render: (_, notice) =>
+              retryRoute.path && ['failed', 'dead', 'filtered'].includes(notice.status) ? (
+                <Button
+                  size="small"
+                  onClick={(event) => {
+                    event.stopPropagation();
+                    retry.mutate(notice);
+                  }}
+                  loading={retry.isPending && retry.variables?.id === notice.id}
+                >
+                  重新发送
+                </Button>
+              ) : null,
+          },
         ]}
       />
     </Card>
@@ -143,6 +376,7 @@ function Notices({ schoolCode }: { schoolCode: string }) {
 }
 
 export function NoticesPage() {
+  const user = useUser();
   const { school } = useSchool();
   if (!school) return <NeedSchool title="预警与通知" />;
   return (
@@ -152,9 +386,11 @@ export function NoticesPage() {
         <Col span={24}>
           <GateAlerts schoolCode={school.code} />
         </Col>
-        <Col span={24}>
-          <Notices schoolCode={school.code} />
-        </Col>
+        {isAdmin(user) && (
+          <Col span={24}>
+            <Notices schoolCode={school.code} />
+          </Col>
+        )}
       </Row>
     </>
   );
