@@ -4,6 +4,7 @@ import { loadConfig } from '../config.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { startWorkers } from '../workers.js';
 import { seedDemo } from '../demo/seed.js';
+import { ensureDemoGate } from '../demo/gate.js';
 import { DEMO_PASSWORD, seedDemoAccounts } from '../demo/accounts.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.js';
 import { demoRoutes } from '../demo/routes.js';
@@ -22,6 +23,7 @@ export async function serveCommand(): Promise<void> {
     runtime = await openRuntime({ config: demo.config });
     const seeded = await seedDemo(runtime.ctx);
     const accounts = await seedDemoAccounts(runtime.ctx);
+    const devices = await ensureDemoGate(runtime.ctx);
     process.stdout.write(
       [
         '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',
@@ -29,6 +31,7 @@ export async function serveCommand(): Promise<void> {
         `  演示学校：示范区实验小学（代码 demo-primary），学生 ${seeded.pupils} 名，教职工 ${seeded.staff} 名${seeded.created ? '（本次新建）' : ''}`,
         `  模拟大数据局：${demo.bureau.url}（统计：${demo.bureau.url}/_sim/stats）`,
         `  模拟钉钉：${demo.dingtalk.url}（收到的工作通知：${demo.dingtalk.url}/_sim/messages）`,
+        `  校门通道：${devices.length} 个（东门、南门），全员已录入演示人脸特征值`,
         `  演示账号（密码均为 ${DEMO_PASSWORD}）：`,
         ...accounts.map((a) => `    ${a.username.padEnd(10)} ${a.label}`),
         '',

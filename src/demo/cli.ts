@@ -8,6 +8,18 @@ import { readDemoEndpoints, startDemoEnvironment } from './environment.js';
 import { replayMorning, type MorningReport } from './morning.js';
 import { seedDemo } from './seed.js';
 
+const REASON_NAMES: Record<string, string> = {
+  fever: '发热',
+  unknown_person: '未识别身份',
+  code_red: '红码',
+  code_yellow: '黄码',
+  code_unknown: '健康码未知',
+  code_stale: '健康码过期',
+  weak_match: '人脸匹配不确定',
+  sensor_error: '测温异常',
+  no_temperature: '未测温',
+};
+
 const COLOR_NAMES: Record<string, string> = { green: '绿码', yellow: '黄码', red: '红码', unknown: '未知' };
 
 async function runningServerUrl(): Promise<string | undefined> {
@@ -69,6 +81,11 @@ function printReport(report: MorningReport, where: string): void {
   const n = report.notices;
   lines.push(`  通知：共 ${n.queued} 条，已送达 ${n.sent}，被钉钉过滤 ${n.filtered}，等待中 ${n.waiting}，失败 ${n.failed}`);
   lines.push(`  模拟钉钉收到工作通知 ${report.dingtalkDeliveries} 条；需电话联系的家长提醒 ${report.phoneRequests} 条`);
+  const g = report.gate;
+  const reasons = Object.entries(g.reasons).map(([reason, n]) => `${REASON_NAMES[reason] ?? reason} ${n}`).join('，');
+  lines.push(`  07:00-08:15 校门通行：${g.attempts} 人次，放行 ${g.passed}，拒绝 ${g.denied}（${reasons || '无'}）`);
+  lines.push(`    发热 ${g.fevers} 人，未识别人脸 ${g.unknownFaces} 人，迟到 ${g.late} 人，不在本年级入校时段 ${g.flaggedOutsideWindow} 人次`);
+  for (const recheck of g.rechecks) lines.push(`    ${recheck.at} 临时观察点复测 ${recheck.temperature.toFixed(1)} °C：${recheck.result}`);
   if (report.sampleNotice) lines.push('  班主任收到的通知示例：', ...report.sampleNotice.split('\n').map((line) => `    ${line}`));
   process.stdout.write(lines.join('\n') + '\n');
 }

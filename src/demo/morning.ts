@@ -6,6 +6,7 @@ import { runSync, getCurrentCodes, type SyncRunResult } from '../modules/healthc
 import type { BureauSimulator } from '../../tools/simulators/bureau.js';
 import type { DingTalkSimulator, WorkDelivery } from '../../tools/simulators/dingtalk.js';
 import { DEMO_SCHOOL } from './seed.js';
+import { replayGateMorning, type GateReplayReport } from './gate.js';
 
 export interface MorningStep {
   /** Local time of the step on the replayed day, 'YYYY-MM-DD HH:MM'. */
@@ -26,6 +27,8 @@ export interface MorningReport {
   sampleNotice: string | null;
   /** In-app requests to phone a guardian who has no DingTalk account. */
   phoneRequests: number;
+  /** 07:00-08:15 at the gates. */
+  gate: GateReplayReport;
 }
 
 interface Simulators {
@@ -48,9 +51,10 @@ function previousDay(day: string): string {
 }
 
 /**
- * Replay the code part of a school morning on the demo school. At 21:00 the evening
+ * Replay a school morning on the demo school. At 21:00 the evening
  * before, two pupils of one class turn yellow. At 04:30 one more pupil turns red, and at
- * 06:30 one of the yellow pupils is green again. Each step is a real sync against the bureau
+ * 06:30 one of the yellow pupils is green again. Then everyone passes the gates in the
+ * staggered windows (see replayGateMorning). Each step is a real sync against the bureau
  * simulator with the clock set to that time; the dispatcher (running in this process or
  * in the server) sends the notices to the DingTalk simulator, and the replay waits for
  * them for at most `waitMs`.
@@ -89,6 +93,8 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
   simulators.bureau.setCode(first.idNumber, 'green', { at: before(day, '06:30') });
   await runStep('06:30', day, '早间同步：一名黄码学生恢复绿码');
 
+  const gate = await replayGateMorning(ctx, day);
+
   const runIds = steps.map((s) => s.run.runId);
   const notices = await waitForNotices(ctx, school.id, replayStart, earlierNotices, options.waitMs ?? 30_000);
   const phoneRequests = await ctx.db
@@ -115,6 +121,7 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
     dingtalkDeliveries: deliveries.length,
     sampleNotice: sample,
     phoneRequests: Number(phoneRequests?.count ?? 0),
+    gate,
   };
 }
 

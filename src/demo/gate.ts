@@ -1,0 +1,207 @@
+import type { AppContext } from '../context.js';
+import { newId } from '../shared/ids.js';
+import { instantOf, formatLocalTime } from '../shared/time.js';
+import { getSchoolByCodeOrThrow, updateSchoolSettings } from '../modules/people/service.js';
+import { saveDescriptor } from '../modules/face/service.js';
+import { createDevice, listDevices } from '../modules/gate/devices.js';
+import { handleDeviceEvent } from '../modules/gate/device-events.js';
+import { listAlerts, recordRecheck } from '../modules/gate/alerts.js';
+import type { DeviceRow } from '../modules/gate/store.js';
+import { DEMO_SCHOOL } from './seed.js';
+
+/** Grades 1-2 enter 07:10-07:25 at the east gate, 3-4 07:25-07:40, 5-6 07:40-07:55. */
+const ENTRY_WINDOWS = [
+  { grades: [1, 2], from: '07:10', to: '07:25', lanes: ['东门'] },
+  { grades: [3, 4], from: '07:25', to: '07:40', lanes: ['东门', '南门'] },
+  { grades: [5, 6], from: '07:40', to: '07:55', lanes: ['南门'] },
+];
+
+const LANES = [
+  { name: '东门 1 号通道', lane: '东门' },
+  { name: '东门 2 号通道', lane: '东门' },
+  { name: '东门 3 号通道（平板）', lane: '东门' },
+  { name: '南门 1 号通道', lane: '南门' },
+  { name: '南门 2 号通道', lane: '南门' },
+  { name: '南门 3 号通道（平板）', lane: '南门' },
+];
+
+/**
+ * A deterministic synthetic face descriptor for a person: a unit vector from a PRNG
+ * seeded by the id. The demo has no photos, so its gallery is made of these.
+ */
+export function syntheticDescriptor(personId: string, noise = 0, noiseSeed = 0): Float32Array {
+  let state = hashString(personId) ^ 0x9e3779b9;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return ((state >>> 0) / 0x100000000) * 2 - 1;
+  };
+  const vector = new Float32Array(128);
+  for (let i = 0; i < 128; i++) vector[i] = next();
+
+  if (noise > 0) {
+    let noiseState = (hashString(personId) + noiseSeed * 7919) | 1;
+    for (let i = 0; i < 128; i++) {
+      noiseState ^= noiseState << 13;
+      noiseState ^= noiseState >>> 17;
+      noiseState ^= noiseState << 5;
+      vector[i] += (((noiseState >>> 0) / 0x100000000) * 2 - 1) * noise;
+    }
+  }
+
+  let norm = 0;
+  for (const value of vector) norm += value * value;
+  norm = Math.sqrt(norm);
+  for (let i = 0; i < 128; i++) vector[i] /= norm;
+  return vector;
+}
+
+function hashString(text: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 16777619);
+  }
+  return hash | 0;
+}
+
+/**
+ * Give the demo school its gates once: six lanes, the staggered entry windows, a face
+ * consent for staff, and a synthetic descriptor for everyone. Returns the devices.
+ */
+export async function ensureDemoGate(ctx: AppContext): Promise<DeviceRow[]> {
+  const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
+  const existing = await listDevices(ctx, school.code);
+  if (existing.length > 0) return existing;
+
+  const settings = school.settings as typeof school.settings & { gate?: Record<string, unknown> };
+  await updateSchoolSettings(ctx, school.id, { ...settings, gate: { ...(settings.gate ?? {}), entryWindows: ENTRY_WINDOWS } } as typeof school.settings);
+
+  const staffWithoutConsent = await ctx.db
+    .selectFrom('persons')
+    .select('id')
+    .where('school_id', '=', school.id)
+    .where('kind', '=', 'staff')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('consents').select('id').whereRef('consents.person_id', '=', 'persons.id').where('purpose', '=', 'face'))))
+    .execute();
+  if (staffWithoutConsent.length > 0) {
+    await ctx.db
+      .insertInto('consents')
+      .values(staffWithoutConsent.map((row) => ({ id: newId(), person_id: row.id, purpose: 'face' as const, given_by: 'self' as const, guardian_id: null, given_at: ctx.now(), revoked_at: null, note: '演示数据' })))
+      .execute();
+  }
+
+  const persons = await ctx.db.selectFrom('persons').select('id').where('school_id', '=', school.id).where('active', '=', 1).execute();
+  for (const person of persons) {
+    await saveDescriptor(ctx, { schoolId: school.id, personId: person.id, descriptor: syntheticDescriptor(person.id), score: 0.99, source: 'batch' });
+  }
+
+  const devices: DeviceRow[] = [];
+  for (const lane of LANES) {
+    const kind = lane.name.includes('平板') ? 'kiosk' : 'api';
+    devices.push((await createDevice(ctx, { schoolCode: school.code, kind, name: lane.name, lane: lane.lane, direction: 'in' })).device);
+  }
+  ctx.log.info({ schoolId: school.id, devices: devices.length, descriptors: persons.length }, 'demo gate prepared');
+  return devices;
+}
+
+export interface GateReplayReport {
+  attempts: number;
+  passed: number;
+  denied: number;
+  /** Denials by reason code. */
+  reasons: Record<string, number>;
+  fevers: number;
+  unknownFaces: number;
+  late: number;
+  flaggedOutsideWindow: number;
+  /** The fever re-checks at the observation point and their results. */
+  rechecks: Array<{ at: string; temperature: number; result: string }>;
+}
+
+/**
+ * Let the demo school's people through the gates on `day`: pupils in their grade's
+ * window at its lanes, staff before 07:30, a few pupils with a fever (one re-checked
+ * normal at 07:40), two strangers whose faces are not enrolled, and a few late pupils.
+ * Each event goes through the device API's handler with the clock set to its time.
+ */
+export async function replayGateMorning(ctx: AppContext, day: string): Promise<GateReplayReport> {
+  const devices = await ensureDemoGate(ctx);
+  const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
+  const lanes = (lane: string) => devices.filter((d) => d.lane === lane);
+
+  const people = await ctx.db
+    .selectFrom('persons')
+    .leftJoin('classes', 'classes.id', 'persons.class_id')
+    .select(['persons.id', 'persons.kind', 'classes.grade'])
+    .where('persons.school_id', '=', school.id)
+    .where('persons.active', '=', 1)
+    .orderBy('persons.id')
+    .execute();
+
+  interface Planned {
+    at: number;
+    device: DeviceRow;
+    body: Record<string, unknown>;
+  }
+  const plan: Planned[] = [];
+  const runTag = newId().slice(-8);
+  let index = 0;
+
+  for (const person of people) {
+    index += 1;
+    const window = person.grade ? ENTRY_WINDOWS.find((w) => w.grades.includes(person.grade!)) : undefined;
+    const from = instantOf(day, window?.from ?? '07:00');
+    const span = (window ? 15 : 30) * 60_000;
+    // One pupil in 400 comes after 08:00 and is late; the rest spread over their window.
+    const isLate = person.kind === 'student' && index % 400 === 7;
+    const at = isLate ? instantOf(day, '08:05') + (index % 10) * 60_000 : from + ((index * 7919) % span);
+    const laneDevices = lanes(window?.lanes[index % window.lanes.length] ?? '东门');
+    const isFever = person.kind === 'student' && index % 1000 === 11;
+    const temperature = isFever ? 37.6 : 36.2 + ((index * 31) % 7) / 10;
+    plan.push({
+      at,
+      device: laneDevices[index % laneDevices.length],
+      body: { eventId: `demo-${runTag}-${index}`, occurredAt: at, temperature, descriptor: Array.from(syntheticDescriptor(person.id, 0.02, index)) },
+    });
+  }
+
+  for (let stranger = 0; stranger < 2; stranger++) {
+    const at = instantOf(day, '07:35') + stranger * 90_000;
+    plan.push({
+      at,
+      device: lanes('东门')[0],
+      body: { eventId: `demo-${runTag}-stranger-${stranger}`, occurredAt: at, temperature: 36.5, descriptor: Array.from(syntheticDescriptor(`stranger-${runTag}-${stranger}`)) },
+    });
+  }
+
+  plan.sort((a, b) => a.at - b.at);
+  const report: GateReplayReport = { attempts: 0, passed: 0, denied: 0, reasons: {}, fevers: 0, unknownFaces: 0, late: 0, flaggedOutsideWindow: 0, rechecks: [] };
+
+  for (const attempt of plan) {
+    const eventCtx: AppContext = { ...ctx, now: () => attempt.at + 500 };
+    const outcome = await handleDeviceEvent(eventCtx, attempt.device, attempt.body);
+    report.attempts += 1;
+    if (outcome.decision === 'pass') report.passed += 1;
+    else {
+      report.denied += 1;
+      report.reasons[outcome.reason] = (report.reasons[outcome.reason] ?? 0) + 1;
+    }
+    if (outcome.reason.includes('fever')) report.fevers += 1;
+    if (outcome.reason.includes('unknown')) report.unknownFaces += 1;
+    if (outcome.flags.includes('late')) report.late += 1;
+    if (outcome.flags.some((flag) => flag.includes('window'))) report.flaggedOutsideWindow += 1;
+  }
+
+  // The school doctor re-checks the first fever at 07:40: 37.0 °C, so the alert closes as normal.
+  const feverAlerts = (await listAlerts(ctx, school.id, { kind: 'fever', status: 'open', limit: 10 })).slice(0, 1);
+  for (const alert of feverAlerts) {
+    const at = instantOf(day, '07:40');
+    const outcome = await recordRecheck({ ...ctx, now: () => at }, school.code, alert.id, { temperature: 37.0, measuredBy: '校医' });
+    report.rechecks.push({ at: formatLocalTime(at), temperature: 37.0, result: outcome.result === 'normal' ? '复测正常' : '复测仍发热' });
+  }
+
+  ctx.log.info({ attempts: report.attempts, passed: report.passed, denied: report.denied }, 'demo gate morning replayed');
+  return report;
+}
