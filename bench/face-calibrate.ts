@@ -1,15 +1,16 @@
 /**
  * Face threshold calibration on the labelled fixture photos.
  *
- *   npx tsx bench/face-calibrate.ts [--fixtures DIR] [--per-identity N] [--identities N] [--json]
+ *   npx tsx bench/face-calibrate.ts [--fixtures DIR] [--sets A,B] [--per-identity N] [--identities N] [--json]
  *
- * Extracts the descriptor of every photo under DIR/faceapi-bbt/<person>/ and
- * DIR/face_recognition/<person>/ with the product's extraction code, then prints every
+ * Extracts the descriptor of every photo under DIR/<set>/<person>/ (by default the sets
+ * faceapi-bbt and face_recognition of test/fixtures/faces) with the product's extraction
+ * code, then prints every
  * genuine and impostor pair distance summary, the TAR at FAR <= 0.1 % with its threshold,
  * leave-one-out margins, and what the detector does on the masked photos. The tests import
  * `calibrate` and `measureMasks` with fewer photos.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -43,8 +44,8 @@ export interface CalibrationOptions {
   maxPerIdentity?: number;
   /** Use at most this many identities per set (in name order). */
   maxIdentities?: number;
-  /** Labelled sets to read; both by default. */
-  sets?: ReadonlyArray<(typeof LABELLED_SETS)[number]>;
+  /** Folders under fixturesDir with one sub-folder per identity; LABELLED_SETS by default. */
+  sets?: readonly string[];
   extract?: ExtractOptions;
 }
 
@@ -70,6 +71,10 @@ export interface CalibrationReport {
   impostor: Summary;
   atFar001: OperatingPoint;
   atDefaults: OperatingPoint;
+  /** The threshold face-api's examples use, for comparison. */
+  atCustomary: OperatingPoint;
+  /** Threshold minus weak band: pairs at or under it are a 'match'. */
+  atMatchLimit: OperatingPoint;
   /** Leave-one-out: rank-1 correct share and margins (second minus best) of correct trials. */
   rank1: number;
   correctMargins: Summary;
@@ -141,6 +146,8 @@ export async function calibrate(options: CalibrationOptions): Promise<Calibratio
     impostor: summarize(pairs.impostor),
     atFar001: operatingPointAtFar(pairs, 0.001),
     atDefaults: operatingPoint(pairs, DEFAULT_MATCH_THRESHOLDS.threshold),
+    atCustomary: operatingPoint(pairs, 0.6),
+    atMatchLimit: operatingPoint(pairs, DEFAULT_MATCH_THRESHOLDS.threshold - DEFAULT_MATCH_THRESHOLDS.weakBand),
     rank1: trials.length ? correct.length / trials.length : NaN,
     correctMargins: summarize(margins),
     correctUnderMinMargin: margins.filter((m) => m < DEFAULT_MATCH_THRESHOLDS.minMargin).length,
@@ -164,6 +171,12 @@ export interface MaskReport {
   /** Every masked photo: found or the rejection code. */
   photos: Array<{ file: string; result: string; score?: number; masked?: boolean }>;
   pairs: MaskPair[];
+  /**
+   * Smallest distance between masked faces of different people. The identity is the file
+   * name up to the first '_' or '-' (the pair number, the RWMFD folder), so photos that
+   * may show one person are not compared.
+   */
+  maskedImpostorMin?: number;
 }
 
 /**
@@ -182,12 +195,14 @@ export async function measureMasks(fixturesDir: string, extract: ExtractOptions 
   };
 
   const report: MaskReport = { photos: [], pairs: [] };
+  const maskedFaces: Array<{ identity: string; descriptor: Float32Array }> = [];
   const maskedDir = join(fixturesDir, 'masked');
   for (const folder of readdirSync(maskedDir).sort()) {
     for (const file of readdirSync(join(maskedDir, folder)).filter((f) => IMAGE_FILE.test(f)).sort()) {
       if (folder === 'synthetic-pairs' && !file.includes('-with-mask')) continue;
       const outcome = await run(join(maskedDir, folder, file));
       report.photos.push({ file: `${folder}/${file}`, result: outcome.result, score: outcome.score, masked: outcome.masked });
+      if (outcome.descriptor) maskedFaces.push({ identity: `${folder}/${file.split(/[_-]/)[0]}`, descriptor: outcome.descriptor });
 
       if (folder === 'synthetic-pairs') {
         const plainFile = file.replace('-with-mask', '');
@@ -200,6 +215,14 @@ export async function measureMasks(fixturesDir: string, extract: ExtractOptions 
           distance: outcome.descriptor && plain.descriptor ? euclideanDistance(outcome.descriptor, plain.descriptor) : undefined,
         });
       }
+    }
+  }
+
+  for (let i = 0; i < maskedFaces.length; i++) {
+    for (let j = i + 1; j < maskedFaces.length; j++) {
+      if (maskedFaces[i].identity === maskedFaces[j].identity) continue;
+      const distance = euclideanDistance(maskedFaces[i].descriptor, maskedFaces[j].descriptor);
+      report.maskedImpostorMin = Math.min(report.maskedImpostorMin ?? Infinity, distance);
     }
   }
   return report;
@@ -221,14 +244,16 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const dirIndex = args.indexOf('--fixtures');
   const fixturesDir = resolve(dirIndex >= 0 ? args[dirIndex + 1] : 'test/fixtures/faces');
+  const setsIndex = args.indexOf('--sets');
   const options: CalibrationOptions = {
     fixturesDir,
+    sets: setsIndex >= 0 ? args[setsIndex + 1].split(',').filter(Boolean) : undefined,
     maxPerIdentity: readNumberOption(args, 'per-identity'),
     maxIdentities: readNumberOption(args, 'identities'),
   };
 
   const report = await calibrate(options);
-  const masks = await measureMasks(fixturesDir);
+  const masks = existsSync(join(fixturesDir, 'masked')) ? await measureMasks(fixturesDir) : { photos: [], pairs: [] };
   if (args.includes('--json')) {
     process.stdout.write(JSON.stringify({ report, masks }, null, 2) + '\n');
     return;
@@ -249,6 +274,8 @@ async function main(): Promise<void> {
     `impostor distance: ${formatSummary(report.impostor)}`,
     `FAR <= 0.1 %: threshold ${report.atFar001.threshold.toFixed(4)}, TAR ${(report.atFar001.tar * 100).toFixed(1)} % (${report.atFar001.trueAccepts}/${report.pairs.genuine}), FAR ${(report.atFar001.far * 100).toFixed(3)} % (${report.atFar001.falseAccepts}/${report.pairs.impostor})`,
     `at the default threshold ${DEFAULT_MATCH_THRESHOLDS.threshold}: TAR ${(report.atDefaults.tar * 100).toFixed(1)} %, FAR ${(report.atDefaults.far * 100).toFixed(3)} % (${report.atDefaults.falseAccepts} false accepts)`,
+    `at the customary 0.6: TAR ${(report.atCustomary.tar * 100).toFixed(1)} %, FAR ${(report.atCustomary.far * 100).toFixed(3)} % (${report.atCustomary.falseAccepts} false accepts)`,
+    `at the match limit ${report.atMatchLimit.threshold.toFixed(2)} (threshold minus weak band): TAR ${(report.atMatchLimit.tar * 100).toFixed(1)} %, FAR ${(report.atMatchLimit.far * 100).toFixed(3)} %`,
     `leave-one-out rank-1: ${(report.rank1 * 100).toFixed(1)} %; margins of correct trials: ${formatSummary(report.correctMargins)}`,
     `correct trials with a margin under minMargin ${DEFAULT_MATCH_THRESHOLDS.minMargin}: ${report.correctUnderMinMargin}`,
     `wrong nearest person: ${report.wrongTrials.map((t) => `${t.file} -> ${t.best?.personId} ${t.best?.distance.toFixed(3)}, margin ${t.second ? (t.second.distance - t.best!.distance).toFixed(3) : '-'}`).join('; ') || 'none'}`,
@@ -261,6 +288,7 @@ async function main(): Promise<void> {
   for (const p of masks.photos) {
     lines.push(`  ${p.file.padEnd(40)} ${p.result}${p.score !== undefined ? ` score ${p.score.toFixed(2)}` : ''}${p.masked === undefined ? '' : p.masked ? ' mask flagged' : ' mask NOT flagged'}`);
   }
+  lines.push(`masked faces of different people, smallest distance: ${masks.maskedImpostorMin?.toFixed(3) ?? '-'}`);
   lines.push('masked vs unmasked (same photo):');
   for (const p of masks.pairs) {
     const alarm = p.unmaskedFlagged ? ' (unmasked photo flagged as masked)' : '';

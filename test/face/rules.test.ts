@@ -154,10 +154,9 @@ describe('FaceGallery', () => {
       times.push(performance.now() - started);
       expect(result.best?.personId).toBe('p123456');
     }
-    times.sort((a, b) => a - b);
-    // bench/face-extract.ts records the figure. This bound only catches a fall back to the
-    // 23 ms float32 scan and leaves room for a busy shared machine.
-    expect(times[7]).toBeLessThan(15);
+    // bench/face-extract.ts records the figures. The fastest of 15 runs is robust to other
+    // processes on the machine, and a fall back to the float32 scan takes 23 ms or more.
+    expect(Math.min(...times)).toBeLessThan(10);
   });
 });
 

@@ -233,6 +233,12 @@ async function getGallery(ctx: AppContext, schoolId: string): Promise<CachedGall
   return loading;
 }
 
+/**
+ * Load the school's descriptors of persons with an active face consent.
+ * NOTE: revoking a consent does not change the gallery revision, so a process that already
+ * holds the gallery keeps the person until the next enrolment change of the school; the
+ * people module should call deleteFaceEnrolment when it records a face-consent revocation.
+ */
 async function loadGallery(ctx: AppContext, schoolId: string): Promise<CachedGallery> {
   const started = performance.now();
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
