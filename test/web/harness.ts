@@ -114,16 +114,17 @@ export async function startConsoleServer(extraModules: RouteModule[] = []): Prom
 
 export interface ConsoleBrowser {
   browser: Browser;
-  /** A page in a context of its own, so each page starts signed out. */
-  newPage(viewport?: { width: number; height: number }): Promise<Page>;
+  /** A page in a context of its own, so each page starts signed out; `permissions` such as ['camera']. */
+  newPage(viewport?: { width: number; height: number }, permissions?: string[]): Promise<Page>;
   close(): Promise<void>;
 }
 
 /**
- * Launch Debian's Chromium headless. Playwright gives a non-persistent launch a new
- * temporary user-data-dir and removes it on close.
+ * Launch Debian's Chromium headless, with `extraArgs` after the defaults (a fake camera,
+ * say). Playwright gives a non-persistent launch a new temporary user-data-dir and
+ * removes it on close.
  */
-export async function launchBrowser(): Promise<ConsoleBrowser> {
+export async function launchBrowser(extraArgs: string[] = []): Promise<ConsoleBrowser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -136,12 +137,13 @@ export async function launchBrowser(): Promise<ConsoleBrowser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
   return {
     browser,
-    newPage: async (viewport = { width: 1440, height: 900 }) => {
-      const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport });
+    newPage: async (viewport = { width: 1440, height: 900 }, permissions = []) => {
+      const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport, permissions });
       return context.newPage();
     },
     close: () => browser.close(),

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { createBrowserRouter, RouterProvider } from 'react-router';
 import { Spin, Result, Button } from 'antd';
 import { useSession } from './auth/session';
@@ -40,7 +41,18 @@ function SignedIn() {
   return <AppLayout />;
 }
 
+// The kiosk carries face recognition (about 1.3 MB of script), so it loads only on /kiosk.
+const KioskPage = lazy(() => import('./kiosk/KioskPage'));
+
 const router = createBrowserRouter([
+  {
+    path: '/kiosk',
+    element: (
+      <Suspense fallback={<Spin size="large" style={{ display: 'block', margin: '40vh auto' }} />}>
+        <KioskPage />
+      </Suspense>
+    ),
+  },
   {
     path: '/',
     element: <SignedIn />,
