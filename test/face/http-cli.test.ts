@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +149,24 @@ describe(`${DIALECTS[0]}: face over HTTP and the command line`, () => {
 
     const text = await cli(['identify', '--school', school.code, photoPath('face_recognition/rose_leslie/img1.jpg')]);
     expect(text.stdout).toMatch(/^门禁判定：未识别\n最相近的人距离 0\.\d{3}，超过阈值，不显示姓名\n$/);
+  });
+
+  it('enrols a folder with progress on stderr', async () => {
+    const other = await buildStudent(t.ctx, school.id);
+    await insertConsent(t.ctx.db, { id: newId(), person_id: other.person.id, purpose: 'face', given_by: 'guardian', guardian_id: other.guardianId, given_at: t.ctx.now(), revoked_at: null, note: null });
+    const folder = join(t.dataDir, 'cli-photos');
+    mkdirSync(folder);
+    copyFileSync(photoPath('face_recognition/biden/biden2.jpg'), join(folder, `${other.idNumber}.jpg`));
+
+    const first = await cli(['enroll-face', '--school', school.code, folder]);
+    expect(first.status).toBe(0);
+    const masked = `${other.idNumber.slice(0, 3)}***********${other.idNumber.slice(-4)}.jpg`;
+    expect(first.stderr).toBe(`[1/1] ${masked} 已录入\n`);
+    expect(first.stdout).toBe('共 1 张照片：本次录入 1 张，此前已录入跳过 0 张，失败 0 张\n');
+
+    const again = await cli(['enroll-face', '--school', school.code, folder, '--json']);
+    expect(again.stderr).toBe('');
+    expect(JSON.parse(again.stdout)).toMatchObject({ resumed: true, total: 1, enrolled: 0, skipped: 1, failed: [] });
   });
 
   it('explains command-line mistakes', async () => {
