@@ -5,14 +5,15 @@ import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { venueCodeLookup, type CodeLookupResult } from './code-lookup.js';
 import { cardHashOf, checkIdNumber, normalizeCardNumber, normalizePhone } from './service.js';
-import { checkTravel } from './travel-check.js';
+import { checkinWriter } from './checkin-writer.js';
 import * as store from './store.js';
 
 /**
  * Check-ins: by scanning (the person's own phone), by card (a reader or the number typed
  * by staff) and by staff registration. Every method goes through `recordCheckin`, which
- * folds a repeat within the duplicate window into the first check-in, looks up the code,
- * and flags far-apart check-ins of one ID number.
+ * looks up the code and hands the check-in to the group writer (checkin-writer.ts); the
+ * writer folds a repeat within the duplicate window into the first check-in and flags
+ * far-apart check-ins of one ID number.
  */
 
 export interface IdentityInput {
@@ -65,110 +66,43 @@ export interface CheckinOutcome {
   duplicate: boolean;
 }
 
-/** Per-person promise chains, so two scans of one person at one venue are decided one after the other. */
-const chains = new WeakMap<object, Map<string, Promise<unknown>>>();
-
-async function serialized<T>(ctx: AppContext, key: string, work: () => Promise<T>): Promise<T> {
-  let map = chains.get(ctx.config);
-  if (!map) {
-    map = new Map();
-    chains.set(ctx.config, map);
-  }
-  const previous = map.get(key) ?? Promise.resolve();
-  const next = previous.then(work, work);
-  const tail = next.catch(() => undefined);
-  map.set(key, tail);
-  void tail.then(() => {
-    if (map.get(key) === tail) map.delete(key);
-  });
-  return next;
-}
-
 /**
- * Record a check-in, or return the person's check-in at the venue within the duplicate
- * window. The code is looked up only for a new check-in.
- *
- * NOTE: duplicates are folded per process; two processes behind a load balancer can each
- * record one scan of a pair that arrives within milliseconds.
+ * Record a check-in through the group writer, or return the person's check-in at the
+ * venue within the duplicate window. The code is looked up before the write (from the
+ * cache on a repeat scan), so the write itself does no network IO.
  */
 export async function recordCheckin(ctx: AppContext, request: CheckinRequest): Promise<CheckinOutcome> {
   const { identity, venue } = request;
+  const now = ctx.now();
   const idNumberHash = identity.idNumber ? ctx.cipher.hash(identity.idNumber) : null;
   const phoneHash = identity.phone ? ctx.cipher.hash(identity.phone) : null;
-  const subjectHash = (idNumberHash ?? phoneHash)!;
 
-  return serialized(ctx, `${venue.id}|${subjectHash}`, async () => {
-    const now = ctx.now();
-    const windowMs = ctx.config.venues.duplicateWindowMinutes * 60_000;
-    if (windowMs > 0) {
-      const earlier = await store.findRecentCheckin(ctx.db, venue.id, subjectHash, now - windowMs);
-      if (earlier) return { checkin: earlier, duplicate: true };
-    }
+  const code: CodeLookupResult = identity.idNumber
+    ? await venueCodeLookup(ctx).lookup(identity.idNumber, idNumberHash!)
+    : { color: 'unknown', source: 'no_id_number' };
 
-    const code: CodeLookupResult = identity.idNumber
-      ? await venueCodeLookup(ctx).lookup(identity.idNumber, idNumberHash!)
-      : { color: 'unknown', source: 'no_id_number' };
-
-    const checkin: store.CheckinRow = {
-      id: newId(now),
-      venue_id: venue.id,
-      checked_in_at: now,
-      method: request.method,
-      subject_hash: subjectHash,
-      name: identity.name,
-      id_number_enc: identity.idNumber ? ctx.cipher.encrypt(identity.idNumber) : null,
-      id_number_hash: idNumberHash,
-      id_number_masked: identity.idNumber ? maskIdNumber(identity.idNumber) : null,
-      phone_enc: identity.phone ? ctx.cipher.encrypt(identity.phone) : null,
-      phone_hash: phoneHash,
-      phone_masked: identity.phone ? maskPhone(identity.phone) : null,
-      code_color: code.color,
-      code_source: code.source,
-      code_seen: request.method === 'manual' ? (request.codeSeen ? 1 : 0) : null,
-      seen_color: request.method === 'manual' && request.codeSeen ? (request.seenColor ?? null) : null,
-      card_id: request.cardId ?? null,
-      device_id: request.deviceId ?? null,
-      flagged: 0,
-    };
-
-    const flag = idNumberHash ? await findFarApartCheckin(ctx, venue, idNumberHash, now) : undefined;
-    if (flag) checkin.flagged = 1;
-
-    await ctx.db.transaction().execute(async (trx) => {
-      await store.insertCheckin(trx, checkin);
-      if (flag) {
-        await store.insertFlag(trx, {
-          id: newId(now),
-          subject_hash: subjectHash,
-          checkin_id: checkin.id,
-          previous_checkin_id: flag.previousId,
-          distance_m: flag.distanceM,
-          minutes: Math.round(flag.minutes * 10) / 10,
-          status: 'open',
-          created_at: now,
-          reviewed_by: null,
-          reviewed_at: null,
-          review_note: null,
-        });
-      }
-    });
-    if (flag) ctx.log.warn({ checkinId: checkin.id, venueId: venue.id, distanceM: flag.distanceM, minutes: flag.minutes }, 'far-apart check-ins flagged for review');
-    return { checkin, duplicate: false };
-  });
-}
-
-/** The most recent check-in elsewhere that this one is too far from, if any. */
-async function findFarApartCheckin(ctx: AppContext, venue: store.VenueRow, idNumberHash: string, now: number) {
-  if (venue.latitude === null || venue.longitude === null) return undefined;
-  const since = now - ctx.config.venues.travelWindowMinutes * 60_000;
-  const recent = await store.listRecentCheckinsElsewhere(ctx.db, idNumberHash, venue.id, since);
-  const here = { latitude: venue.latitude, longitude: venue.longitude };
-  for (const other of recent) {
-    if (other.latitude === null || other.longitude === null) continue;
-    const verdict = checkTravel({ latitude: other.latitude, longitude: other.longitude }, other.checked_in_at, here, now);
-    if (verdict.flagged) return { previousId: other.id, distanceM: verdict.distanceM, minutes: verdict.minutes };
-  }
-  return undefined;
+  const row: store.CheckinRow = {
+    id: newId(now),
+    venue_id: venue.id,
+    checked_in_at: now,
+    method: request.method,
+    subject_hash: (idNumberHash ?? phoneHash)!,
+    name: identity.name,
+    id_number_enc: identity.idNumber ? ctx.cipher.encrypt(identity.idNumber) : null,
+    id_number_hash: idNumberHash,
+    id_number_masked: identity.idNumber ? maskIdNumber(identity.idNumber) : null,
+    phone_enc: identity.phone ? ctx.cipher.encrypt(identity.phone) : null,
+    phone_hash: phoneHash,
+    phone_masked: identity.phone ? maskPhone(identity.phone) : null,
+    code_color: code.color,
+    code_source: code.source,
+    code_seen: request.method === 'manual' ? (request.codeSeen ? 1 : 0) : null,
+    seen_color: request.method === 'manual' && request.codeSeen ? (request.seenColor ?? null) : null,
+    card_id: request.cardId ?? null,
+    device_id: request.deviceId ?? null,
+    flagged: 0,
+  };
+  return checkinWriter(ctx).submit({ row, venue });
 }
 
 /**

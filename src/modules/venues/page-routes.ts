@@ -139,11 +139,11 @@ export async function venuePageRoutes(app: HttpApp, ctx: AppContext): Promise<vo
       }
     }
 
-    const nonce = newNonce();
     const token = tokenOf(request);
     const resolved = await resolveVenueCode(ctx, token);
     if (!resolved.ok) {
       if (wantsJson(request)) throw new AppError('VENUE_CODE_INVALID', REFUSAL_TEXT[resolved.refusal], { refusal: resolved.refusal });
+      const nonce = newNonce();
       return sendPage(reply, 400, refusalPage(resolved.refusal, nonce, resolved.venue), nonce);
     }
 
@@ -154,6 +154,7 @@ export async function venuePageRoutes(app: HttpApp, ctx: AppContext): Promise<vo
       identity = checkIdentity(ctx, values as { name: string });
     } catch (error) {
       if (!isAppError(error) || wantsJson(request)) throw error;
+      const nonce = newNonce();
       return sendPage(reply, error.status, checkinFormPage({ venue: resolved.venue, token, nonce, values, error: error.userMessage }), nonce);
     }
 

@@ -122,35 +122,34 @@ export async function findCheckin(db: Executor, id: string): Promise<CheckinRow 
   return db.selectFrom('venue_checkins').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** The latest check-in of a person at a venue at or after `since`. */
-export async function findRecentCheckin(db: Executor, venueId: string, subjectHash: string, since: number): Promise<CheckinRow | undefined> {
-  return db
-    .selectFrom('venue_checkins')
-    .selectAll()
-    .where('subject_hash', '=', subjectHash)
-    .where('checked_in_at', '>=', since)
-    .where('venue_id', '=', venueId)
-    .orderBy('checked_in_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+/**
+ * Insert check-ins with one multi-row statement. A group holds at most 200 rows of 19
+ * columns, 3,800 parameters, inside SQLite's limit of 32,766 and PostgreSQL's of 65,535.
+ */
+export async function insertCheckins(db: Executor, rows: CheckinRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.insertInto('venue_checkins').values(rows).execute();
 }
 
-/** A person's check-ins at other venues at or after `since`, newest first, with the venue's position. */
-export async function listRecentCheckinsElsewhere(db: Executor, subjectHash: string, venueId: string, since: number, limit = 20) {
+/** A check-in with its venue's position, for the duplicate and far-apart checks. */
+export interface RecentCheckinRow extends CheckinRow {
+  latitude: number | null;
+  longitude: number | null;
+}
+
+/** The check-ins of these people (subject hashes) at or after `since`, oldest first. */
+export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: string[], since: number): Promise<RecentCheckinRow[]> {
+  if (subjectHashes.length === 0) return [];
   return db
     .selectFrom('venue_checkins as c')
     .innerJoin('venues as v', 'v.id', 'c.venue_id')
-    .select(['c.id', 'c.venue_id', 'c.checked_in_at', 'v.latitude', 'v.longitude'])
-    .where('c.subject_hash', '=', subjectHash)
+    .selectAll('c')
+    .select(['v.latitude', 'v.longitude'])
+    .where('c.subject_hash', 'in', subjectHashes)
     .where('c.checked_in_at', '>=', since)
-    .where('c.venue_id', '!=', venueId)
-    .orderBy('c.checked_in_at', 'desc')
-    .limit(limit)
+    .orderBy('c.checked_in_at')
+    .orderBy('c.id')
     .execute();
-}
-
-export async function markCheckinFlagged(db: Executor, id: string): Promise<void> {
-  await db.updateTable('venue_checkins').set({ flagged: 1 }).where('id', '=', id).execute();
 }
 
 export interface TraceRow extends CheckinRow {
@@ -210,12 +209,18 @@ export async function listCheckinsOfPerson(
     .execute();
 }
 
+/** Ids of every venue, active or retired, for retention. */
+export async function listVenueIds(db: Executor): Promise<string[]> {
+  return (await db.selectFrom('venues').select('id').execute()).map((row) => row.id);
+}
+
 /**
- * Delete up to `batch` check-ins older than `cutoff` and return how many went. Deleting
- * in batches keeps each statement short on a table of millions of rows.
+ * Delete up to `batch` check-ins of one venue older than `cutoff` and return how many
+ * went. The (venue_id, checked_in_at) index finds them; deleting in batches keeps each
+ * statement short after a long pause.
  */
-export async function deleteCheckinsBefore(db: Executor, cutoff: number, batch: number): Promise<number> {
-  const ids = db.selectFrom('venue_checkins').select('id').where('checked_in_at', '<', cutoff).limit(batch);
+export async function deleteVenueCheckinsBefore(db: Executor, venueId: string, cutoff: number, batch: number): Promise<number> {
+  const ids = db.selectFrom('venue_checkins').select('id').where('venue_id', '=', venueId).where('checked_in_at', '<', cutoff).limit(batch);
   const result = await db.deleteFrom('venue_checkins').where('id', 'in', ids).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -1,0 +1,202 @@
+import type { AppContext } from '../../context.js';
+import { newId } from '../../shared/ids.js';
+import { checkTravel } from './travel-check.js';
+import * as store from './store.js';
+
+/**
+ * Group commit of check-ins. Check-ins that arrive while a write runs wait and go into
+ * the next one together: one transaction reads the recent check-ins of everyone in the
+ * group (one indexed query), folds repeat scans within the duplicate window into the
+ * earlier check-in, flags far-apart check-ins of one ID number, and inserts the rest
+ * with one multi-row statement. Each caller's promise resolves after the commit, so an
+ * answered check-in is stored. On a busy morning this turns hundreds of small
+ * transactions a second into a few dozen larger ones.
+ *
+ * The groups of one person are written one after another, so a scan always sees that
+ * person's earlier check-ins. Two processes can each write one scan of a pair that
+ * arrives within the same few milliseconds; the next scan of that person sees both and
+ * is folded.
+ */
+
+/** Check-ins written per transaction at most. */
+const MAX_GROUP = 200;
+
+export interface NewCheckin {
+  row: store.CheckinRow;
+  venue: store.VenueRow;
+}
+
+export interface WrittenCheckin {
+  checkin: store.CheckinRow;
+  duplicate: boolean;
+}
+
+interface Pending extends NewCheckin {
+  resolve(result: WrittenCheckin): void;
+  reject(error: unknown): void;
+}
+
+type RecentCheckin = store.RecentCheckinRow;
+
+/**
+ * Writes groups in lanes: each person (subject hash) always goes to the same lane, and
+ * a lane writes one group at a time, so repeat scans of one person are decided in order.
+ * SQLite allows one writer, so it gets one lane; PostgreSQL gets WRITE_LANES_POSTGRES,
+ * so one group's round trips do not hold up the others.
+ */
+export class CheckinWriter {
+  private readonly lanes: Lane[];
+
+  constructor(private readonly ctx: AppContext) {
+    const count = ctx.dialect === 'postgres' ? WRITE_LANES_POSTGRES : 1;
+    this.lanes = Array.from({ length: count }, () => new Lane(ctx));
+  }
+
+  /** Write one check-in with the next group of its lane; resolves after its commit. */
+  submit(checkin: NewCheckin): Promise<WrittenCheckin> {
+    const lane = this.lanes.length === 1 ? this.lanes[0] : this.lanes[Number.parseInt(checkin.row.subject_hash.slice(0, 8), 16) % this.lanes.length];
+    return lane.submit(checkin);
+  }
+
+  /** Wait until every submitted check-in is written. */
+  async flushed(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.flushed()));
+  }
+}
+
+/** Groups written at once on PostgreSQL; each holds one pooled connection while it writes. */
+const WRITE_LANES_POSTGRES = 4;
+
+class Lane {
+  private queue: Pending[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly ctx: AppContext) {}
+
+  submit(checkin: NewCheckin): Promise<WrittenCheckin> {
+    return new Promise<WrittenCheckin>((resolve, reject) => {
+      this.queue.push({ ...checkin, resolve, reject });
+      if (!this.running) this.running = this.drain();
+    });
+  }
+
+  async flushed(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      try {
+        const results = await this.write(group);
+        group.forEach((pending, i) => pending.resolve(results[i]));
+      } catch (error) {
+        this.ctx.log.error({ err: error, groupSize: group.length }, 'check-in group write failed');
+        for (const pending of group) pending.reject(error);
+      }
+    }
+    this.running = undefined;
+  }
+
+  private async write(group: Pending[]): Promise<WrittenCheckin[]> {
+    const { duplicateWindowMinutes, travelWindowMinutes } = this.ctx.config.venues;
+    const duplicateMs = duplicateWindowMinutes * 60_000;
+    const travelMs = travelWindowMinutes * 60_000;
+    const earliest = Math.min(...group.map((p) => p.row.checked_in_at));
+    const subjects = [...new Set(group.map((p) => p.row.subject_hash))];
+
+    // The read needs no transaction: this lane is the only writer of these people's rows
+    // in this process, and it writes one group at a time.
+    const recent = await store.listRecentCheckinsOfSubjects(this.ctx.db, subjects, earliest - Math.max(duplicateMs, travelMs));
+    const bySubject = new Map<string, RecentCheckin[]>();
+    for (const row of recent) {
+      const list = bySubject.get(row.subject_hash) ?? [];
+      list.push(row);
+      bySubject.set(row.subject_hash, list);
+    }
+
+    const results: WrittenCheckin[] = [];
+    const inserts: store.CheckinRow[] = [];
+    const flags: store.FlagRow[] = [];
+    for (const { row, venue } of group) {
+      const list = bySubject.get(row.subject_hash) ?? [];
+      const earlier = duplicateMs > 0 ? findLatest(list, (c) => c.venue_id === venue.id && c.checked_in_at >= row.checked_in_at - duplicateMs) : undefined;
+      if (earlier) {
+        results.push({ checkin: withoutPosition(earlier), duplicate: true });
+        continue;
+      }
+
+      const checkin = { ...row };
+      if (checkin.id_number_hash && venue.latitude !== null && venue.longitude !== null) {
+        const far = findFarApart(list, venue, checkin.checked_in_at, travelMs);
+        if (far) {
+          checkin.flagged = 1;
+          flags.push({
+            id: newId(checkin.checked_in_at),
+            subject_hash: checkin.subject_hash,
+            checkin_id: checkin.id,
+            previous_checkin_id: far.previousId,
+            distance_m: far.distanceM,
+            minutes: Math.round(far.minutes * 10) / 10,
+            status: 'open',
+            created_at: checkin.checked_in_at,
+            reviewed_by: null,
+            reviewed_at: null,
+            review_note: null,
+          });
+          this.ctx.log.warn({ checkinId: checkin.id, venueId: venue.id, distanceM: far.distanceM, minutes: far.minutes }, 'far-apart check-ins flagged for review');
+        }
+      }
+      inserts.push(checkin);
+      list.push({ ...checkin, latitude: venue.latitude, longitude: venue.longitude });
+      bySubject.set(checkin.subject_hash, list);
+      results.push({ checkin, duplicate: false });
+    }
+
+    // One multi-row insert commits by itself; flags need a transaction with it.
+    if (flags.length === 0) {
+      await store.insertCheckins(this.ctx.db, inserts);
+    } else {
+      await this.ctx.db.transaction().execute(async (trx) => {
+        await store.insertCheckins(trx, inserts);
+        for (const flag of flags) await store.insertFlag(trx, flag);
+      });
+    }
+    return results;
+  }
+}
+
+function findLatest(list: RecentCheckin[], match: (c: RecentCheckin) => boolean): RecentCheckin | undefined {
+  for (let i = list.length - 1; i >= 0; i--) if (match(list[i])) return list[i];
+  return undefined;
+}
+
+/** The most recent check-in elsewhere, within the travel window, too far away to have come from. */
+function findFarApart(list: RecentCheckin[], venue: store.VenueRow, at: number, travelMs: number) {
+  const here = { latitude: venue.latitude!, longitude: venue.longitude! };
+  for (let i = list.length - 1; i >= 0; i--) {
+    const other = list[i];
+    if (other.venue_id === venue.id || other.latitude === null || other.longitude === null) continue;
+    if (other.checked_in_at < at - travelMs) continue;
+    const verdict = checkTravel({ latitude: other.latitude, longitude: other.longitude }, other.checked_in_at, here, at);
+    if (verdict.flagged) return { previousId: other.id, distanceM: verdict.distanceM, minutes: verdict.minutes };
+  }
+  return undefined;
+}
+
+function withoutPosition(row: RecentCheckin): store.CheckinRow {
+  const { latitude: _latitude, longitude: _longitude, ...checkin } = row;
+  return checkin;
+}
+
+const writers = new WeakMap<object, CheckinWriter>();
+
+/** The check-in writer of this process for the context's database. */
+export function checkinWriter(ctx: AppContext): CheckinWriter {
+  let writer = writers.get(ctx.db);
+  if (!writer) {
+    writer = new CheckinWriter(ctx);
+    writers.set(ctx.db, writer);
+  }
+  return writer;
+}
