@@ -10,8 +10,9 @@
  * through a bureau simulator on loopback). Autocannon posts JSON check-ins (a random
  * person at a random bus, as the phone form does with Accept: application/json) and the
  * same bodies to a bare Fastify route that parses the JSON and returns a small object.
- * The two servers take turns, `--rounds` times, in this process; autocannon runs in a
- * child process (bench/_venue-load.mjs), so server and load each have an event loop.
+ * The two servers take turns, `--rounds` times, in this process. Autocannon runs in a
+ * child process (bench/_venue-load.mjs), so the servers and the load generator each
+ * have an event loop.
  *
  * Trace run (PostgreSQL): a throwaway database with 100 bus lines of 20 vehicles and
  * 1,000 shops, and `--rows` check-ins of `--people` people spread over one day
@@ -76,7 +77,7 @@ const PG_ADMIN_URL = process.env.FANGKONG_TEST_PG_URL ?? 'postgres://postgres@12
 const BENCH_ACTOR: AuthUser = { id: 'bench', username: 'bench', displayName: '压测', role: 'district_admin', schoolId: null, classId: null, personId: null, sessionId: 'bench' };
 const TASK_FORCE: AuthUser = { ...BENCH_ACTOR, id: 'bench-tf', username: 'bench-tf', role: 'task_force' };
 
-/** A throwaway database of the dialect, dropped by `drop`. */
+/** Create a throwaway database of the dialect; `drop` removes it. */
 async function openBenchDb(dialect: DialectName): Promise<{ database: Db; databaseUrl: string; dataDir: string; drop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fangkong-bench-venue-'));
   if (dialect === 'sqlite') {

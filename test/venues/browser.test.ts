@@ -109,4 +109,25 @@ describe.skipIf(!BROWSER_ENABLED)('check-in page in Chromium at phone size', () 
     await expect(page.locator('form').count()).resolves.toBe(0);
     await page.context().close();
   });
+
+  it('lets staff register a person by hand', async () => {
+    const admin = await makeUser(ctx, 'district_admin');
+    const { key } = await service.createVenueDevice(ctx, admin, { kind: 'staff_phone', name: '司机手机', operator: '杭州公交集团' });
+    const devices = await service.listVenueDevices(ctx, '杭州公交集团');
+    const page = await browser.newPage(PHONE);
+    await page.goto(`${url}/v/staff#key=${devices[devices.length - 1].id}.${key}`);
+    await page.locator('#todayName').getByText(service.frameColorOf(ctx).name).waitFor();
+    expect(new URL(page.url()).hash).toBe('');
+
+    await page.getByLabel('姓名').fill('游客丙');
+    await page.getByLabel('手机号（没有身份证号时填写）').fill('10066667777');
+    await page.getByText('已查看本人健康码').click();
+    await page.getByLabel('看到的健康码颜色').selectOption('green');
+    await page.getByRole('button', { name: '登记', exact: true }).click();
+    await page.locator('#result').getByText('游*丙', { exact: false }).waitFor();
+
+    const row = await ctx.db.selectFrom('venue_checkins').selectAll().where('name', '=', '游客丙').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ method: 'manual', code_seen: 1, seen_color: 'green' });
+    await page.context().close();
+  });
 });

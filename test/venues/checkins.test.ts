@@ -106,7 +106,7 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       expect(second.checkin.code_source).toBe('cache');
       expect(world.bureau.stats().requests).toBe(1);
 
-      // The cache keeps an answer for codeCacheSeconds (300 s by default), then asks again.
+      // The cache keeps a result for codeCacheSeconds (300 s by default), then the bureau is asked again.
       at('07:10');
       const third = await recordCheckin(world.ctx, { venue, method: 'scan', identity: { name: '王小明', idNumber } });
       expect(third.checkin.code_source).toBe('bureau');
@@ -169,7 +169,7 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       expect(() => checkIdentity(world.ctx, input)).toThrow(message);
     });
 
-    it('records unknown when the bureau is down, then skips it while the breaker is open', async () => {
+    it('bureau outage records unknown', async () => {
       // The breaker stays open for the rest of the process's context, so this runs in a world of its own.
       const fresh = await startVenueWorld(dialect);
       try {
@@ -192,7 +192,7 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       }
     });
 
-    it('records unknown when the bureau does not answer in time', async () => {
+    it('bureau timeout records unknown', async () => {
       const fresh = await startVenueWorld(dialect, { bureauDeadlineMs: 150 });
       try {
         const freshAdmin = await makeUser(fresh.ctx, 'district_admin');
@@ -208,7 +208,7 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       }
     });
 
-    it('records unknown when the bureau has no record', async () => {
+    it('unknown person records unknown', async () => {
       const fresh = await startVenueWorld(dialect);
       try {
         const freshAdmin = await makeUser(fresh.ctx, 'district_admin');
@@ -225,7 +225,7 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
   });
 
   describe('far-apart check-ins', () => {
-    it('flags one ID number at venues 27 km apart within 5 minutes, and records both', async () => {
+    it('flags 27 km in 5 minutes', async () => {
       at('12:00');
       const westLake = await service.getVenueOrThrow(world.ctx, (await buildVenue(world.ctx, admin, { latitude: 30.2431, longitude: 120.1503 })).id);
       const airport = await service.getVenueOrThrow(world.ctx, (await buildVenue(world.ctx, admin, { kind: 'hall', name: '机场大厅', operator: '机场', line: null, plate: null, latitude: 30.2295, longitude: 120.4344 })).id);

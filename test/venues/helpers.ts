@@ -23,8 +23,8 @@ export interface VenueWorld {
 }
 
 /**
- * A fresh database of the dialect and a bureau simulator on loopback, with a bureau
- * client that tries once and a short check-in deadline, so a bureau outage shows at once.
+ * Start a fresh database of the dialect and a bureau simulator on loopback. The bureau
+ * client tries once and the check-in deadline is short, so a bureau outage shows at once.
  */
 export async function startVenueWorld(dialect: DialectName, venues: Partial<Config['venues']> = {}): Promise<VenueWorld> {
   const bureau = await startBureauSimulator({ appKey: APP_KEY, appSecret: APP_SECRET });
@@ -65,14 +65,14 @@ export async function signInAs(ctx: AppContext, user: AuthUser): Promise<Record<
 
 let idSeed = 100;
 
-/** A synthetic ID number that no other test of this run uses. */
+/** Return a synthetic ID number that no other test of this run uses. */
 export function nextIdNumber(): string {
   idSeed += 1;
   const day = new Date(Date.UTC(1960, 0, 1) + (idSeed % 20000) * 86_400_000).toISOString().slice(0, 10);
   return makeIdNumber(idSeed, day);
 }
 
-/** A bus of line K101 with coordinates in Hangzhou, or another venue from `overrides`. */
+/** Create a bus of line K101 with coordinates in Hangzhou, or another venue from `overrides`. */
 export async function buildVenue(ctx: AppContext, admin: AuthUser, overrides: Partial<NewVenue> = {}) {
   const [venue] = await createVenues(ctx, admin, [{ kind: 'bus', name: '1001 号车', operator: '杭州公交集团', line: 'K101', plate: '浙A·12345', latitude: 30.27, longitude: 120.15, ...overrides }]);
   return venue;

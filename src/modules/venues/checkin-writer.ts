@@ -5,12 +5,12 @@ import * as store from './store.js';
 
 /**
  * Group commit of check-ins. Check-ins that arrive while a write runs wait and go into
- * the next one together: one transaction reads the recent check-ins of everyone in the
- * group (one indexed query), folds repeat scans within the duplicate window into the
- * earlier check-in, flags far-apart check-ins of one ID number, and inserts the rest
- * with one multi-row statement. Each caller's promise resolves after the commit, so an
- * answered check-in is stored. On a busy morning this turns hundreds of small
- * transactions a second into a few dozen larger ones.
+ * the next one together. One indexed query reads the recent check-ins of everyone in
+ * the group. Repeat scans within the duplicate window are folded into the earlier
+ * check-in, far-apart check-ins of one ID number are flagged, and the rest are inserted
+ * with one multi-row statement. Each caller's promise resolves after the insert has
+ * committed, so every check-in that gets a reply is stored. On a busy morning this
+ * turns hundreds of small transactions a second into a few dozen larger ones.
  *
  * The groups of one person are written one after another, so a scan always sees that
  * person's earlier check-ins. Two processes can each write one scan of a pair that
@@ -64,7 +64,7 @@ export class CheckinWriter {
   }
 }
 
-/** Groups written at once on PostgreSQL; each holds one pooled connection while it writes. */
+/** Groups written at once on PostgreSQL. Each uses one pooled connection while it writes. */
 const WRITE_LANES_POSTGRES = 4;
 
 class Lane {
@@ -171,7 +171,7 @@ function findLatest(list: RecentCheckin[], match: (c: RecentCheckin) => boolean)
   return undefined;
 }
 
-/** The most recent check-in elsewhere, within the travel window, too far away to have come from. */
+/** Find the most recent check-in elsewhere, within the travel window, too far away to have come from. */
 function findFarApart(list: RecentCheckin[], venue: store.VenueRow, at: number, travelMs: number) {
   const here = { latitude: venue.latitude!, longitude: venue.longitude! };
   for (let i = list.length - 1; i >= 0; i--) {
@@ -191,7 +191,7 @@ function withoutPosition(row: RecentCheckin): store.CheckinRow {
 
 const writers = new WeakMap<object, CheckinWriter>();
 
-/** The check-in writer of this process for the context's database. */
+/** Return the check-in writer of this process for the context's database. */
 export function checkinWriter(ctx: AppContext): CheckinWriter {
   let writer = writers.get(ctx.db);
   if (!writer) {

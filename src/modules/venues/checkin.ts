@@ -11,7 +11,7 @@ import * as store from './store.js';
 /**
  * Check-ins: by scanning (the person's own phone), by card (a reader or the number typed
  * by staff) and by staff registration. Every method goes through `recordCheckin`, which
- * looks up the code and hands the check-in to the group writer (checkin-writer.ts); the
+ * looks up the code and hands the check-in to the group writer (checkin-writer.ts). The
  * writer folds a repeat within the duplicate window into the first check-in and flags
  * far-apart check-ins of one ID number.
  */
@@ -96,12 +96,16 @@ export async function recordCheckin(ctx: AppContext, request: CheckinRequest): P
     phone_masked: identity.phone ? maskPhone(identity.phone) : null,
     code_color: code.color,
     code_source: code.source,
-    code_seen: request.method === 'manual' ? (request.codeSeen ? 1 : 0) : null,
-    seen_color: request.method === 'manual' && request.codeSeen ? (request.seenColor ?? null) : null,
+    code_seen: null,
+    seen_color: null,
     card_id: request.cardId ?? null,
     device_id: request.deviceId ?? null,
     flagged: 0,
   };
+  if (request.method === 'manual') {
+    row.code_seen = request.codeSeen ? 1 : 0;
+    if (request.codeSeen) row.seen_color = request.seenColor ?? null;
+  }
   return checkinWriter(ctx).submit({ row, venue });
 }
 
@@ -131,7 +135,7 @@ export async function checkinWithCard(
   return { ...outcome, card };
 }
 
-/** The check-in a result page shows; undefined when it was deleted by retention. */
+/** Find the check-in a result page shows; undefined once retention has deleted it. */
 export async function findCheckin(ctx: AppContext, id: string): Promise<store.CheckinRow | undefined> {
   return store.findCheckin(ctx.db, id);
 }

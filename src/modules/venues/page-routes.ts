@@ -25,7 +25,7 @@ import { staffPage } from './staff-page.js';
  * both limits come from the settings.
  */
 
-/** A result page is a pass for this long after the check-in; afterwards it says it has expired. */
+/** A result page is a pass for this long after the check-in. Afterwards it shows that it has expired. */
 export const RESULT_VALID_MS = 30 * 60_000;
 const DEVICE_COOKIE = 'fk_vdev';
 const FORM_BODY_LIMIT = 4096;
@@ -56,7 +56,7 @@ function wantsJson(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('application/json');
 }
 
-/** The token part of /v/<token>, as the browser sent it (a doubled URL keeps its slashes). */
+/** Return the token part of /v/<token> as the browser sent it (a doubled URL keeps its slashes). */
 function tokenOf(request: FastifyRequest): string {
   const raw = request.url.split('?', 1)[0].slice('/v/'.length);
   try {

@@ -107,7 +107,7 @@ function parseInstant(value: number | string, field: string): number {
   return instantOf(match[1], match[2]);
 }
 
-/** The reply of a check-in to a device or a JSON client. */
+/** Build the reply of a check-in for a device or a JSON client. */
 export function checkinReply(venue: VenueRow, outcome: CheckinOutcome) {
   const verdict = verdictOf(outcome.checkin.code_color as CodeColor);
   return {
@@ -390,9 +390,9 @@ function deviceUnauthorized(): AppError {
 }
 
 /**
- * The device API of card readers and staff phones: `Authorization: Bearer <id>.<key>`.
- * A card reader may only report swipes; a staff phone may register by hand and type
- * card numbers.
+ * Register the device API of card readers and staff phones, which authenticate with
+ * `Authorization: Bearer <id>.<key>`. A card reader may only report swipes. A staff
+ * phone may register people by hand and type card numbers.
  */
 async function venueDeviceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
   app.addHook('onRequest', async (request) => {

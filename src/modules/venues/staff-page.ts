@@ -18,6 +18,7 @@ const STAFF_STYLE = `
 .result{border-radius:10px;padding:14px;margin-top:14px;color:#fff;font-size:20px;font-weight:700;text-align:center;display:none}
 .result small{display:block;font-size:15px;font-weight:400}
 .hidden{display:none}
+.error:empty{display:none}
 `;
 
 const STAFF_SCRIPT = `(function(){
@@ -46,7 +47,7 @@ call('card-checkins',{venueId:$('venue').value||undefined,cardNumber:f.cardNumbe
 
 export function staffPage(nonce: string): string {
   const body = `<main>
-<div id="setup" class="hidden"><div class="venue"><h1>工作人员登记</h1><p>请用管理员发给您的“工作人员手机”设置链接打开本页。</p><p class="error" id="setupError" style="display:block"></p></div></div>
+<div id="setup" class="hidden"><div class="venue"><h1>工作人员登记</h1><p>请用管理员发给您的“工作人员手机”设置链接打开本页。</p><p class="error" id="setupError"></p></div></div>
 <div id="work" class="hidden">
 <div class="venue"><h1>工作人员登记</h1><small id="device"></small></div>
 <div class="today"><span class="swatch" id="swatch"></span><span>今日核验页边框颜色：<b id="todayName"></b><br><small>乘客出示的页面边框不是这个颜色、或时钟不走，就不是当场核验的页面。</small></span></div>

@@ -123,7 +123,7 @@ export async function findCheckin(db: Executor, id: string): Promise<CheckinRow 
 }
 
 /**
- * Insert check-ins with one multi-row statement. A group holds at most 200 rows of 19
+ * Insert check-ins with one multi-row statement. A group has at most 200 rows of 19
  * columns, 3,800 parameters, inside SQLite's limit of 32,766 and PostgreSQL's of 65,535.
  */
 export async function insertCheckins(db: Executor, rows: CheckinRow[]): Promise<void> {
@@ -137,7 +137,7 @@ export interface RecentCheckinRow extends CheckinRow {
   longitude: number | null;
 }
 
-/** The check-ins of these people (subject hashes) at or after `since`, oldest first. */
+/** List the check-ins of these people (subject hashes) at or after `since`, oldest first. */
 export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: string[], since: number): Promise<RecentCheckinRow[]> {
   if (subjectHashes.length === 0) return [];
   return db
@@ -164,7 +164,7 @@ const TRACE_COLUMNS = ['v.name as venue_name', 'v.kind as venue_kind', 'v.line a
 
 /**
  * Check-ins at any of `venueIds` in [from, to), in time order, at most `limit` rows.
- * The (venue_id, checked_in_at) index answers it with one range scan per venue.
+ * The (venue_id, checked_in_at) index serves it with one range scan per venue.
  */
 export async function listCheckinsAtVenues(db: Executor, venueIds: string[], from: number, to: number, limit: number): Promise<TraceRow[]> {
   if (venueIds.length === 0) return [];
@@ -182,7 +182,7 @@ export async function listCheckinsAtVenues(db: Executor, venueIds: string[], fro
     .execute();
 }
 
-/** A person's check-ins by ID number hash and/or phone hash in [from, to), in time order. */
+/** List a person's check-ins by ID number hash, phone hash or both in [from, to), in time order. */
 export async function listCheckinsOfPerson(
   db: Executor,
   keys: { idNumberHash?: string; phoneHash?: string },
