@@ -9,7 +9,8 @@ import { createUser } from '../../src/modules/auth/service.js';
 import { insertConsent } from '../../src/modules/people/store.js';
 import { newId } from '../../src/shared/ids.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
-import { buildSchool, buildStudent } from '../helpers/factories.js';
+import { buildSchool } from '../helpers/factories.js';
+import { buildPupil } from './helpers.js';
 
 /**
  * The face HTTP routes and command-line commands on one database: what they add over the
@@ -92,7 +93,7 @@ describe(`${DIALECTS[0]}: face over HTTP and the command line`, () => {
     t = await createTestDb(DIALECTS[0]);
     app = await buildApp(t.ctx);
     school = await buildSchool(t.ctx, { name: '人脸小学' });
-    const built = await buildStudent(t.ctx, school.id);
+    const built = await buildPupil(t.ctx, school.id);
     pupil = { id: built.person.id, studentNumber: built.person.student_number! };
     await insertConsent(t.ctx.db, { id: newId(), person_id: pupil.id, purpose: 'face', given_by: 'guardian', guardian_id: built.guardianId, given_at: t.ctx.now(), revoked_at: null, note: null });
     await createUser(t.ctx, { username: 'face-admin', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
@@ -152,7 +153,7 @@ describe(`${DIALECTS[0]}: face over HTTP and the command line`, () => {
   });
 
   it('enrols a folder with progress on stderr', async () => {
-    const other = await buildStudent(t.ctx, school.id);
+    const other = await buildPupil(t.ctx, school.id);
     await insertConsent(t.ctx.db, { id: newId(), person_id: other.person.id, purpose: 'face', given_by: 'guardian', guardian_id: other.guardianId, given_at: t.ctx.now(), revoked_at: null, note: null });
     const folder = join(t.dataDir, 'cli-photos');
     mkdirSync(folder);

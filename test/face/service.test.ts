@@ -10,7 +10,8 @@ import { insertConsent } from '../../src/modules/people/store.js';
 import { AppError } from '../../src/shared/errors.js';
 import { newId } from '../../src/shared/ids.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
-import { buildSchool, buildStudent } from '../helpers/factories.js';
+import { buildSchool } from '../helpers/factories.js';
+import { buildPupil } from './helpers.js';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/faces');
 const photo = (path: string) => readFileSync(join(FIXTURES, path));
@@ -55,10 +56,10 @@ describe.each(DIALECTS)('%s: face enrolment and identification', (dialect) => {
   beforeAll(async () => {
     t = await createTestDb(dialect);
     schoolId = (await buildSchool(t.ctx)).id;
-    obama = (await buildStudent(t.ctx, schoolId)).person.id;
-    biden = (await buildStudent(t.ctx, schoolId)).person.id;
-    masked = (await buildStudent(t.ctx, schoolId)).person.id;
-    noConsent = (await buildStudent(t.ctx, schoolId)).person.id;
+    obama = (await buildPupil(t.ctx, schoolId)).person.id;
+    biden = (await buildPupil(t.ctx, schoolId)).person.id;
+    masked = (await buildPupil(t.ctx, schoolId)).person.id;
+    noConsent = (await buildPupil(t.ctx, schoolId)).person.id;
     for (const id of [obama, biden, masked]) await grantFaceConsent(t.ctx, id);
   });
 
@@ -149,7 +150,7 @@ describe.each(DIALECTS)('%s: face enrolment and identification', (dialect) => {
       expect((await identifyDescriptor(other, schoolId, bidenDescriptor)).personId).toBe(biden);
 
       // A new person enrolled through the first process, with a descriptor close to Biden's.
-      const twin = (await buildStudent(t.ctx, schoolId)).person.id;
+      const twin = (await buildPupil(t.ctx, schoolId)).person.id;
       await grantFaceConsent(t.ctx, twin);
       const near = Float32Array.from(bidenDescriptor, (v, i) => v + (i % 2 === 0 ? 0.004 : -0.004));
       await saveDescriptor(t.ctx, { schoolId, personId: twin, descriptor: near, score: 1, source: 'api' });
@@ -167,7 +168,7 @@ describe.each(DIALECTS)('%s: face enrolment and identification', (dialect) => {
   });
 
   it('leaves out people whose consent was revoked', async () => {
-    const person = (await buildStudent(t.ctx, schoolId)).person.id;
+    const person = (await buildPupil(t.ctx, schoolId)).person.id;
     const consentId = await grantFaceConsent(t.ctx, person);
     const descriptor = Float32Array.from({ length: 128 }, (_, i) => (i % 7) * 0.05 - 0.15);
     await saveDescriptor(t.ctx, { schoolId, personId: person, descriptor, score: 1, source: 'api' });
@@ -198,7 +199,7 @@ describe.each(DIALECTS)('%s: face enrolment and identification', (dialect) => {
     const folderSchool = (await buildSchool(t.ctx)).id;
     const pupils = [];
     for (let i = 0; i < 3; i++) {
-      const built = await buildStudent(t.ctx, folderSchool);
+      const built = await buildPupil(t.ctx, folderSchool);
       await grantFaceConsent(t.ctx, built.person.id);
       pupils.push(built);
     }
