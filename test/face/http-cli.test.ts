@@ -121,6 +121,19 @@ describe(`${DIALECTS[0]}: face over HTTP and the command line`, () => {
     expect(empty.json().message).toContain('multipart/form-data');
   });
 
+  it('refuses a photo over 5 MB', async () => {
+    const big = Buffer.concat([readFileSync(photoPath('face_recognition/obama/obama.jpg')), Buffer.alloc(6 * 1024 * 1024)]);
+    const { body, contentType } = await multipartBody(big, 'big.jpg');
+    const response = await app.inject({
+      method: 'POST',
+      url: `/api/schools/${school.code}/persons/${pupil.id}/face`,
+      payload: body,
+      headers: { cookie: admin.cookie, 'x-csrf-token': admin.csrf, 'content-type': contentType },
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toMatchObject({ error: 'FACE_REJECTED', message: '照片过大，上限为 5 MB，请压缩后重新上传', details: { reason: 'IMAGE_TOO_LARGE' } });
+  });
+
   it('enrols, identifies and deletes over HTTP', async () => {
     const enrolled = await send('POST', `/api/schools/${school.code}/persons/${pupil.id}/face`, 'face_recognition/obama/obama.jpg');
     expect(enrolled.statusCode, enrolled.body).toBe(200);
