@@ -1,11 +1,11 @@
 // Load generator for bench/venue-checkin.ts, run as a child process so autocannon has an
 // event loop (and a core) of its own. It receives { url, paths, bodies, connections,
-// duration } as its first message, posts JSON to paths[n % ...] with bodies[n % ...],
-// and sends back the figures.
+// duration } as its first message, posts a random body of `bodies` to a random path of
+// `paths` (random, so a person and a venue rarely meet twice within the duplicate
+// window), and sends back the figures.
 import autocannon from 'autocannon';
 
 process.once('message', async ({ url, paths, bodies, connections, duration }) => {
-  let n = 0;
   try {
     const result = await autocannon({
       url,
@@ -15,10 +15,11 @@ process.once('message', async ({ url, paths, bodies, connections, duration }) =>
         {
           method: 'POST',
           headers: { 'content-type': 'application/json', accept: 'application/json' },
-          setupRequest: (request) => {
-            n += 1;
-            return { ...request, path: paths[(n * 104729) % paths.length], body: bodies[(n * 7919) % bodies.length] };
-          },
+          setupRequest: (request) => ({
+            ...request,
+            path: paths[Math.floor(Math.random() * paths.length)],
+            body: bodies[Math.floor(Math.random() * bodies.length)],
+          }),
         },
       ],
     });

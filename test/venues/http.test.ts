@@ -362,3 +362,31 @@ describe('check-in while the bureau is down', () => {
     expect(row.code_color).toBe('unknown');
   });
 });
+
+describe('check-in limit per IP address', () => {
+  let world: VenueWorld;
+  let app: HttpApp;
+
+  beforeAll(async () => {
+    world = await startVenueWorld('sqlite', { checkinsPerIpPerMinute: 3 });
+    app = await buildApp(world.ctx);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await world?.close();
+  });
+
+  it('rejects the fourth check-in from one address', async () => {
+    const venue = await buildVenue(world.ctx, await makeUser(world.ctx, 'district_admin'));
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      // A new phone cookie each time, so only the address limit can apply.
+      const response = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), headers: { ...JSON_ACCEPT, cookie: `fk_vdev=ip-limit-phone-${i}-abcdefgh` }, payload: { name: `同一出口${i}`, phone: `1002000000${i}` } });
+      statuses.push(response.statusCode);
+      if (i === 3) expect(response.json()).toMatchObject({ error: 'RATE_LIMITED' });
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const other = await app.inject({ method: 'POST', url: pathOf(venue.codeUrl), remoteAddress: '127.0.0.2', headers: JSON_ACCEPT, payload: { name: '另一出口', phone: '10020000009' } });
+    expect(other.statusCode).toBe(200);
+  });
+});

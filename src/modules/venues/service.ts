@@ -9,7 +9,7 @@ import { audit, type AuthUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { normalizeIdNumber, validateIdNumber } from '../people/id-number.js';
 import { FRAME_COLORS, frameColorIndex, type FrameColor } from './checkin-display.js';
-import { deriveVenueCodeKey, extractToken, parseVenueCode, signVenueCode, venueCodeUrl, type CodeProblem } from './venue-code.js';
+import { deriveVenueCodeKey, extractToken, parseVenueCode, signVenueCode, venueCodeUrl, type CodeProblem, type VenueCodeToken } from './venue-code.js';
 import * as store from './store.js';
 
 /**
@@ -346,14 +346,35 @@ async function findVenueCached(ctx: AppContext, id: string): Promise<store.Venue
 export async function resolveVenueCode(ctx: AppContext, scanned: string): Promise<ResolvedCode> {
   const extracted = extractToken(scanned, ctx.config.venues.publicUrl);
   if (!extracted.ok) return { ok: false, refusal: extracted.problem };
-  const parsed = parseVenueCode(venueCodeKey(ctx), extracted.token);
-  if (!parsed.ok) return { ok: false, refusal: parsed.problem };
+  const verified = verifiedTokensOf(ctx);
+  let token = verified.get(extracted.token);
+  if (!token) {
+    const parsed = parseVenueCode(venueCodeKey(ctx), extracted.token);
+    if (!parsed.ok) return { ok: false, refusal: parsed.problem };
+    token = parsed.token;
+    if (verified.size >= MAX_VERIFIED_TOKENS) verified.clear();
+    verified.set(extracted.token, token);
+  }
 
-  const venue = await findVenueCached(ctx, parsed.token.venueId);
+  const venue = await findVenueCached(ctx, token.venueId);
   if (!venue) return { ok: false, refusal: 'unknown_venue' };
   if (venue.status === 'retired') return { ok: false, refusal: 'venue_retired', venue };
-  if (parsed.token.version !== venue.code_version) return { ok: false, refusal: 'old_version', venue };
+  if (token.version !== venue.code_version) return { ok: false, refusal: 'old_version', venue };
   return { ok: true, venue };
+}
+
+/** Tokens whose signature checked out, so the next scan of a poster skips the HMAC. */
+const verifiedTokenCaches = new WeakMap<object, Map<string, VenueCodeToken>>();
+/** More than a city's venues times their code versions in use; the map is emptied when full. */
+const MAX_VERIFIED_TOKENS = 50_000;
+
+function verifiedTokensOf(ctx: AppContext): Map<string, VenueCodeToken> {
+  let cache = verifiedTokenCaches.get(ctx.cipher);
+  if (!cache) {
+    cache = new Map();
+    verifiedTokenCaches.set(ctx.cipher, cache);
+  }
+  return cache;
 }
 
 /** The Chinese title and advice for each refusal, shown on the phone and sent to devices. */
