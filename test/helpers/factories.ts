@@ -21,13 +21,16 @@ export async function buildStudent(
 ) {
   counter += 1;
   const klass = await ensureClass(ctx, schoolId, options.grade ?? 2, options.classNumber ?? 3);
-  const idNumber = makeIdNumber(counter * 7919 + Math.floor(Math.random() * 1000), '2018-03-01');
+  // The sequence number and the birth day both come from the counter, so the ID numbers
+  // of one test process never repeat (1,000 sequences for each of 28 days in each month).
+  const birthDate = `2018-${String(1 + (Math.floor(counter / 28000) % 12)).padStart(2, '0')}-${String(1 + (Math.floor(counter / 1000) % 28)).padStart(2, '0')}`;
+  const idNumber = makeIdNumber(counter % 1000, birthDate);
   const person = await addPerson(ctx, {
     schoolId,
     kind: 'student',
     name: options.name ?? makeName(counter),
     idNumber,
-    birthDate: '2018-03-01',
+    birthDate,
     studentNumber: `XS${counter}`,
     classId: klass.id,
   });
