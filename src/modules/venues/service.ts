@@ -469,7 +469,7 @@ export function parseVenueDeviceBearer(header: string | undefined): { deviceId: 
   return match ? { deviceId: match[1], key: match[2] } : undefined;
 }
 
-/** The active device with this id and key, or undefined. Records when it was last seen, at most once a minute. */
+/** Find the active device with this id and key, or undefined. Writes last_seen_at at most once a minute. */
 export async function authenticateVenueDevice(ctx: AppContext, deviceId: string, key: string): Promise<store.VenueDeviceRow | undefined> {
   const cache = deviceCacheOf(ctx);
   let entry = cache.rows.get(deviceId);
@@ -495,7 +495,7 @@ export async function authenticateVenueDevice(ctx: AppContext, deviceId: string,
   return entry.row;
 }
 
-/** The venues a device may register at: its own venue, or every active venue of its operator. */
+/** List the venues a device may register at: its own venue, or every active venue of its operator. */
 export async function venuesOfDevice(ctx: AppContext, device: store.VenueDeviceRow): Promise<store.VenueRow[]> {
   if (device.venue_id) {
     const venue = await store.findVenue(ctx.db, device.venue_id);
@@ -504,7 +504,7 @@ export async function venuesOfDevice(ctx: AppContext, device: store.VenueDeviceR
   return store.listOperatorVenues(ctx.db, device.operator);
 }
 
-/** The venue a device registers at: `venueId` when given and allowed, else its own. */
+/** Pick the venue a device registers at: `venueId` when given and allowed, else its own. */
 export async function venueForDevice(ctx: AppContext, device: store.VenueDeviceRow, venueId: string | undefined): Promise<store.VenueRow> {
   const wanted = venueId ?? device.venue_id;
   if (!wanted) throw new AppError('VALIDATION', { detail: '此工作人员手机可用于多个场所，请先选择场所' });
