@@ -82,10 +82,12 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`配置有误，请修改以下环境变量后重新启动：\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 const DINGTALK_DEFAULT_API_URL = 'https://oapi.dingtalk.com';
 
@@ -103,7 +105,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name}="${raw}" is not a whole number from ${min} to ${max}; set it in range or unset it for ${fallback}`);
+      problems.push(`${name}="${raw}" 应为 ${min} 到 ${max} 的整数；请改为范围内的值，或删除该变量以使用默认值 ${fallback}`);
       return fallback;
     }
     return value;
@@ -112,12 +114,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const databaseUrl = readString('FANGKONG_DATABASE_URL');
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push(`FANGKONG_DATABASE_URL="${redactUrl(databaseUrl)}" must start with postgres:// (or be unset for SQLite)`);
+    problems.push(`FANGKONG_DATABASE_URL="${redactUrl(databaseUrl)}" 应以 postgres:// 开头；使用 SQLite 时请删除该变量`);
   }
 
   const secretKey = readString('FANGKONG_SECRET_KEY');
   if (secretKey && !/^[0-9a-fA-F]{64}$/.test(secretKey)) {
-    problems.push('FANGKONG_SECRET_KEY must be 64 hex characters (32 bytes); generate one with `openssl rand -hex 32` or unset it to use a key file in the data directory');
+    problems.push('FANGKONG_SECRET_KEY 应为 64 个十六进制字符（32 字节）；可用 `openssl rand -hex 32` 生成，或删除该变量以使用数据目录中的密钥文件');
   }
 
   const bureauUrl = readString('FANGKONG_BUREAU_URL');
@@ -175,11 +177,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   // Without a public address, codes point at this server on loopback: right for the demo only.
   if (!config.venues.publicUrl) config.venues.publicUrl = `http://127.0.0.1:${config.port}`;
   if (!/^https?:\/\/[^/\s]+$/.test(config.venues.publicUrl)) {
-    problems.push(`FANGKONG_PUBLIC_URL="${config.venues.publicUrl}" must be a scheme and host without a path, for example https://fk.example.cn; printed venue codes point there`);
+    problems.push(`FANGKONG_PUBLIC_URL="${config.venues.publicUrl}" 应只包含协议和主机名、不带路径，例如 https://fk.example.cn；打印的场所码指向该地址`);
+  }
+
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    problems.push(`FANGKONG_LOG_LEVEL="${config.logLevel}" 无效，可选：${LOG_LEVELS.join('、')}`);
   }
 
   if (bureauUrl && (!config.bureau.appKey || !config.bureau.appSecret)) {
-    problems.push('FANGKONG_BUREAU_URL is set but FANGKONG_BUREAU_APP_KEY or FANGKONG_BUREAU_APP_SECRET is missing; set both');
+    problems.push('已设置 FANGKONG_BUREAU_URL，但缺少 FANGKONG_BUREAU_APP_KEY 或 FANGKONG_BUREAU_APP_SECRET；请两者都设置');
   }
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,11 +1,16 @@
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
+import pino from 'pino';
 import { openRuntime, type Runtime } from './runtime.js';
+import { createLogger } from './shared/logger.js';
 import { AppError } from './shared/errors.js';
 import { CliError, UsageError, type CliArgs, type Command } from './cli/command.js';
 import { commands } from './cli/commands.js';
 
-/** Split argv into options and positionals; `--flag` without a value is true. */
+/** Options that never take a value, so `--staff FILE` leaves FILE a positional. */
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'staff', 'messy', 'picture', 'password-stdin']);
+
+/** Split argv into options and positionals; a flag, or `--name` without a value, is true. */
 export function parseArgs(argv: string[]): CliArgs {
   const options: Record<string, string | boolean> = {};
   const positionals: string[] = [];
@@ -15,7 +20,7 @@ export function parseArgs(argv: string[]): CliArgs {
       const [key, inline] = arg.slice(2).split(/=(.*)/s, 2);
       if (inline !== undefined) {
         options[key] = inline;
-      } else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+      } else if (!BOOLEAN_FLAGS.has(key) && i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
         options[key] = argv[++i];
       } else {
         options[key] = true;
@@ -38,9 +43,9 @@ function findCommand(positionals: string[]): { command: Command; rest: string[] 
 }
 
 function printHelp(): void {
-  const lines = ['fangkong: 智慧防控平台 command line', '', 'Commands:'];
+  const lines = ['fangkong：智慧防控平台命令行', '', '命令：'];
   for (const command of commands) lines.push(`  ${command.usage.padEnd(58)} ${command.summary}`);
-  lines.push('', 'Settings come from FANGKONG_* environment variables; see README.md.');
+  lines.push('', '设置来自 FANGKONG_* 环境变量，详见 README.zh-CN.md。凡输出报告的命令都支持 --json，输出一个 JSON 对象。');
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -55,14 +60,18 @@ export async function runCli(argv: string[]): Promise<void> {
 
   const found = findCommand(args.positionals);
   if (!found) {
-    process.stderr.write(`unknown command "${args.positionals.join(' ')}"; run \`fangkong --help\` for the list\n`);
+    process.stderr.write(`未知命令“${args.positionals.join(' ')}”：运行 fangkong --help 查看全部命令\n`);
     process.exitCode = 2;
     return;
   }
 
   let runtime: Runtime | undefined;
   try {
-    if (found.command.needsRuntime !== false) runtime = await openRuntime({ config: loadConfig() });
+    if (found.command.needsRuntime !== false) {
+      // Logs go to stderr, so stdout carries only the command's output (one object with --json).
+      const config = loadConfig();
+      runtime = await openRuntime({ config, log: createLogger(config.logLevel, pino.destination(2)) });
+    }
     const code = await found.command.run({ options: args.options, positionals: found.rest }, runtime);
     if (typeof code === 'number') process.exitCode = code;
   } catch (error) {
@@ -74,7 +83,7 @@ export async function runCli(argv: string[]): Promise<void> {
 
 function reportCliError(error: unknown, command: Command): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`${error.message}\nusage: fangkong ${command.usage}\n`);
+    process.stderr.write(`${error.message}\n用法：fangkong ${command.usage}\n`);
     return 2;
   }
   if (error instanceof CliError) {
@@ -89,7 +98,9 @@ function reportCliError(error: unknown, command: Command): number {
     process.stderr.write(`${error.userMessage}\n`);
     return 1;
   }
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(`命令执行失败：${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.FANGKONG_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else process.stderr.write('设置 FANGKONG_DEBUG=1 可查看详细的错误堆栈。\n');
   return 1;
 }
 

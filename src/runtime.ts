@@ -4,6 +4,7 @@ import { openDb, migrateToLatest, type Db } from './db/connection.js';
 import { createContext, type AppContext } from './context.js';
 import { createFieldCipher, loadMasterKey } from './shared/crypto.js';
 import { createLogger } from './shared/logger.js';
+import { verifyMasterKey } from './shared/key-check.js';
 
 export interface Runtime {
   ctx: AppContext;
@@ -18,6 +19,12 @@ export async function openRuntime(options: { config?: Readonly<Config>; log?: Lo
   const database = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrateToLatest(database.db);
   const cipher = createFieldCipher(loadMasterKey(config.secretKey, config.dataDir));
+  try {
+    await verifyMasterKey(database.db, cipher, Date.now());
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const ctx = createContext({ config, database, cipher, log });
   return { ctx, database, close: () => database.close() };
 }

@@ -20,7 +20,7 @@ export class UsageError extends Error {}
 
 export function requireOption(args: CliArgs, name: string): string {
   const value = args.options[name];
-  if (typeof value !== 'string' || value === '') throw new UsageError(`missing --${name}`);
+  if (typeof value !== 'string' || value === '') throw new UsageError(`缺少 --${name}`);
   return value;
 }
 

@@ -6,6 +6,7 @@ import type { Generated } from 'kysely';
  * are 'YYYY-MM-DD' text, booleans are 0/1 integers, JSON is text.
  */
 export interface Database {
+  app_meta: AppMetaTable;
   districts: DistrictTable;
   schools: SchoolTable;
   classes: ClassTable;
@@ -20,15 +21,15 @@ export interface Database {
   job_leases: JobLeaseTable;
   job_runs: JobRunTable;
   notify_rate_slots: NotifyRateSlotTable;
-  users: UserTable;
-  sessions: SessionTable;
-  audit_log: AuditLogTable;
   devices: DeviceTable;
   cards: CardTable;
   gate_events: GateEventTable;
   attendance: AttendanceTable;
   alerts: AlertTable;
   rechecks: RecheckTable;
+  users: UserTable;
+  sessions: SessionTable;
+  audit_log: AuditLogTable;
   face_descriptors: FaceDescriptorTable;
   face_gallery_revisions: FaceGalleryRevisionTable;
   face_enrolment_jobs: FaceEnrolmentJobTable;
@@ -250,6 +251,51 @@ export interface JobRunTable {
   detail: string | null;
 }
 
+export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard' | 'task_force';
+
+export interface UserTable {
+  id: string;
+  username: string;
+  display_name: string;
+  /** `scrypt$N$r$p$salt$hash` (salt and hash base64url), so parameters can change per user. */
+  password_hash: string;
+  role: UserRole;
+  /** Null only for district admins. */
+  school_id: string | null;
+  /** The class a head teacher is confined to. */
+  class_id: string | null;
+  person_id: string | null;
+  failed_attempts: number;
+  locked_until: number | null;
+  created_at: number;
+  password_changed_at: number;
+}
+
+export interface SessionTable {
+  /** SHA-256 (hex) of the cookie token; the token itself is never stored. */
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  user_id: string | null;
+  /** Username at the time, kept when the account is later renamed or removed. */
+  username: string | null;
+  /** The acting user's school, so a school admin can read its own entries. */
+  school_id: string | null;
+  action: string;
+  target: string | null;
+  /** JSON object. */
+  detail: string;
+  ip: string | null;
+}
+
 export type DeviceKind = 'hikvision' | 'api' | 'kiosk';
 export type DeviceDirection = 'in' | 'out';
 
@@ -361,51 +407,6 @@ export interface RecheckTable {
   result: 'normal' | 'fever';
   note: string | null;
   created_at: number;
-}
-
-export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard' | 'task_force';
-
-export interface UserTable {
-  id: string;
-  username: string;
-  display_name: string;
-  /** `scrypt$N$r$p$salt$hash` (salt and hash base64url), so parameters can change per user. */
-  password_hash: string;
-  role: UserRole;
-  /** Null only for district admins. */
-  school_id: string | null;
-  /** The class a head teacher is confined to. */
-  class_id: string | null;
-  person_id: string | null;
-  failed_attempts: number;
-  locked_until: number | null;
-  created_at: number;
-  password_changed_at: number;
-}
-
-export interface SessionTable {
-  /** SHA-256 (hex) of the cookie token; the token itself is never stored. */
-  id: string;
-  user_id: string;
-  created_at: number;
-  last_seen_at: number;
-  ip: string | null;
-  user_agent: string | null;
-}
-
-export interface AuditLogTable {
-  id: string;
-  at: number;
-  user_id: string | null;
-  /** Username at the time, kept when the account is later renamed or removed. */
-  username: string | null;
-  /** The acting user's school, so a school admin can read its own entries. */
-  school_id: string | null;
-  action: string;
-  target: string | null;
-  /** JSON object. */
-  detail: string;
-  ip: string | null;
 }
 
 /** One of the N send slots of a rate-limited channel; a slot is free 60 s after `used_at`. */
@@ -600,4 +601,10 @@ export interface VenueRetentionRunTable {
   checkins_deleted: number;
   flags_deleted: number;
   duration_ms: number;
+}
+
+export interface AppMetaTable {
+  name: string;
+  value: string;
+  updated_at: number;
 }

@@ -93,8 +93,10 @@ export async function ensureDemoGate(ctx: AppContext): Promise<DeviceRow[]> {
   }
 
   const persons = await ctx.db.selectFrom('persons').select('id').where('school_id', '=', school.id).where('active', '=', 1).execute();
+  // One log line per enrolment would bury the start-up output; the summary below is enough.
+  const quiet: AppContext = { ...ctx, log: ctx.log.child({}, { level: 'warn' }) };
   for (const person of persons) {
-    await saveDescriptor(ctx, { schoolId: school.id, personId: person.id, descriptor: syntheticDescriptor(person.id), score: 0.99, source: 'batch' });
+    await saveDescriptor(quiet, { schoolId: school.id, personId: person.id, descriptor: syntheticDescriptor(person.id), score: 0.99, source: 'batch' });
   }
 
   const devices: DeviceRow[] = [];

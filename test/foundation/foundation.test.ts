@@ -6,6 +6,7 @@ import { instantOf, schoolDay, minuteOfDay } from '../../src/shared/time.js';
 import { loadConfig, ConfigError } from '../../src/config.js';
 import { makeIdNumber, idCheckCharacter } from '../../src/shared/synthetic.js';
 import { listSyncTargets, getContacts } from '../../src/modules/people/service.js';
+import { verifyMasterKey, MasterKeyMismatchError } from '../../src/shared/key-check.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSchool, buildStaff, buildStudent } from '../helpers/factories.js';
 
@@ -68,6 +69,7 @@ describe('config', () => {
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems).toHaveLength(3);
       expect((error as ConfigError).message).toContain('FANGKONG_PORT="abc"');
+      expect((error as ConfigError).message).toContain('配置有误');
     }
   });
 
@@ -133,5 +135,35 @@ describe.each(DIALECTS)('%s: foundation', (dialect) => {
     const school = await buildSchool(t.ctx);
     const row = await t.ctx.db.selectFrom('schools').select('created_at').where('id', '=', school.id).executeTakeFirstOrThrow();
     expect(typeof row.created_at).toBe('number');
+  });
+});
+
+describe.each(DIALECTS)('%s: master key check', (dialect) => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('accepts the key the data was written with', async () => {
+    const school = await buildSchool(t.ctx);
+    await buildStudent(t.ctx, school.id);
+    await verifyMasterKey(t.ctx.db, t.ctx.cipher, t.ctx.now());
+    await verifyMasterKey(t.ctx.db, t.ctx.cipher, t.ctx.now());
+    const stored = await t.ctx.db.selectFrom('app_meta').select('name').execute();
+    expect(stored).toHaveLength(1);
+  });
+
+  it('rejects another key', async () => {
+    const other = createFieldCipher(Buffer.alloc(32, 9));
+    await expect(verifyMasterKey(t.ctx.db, other, t.ctx.now())).rejects.toBeInstanceOf(MasterKeyMismatchError);
+  });
+
+  it('rejects another key before the check is stored', async () => {
+    await t.ctx.db.deleteFrom('app_meta').execute();
+    const other = createFieldCipher(Buffer.alloc(32, 9));
+    await expect(verifyMasterKey(t.ctx.db, other, t.ctx.now())).rejects.toThrow('密钥与数据库不匹配');
   });
 });

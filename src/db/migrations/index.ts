@@ -3,9 +3,10 @@ import * as foundation from './2026120401-foundation.js';
 import * as healthcode from './2026120403-healthcode.js';
 import * as notify from './2026120404-notify.js';
 import * as face from './2026120405-face.js';
+import * as gate from './2026120406-gate.js';
 import * as auth from './2026120407-auth.js';
 import * as venues from './2026120409-venues.js';
-import * as gate from './2026120406-gate.js';
+import * as appMeta from './2026120410-app-meta.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -16,7 +17,8 @@ export const migrations: Record<string, Migration> = {
   '2026120403-healthcode': healthcode,
   '2026120404-notify': notify,
   '2026120405-face': face,
+  '2026120406-gate': gate,
   '2026120407-auth': auth,
   '2026120409-venues': venues,
-  '2026120406-gate': gate,
+  '2026120410-app-meta': appMeta,
 };

@@ -18,11 +18,11 @@ async function readPasswordFromStdin(): Promise<string> {
 
 async function addUser(args: CliArgs, runtime: Parameters<Command['run']>[1]): Promise<void> {
   if (args.options['password-stdin'] !== true) {
-    throw new UsageError('pass the password on standard input with --password-stdin (never on the command line)');
+    throw new UsageError('请用 --password-stdin 从标准输入传入密码（不要写在命令行上）');
   }
   const role = requireOption(args, 'role');
   if (!(USER_ROLES as readonly string[]).includes(role)) {
-    throw new UsageError(`unknown --role "${role}"; use one of ${USER_ROLES.join(', ')}`);
+    throw new UsageError(`未知角色 --role “${role}”，可选：${USER_ROLES.join('、')}`);
   }
 
   const password = await readPasswordFromStdin();

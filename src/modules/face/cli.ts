@@ -11,8 +11,8 @@ const DECISION_LABELS = { match: '匹配（放行人脸）', ambiguous: '不确�
 
 function requirePath(args: CliArgs, name: string): string {
   const [path, ...extra] = args.positionals;
-  if (!path) throw new UsageError(`missing ${name}`);
-  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (!path) throw new UsageError(`缺少 ${name}`);
+  if (extra.length > 0) throw new UsageError(`多余的参数：${extra.join(' ')}`);
   return path;
 }
 
@@ -61,7 +61,7 @@ export const faceCommands: Command[] = [
 
       const personText = optionalOption(args, 'person');
       if (info.isDirectory()) {
-        if (personText) throw new UsageError('--person applies to one photo; a folder names each person by file name');
+        if (personText) throw new UsageError('--person 只用于单张照片；文件夹中的照片按文件名（学号或身份证号）对应人员');
         const result = await enrolFolder(ctx, { schoolId: school.id, folder: path, onProgress: printProgress });
         await audit(ctx, null, 'face.enrol_folder', school.id, { jobId: result.jobId, enrolled: result.enrolled, failed: result.failed.length });
         if (wantsJson(args)) {
@@ -74,7 +74,7 @@ export const faceCommands: Command[] = [
         return;
       }
 
-      if (!personText) throw new UsageError('missing --person for a single photo (or give a folder of photos named by student number)');
+      if (!personText) throw new UsageError('单张照片需要 --person（或改为提供按学号命名照片的文件夹）');
       const person = await resolvePerson(ctx, school.id, personText);
       const result = await enrollFace(ctx, { schoolId: school.id, personId: person.id, image: await readFile(path), source: 'cli' });
       await audit(ctx, null, 'face.enrol', person.id, { descriptorId: result.descriptorId });

@@ -9,7 +9,7 @@ function positiveInt(args: CliArgs, name: string, fallback: number, max: number)
   const raw = optionalOption(args, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > max) throw new UsageError(`--${name} must be a whole number from 0 to ${max}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new UsageError(`--${name} 应为 0 到 ${max} 的整数，收到“${raw}”`);
   return value;
 }
 
@@ -90,7 +90,7 @@ export const gateCommands: Command[] = [
     needsRuntime: false,
     run: async (args) => {
       const mode = optionalOption(args, 'mode') ?? 'hikvision';
-      if (mode !== 'hikvision' && mode !== 'api') throw new UsageError(`--mode must be hikvision or api, got "${mode}"`);
+      if (mode !== 'hikvision' && mode !== 'api') throw new UsageError(`--mode 应为 hikvision 或 api，收到“${mode}”`);
       const report = await runTerminalSimulator({
         url: requireOption(args, 'url'),
         deviceId: requireOption(args, 'device'),

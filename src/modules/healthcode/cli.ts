@@ -13,7 +13,7 @@ function readNumber(args: CliArgs, name: string, fallback: number): number {
   const raw = optionalOption(args, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} "${raw}" is not a non-negative number`);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} “${raw}” 应为不小于 0 的数`);
   return value;
 }
 
@@ -74,7 +74,7 @@ export const healthcodeCommands: Command[] = [
     run: async (args, runtime) => {
       const preset = optionalOption(args, 'preset');
       const cron = optionalOption(args, 'cron');
-      if ((preset === undefined) === (cron === undefined)) throw new UsageError('give exactly one of --preset or --cron');
+      if ((preset === undefined) === (cron === undefined)) throw new UsageError('请在 --preset 和 --cron 中二选一');
       const crons = cron?.split(';').map((c) => c.trim()).filter(Boolean);
       const schedule = await service.setSyncSchedule(runtime!.ctx, requireOption(args, 'school'), { preset, crons });
       if (wantsJson(args)) {

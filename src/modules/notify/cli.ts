@@ -6,7 +6,7 @@ function readPort(args: CliArgs): number {
   const raw = optionalOption(args, 'port');
   if (raw === undefined) return 0;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port "${raw}" is not a port number from 0 to 65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port “${raw}” 不是 0 到 65535 之间的端口号`);
   return port;
 }
 

@@ -13,8 +13,8 @@ const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
 /** Read the one positional argument, the roster file. */
 function requireFile(args: CliArgs): string {
   const [file, ...extra] = args.positionals;
-  if (!file) throw new UsageError('missing FILE');
-  if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+  if (!file) throw new UsageError('缺少文件路径 FILE');
+  if (extra.length > 0) throw new UsageError(`多余的参数：${extra.join(' ')}`);
   return file;
 }
 
@@ -80,7 +80,7 @@ export const peopleCommands: Command[] = [
       const schoolCode = requireOption(args, 'school');
       const file = requireFile(args);
       const extension = extname(file).toLowerCase();
-      if (extension !== '.xlsx' && extension !== '.csv') throw new UsageError(`FILE must end in .xlsx or .csv, got "${file}"`);
+      if (extension !== '.xlsx' && extension !== '.csv') throw new UsageError(`文件名应以 .xlsx 或 .csv 结尾，收到“${file}”`);
 
       const kind = args.options.staff === true ? 'staff' : 'student';
       const exported = await exportRoster(ctx, schoolCode, { kind, format: extension === '.xlsx' ? 'xlsx' : 'csv' });
