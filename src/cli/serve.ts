@@ -17,6 +17,7 @@ export async function serveCommand(): Promise<void> {
   const base = loadConfig();
   let demo: DemoEnvironment | undefined;
   let runtime: Runtime;
+  let banner = '';
 
   if (base.demo) {
     demo = await startDemoEnvironment(base);
@@ -24,7 +25,7 @@ export async function serveCommand(): Promise<void> {
     const seeded = await seedDemo(runtime.ctx);
     const accounts = await seedDemoAccounts(runtime.ctx);
     const devices = await ensureDemoGate(runtime.ctx);
-    process.stdout.write(
+    banner =
       [
         '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',
         `  数据目录：${demo.config.dataDir}`,
@@ -35,8 +36,7 @@ export async function serveCommand(): Promise<void> {
         `  演示账号（密码均为 ${DEMO_PASSWORD}）：`,
         ...accounts.map((a) => `    ${a.username.padEnd(10)} ${a.label}`),
         '',
-      ].join('\n'),
-    );
+      ].join('\n');
   } else {
     runtime = await openRuntime({ config: base });
   }
@@ -45,6 +45,7 @@ export async function serveCommand(): Promise<void> {
   try {
     await serve(runtime, extra, async (url) => {
       demo?.recordServerUrl(url);
+      process.stdout.write(banner);
       process.stdout.write(`智慧防控平台已启动：${url}\n  健康检查：${url}/api/health\n  API 文档：${url}/api/openapi.json\n`);
       if (demo) process.stdout.write('  重放学校早晨：npx fangkong demo morning\n');
     });
