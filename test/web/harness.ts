@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp, type RouteModule } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
 import type { HttpApp } from '../../src/http.js';
 import { WEB_DIST_DIR } from '../../src/web-app.js';
@@ -83,12 +84,12 @@ export interface ConsoleServer {
 
 /**
  * Start the real server on 127.0.0.1 with a port the system picks and a fresh SQLite
- * database. The context reads the real clock, because the browser shows times and days
- * from its own clock.
+ * database, with `configOverrides` over the test config. The context reads the real
+ * clock, because the browser shows times and days from its own clock.
  */
-export async function startConsoleServer(extraModules: RouteModule[] = []): Promise<ConsoleServer> {
+export async function startConsoleServer(extraModules: RouteModule[] = [], configOverrides: Partial<Config> = {}): Promise<ConsoleServer> {
   ensureWebBuilt();
-  const t = await createTestDb('sqlite');
+  const t = await createTestDb('sqlite', configOverrides);
   const ctx: AppContext = { ...t.ctx, now: Date.now };
   const app = await buildApp(ctx, extraModules);
   const url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace(/\/$/, '');

@@ -6,7 +6,8 @@ import zhCN from 'antd/locale/zh_CN';
 import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
 import { ApiError } from './api/client';
-import { ME_KEY, SessionProvider } from './auth/session';
+import { SERVER_ROUTES_QUERY } from './api/routes';
+import { ME_KEY, ME_QUERY, SessionProvider } from './auth/session';
 import { AppRouter } from './router';
 import './styles.css';
 
@@ -27,6 +28,11 @@ const queryClient: QueryClient = new QueryClient({
     },
   },
 });
+
+// Start the session check and the route list, which pages wait for before their first
+// request, while React renders its first frame.
+void queryClient.prefetchQuery(ME_QUERY);
+void queryClient.prefetchQuery(SERVER_ROUTES_QUERY);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -5,15 +5,18 @@ import { useSession } from './auth/session';
 import { AppLayout } from './layout/AppLayout';
 import { LoginPage } from './pages/LoginPage';
 import { DashboardPage } from './pages/DashboardPage';
-import { PersonsPage } from './pages/PersonsPage';
-import { HealthCodesPage } from './pages/HealthCodesPage';
-import { GatePage } from './pages/GatePage';
-import { NoticesPage } from './pages/NoticesPage';
-import { DevicesPage } from './pages/DevicesPage';
-import { SettingsPage } from './pages/SettingsPage';
-import { DistrictPage } from './pages/DistrictPage';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { ClassPage } from './pages/ClassPage';
+
+// The dashboard is in the first script; every other page loads when it is opened, so the
+// first screen parses less (the layout shows a spinner meanwhile).
+const ClassPage = lazy(() => import('./pages/ClassPage').then((m) => ({ default: m.ClassPage })));
+const PersonsPage = lazy(() => import('./pages/PersonsPage').then((m) => ({ default: m.PersonsPage })));
+const HealthCodesPage = lazy(() => import('./pages/HealthCodesPage').then((m) => ({ default: m.HealthCodesPage })));
+const GatePage = lazy(() => import('./pages/GatePage').then((m) => ({ default: m.GatePage })));
+const NoticesPage = lazy(() => import('./pages/NoticesPage').then((m) => ({ default: m.NoticesPage })));
+const DevicesPage = lazy(() => import('./pages/DevicesPage').then((m) => ({ default: m.DevicesPage })));
+const SettingsPage = lazy(() => import('./pages/SettingsPage').then((m) => ({ default: m.SettingsPage })));
+const DistrictPage = lazy(() => import('./pages/DistrictPage').then((m) => ({ default: m.DistrictPage })));
 
 /** Shows the sign-in page in place of any page until a user signs in, so deep links survive sign-in. */
 function SignedIn() {

@@ -15,27 +15,29 @@ function routeKey(method: string, path: string): string {
   return `${method.toUpperCase()} ${blanked}`;
 }
 
+/** Read the server's routes, and the query parameters of each, from its OpenAPI document. */
+async function fetchServerRoutes(): Promise<Map<string, Set<string>>> {
+  const document = await api<OpenApiDocument>('/api/openapi.json');
+  // Route key -> names of its query parameters.
+  const routes = new Map<string, Set<string>>();
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    for (const [method, operation] of Object.entries(operations)) {
+      const query = (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      routes.set(routeKey(method, path), new Set(query));
+    }
+  }
+  return routes;
+}
+
+/** The query of the route list; main.tsx starts it beside the session check to save a round trip. */
+export const SERVER_ROUTES_QUERY = { queryKey: ['openapi-routes'], queryFn: fetchServerRoutes, staleTime: 5 * 60 * 1000 } as const;
+
 /**
  * The routes the server has, read from its OpenAPI document. Pages use it to show
  * 该功能尚未开放 for a feature whose API is not there yet instead of failing requests.
  */
 export function useServerRoutes() {
-  return useQuery({
-    queryKey: ['openapi-routes'],
-    queryFn: async () => {
-      const document = await api<OpenApiDocument>('/api/openapi.json');
-      // Route key -> names of its query parameters.
-      const routes = new Map<string, Set<string>>();
-      for (const [path, operations] of Object.entries(document.paths ?? {})) {
-        for (const [method, operation] of Object.entries(operations)) {
-          const query = (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
-          routes.set(routeKey(method, path), new Set(query));
-        }
-      }
-      return routes;
-    },
-    staleTime: 5 * 60 * 1000,
-  });
+  return useQuery(SERVER_ROUTES_QUERY);
 }
 
 /**

@@ -44,8 +44,11 @@ interface SessionValue {
 
 const SessionContext = createContext<SessionValue>({ user: null, isLoading: true, error: null });
 
+/** The session query; main.tsx starts it before the first render so the check overlaps loading. */
+export const ME_QUERY = { queryKey: ME_KEY, queryFn: fetchMe, staleTime: 60 * 1000, retry: false } as const;
+
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const me = useQuery({ queryKey: ME_KEY, queryFn: fetchMe, staleTime: 60 * 1000, retry: false });
+  const me = useQuery(ME_QUERY);
   const value: SessionValue = { user: me.data ?? null, isLoading: me.isLoading, error: me.error };
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
@@ -66,7 +69,8 @@ export function useUser(): CurrentUser {
  * observer would otherwise stay attached to a removed query and never see the new user.
  */
 function resetCacheFor(client: ReturnType<typeof useQueryClient>, user: CurrentUser | null) {
-  client.removeQueries({ predicate: (query) => query.queryKey[0] !== ME_KEY[0] });
+  // The server's route list is the same for every user, so it stays.
+  client.removeQueries({ predicate: (query) => query.queryKey[0] !== ME_KEY[0] && query.queryKey[0] !== 'openapi-routes' });
   client.setQueryData(ME_KEY, user);
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { Suspense, useEffect, useState, type ReactNode } from 'react';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { App, Button, Drawer, Dropdown, Grid, Layout, Menu, Select, Space, Typography, type MenuProps } from 'antd';
 import {
@@ -17,6 +17,7 @@ import {
   UserOutlined,
 } from '@ant-design/icons';
 import { consumeJustSignedIn, landingPath, useLogout, useUser, type CurrentUser } from '../auth/session';
+import { Loading } from '../components/common';
 import { SchoolProvider, useSchool } from './school';
 
 type Role = CurrentUser['role'];
@@ -151,7 +152,9 @@ export function AppLayout() {
             </Space>
           </Layout.Header>
           <Layout.Content className="fk-content">
-            <Outlet />
+            <Suspense fallback={<Loading />}>
+              <Outlet />
+            </Suspense>
           </Layout.Content>
         </Layout>
       </Layout>

@@ -1,0 +1,62 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppContext } from '../../src/context.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { DEMO_PASSWORD, seedDemoAccounts } from '../../src/demo/accounts.js';
+import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/environment.js';
+import { replayMorning, type MorningReport } from '../../src/demo/morning.js';
+import { DEMO_SCHOOL, seedDemo } from '../../src/demo/seed.js';
+import { closeBureauClient } from '../../src/modules/healthcode/service.js';
+import { createDingTalkClient } from '../../src/modules/notify/dingtalk-client.js';
+import { startDispatcherLoop } from '../../src/modules/notify/dispatcher.js';
+import { instantOf, schoolDay } from '../../src/shared/time.js';
+
+export { DEMO_PASSWORD, DEMO_SCHOOL };
+
+/**
+ * The simulators of a demo server (health-code bureau and DingTalk) and the config
+ * overrides that point a server at them, in a data folder of its own.
+ */
+export async function startDemoSimulators(): Promise<{ demo: DemoEnvironment; overrides: Partial<Config> }> {
+  const base = loadConfig({ FANGKONG_DATA_DIR: mkdtempSync(join(tmpdir(), 'fangkong-demo-day-')) });
+  const demo = await startDemoEnvironment(base);
+  return { demo, overrides: { bureau: demo.config.bureau, dingtalk: demo.config.dingtalk } };
+}
+
+/**
+ * Seed the demo school (72 classes, 2,880 pupils, staff, the demo accounts) and replay
+ * its morning as `npm start` does (src/demo/morning.ts): the three health-code syncs
+ * with their notices delivered to the DingTalk simulator, then 07:00-08:15 at six gate
+ * lanes. The replay runs on today's date: before 08:30 in Asia/Shanghai the seeding
+ * clock is set to 08:30 today, so the console, which shows today, has the morning.
+ */
+export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promise<MorningReport> {
+  const startedAt = Date.now();
+  const morningDone = instantOf(schoolDay(startedAt), '08:30');
+  const seedCtx: AppContext = { ...ctx, now: () => Math.max(morningDone, startedAt) + (Date.now() - startedAt) };
+
+  const seeded = await seedDemo(seedCtx);
+  await seedDemoAccounts(seedCtx);
+  await linkDemoHeadTeacher(seedCtx, seeded.schoolId);
+
+  const client = createDingTalkClient(seedCtx.config.dingtalk, seedCtx.log);
+  const stopDispatcher = startDispatcherLoop(seedCtx, client, { confirmDelayMs: 100 });
+  try {
+    return await replayMorning(seedCtx, demo, { waitMs: 20_000 });
+  } finally {
+    await stopDispatcher();
+    await closeBureauClient(seedCtx);
+  }
+}
+
+/**
+ * Tie the demo account teacher23 to the staff member who heads 二(3)班, so its inbox shows
+ * that teacher's messages. NOTE: src/demo/accounts.ts creates the account without this
+ * link, so `npm start` shows the head teacher only the role's messages.
+ */
+async function linkDemoHeadTeacher(ctx: AppContext, schoolId: string): Promise<void> {
+  const klass = await ctx.db.selectFrom('classes').select(['id', 'head_teacher_id']).where('school_id', '=', schoolId).where('name', '=', '二(3)班').executeTakeFirst();
+  if (!klass?.head_teacher_id) return;
+  await ctx.db.updateTable('users').set({ person_id: klass.head_teacher_id }).where('username', '=', 'teacher23').where('person_id', 'is', null).execute();
+}
