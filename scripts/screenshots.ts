@@ -1,51 +1,75 @@
-// Takes a screenshot of every console page at 1440x900 and 390x844 into docs/screenshots/,
-// against the real server on 127.0.0.1 with a fresh SQLite database and synthetic people.
-// Run: node --import tsx scripts/screenshots.ts   (needs /usr/bin/chromium)
+// Takes a screenshot of every console page, the teacher's phone page and the gate kiosk at
+// 1440x900 and 390x844 into docs/screenshots/. The real server runs on 127.0.0.1 with a
+// fresh SQLite database seeded like `npm start`: the demo school of 2,880 synthetic pupils,
+// one account per role and a replayed morning (health-code syncs, notices, six gate lanes).
+// Run: node --import tsx scripts/screenshots.ts   (needs /usr/bin/chromium; about 3 minutes)
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { createUser } from '../src/modules/auth/service.js';
-import { buildSchool, buildStaff, buildStudent } from '../test/helpers/factories.js';
-import { launchBrowser, signInThroughPage, startConsoleServer, type ConsoleServer } from '../test/web/harness.js';
+import { createDevice } from '../src/modules/gate/devices.js';
+import { DEMO_PASSWORD, DEMO_SCHOOL, seedDemoDay, startDemoSimulators } from '../test/web/demo-day.js';
+import { launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from '../test/web/harness.js';
 
 const OUT_DIR = join(process.cwd(), 'docs', 'screenshots');
-const PASSWORD = 'Screenshot-Pass-1';
 const VIEWPORTS = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
 
+/** Each page as the demo account whose work it is (src/demo/accounts.ts). */
 const PAGES = [
-  { name: 'dashboard', path: '/', user: 'school-admin' },
-  { name: 'persons', path: '/persons', user: 'school-admin' },
-  { name: 'health-codes', path: '/health-codes', user: 'school-admin' },
-  { name: 'gate', path: '/gate', user: 'school-admin' },
-  { name: 'alerts', path: '/alerts', user: 'school-admin' },
-  { name: 'devices', path: '/devices', user: 'school-admin' },
-  { name: 'settings', path: '/settings', user: 'school-admin' },
-  { name: 'district', path: '/district', user: 'district-admin' },
-  { name: 'head-teacher-persons', path: '/persons', user: 'head-teacher' },
+  { name: 'dashboard', path: '/', user: 'principal' },
+  { name: 'class', path: '/class', user: 'teacher23' },
+  { name: 'persons', path: '/persons', user: 'principal' },
+  { name: 'health-codes', path: '/health-codes', user: 'principal' },
+  { name: 'gate', path: '/gate', user: 'guard' },
+  { name: 'alerts', path: '/alerts', user: 'principal' },
+  { name: 'devices', path: '/devices', user: 'principal' },
+  { name: 'settings', path: '/settings', user: 'principal' },
+  { name: 'district', path: '/district', user: 'district' },
+  { name: 'head-teacher-persons', path: '/persons', user: 'teacher23' },
 ];
 
-/** A school of three classes with synthetic pupils and the three accounts the pages are shown as. */
-async function seed(server: ConsoleServer): Promise<void> {
-  const school = await buildSchool(server.ctx, { code: 'SY001', name: '实验小学' });
-  for (const classNumber of [1, 2, 3]) {
-    for (let i = 0; i < 8; i++) await buildStudent(server.ctx, school.id, { grade: 2, classNumber });
-  }
-  await buildStaff(server.ctx, school.id, 'school_doctor');
-  await createUser(server.ctx, { username: 'district-admin', displayName: '区教育局管理员', role: 'district_admin', password: PASSWORD }, null);
-  await createUser(server.ctx, { username: 'school-admin', displayName: '李校长', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
-  await createUser(server.ctx, { username: 'head-teacher', displayName: '王老师', role: 'head_teacher', schoolCode: school.code, className: '二(2)班', password: PASSWORD }, null);
-}
-
-/** Wait until no request is in flight and the charts have drawn. */
+/**
+ * Wait until the page's requests have settled and the charts have drawn. The gate stream
+ * stays open, so "no request for 500 ms" never happens; spinners are the signal instead.
+ */
 async function settle(page: Page): Promise<void> {
-  await page.waitForLoadState('networkidle');
-  await page.waitForTimeout(600);
+  await page.waitForLoadState('load');
+  await page.waitForFunction(() => document.querySelectorAll('.ant-spin-spinning, .ant-skeleton-active').length === 0, undefined, { timeout: 30_000 });
+  await page.waitForTimeout(1200);
 }
 
-const server = await startConsoleServer();
+async function shootKiosk(server: ConsoleServer, written: string[]): Promise<void> {
+  const { device, key } = await createDevice(server.ctx, { schoolCode: DEMO_SCHOOL.code, kind: 'kiosk', name: '东门 4 号通道（平板）', lane: '东门' });
+  // Chromium's built-in fake camera shows a moving test pattern, with no face in it.
+  const browser: ConsoleBrowser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
+  try {
+    for (const [viewportName, viewport] of Object.entries(VIEWPORTS)) {
+      const page = await browser.newPage(viewport, ['camera']);
+      await page.goto(`${server.url}/kiosk`);
+      await page.getByLabel('设备 ID').waitFor();
+      await page.screenshot({ path: join(OUT_DIR, `kiosk-setup-${viewportName}.png`) });
+      written.push(`kiosk-setup-${viewportName}.png`);
+
+      await page.getByLabel('设备 ID').fill(device.id);
+      await page.getByLabel('设备密钥').fill(key);
+      await page.getByRole('button', { name: '保存并启动' }).click();
+      await page.getByText('请正视摄像头').waitFor({ timeout: 120_000 });
+      await page.getByLabel('体温').fill('36.5');
+      await page.waitForTimeout(1000);
+      await page.screenshot({ path: join(OUT_DIR, `kiosk-${viewportName}.png`) });
+      written.push(`kiosk-${viewportName}.png`);
+      await page.context().close();
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
+const { demo, overrides } = await startDemoSimulators();
+const server = await startConsoleServer([], overrides);
 const browser = await launchBrowser();
 try {
-  await seed(server);
+  const morning = await seedDemoDay(server.ctx, demo);
+  console.log(`seeded the demo school and replayed ${morning.day}: ${morning.gate.attempts} gate attempts`);
   mkdirSync(OUT_DIR, { recursive: true });
   const written: string[] = [];
 
@@ -59,7 +83,7 @@ try {
 
     for (const entry of PAGES) {
       const page = await browser.newPage(viewport);
-      await signInThroughPage(page, server.url, entry.user, PASSWORD, entry.path);
+      await signInThroughPage(page, server.url, entry.user, DEMO_PASSWORD, entry.path);
       await settle(page);
       const file = `${entry.name}-${viewportName}.png`;
       await page.screenshot({ path: join(OUT_DIR, file), fullPage: true });
@@ -67,8 +91,10 @@ try {
       await page.context().close();
     }
   }
+  await shootKiosk(server, written);
   console.log(`wrote ${written.length} screenshots to ${OUT_DIR}`);
 } finally {
   await browser.close();
   await server.close();
+  await demo.close();
 }

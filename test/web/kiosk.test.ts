@@ -31,11 +31,30 @@ const RECORD_SPEECH = () => {
   };
 };
 
-/** A Chromium whose camera shows `photo`, and a kiosk page set up with the world's device. */
-async function openKiosk(server: ConsoleServer, world: ConsoleWorld, videoFile: string): Promise<{ browser: ConsoleBrowser; page: Page }> {
+/**
+ * Make the page's browser one without WebGL, like an old tablet: every canvas refuses a
+ * WebGL context. Headless Chromium otherwise renders WebGL in software (SwiftShader), and
+ * --disable-3d-apis did not turn that off in Chromium's headless mode.
+ */
+const REMOVE_WEBGL = () => {
+  for (const type of [HTMLCanvasElement, typeof OffscreenCanvas === 'undefined' ? null : OffscreenCanvas]) {
+    if (!type) continue;
+    const getContext = type.prototype.getContext as (this: unknown, id: string, options?: unknown) => unknown;
+    type.prototype.getContext = function (this: unknown, id: string, options?: unknown) {
+      return id.startsWith('webgl') || id === 'experimental-webgl' ? null : getContext.call(this, id, options);
+    } as typeof type.prototype.getContext;
+  }
+};
+
+/**
+ * A Chromium whose camera plays `videoFile`, and a kiosk page set up with the world's
+ * device; `withoutWebGL` takes WebGL away so the kiosk has to fall back to WebAssembly.
+ */
+async function openKiosk(server: ConsoleServer, world: ConsoleWorld, videoFile: string, withoutWebGL = false): Promise<{ browser: ConsoleBrowser; page: Page }> {
   const browser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${videoFile}`]);
   const page = await browser.newPage({ width: 1280, height: 800 }, ['camera']);
   await page.addInitScript(RECORD_SPEECH);
+  if (withoutWebGL) await page.addInitScript(REMOVE_WEBGL);
   await page.goto(`${server.url}/kiosk`);
 
   // A wrong key is refused before anything is stored.
@@ -124,8 +143,8 @@ describe.skipIf(!BROWSER_ENABLED)('gate kiosk with a fake camera', () => {
     await browser.close();
   }, 180_000);
 
-  it('stops a stranger, retrying through a network failure', async () => {
-    const { browser, page } = await openKiosk(server, world, join(videoDir, 'stranger.y4m'));
+  it('stops a stranger on WebAssembly, retrying through a network failure', async () => {
+    const { browser, page } = await openKiosk(server, world, join(videoDir, 'stranger.y4m'), true);
     browsers.push(browser);
     const before = await server.ctx.db.selectFrom('gate_events').select('id').where('device_id', '=', world.device.device.id).execute();
 
@@ -143,6 +162,7 @@ describe.skipIf(!BROWSER_ENABLED)('gate kiosk with a fake camera', () => {
     expect(text).toContain('禁止通行');
     expect(text).toContain('未识别身份，请联系门卫');
     await expect.poll(() => page.getByTestId('kiosk-banner').count()).toBe(0);
+    expect(await page.getByTestId('kiosk-status').textContent()).toContain('识别引擎 WebAssembly');
 
     const after = await server.ctx.db
       .selectFrom('gate_events')

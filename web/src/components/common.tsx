@@ -12,11 +12,11 @@ export function NotOpen({ title, compact = false }: { title?: string; compact?: 
 }
 
 /**
- * Render notice text written in DingTalk markdown: **bold** spans become bold and the
- * other markers are shown as they are.
+ * Render notice text written in DingTalk markdown: **bold** spans and '#' headings become
+ * bold, and list markers stay as they are.
  */
 export function MarkdownText({ text }: { text: string }) {
-  const parts = text.split('**');
+  const parts = text.replace(/^#{1,6}\s+(.+)$/gm, '**$1**').split('**');
   return (
     <span style={{ whiteSpace: 'pre-line' }}>
       {parts.map((part, index) => (index % 2 === 1 && index < parts.length - 1 ? <strong key={index}>{part}</strong> : <span key={index}>{part}</span>))}

@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Badge, Button, Card, Col, Empty, Flex, Row, Select, Space, Tag, Typography } from 'antd';
-import { AlertOutlined, CheckCircleFilled, ClockCircleOutlined, MailOutlined, WarningFilled } from '@ant-design/icons';
+import { AlertOutlined, CheckCircleFilled, MailOutlined, WarningFilled } from '@ant-design/icons';
 import dayjs from 'dayjs';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate, type LiveDecision } from '../api/live';
@@ -321,27 +321,26 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
             {arrived.length === 0 ? (
               <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="还没有学生到校" />
             ) : (
-              arrived.map((pupil) => {
-                const pass = lastPass.get(pupil.personId);
-                return (
-                  <Line
-                    key={pupil.personId}
-                    title={pupil.name}
-                    detail={
-                      <>
-                        <ClockCircleOutlined /> {formatTime(pupil.firstPassAt)}
-                        {pass ? ` · ${formatTemperature(pass.temperature)} · ${pass.deviceName}` : ''}
-                      </>
-                    }
-                    extra={
-                      <Space size={2}>
-                        {pupil.late && <Tag color="orange">迟到</Tag>}
-                        {pupil.source === 'recheck' && <Tag color="blue">复测入校</Tag>}
-                      </Space>
-                    }
-                  />
-                );
-              })
+              // Forty names fit a phone screen as chips, where forty rows would not.
+              <div className="fk-chips">
+                {arrived.map((pupil) => {
+                  const pass = lastPass.get(pupil.personId);
+                  const detail = [formatTime(pupil.firstPassAt), pass ? formatTemperature(pass.temperature) : null, pass?.deviceName].filter(Boolean).join(' · ');
+                  let tone = '';
+                  if (pupil.late) tone = 'fk-chip-late';
+                  if (pupil.source === 'recheck') tone = 'fk-chip-recheck';
+                  return (
+                    <span key={pupil.personId} className={`fk-chip ${tone}`} title={detail}>
+                      {pupil.name}
+                      <small>
+                        {dayjs(pupil.firstPassAt).format('HH:mm')}
+                        {pupil.late ? ' 迟到' : ''}
+                        {pupil.source === 'recheck' ? ' 复测' : ''}
+                      </small>
+                    </span>
+                  );
+                })}
+              </div>
             )}
           </Card>
         </Col>

@@ -17,7 +17,7 @@ import { LiveFeed } from './dashboard/LiveFeed';
 const PIE_COLORS: Record<string, string> = { green: '#52c41a', yellow: '#faad14', red: '#f5222d', unknown: '#bfbfbf' };
 const ALERT_READERS = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
 /** Decisions the live feed keeps. */
-const FEED_LENGTH = 8;
+const FEED_LENGTH = 6;
 
 function NoData() {
   return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="暂无数据" style={{ padding: '48px 0' }} />;
@@ -86,7 +86,14 @@ function TodayNumbers({ data }: { data: DashboardData }) {
   const red = (value: number | undefined) => ({ content: { color: value ? '#cf1322' : undefined } });
 
   const tiles = [
-    { key: 'arrived', title: '今日已到校', value: show(attendance?.arrivedCount), suffix: expected !== undefined ? `/ ${expected}` : undefined, loading: isLoading(data.attendance) },
+    {
+      key: 'arrived',
+      title: '今日已到校',
+      value: show(attendance?.arrivedCount),
+      suffix: expected !== undefined ? `/ ${expected.toLocaleString('zh-CN')}` : undefined,
+      loading: isLoading(data.attendance),
+      styles: { suffix: { fontSize: 14, color: 'rgba(0, 0, 0, 0.45)' } },
+    },
     { key: 'not-arrived', title: '今日未到校', value: show(attendance?.notArrivedCount), loading: isLoading(data.attendance) },
     { key: 'fever', title: '今日发热', value: show(feverPersons), styles: red(feverPersons), loading: isLoading(data.fevers) },
     { key: 'codes', title: '非绿码或过期', value: show(notGreen), styles: { content: { color: notGreen ? '#d48806' : undefined } }, loading: isLoading(data.codes) },
@@ -154,13 +161,17 @@ function SyncHistory({ schoolCode }: { schoolCode: string }) {
           option={{
             tooltip: { trigger: 'axis' },
             legend: { bottom: 0 },
-            grid: { left: 56, right: 16, top: 24, bottom: 56 },
+            grid: { left: 56, right: 40, top: 32, bottom: 56 },
             xAxis: { type: 'category', data: items.map((run) => dayjs(run.startedAt).format('MM-DD HH:mm')) },
-            yAxis: { type: 'value', name: '人' },
+            // Code changes are a handful against thousands synced, so they get an axis of their own.
+            yAxis: [
+              { type: 'value', name: '人' },
+              { type: 'value', name: '跳码', minInterval: 1, splitLine: { show: false } },
+            ],
             series: [
               { name: '成功', type: 'bar', stack: 'n', data: items.map((run) => run.processed - run.failed), itemStyle: { color: '#1677ff' } },
               { name: '失败', type: 'bar', stack: 'n', data: items.map((run) => run.failed), itemStyle: { color: '#f5222d' } },
-              { name: '跳码', type: 'line', data: items.map((run) => run.changes), itemStyle: { color: '#faad14' } },
+              { name: '跳码', type: 'line', yAxisIndex: 1, data: items.map((run) => run.changes), itemStyle: { color: '#faad14' } },
             ],
           }}
         />

@@ -165,7 +165,7 @@ export function DistrictPage() {
         </Card>
       )}
       <div style={{ height: 16 }} />
-      <NotOpen title="全区日报" compact />
+      <NotOpen title="全区日报" />
     </>
   );
 }

@@ -34,7 +34,7 @@ function LaneCard({ lane }: { lane: LaneState }) {
   const [latest, ...earlier] = lane.decisions;
   const isPass = latest?.decision === 'pass';
   return (
-    <Card size="small" title={lane.deviceName} extra={lane.lane && <Tag>{lane.lane}</Tag>} data-testid={`lane-${lane.deviceId}`}>
+    <Card size="small" title={lane.deviceName} extra={lane.lane && <Tag>{lane.lane}</Tag>} data-testid={`lane-${lane.deviceId}`} style={{ height: '100%' }}>
       {latest ? (
         <div className={`fk-lane-now ${isPass ? 'fk-lane-pass' : 'fk-lane-deny'}`}>
           <div className="fk-lane-verdict">{isPass ? '通过' : '拒绝'}</div>
@@ -69,7 +69,8 @@ function LiveLanes({ schoolCode }: { schoolCode: string }) {
   const [lanes, setLanes] = useState<Map<string, LaneState>>(new Map());
   const recent = useQuery({
     queryKey: ['gate-events', schoolCode, today, 'lanes'],
-    queryFn: () => api<{ events: GateEvent[] }>(fillPath(route.path!, { code: schoolCode }) + `?day=${today}&limit=200`),
+    // The newest 500 events of the day; a lane silent for longer shows up with its next decision.
+    queryFn: () => api<{ events: GateEvent[] }>(fillPath(route.path!, { code: schoolCode }) + `?day=${today}&limit=500`),
     enabled: route.path !== undefined,
     staleTime: Infinity,
   });
@@ -265,7 +266,7 @@ function Events({ schoolCode }: { schoolCode: string }) {
           { title: '时间', dataIndex: 'occurredAt', width: 90, render: formatTime },
           { title: '姓名', dataIndex: 'personName', width: 90, render: (value: string | null) => value ?? '未识别' },
           { title: '班级', dataIndex: 'className', width: 90, render: (value: string | null) => value ?? '—' },
-          { title: '通道', dataIndex: 'deviceName', width: 150 },
+          { title: '通道', dataIndex: 'deviceName', width: 190 },
           { title: '方式', dataIndex: 'method', width: 70, render: (value: string) => GATE_METHODS[value] ?? value },
           { title: '体温', dataIndex: 'temperature', width: 80, render: formatTemperature },
           { title: '健康码', dataIndex: 'codeColor', width: 110, render: (value: string | null, row) => (value ? <CodeTag color={value} isStale={row.codeStale ?? false} /> : '—') },

@@ -19,7 +19,11 @@ const RUN_STATUS: Record<string, { label: string; color: string }> = {
   interrupted: { label: '已中断', color: 'default' },
 };
 
-const TRIGGERS: Record<string, string> = { manual: '手动', schedule: '定时', poll: '轮询', resume: '续跑' };
+const TRIGGERS: Record<string, string> = { manual: '手动', schedule: '定时', poll: '轮询', polling: '轮询', resume: '续跑', cli: '命令行', demo: '演示' };
+
+/** Rows that need attention first: red, yellow, no record, stale green, then green. */
+const SEVERITY: Record<string, number> = { red: 0, yellow: 1, unknown: 2, green: 4 };
+const severityOf = (item: CodeEntry) => (item.color === 'green' && item.isStale ? 3 : (SEVERITY[item.color] ?? 2));
 
 export function CodeTag({ color, isStale }: { color: string; isStale?: boolean }) {
   const known = CODE_COLORS[color] ?? CODE_COLORS.unknown;
@@ -60,7 +64,9 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
   if (!route.path) return <NotOpen title="当前健康码" />;
 
   const needle = search.trim();
-  const items = (codes.data?.items ?? []).filter((item) => !needle || item.name.includes(needle) || (item.className ?? '').includes(needle));
+  const items = (codes.data?.items ?? [])
+    .filter((item) => !needle || item.name.includes(needle) || (item.className ?? '').includes(needle))
+    .sort((a, b) => severityOf(a) - severityOf(b));
   return (
     <Card
       title="当前健康码"

@@ -45,6 +45,7 @@ export function ArrivalCurve({ attendance, isLoading, error }: Props) {
         <NoData text="今日还没有人到校" />
       ) : (
         <Chart
+          height={300}
           label="今日累计到校人数折线图"
           option={{
             tooltip: { trigger: 'axis' },
