@@ -81,6 +81,18 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     await page.context().close();
   });
 
+  it('devices page lists the lane online', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/devices');
+    const row = page.locator('tr', { hasText: '东门 1 号通道' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('平板闸机');
+    expect(await row.textContent()).toContain('在线');
+    expect(await page.locator('body').textContent()).not.toContain(world.device.key);
+    await page.getByRole('link', { name: '打开闸机页面' }).waitFor();
+    await page.context().close();
+  });
+
   it('doctor re-checks a fever and the pupil counts as arrived', async () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD);

@@ -12,10 +12,10 @@ import { listAlerts, recordRecheck, updateAlertStatus } from './alerts.js';
 import { getAttendanceDay } from './attendance.js';
 import { handleDeviceEvent } from './device-events.js';
 import { MAX_IMAGE_BYTES } from './device-event-input.js';
-import { DIGEST_REALM, authenticateDevice, authenticateDigest, markDeviceSeen, parseDeviceBearer } from './devices.js';
+import { DIGEST_REALM, authenticateDevice, authenticateDigest, listDevices, markDeviceSeen, parseDeviceBearer } from './devices.js';
 import { readTerminalPush } from './hikvision.js';
 import { subscribeDecisions, type LiveDecision } from './live.js';
-import { getSnapshotFileOrThrow, searchGateEvents } from './service.js';
+import { getSnapshotFileOrThrow, schoolGateSettings, searchGateEvents } from './service.js';
 import type { DeviceRow } from './store.js';
 import { enqueueTerminalPush } from './terminal-events.js';
 
@@ -249,6 +249,53 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         unsubscribe();
         openStreams.delete(reply.raw);
       });
+    },
+  );
+
+  app.get<{ Params: { code: string } }>(
+    '/schools/:code/devices',
+    {
+      schema: {
+        tags: ['gate'],
+        summary: 'Gate devices of a school with when each was last heard from',
+        params: SchoolParams,
+        response: {
+          200: Type.Object({
+            devices: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                name: Type.String(),
+                kind: Type.String({ description: 'hikvision, api or kiosk' }),
+                lane: Type.Union([Type.String(), Type.Null()]),
+                direction: Type.String({ description: 'in or out' }),
+                active: Type.Boolean(),
+                lastSeenAt: Type.Union([Type.Number(), Type.Null()]),
+                online: Type.Boolean({ description: 'Heard from within the school’s device-offline minutes' }),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: ['district_admin', 'school_admin', 'guard'] });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+      const { settings } = await schoolGateSettings(ctx, school.id);
+      const offlineAfterMs = settings.deviceOfflineMinutes * 60_000;
+      const devices = await listDevices(ctx, school.code);
+      return {
+        devices: devices.map((device) => ({
+          id: device.id,
+          name: device.name,
+          kind: device.kind,
+          lane: device.lane,
+          direction: device.direction,
+          active: device.active === 1,
+          lastSeenAt: device.last_seen_at,
+          online: device.active === 1 && device.last_seen_at !== null && ctx.now() - device.last_seen_at <= offlineAfterMs,
+        })),
+      };
     },
   );
 

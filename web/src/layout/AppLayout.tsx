@@ -31,7 +31,7 @@ const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] 
   { key: '/health-codes', icon: <QrcodeOutlined />, label: '健康码' },
   { key: '/gate', icon: <ScanOutlined />, label: '通行' },
   { key: '/alerts', icon: <BellOutlined />, label: '预警与通知', roles: SCHOOL_READERS },
-  { key: '/devices', icon: <CameraOutlined />, label: '设备', roles: ['district_admin', 'school_admin'] },
+  { key: '/devices', icon: <CameraOutlined />, label: '设备', roles: ['district_admin', 'school_admin', 'guard'] },
   { key: '/settings', icon: <SettingOutlined />, label: '设置' },
   { key: '/district', icon: <ApartmentOutlined />, label: '区级', roles: ['district_admin'] },
 ];

@@ -8,14 +8,16 @@ import { NeedSchool } from '../components/NeedSchool';
 import { formatDateTime } from '../format';
 import { useSchool } from '../layout/school';
 
-/** A gate terminal as the devices list returns it; fields the gate module may not send are optional. */
+/** GET /api/schools/:code/devices item; keys are never listed, only shown once at registration. */
 interface Device {
   id: string;
   name: string;
-  kind?: string;
-  lane?: string | null;
-  online?: boolean;
-  lastSeenAt?: number | null;
+  kind: string;
+  lane: string | null;
+  direction: string;
+  active: boolean;
+  lastSeenAt: number | null;
+  online: boolean;
 }
 
 const KIND_LABELS: Record<string, string> = { hikvision: '海康测温终端', api: '通道设备', kiosk: '平板闸机' };
@@ -43,11 +45,9 @@ export function DevicesPage() {
   const route = useRoute('GET /api/schools/:code/devices');
   const devices = useQuery({
     queryKey: ['devices', school?.code],
-    queryFn: async () => {
-      const reply = await api<{ devices?: Device[]; items?: Device[] } | Device[]>(fillPath(route.path!, { code: school!.code }));
-      return Array.isArray(reply) ? reply : (reply.devices ?? reply.items ?? []);
-    },
+    queryFn: async () => (await api<{ devices: Device[] }>(fillPath(route.path!, { code: school!.code }))).devices,
     enabled: route.path !== undefined && school !== null,
+    refetchInterval: 30_000,
   });
   if (!school) return <NeedSchool title="设备" />;
   if (route.isLoading) return <Loading />;
@@ -66,17 +66,23 @@ export function DevicesPage() {
                 size="small"
                 loading={devices.isLoading}
                 dataSource={devices.data ?? []}
-                scroll={{ x: 560 }}
+                scroll={{ x: 900 }}
                 columns={[
                   { title: '名称', dataIndex: 'name' },
-                  { title: '类型', dataIndex: 'kind', render: (value?: string) => (value ? (KIND_LABELS[value] ?? value) : '—') },
-                  { title: '通道', dataIndex: 'lane', render: (value?: string | null) => value ?? '—' },
+                  { title: '类型', dataIndex: 'kind', width: 130, render: (value: string) => KIND_LABELS[value] ?? value },
+                  { title: '通道', dataIndex: 'lane', width: 90, render: (value: string | null) => value ?? '—' },
+                  { title: '方向', dataIndex: 'direction', width: 70, render: (value: string) => (value === 'out' ? '离校' : '入校') },
                   {
                     title: '状态',
-                    dataIndex: 'online',
-                    render: (value?: boolean) => (value === undefined ? '—' : value ? <Tag color="success">在线</Tag> : <Tag color="error">离线</Tag>),
+                    key: 'state',
+                    width: 90,
+                    render: (_, device) => {
+                      if (!device.active) return <Tag>已停用</Tag>;
+                      return device.online ? <Tag color="success">在线</Tag> : <Tag color="error">离线</Tag>;
+                    },
                   },
-                  { title: '最近心跳', dataIndex: 'lastSeenAt', render: formatDateTime },
+                  { title: '最近上报', dataIndex: 'lastSeenAt', width: 150, render: (value: number | null) => (value ? formatDateTime(value) : '从未上报') },
+                  { title: '设备 ID', dataIndex: 'id', width: 240, render: (value: string) => <Typography.Text copyable>{value}</Typography.Text> },
                 ]}
               />
             </Card>

@@ -9,6 +9,7 @@ import type { AttendanceDay, ClassSummary, GateEvent } from '../api/types';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
 import { GATE_METHODS, GATE_REASONS, formatTemperature, formatTime } from '../format';
+import { useUser } from '../auth/session';
 import { useSchool } from '../layout/school';
 import { CodeTag } from './HealthCodesPage';
 
@@ -21,6 +22,8 @@ interface LaneState {
   deviceId: string;
   deviceName: string;
   lane: string | null;
+  /** From the devices list; undefined for roles that cannot read it. */
+  online?: boolean;
   decisions: Array<Pick<LiveDecision, 'eventId' | 'occurredAt' | 'personName' | 'className' | 'temperature' | 'decision' | 'reason' | 'prompt' | 'method'>>;
 }
 
@@ -34,7 +37,18 @@ function LaneCard({ lane }: { lane: LaneState }) {
   const [latest, ...earlier] = lane.decisions;
   const isPass = latest?.decision === 'pass';
   return (
-    <Card size="small" title={lane.deviceName} extra={lane.lane && <Tag>{lane.lane}</Tag>} data-testid={`lane-${lane.deviceId}`} style={{ height: '100%' }}>
+    <Card
+      size="small"
+      title={lane.deviceName}
+      extra={
+        <Space size={4}>
+          {lane.online === false && <Tag color="error">离线</Tag>}
+          {lane.lane && <Tag>{lane.lane}</Tag>}
+        </Space>
+      }
+      data-testid={`lane-${lane.deviceId}`}
+      style={{ height: '100%' }}
+    >
       {latest ? (
         <div className={`fk-lane-now ${isPass ? 'fk-lane-pass' : 'fk-lane-deny'}`}>
           <div className="fk-lane-verdict">{isPass ? '通过' : '拒绝'}</div>
@@ -62,9 +76,30 @@ function LaneCard({ lane }: { lane: LaneState }) {
   );
 }
 
-/** Every lane's latest decisions: today's stored events first, then the live stream. */
+interface DeviceSummary {
+  id: string;
+  name: string;
+  lane: string | null;
+  active: boolean;
+  online: boolean;
+}
+
+const DEVICE_READERS = ['district_admin', 'school_admin', 'guard'];
+
+/**
+ * Every lane's latest decisions: the school's devices (for roles that may list them, so a
+ * silent lane shows too), today's stored events, then the live stream.
+ */
 function LiveLanes({ schoolCode }: { schoolCode: string }) {
+  const user = useUser();
   const route = useRoute('GET /api/schools/:code/gate/events');
+  const devicesRoute = useRoute('GET /api/schools/:code/devices');
+  const devices = useQuery({
+    queryKey: ['devices', schoolCode],
+    queryFn: async () => (await api<{ devices: DeviceSummary[] }>(fillPath(devicesRoute.path!, { code: schoolCode }))).devices,
+    enabled: devicesRoute.path !== undefined && DEVICE_READERS.includes(user.role),
+    refetchInterval: 60_000,
+  });
   const today = dayjs().format('YYYY-MM-DD');
   const [lanes, setLanes] = useState<Map<string, LaneState>>(new Map());
   const recent = useQuery({
@@ -78,6 +113,9 @@ function LiveLanes({ schoolCode }: { schoolCode: string }) {
   useEffect(() => {
     if (!recent.data) return;
     const next = new Map<string, LaneState>();
+    for (const device of devices.data ?? []) {
+      if (device.active) next.set(device.id, { deviceId: device.id, deviceName: device.name, lane: device.lane, online: device.online, decisions: [] });
+    }
     for (const event of recent.data.events) {
       let lane = next.get(event.deviceId);
       if (!lane) {
@@ -86,15 +124,24 @@ function LiveLanes({ schoolCode }: { schoolCode: string }) {
       }
       if (lane.decisions.length < LANE_HISTORY) lane.decisions.push({ ...event, eventId: event.id });
     }
-    setLanes(next);
-  }, [recent.data]);
+    // Keep the decisions the stream delivered since the stored events were read.
+    setLanes((previous) => {
+      for (const [deviceId, live] of previous) {
+        const lane = next.get(deviceId) ?? { ...live, decisions: [] };
+        const known = new Set(lane.decisions.map((d) => d.eventId));
+        const merged = [...live.decisions.filter((d) => !known.has(d.eventId)), ...lane.decisions].sort((a, b) => b.occurredAt - a.occurredAt);
+        next.set(deviceId, { ...lane, decisions: merged.slice(0, LANE_HISTORY) });
+      }
+      return next;
+    });
+  }, [recent.data, devices.data]);
 
   const stream = useGateStream(schoolCode, (decision) => {
     setLanes((previous) => {
       const next = new Map(previous);
       const current = next.get(decision.deviceId);
       const decisions = [decision, ...(current?.decisions ?? []).filter((d) => d.eventId !== decision.eventId)].slice(0, LANE_HISTORY);
-      next.set(decision.deviceId, { deviceId: decision.deviceId, deviceName: decision.deviceName, lane: decision.lane, decisions });
+      next.set(decision.deviceId, { deviceId: decision.deviceId, deviceName: decision.deviceName, lane: decision.lane, online: true, decisions });
       return next;
     });
   });
