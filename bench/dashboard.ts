@@ -1,4 +1,4 @@
-// How soon the console's dashboard of the demo school is interactive after navigation,
+// Time from navigation until the console's dashboard of the demo school is interactive,
 // beside an empty Ant Design page built and served the same way.
 //
 // The server runs on 127.0.0.1 with a fresh SQLite database seeded like `npm start`: the

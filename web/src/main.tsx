@@ -7,6 +7,7 @@ import dayjs from 'dayjs';
 import 'dayjs/locale/zh-cn';
 import { ApiError } from './api/client';
 import { SERVER_ROUTES_QUERY } from './api/routes';
+import { prefetchDashboard } from './pages/dashboard/queries';
 import { ME_KEY, ME_QUERY, SessionProvider } from './auth/session';
 import { AppRouter } from './router';
 import './styles.css';
@@ -31,8 +32,15 @@ const queryClient: QueryClient = new QueryClient({
 
 // Start the session check and the route list, which pages wait for before their first
 // request, while React renders its first frame.
-void queryClient.prefetchQuery(ME_QUERY);
 void queryClient.prefetchQuery(SERVER_ROUTES_QUERY);
+queryClient
+  .fetchQuery(ME_QUERY)
+  .then((user) => {
+    if (user && window.location.pathname === '/') return prefetchDashboard(queryClient, user);
+  })
+  .catch(() => {
+    // The session provider shows the error; a failed prefetch only means the page fetches itself.
+  });
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

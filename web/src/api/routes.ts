@@ -47,11 +47,16 @@ export function useServerRoutes() {
 export function useRoute(...candidates: string[]): { path: string | undefined; isLoading: boolean } {
   const routes = useServerRoutes();
   if (!routes.data) return { path: undefined, isLoading: routes.isLoading };
+  return { path: findRoute(routes.data, ...candidates), isLoading: false };
+}
+
+/** The path of the first of `candidates` in a route list that useServerRoutes read, or undefined. */
+export function findRoute(routes: Map<string, Set<string>>, ...candidates: string[]): string | undefined {
   for (const candidate of candidates) {
     const [method, path] = candidate.split(' ', 2);
-    if (routes.data.has(routeKey(method, path))) return { path, isLoading: false };
+    if (routes.has(routeKey(method, path))) return path;
   }
-  return { path: undefined, isLoading: false };
+  return undefined;
 }
 
 /**

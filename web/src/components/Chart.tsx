@@ -1,37 +1,21 @@
-import { useEffect, useRef } from 'react';
-import * as echarts from 'echarts/core';
-import { BarChart, LineChart, PieChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
-import { CanvasRenderer } from 'echarts/renderers';
+import { lazy, Suspense } from 'react';
 import type { EChartsOption } from 'echarts';
 
-// Only the chart types the console draws, so the bundle stays small.
-echarts.use([BarChart, LineChart, PieChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+// ECharts and zrender are about 2 MB of source, the largest part of the console's script.
+// Loaded on their own, they download and parse while the page waits for its data.
+const loadEChart = () => import('./EChart');
+const EChart = lazy(loadEChart);
 
-/**
- * An ECharts chart that fills its card's width and follows its size. NOTE: this is a
- * small wrapper of our own because echarts-for-react 3.0.6 imports tslib without
- * declaring it, which breaks the production build.
- */
-export function Chart({ option, height = 260, label }: { option: EChartsOption; height?: number; label: string }) {
-  const element = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
+/** Start loading ECharts now, so a page that will draw charts has it by the time its data arrives. */
+export function preloadCharts(): void {
+  void loadEChart();
+}
 
-  useEffect(() => {
-    const instance = echarts.init(element.current!);
-    chart.current = instance;
-    const observer = new ResizeObserver(() => instance.resize());
-    observer.observe(element.current!);
-    return () => {
-      observer.disconnect();
-      instance.dispose();
-      chart.current = null;
-    };
-  }, []);
-
-  useEffect(() => {
-    chart.current?.setOption(option, { notMerge: true });
-  }, [option]);
-
-  return <div ref={element} role="img" aria-label={label} style={{ height, width: '100%' }} />;
+/** A chart of the given height; an empty box of the same height stands in while ECharts loads. */
+export function Chart(props: { option: EChartsOption; height?: number; label: string }) {
+  return (
+    <Suspense fallback={<div role="img" aria-label={props.label} aria-busy style={{ height: props.height ?? 260, width: '100%' }} />}>
+      <EChart {...props} />
+    </Suspense>
+  );
 }

@@ -4,20 +4,18 @@ import { Card, Col, Empty, Row, Statistic } from 'antd';
 import dayjs from 'dayjs';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate, type LiveDecision } from '../api/live';
-import { fillPath, useRoute } from '../api/routes';
-import type { AttendanceDay, AuditEntry, CodeEntry, GateAlert, GateEvent, SyncRun } from '../api/types';
+import { fillPath, useRoute, useServerRoutes } from '../api/routes';
+import type { AuditEntry, SyncRun } from '../api/types';
 import { isAdmin, useUser } from '../auth/session';
-import { Chart } from '../components/Chart';
+import { Chart, preloadCharts } from '../components/Chart';
 import { ErrorAlert, NotOpen, PageTitle } from '../components/common';
 import { CODE_COLORS } from '../format';
 import { useSchool } from '../layout/school';
 import { ArrivalCurve, ArrivalsByGrade, ClassesMissing } from './dashboard/Arrivals';
 import { LiveFeed } from './dashboard/LiveFeed';
+import { FEED_LENGTH, dashboardQueries, dashboardRoutesOf } from './dashboard/queries';
 
 const PIE_COLORS: Record<string, string> = { green: '#52c41a', yellow: '#faad14', red: '#f5222d', unknown: '#bfbfbf' };
-const ALERT_READERS = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
-/** Decisions the live feed keeps. */
-const FEED_LENGTH = 6;
 
 function NoData() {
   return <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="暂无数据" style={{ padding: '48px 0' }} />;
@@ -30,45 +28,17 @@ function show(value: number | undefined): number | string {
 /** Every API the dashboard reads, each enabled only when the server has it and the role may read it. */
 function useDashboardData(schoolCode: string) {
   const user = useUser();
-  const today = dayjs().format('YYYY-MM-DD');
-  const attendanceRoute = useRoute('GET /api/schools/:code/attendance');
-  const alertsRoute = useRoute('GET /api/schools/:code/alerts');
-  const codesRoute = useRoute('GET /api/schools/:code/codes');
-  const eventsRoute = useRoute('GET /api/schools/:code/gate/events');
-  const noticesRoute = useRoute('GET /api/schools/:code/notices');
-
-  const attendance = useQuery({
-    queryKey: ['attendance', schoolCode, today],
-    queryFn: () => api<AttendanceDay>(fillPath(attendanceRoute.path!, { code: schoolCode }) + `?day=${today}`),
-    enabled: attendanceRoute.path !== undefined,
-  });
-  const alerts = useQuery({
-    queryKey: ['gate-alerts', schoolCode, 'open', 'all'],
-    queryFn: () => api<{ alerts: GateAlert[] }>(fillPath(alertsRoute.path!, { code: schoolCode }) + '?status=open'),
-    enabled: alertsRoute.path !== undefined && ALERT_READERS.includes(user.role),
-  });
-  const codes = useQuery({
-    queryKey: ['codes', schoolCode, 'all'],
-    queryFn: () => api<{ items: CodeEntry[]; total: number }>(fillPath(codesRoute.path!, { code: schoolCode })),
-    enabled: codesRoute.path !== undefined,
-  });
-  const fevers = useQuery({
-    queryKey: ['gate-events', schoolCode, today, 'fever'],
-    queryFn: () => api<{ events: GateEvent[] }>(fillPath(eventsRoute.path!, { code: schoolCode }) + `?day=${today}&reason=fever&limit=500`),
-    enabled: eventsRoute.path !== undefined,
-  });
-  const recent = useQuery({
-    queryKey: ['gate-events', schoolCode, today, 'recent'],
-    queryFn: () => api<{ events: GateEvent[] }>(fillPath(eventsRoute.path!, { code: schoolCode }) + `?day=${today}&limit=${FEED_LENGTH}`),
-    enabled: eventsRoute.path !== undefined,
-    staleTime: Infinity,
-  });
-  const notices = useQuery({
-    queryKey: ['notices', schoolCode, 'counts'],
-    queryFn: () => api<{ counts: Record<string, number> }>(fillPath(noticesRoute.path!, { code: schoolCode }) + '?limit=1'),
-    enabled: noticesRoute.path !== undefined && isAdmin(user),
-  });
-  return { attendance, alerts, codes, fevers, recent, notices, routes: { codes: codesRoute, attendance: attendanceRoute } };
+  const serverRoutes = useServerRoutes();
+  const routes = serverRoutes.data ? dashboardRoutesOf(serverRoutes.data) : {};
+  const queries = dashboardQueries(schoolCode, user.role, routes);
+  const attendance = useQuery(queries.attendance);
+  const alerts = useQuery(queries.alerts);
+  const codes = useQuery(queries.codes);
+  const fevers = useQuery(queries.fevers);
+  const recent = useQuery(queries.recent);
+  const notices = useQuery(queries.notices);
+  const routeState = (path: string | undefined) => ({ path, isLoading: serverRoutes.isLoading });
+  return { attendance, alerts, codes, fevers, recent, notices, routes: { codes: routeState(routes.codes), attendance: routeState(routes.attendance) } };
 }
 
 type DashboardData = ReturnType<typeof useDashboardData>;
@@ -218,6 +188,7 @@ function SchoolDashboard({ schoolCode }: { schoolCode: string }) {
   const user = useUser();
   const data = useDashboardData(schoolCode);
   const [feed, setFeed] = useState<LiveDecision[]>([]);
+  useEffect(preloadCharts, []);
 
   useEffect(() => {
     if (!data.recent.data) return;
