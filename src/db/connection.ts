@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
@@ -43,13 +43,37 @@ export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFi
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
+ * Rows for a SQLite INSERT to run once each, given as the statement's only parameter:
+ * `db.executeQuery(CompiledQuery.raw('insert into t (a, b) values (?, ?)', [new SqliteRowBatch(rows)]))`.
+ * The rows run inside a savepoint, so the batch, like one statement, inserts all rows or
+ * none. For a 3,000-row roster this took about two thirds of the time of one
+ * INSERT ... SELECT over a JSON array (json_each), because SQLite then skips building and
+ * parsing the JSON text. PostgreSQL has no such parameter.
+ */
+export class SqliteRowBatch {
+  constructor(readonly rows: ReadonlyArray<ReadonlyArray<unknown>>) {}
+}
+
+/**
  * Wrap a better-sqlite3 database so `prepare` reuses statements by SQL text. Kysely
  * prepares every query afresh, and preparing was about 40% of SQLite time in a profile
  * of the gate's hot path. Reuse is safe because Kysely runs one query at a time on its
  * single SQLite connection, and SQLite re-prepares a statement after a schema change.
+ * Writing statements also accept a SqliteRowBatch.
  */
 function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
+  const cache = new Map<string, SqliteStatement>();
+  const runRows = sqlite.transaction((statement: SQLite.Statement, rows: ReadonlyArray<ReadonlyArray<unknown>>) => {
+    let changes = 0;
+    let lastInsertRowid: number | bigint = 0;
+    for (const row of rows) {
+      const result = statement.run(row);
+      changes += Number(result.changes);
+      lastInsertRowid = result.lastInsertRowid;
+    }
+    return { changes, lastInsertRowid };
+  });
+
   return {
     close: () => sqlite.close(),
     prepare(text: string) {
@@ -58,11 +82,28 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
         // Move to the end, so the map's first entry is the least recently used.
         cache.delete(text);
       } else {
-        statement = sqlite.prepare(text);
+        statement = acceptRowBatches(sqlite.prepare(text), runRows);
         if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
       }
       cache.set(text, statement);
       return statement;
+    },
+  };
+}
+
+type RowRunner = (statement: SQLite.Statement, rows: ReadonlyArray<ReadonlyArray<unknown>>) => { changes: number; lastInsertRowid: number | bigint };
+
+/** Let a writing statement take a SqliteRowBatch; statements that return rows stay as they are. */
+function acceptRowBatches(statement: SQLite.Statement, runRows: RowRunner): SqliteStatement {
+  if (statement.reader) return statement;
+  return {
+    reader: false,
+    all: (parameters) => statement.all(parameters),
+    iterate: (parameters) => statement.iterate(parameters),
+    run(parameters) {
+      const batch = parameters.length === 1 ? parameters[0] : undefined;
+      if (batch instanceof SqliteRowBatch) return runRows(statement, batch.rows);
+      return statement.run(parameters);
     },
   };
 }

@@ -21,14 +21,20 @@ const IV_BYTES = 12;
  * one per value, which halves the cost of encrypting a roster. Every IV is still random
  * and used once.
  */
-const ivPool = { buffer: Buffer.alloc(IV_BYTES * 341), offset: IV_BYTES * 341 };
+const IV_POOL_BYTES = IV_BYTES * 341;
+const ivPool = { buffer: Buffer.alloc(IV_POOL_BYTES), offset: IV_POOL_BYTES };
 
-function nextIv(): Buffer {
-  if (ivPool.offset + IV_BYTES > ivPool.buffer.length) {
+/**
+ * Take the next IV as a view into the pool, without a copy. The view changes when the
+ * pool refills, so the caller must use it before taking another IV.
+ */
+function takeIv(): Buffer {
+  if (ivPool.offset + IV_BYTES > IV_POOL_BYTES) {
     randomFillSync(ivPool.buffer);
     ivPool.offset = 0;
   }
-  const iv = Buffer.from(ivPool.buffer.subarray(ivPool.offset, ivPool.offset + IV_BYTES));
+  const { buffer } = ivPool;
+  const iv = Buffer.from(buffer.buffer, buffer.byteOffset + ivPool.offset, IV_BYTES);
   ivPool.offset += IV_BYTES;
   return iv;
 }
@@ -40,9 +46,12 @@ export function createFieldCipher(masterKey: Buffer): FieldCipher {
 
   return {
     encrypt(plain) {
-      const iv = nextIv();
+      const iv = takeIv();
       const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv);
-      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      const update = cipher.update(plain, 'utf8');
+      // GCM is a stream mode, so final() returns no bytes and the copy into one buffer is skipped.
+      const rest = cipher.final();
+      const body = rest.length === 0 ? update : Buffer.concat([update, rest]);
       const tag = cipher.getAuthTag();
       return `${VERSION}:${iv.toString('base64url')}:${body.toString('base64url')}:${tag.toString('base64url')}`;
     },

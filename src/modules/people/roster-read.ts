@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import { AppError } from '../../shared/errors.js';
 import { decodeText, parseCsv, type TextEncodingName } from './roster-csv.js';
+import { readPlainXlsx } from './roster-xlsx.js';
 
 /**
  * Read a roster file (.xlsx or .csv) from its bytes into sheets of typed cells. The
@@ -76,17 +77,28 @@ export async function readRosterFile(bytes: Uint8Array, options: { maxFileMb: nu
   return { format: 'csv', encoding: decoded.encoding, sheets: [{ name: 'CSV', rows }] };
 }
 
+/**
+ * Read the sheets of an .xlsx file: with the fast reader when the file is plain enough
+ * for it, otherwise with ExcelJS. Both give the same sheets for a file the fast reader
+ * accepts.
+ */
 async function readXlsx(bytes: Uint8Array): Promise<RosterSheet[]> {
+  const sheets = readPlainXlsx(bytes) ?? (await readXlsxWithExcelJs(bytes));
+  if (sheets.length === 0) throw unreadable('文件不是 Excel（.xlsx）表格，请上传花名册表格文件');
+  if (sheets.every((sheet) => sheet.rows.every((row) => row.cells.every((cell) => cell.kind === 'empty')))) {
+    throw unreadable('表格中没有任何数据');
+  }
+  return sheets;
+}
+
+/** Read every worksheet with ExcelJS; exported for tests that compare the two readers. */
+export async function readXlsxWithExcelJs(bytes: Uint8Array): Promise<RosterSheet[]> {
   const workbook = new ExcelJS.Workbook();
   try {
     await workbook.xlsx.load(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as unknown as ExcelJS.Buffer);
   } catch {
     throw unreadable('文件不是有效的 Excel（.xlsx）表格，可能已损坏；请在 Excel 中打开并重新保存后再导入');
   }
-  if (workbook.worksheets.length === 0) {
-    throw unreadable('文件不是 Excel（.xlsx）表格，请上传花名册表格文件');
-  }
-
   const sheets: RosterSheet[] = [];
   for (const worksheet of workbook.worksheets) {
     const rows: RosterRow[] = [];
@@ -97,9 +109,6 @@ async function readXlsx(bytes: Uint8Array): Promise<RosterSheet[]> {
       rows.push({ number: rowNumber, cells });
     });
     sheets.push({ name: worksheet.name, rows });
-  }
-  if (sheets.every((sheet) => sheet.rows.every((row) => row.cells.every((cell) => cell.kind === 'empty')))) {
-    throw unreadable('表格中没有任何数据');
   }
   return sheets;
 }
