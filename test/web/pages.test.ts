@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
+import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
 import { WORLD_PASSWORD, buildConsoleWorld, postGateEvent, type ConsoleWorld } from './world.js';
 
 if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
@@ -78,6 +79,29 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     await page.getByTitle(`${world.classPupils[0].name}（二(3)班）`).click();
     await expect.poll(async () => search.locator('.ant-table-tbody tr.ant-table-row').count()).toBe(1);
     expect(await search.locator('.ant-table-tbody').textContent()).toContain('体温正常，请通行');
+    await page.context().close();
+  });
+
+  it('roster import through the page lists rejected rows', async () => {
+    const good = pupil(880_001);
+    const bad = pupil(880_002);
+    const lines = [STUDENT_HEADERS, studentRow(good, '二年级', '二(5)班', 'XS880001'), studentRow({ ...bad, idNumber: '330102201801010000' }, '二年级', '二(5)班', 'XS880002')];
+    const csv = '\ufeff' + lines.map((row) => row.join(',')).join('\r\n');
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
+    await page.getByTestId('roster-upload').waitFor();
+    await page.locator('input[type="file"]').setInputFiles({ name: '二(5)班名单.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+    await page.getByText('导入完成：新增 1 人，更新 0 人，拒绝 1 行').waitFor();
+    const rejected = page.getByTestId('rejected-rows');
+    expect(await rejected.locator('.ant-table-tbody tr.ant-table-row').count()).toBe(1);
+    expect(await rejected.locator('.ant-table-tbody tr.ant-table-row td').first().textContent()).toBe('3');
+    expect(await rejected.textContent()).toContain('身份证号');
+    expect(await rejected.textContent()).not.toContain(bad.idNumber);
+
+    await page.getByPlaceholder('姓名').fill(good.name);
+    await page.getByPlaceholder('姓名').press('Enter');
+    await page.getByRole('cell', { name: good.name, exact: true }).waitFor();
     await page.context().close();
   });
 
