@@ -150,6 +150,19 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     await page.context().close();
   });
 
+  it('alerts fit a phone with their actions', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD);
+    const item = page.getByTestId('alert-item').filter({ hasText: world.classPupils[1].name });
+    await item.waitFor();
+    expect(await item.textContent()).toContain('健康码黄码');
+    await item.getByRole('button', { name: '确认' }).waitFor();
+    const box = await item.getByRole('button', { name: '关闭' }).boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.context().close();
+  });
+
   it('principal closes a code alert with a note and resends a failed notice', async () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/alerts');

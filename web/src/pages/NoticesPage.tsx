@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Badge, Button, Card, Col, Form, Input, InputNumber, Modal, Row, Segmented, Select, Space, Table, Tag, Typography } from 'antd';
+import { App, Badge, Button, Card, Col, Empty, Flex, Form, Grid, Input, InputNumber, Modal, Row, Segmented, Select, Space, Table, Tag, Typography } from 'antd';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate } from '../api/live';
 import { fillPath, useRoute } from '../api/routes';
@@ -164,6 +164,7 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
   const [kind, setKind] = useState<string | undefined>();
   const [action, setAction] = useState<AlertAction | null>(null);
   const canRead = ALERT_READERS.includes(user.role);
+  const isPhone = !Grid.useBreakpoint().md;
   const alerts = useQuery({
     queryKey: ['gate-alerts', schoolCode, status, kind ?? 'all'],
     queryFn: () => {
@@ -192,90 +193,110 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
 
   if (route.isLoading) return <Loading />;
   if (!route.path || !canRead) return <NotOpen title="预警" />;
-  return (
-    <Card
-      title="预警"
-      extra={
-        <Space wrap>
-          {stream === 'open' && <Badge status="processing" text="实时" />}
-          <Select
-            allowClear
-            placeholder="全部类型"
-            aria-label="预警类型"
-            style={{ width: 130 }}
-            value={kind}
-            onChange={setKind}
-            options={Object.entries(ALERT_KIND).map(([value, label]) => ({ value, label }))}
-          />
-          <Segmented
-            value={status}
-            onChange={(value) => setStatus(String(value))}
-            options={[
-              { label: '待处理', value: 'open' },
-              { label: '处理中', value: 'acknowledged' },
-              { label: '已关闭', value: 'closed' },
-              { label: '全部', value: 'all' },
-            ]}
-          />
-        </Space>
-      }
-      data-testid="alerts-card"
-    >
-      {alerts.error && <ErrorAlert error={alerts.error} />}
-      <Table<GateAlert>
-        rowKey="id"
-        size="small"
-        loading={alerts.isLoading}
-        dataSource={alerts.data?.alerts ?? []}
-        scroll={{ x: 880 }}
-        pagination={{ pageSize: 10, showSizeChanger: false, hideOnSinglePage: true }}
-        columns={[
-          { title: '时间', dataIndex: 'createdAt', width: 140, render: formatDateTime },
-          { title: '类型', dataIndex: 'kind', width: 100, render: (value: GateAlert['kind']) => ALERT_KIND[value] ?? value },
-          {
-            title: '内容',
-            dataIndex: 'title',
-            render: (value: string, row) => (
-              <>
-                <div>{value}</div>
-                <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                  <MarkdownText text={row.detail} />
-                </Typography.Text>
-              </>
-            ),
-          },
-          {
-            title: '状态',
-            dataIndex: 'status',
-            width: 80,
-            render: (value: GateAlert['status']) => <Tag color={ALERT_STATUS[value]?.color}>{ALERT_STATUS[value]?.label ?? value}</Tag>,
-          },
-          { title: '处理结果', dataIndex: 'closedNote', width: 160, render: (value: string | null) => value ?? '' },
-          {
-            title: '操作',
-            key: 'actions',
-            width: 190,
-            render: (_, alert) =>
-              mayHandle(user, alert) ? (
-                <Space size={4} wrap>
-                  {alert.status === 'open' && (
-                    <Button size="small" onClick={() => acknowledge.mutate(alert)} loading={acknowledge.isPending && acknowledge.variables?.id === alert.id}>
-                      确认
-                    </Button>
-                  )}
-                  {alert.kind === 'fever' && RECHECK_ROLES.includes(user.role) && (
-                    <Button size="small" type="primary" onClick={() => setAction({ kind: 'recheck', alert })}>
-                      复测
-                    </Button>
-                  )}
-                  <Button size="small" onClick={() => setAction({ kind: 'close', alert })}>
-                    关闭
-                  </Button>
-                </Space>
-              ) : null,
-          },
+
+  const filters = (
+    <Space wrap>
+      {stream === 'open' && <Badge status="processing" text="实时" />}
+      <Select
+        allowClear
+        placeholder="全部类型"
+        aria-label="预警类型"
+        style={{ width: 130 }}
+        value={kind}
+        onChange={setKind}
+        options={Object.entries(ALERT_KIND).map(([value, label]) => ({ value, label }))}
+      />
+      <Segmented
+        value={status}
+        onChange={(value) => setStatus(String(value))}
+        options={[
+          { label: '待处理', value: 'open' },
+          { label: '处理中', value: 'acknowledged' },
+          { label: '已关闭', value: 'closed' },
+          { label: '全部', value: 'all' },
         ]}
       />
+    </Space>
+  );
+  const actionsOf = (alert: GateAlert) =>
+    mayHandle(user, alert) ? (
+      <Space size={4} wrap>
+        {alert.status === 'open' && (
+          <Button size="small" onClick={() => acknowledge.mutate(alert)} loading={acknowledge.isPending && acknowledge.variables?.id === alert.id}>
+            确认
+          </Button>
+        )}
+        {alert.kind === 'fever' && RECHECK_ROLES.includes(user.role) && (
+          <Button size="small" type="primary" onClick={() => setAction({ kind: 'recheck', alert })}>
+            复测
+          </Button>
+        )}
+        <Button size="small" onClick={() => setAction({ kind: 'close', alert })}>
+          关闭
+        </Button>
+      </Space>
+    ) : null;
+  const rows = alerts.data?.alerts ?? [];
+
+  return (
+    <Card title="预警" extra={isPhone ? null : filters} data-testid="alerts-card">
+      {isPhone && <div style={{ marginBottom: 8 }}>{filters}</div>}
+      {alerts.error && <ErrorAlert error={alerts.error} />}
+      {isPhone ? (
+        // A table of six columns does not fit a phone; the doctor and the guard work from one.
+        <div>
+          {rows.length === 0 && !alerts.isLoading && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="暂无数据" />}
+          {rows.map((alert) => (
+            <div key={alert.id} className="fk-line" style={{ display: 'block' }} data-testid="alert-item">
+              <Flex justify="space-between" gap={8}>
+                <span className="fk-line-title">{alert.title}</span>
+                <Tag color={ALERT_STATUS[alert.status]?.color}>{ALERT_STATUS[alert.status]?.label ?? alert.status}</Tag>
+              </Flex>
+              <div className="fk-line-detail">
+                <MarkdownText text={alert.detail} />
+              </div>
+              <div className="fk-line-detail">
+                {formatDateTime(alert.createdAt)} · {ALERT_KIND[alert.kind] ?? alert.kind}
+                {alert.closedNote ? ` · ${alert.closedNote}` : ''}
+              </div>
+              <div style={{ marginTop: 6 }}>{actionsOf(alert)}</div>
+            </div>
+          ))}
+        </div>
+      ) : (
+        <Table<GateAlert>
+          rowKey="id"
+          size="small"
+          loading={alerts.isLoading}
+          dataSource={rows}
+          scroll={{ x: 880 }}
+          pagination={{ pageSize: 10, showSizeChanger: false, hideOnSinglePage: true }}
+          columns={[
+            { title: '时间', dataIndex: 'createdAt', width: 140, render: formatDateTime },
+            { title: '类型', dataIndex: 'kind', width: 100, render: (value: GateAlert['kind']) => ALERT_KIND[value] ?? value },
+            {
+              title: '内容',
+              dataIndex: 'title',
+              render: (value: string, row) => (
+                <>
+                  <div>{value}</div>
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    <MarkdownText text={row.detail} />
+                  </Typography.Text>
+                </>
+              ),
+            },
+            {
+              title: '状态',
+              dataIndex: 'status',
+              width: 80,
+              render: (value: GateAlert['status']) => <Tag color={ALERT_STATUS[value]?.color}>{ALERT_STATUS[value]?.label ?? value}</Tag>,
+            },
+            { title: '处理结果', dataIndex: 'closedNote', width: 160, render: (value: string | null) => value ?? '' },
+            { title: '操作', key: 'actions', width: 190, render: (_, alert) => actionsOf(alert) },
+          ]}
+        />
+      )}
       <AlertActionModal schoolCode={schoolCode} action={action} onDone={() => setAction(null)} />
     </Card>
   );
@@ -294,6 +315,7 @@ function Notices({ schoolCode }: { schoolCode: string }) {
   const client = useQueryClient();
   const { message } = App.useApp();
   const [state, setState] = useState('all');
+  const isPhone = !Grid.useBreakpoint().md;
   const notices = useQuery({
     queryKey: ['notices', schoolCode, state],
     queryFn: () =>
@@ -314,18 +336,16 @@ function Notices({ schoolCode }: { schoolCode: string }) {
   const counts = notices.data?.counts;
   const total = counts ? Object.values(counts).reduce((sum, n) => sum + n, 0) : undefined;
   const label = (text: string, count: number | undefined) => (count === undefined ? text : `${text} ${count}`);
+  const stateOptions = [{ value: 'all', label: label('全部', total) }, ...DELIVERY_STATES.map((s) => ({ value: s.value, label: label(s.label, counts?.[s.value]) }))];
+  // Six states do not fit beside the title on a phone, so there they are a drop-down above the list.
+  const filter = isPhone ? (
+    <Select aria-label="送达状态" value={state} onChange={setState} options={stateOptions} style={{ width: 180, marginBottom: 8 }} />
+  ) : (
+    <Segmented value={state} onChange={(value) => setState(String(value))} options={stateOptions} />
+  );
   return (
-    <Card
-      title="通知与送达情况"
-      extra={
-        <Segmented
-          value={state}
-          onChange={(value) => setState(String(value))}
-          options={[{ value: 'all', label: label('全部', total) }, ...DELIVERY_STATES.map((s) => ({ value: s.value, label: label(s.label, counts?.[s.value]) }))]}
-        />
-      }
-      data-testid="notices-card"
-    >
+    <Card title="通知与送达情况" extra={isPhone ? null : filter} data-testid="notices-card">
+      {isPhone && filter}
       {notices.error && <ErrorAlert error={notices.error} />}
       <Table<Notice>
         rowKey="id"
