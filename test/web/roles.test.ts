@@ -63,6 +63,13 @@ describe.skipIf(!BROWSER_ENABLED)('roles, district and class pages in Chromium',
     expect(await page.getByRole('combobox', { name: '选择学校' }).count()).toBe(1);
     expect(await page.locator('.fk-header').textContent()).toContain('第二测试小学');
     await page.context().close();
+
+    // On a phone each school is a block with its figures in view.
+    const phone = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(phone, server.url, world.users.district, WORLD_PASSWORD, '/district');
+    await expect.poll(() => phone.getByTestId(`school-${world.school.code}`).textContent()).toContain('2 / 4');
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.context().close();
   });
 
   it('head teacher phone page shows the class and live arrivals', async () => {

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { Button, Card, Flex, Input, Progress, Space, Table, Tag, Tooltip, Typography } from 'antd';
+import { Button, Card, Flex, Grid, Input, Progress, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import dayjs from 'dayjs';
@@ -108,6 +108,9 @@ export function DistrictPage() {
   const { setSchoolCode } = useSchool();
   const navigate = useNavigate();
   const [search, setSearch] = useState('');
+  const [visible, setVisible] = useState(PAGE_SIZE);
+  const isPhone = !Grid.useBreakpoint().md;
+  const searchBox = <Input.Search allowClear placeholder="学校名称或代码" aria-label="搜索学校" onSearch={setSearch} style={{ width: 200 }} />;
   const schools = useQuery({
     queryKey: ['schools'],
     queryFn: async () => (await api<{ schools: SchoolOption[] }>('/api/schools')).schools,
@@ -128,40 +131,67 @@ export function DistrictPage() {
       {!route.path ? (
         <NotOpen title="全区学校" />
       ) : (
-        <Card
-          title={`全区学校${schools.data ? `（${schools.data.length} 所）` : ''}`}
-          extra={<Input.Search allowClear placeholder="学校名称或代码" aria-label="搜索学校" onSearch={setSearch} style={{ width: 200 }} />}
-        >
+        <Card title={`全区学校${schools.data ? `（${schools.data.length} 所）` : ''}`} extra={isPhone ? null : searchBox}>
+          {isPhone && <div style={{ marginBottom: 12 }}>{searchBox}</div>}
           {schools.error && <ErrorAlert error={schools.error} />}
           <Typography.Paragraph type="secondary" style={{ marginTop: 0 }}>
             {dayjs().format('YYYY年M月D日')} · 到校人数来自闸机考勤，健康码为各校最近一次同步的结果。点击学校名称查看该校首页。
           </Typography.Paragraph>
-          <Table<SchoolOption>
-            rowKey="code"
-            size="middle"
-            loading={schools.isLoading}
-            dataSource={rows}
-            scroll={{ x: 860 }}
-            pagination={{ pageSize: PAGE_SIZE, showSizeChanger: false, hideOnSinglePage: true }}
-            columns={[
-              {
-                title: '学校',
-                dataIndex: 'name',
-                fixed: 'left',
-                width: 180,
-                render: (name: string, row) => (
-                  <Button type="link" style={{ padding: 0, height: 'auto', whiteSpace: 'normal', textAlign: 'left' }} onClick={() => openSchool(row.code)}>
-                    {name}
-                  </Button>
-                ),
-              },
-              { title: '代码', dataIndex: 'code', width: 120 },
-              { title: '今日到校', key: 'arrivals', width: 150, render: (_, row) => <Arrivals code={row.code} /> },
-              { title: '健康码', key: 'codes', width: 240, render: (_, row) => <CodeCounts code={row.code} /> },
-              { title: '待处理预警', key: 'alerts', width: 100, render: (_, row) => <OpenAlerts code={row.code} /> },
-              { title: '最近同步', key: 'sync', width: 180, render: (_, row) => <LastSync code={row.code} /> },
-            ]}
-          />
+          {isPhone ? (
+            // On a phone each school is a block with its figures, as a table would scroll them out of sight.
+            rows.slice(0, visible).map((school) => (
+              <div key={school.code} className="fk-line" style={{ display: 'block' }} data-testid={`school-${school.code}`}>
+                <Button type="link" style={{ padding: 0, height: 'auto', fontSize: 16 }} onClick={() => openSchool(school.code)}>
+                  {school.name}
+                </Button>
+                <Flex gap={16} wrap style={{ marginTop: 6 }}>
+                  <div>
+                    <div className="fk-line-detail">今日到校</div>
+                    <Arrivals code={school.code} />
+                  </div>
+                  <div>
+                    <div className="fk-line-detail">待处理预警</div>
+                    <OpenAlerts code={school.code} />
+                  </div>
+                </Flex>
+                <div style={{ marginTop: 6 }}>
+                  <CodeCounts code={school.code} />
+                </div>
+              </div>
+            ))
+          ) : (
+            <Table<SchoolOption>
+              rowKey="code"
+              size="middle"
+              loading={schools.isLoading}
+              dataSource={rows}
+              scroll={{ x: 860 }}
+              pagination={{ pageSize: PAGE_SIZE, showSizeChanger: false, hideOnSinglePage: true }}
+              columns={[
+                {
+                  title: '学校',
+                  dataIndex: 'name',
+                  fixed: 'left',
+                  width: 180,
+                  render: (name: string, row) => (
+                    <Button type="link" style={{ padding: 0, height: 'auto', whiteSpace: 'normal', textAlign: 'left' }} onClick={() => openSchool(row.code)}>
+                      {name}
+                    </Button>
+                  ),
+                },
+                { title: '代码', dataIndex: 'code', width: 120 },
+                { title: '今日到校', key: 'arrivals', width: 150, render: (_, row) => <Arrivals code={row.code} /> },
+                { title: '健康码', key: 'codes', width: 240, render: (_, row) => <CodeCounts code={row.code} /> },
+                { title: '待处理预警', key: 'alerts', width: 100, render: (_, row) => <OpenAlerts code={row.code} /> },
+                { title: '最近同步', key: 'sync', width: 180, render: (_, row) => <LastSync code={row.code} /> },
+              ]}
+            />
+          )}
+          {isPhone && rows.length > visible && (
+            <Button block onClick={() => setVisible(visible + PAGE_SIZE)} style={{ marginTop: 8 }}>
+              显示更多学校
+            </Button>
+          )}
         </Card>
       )}
       <div style={{ height: 16 }} />
