@@ -15,8 +15,8 @@ import { instantOf, schoolDay } from '../../src/shared/time.js';
 export { DEMO_PASSWORD, DEMO_SCHOOL };
 
 /**
- * The simulators of a demo server (health-code bureau and DingTalk) and the config
- * overrides that point a server at them, in a data folder of its own.
+ * Start the simulators of a demo server (health-code bureau and DingTalk) in a data
+ * folder of their own, and return the config overrides that point a server at them.
  */
 export async function startDemoSimulators(): Promise<{ demo: DemoEnvironment; overrides: Partial<Config> }> {
   const base = loadConfig({ FANGKONG_DATA_DIR: mkdtempSync(join(tmpdir(), 'fangkong-demo-day-')) });

@@ -19,7 +19,7 @@ const STRANGER_PHOTO = join(FACES, 'biden', 'biden2.jpg');
 /** Loading the models and the first WebAssembly inference take a while on two shared cores. */
 const DECISION_TIMEOUT_MS = 90_000;
 
-/** Record what the page asks the browser to speak, by wrapping speechSynthesis.speak. */
+/** Record each utterance the page passes to speechSynthesis.speak, by wrapping it. */
 const RECORD_SPEECH = () => {
   const spoken: string[] = [];
   (window as unknown as { spokenPrompts: string[] }).spokenPrompts = spoken;
@@ -47,8 +47,9 @@ const REMOVE_WEBGL = () => {
 };
 
 /**
- * A Chromium whose camera plays `videoFile`, and a kiosk page set up with the world's
- * device; `withoutWebGL` takes WebGL away so the kiosk has to fall back to WebAssembly.
+ * Launch a Chromium whose camera plays `videoFile` and set up a kiosk page with the
+ * world's device. With `withoutWebGL` the page has no WebGL, so the kiosk falls back to
+ * WebAssembly.
  */
 async function openKiosk(server: ConsoleServer, world: ConsoleWorld, videoFile: string, withoutWebGL = false): Promise<{ browser: ConsoleBrowser; page: Page }> {
   const browser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${videoFile}`]);
@@ -148,7 +149,7 @@ describe.skipIf(!BROWSER_ENABLED)('gate kiosk with a fake camera', () => {
     browsers.push(browser);
     const before = await server.ctx.db.selectFrom('gate_events').select('id').where('device_id', '=', world.device.device.id).execute();
 
-    // The server is unreachable for the first attempts: the kiosk says so and keeps the event.
+    // The server is unreachable for the first attempts: the kiosk shows the outage and keeps the event.
     let aborted = 0;
     await page.route('**/api/devices/events', async (route) => {
       aborted += 1;

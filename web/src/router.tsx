@@ -7,8 +7,8 @@ import { LoginPage } from './pages/LoginPage';
 import { DashboardPage } from './pages/DashboardPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 
-// The dashboard is in the first script; every other page loads when it is opened, so the
-// first screen parses less (the layout shows a spinner meanwhile).
+// The dashboard is in the first script. Every other page loads when it is opened, so the
+// first screen parses less, and the layout shows a spinner meanwhile.
 const ClassPage = lazy(() => import('./pages/ClassPage').then((m) => ({ default: m.ClassPage })));
 const PersonsPage = lazy(() => import('./pages/PersonsPage').then((m) => ({ default: m.PersonsPage })));
 const HealthCodesPage = lazy(() => import('./pages/HealthCodesPage').then((m) => ({ default: m.HealthCodesPage })));

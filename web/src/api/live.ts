@@ -69,7 +69,7 @@ function releaseShared(url: string, shared: SharedStream): void {
 /**
  * Follow a school's live gate decisions over server-sent events. Components of one page
  * share a connection. The browser's EventSource reconnects by itself after a drop (the
- * server asks for 3 s), and the returned state says whether the view is live.
+ * server sets 3 s), and the returned state tells whether the view is live.
  * `onDecision` may change between renders; pass no school code to stay disconnected.
  */
 export function useGateStream(schoolCode: string | undefined, onDecision: (decision: LiveDecision) => void): StreamState {

@@ -33,7 +33,7 @@ async function fetchServerRoutes(): Promise<Map<string, Set<string>>> {
 export const SERVER_ROUTES_QUERY = { queryKey: ['openapi-routes'], queryFn: fetchServerRoutes, staleTime: 5 * 60 * 1000 } as const;
 
 /**
- * The routes the server has, read from its OpenAPI document. Pages use it to show
+ * Read the routes the server has from its OpenAPI document. Pages use it to show
  * 该功能尚未开放 for a feature whose API is not there yet instead of failing requests.
  */
 export function useServerRoutes() {
@@ -41,8 +41,8 @@ export function useServerRoutes() {
 }
 
 /**
- * The first of `candidates` ('GET /api/schools/:code/persons') the server has, or
- * undefined; `isLoading` while the route list is still being fetched.
+ * Return the first of `candidates` ('GET /api/schools/:code/persons') the server has, or
+ * undefined, with `isLoading` set while the route list is still being fetched.
  */
 export function useRoute(...candidates: string[]): { path: string | undefined; isLoading: boolean } {
   const routes = useServerRoutes();
@@ -50,7 +50,7 @@ export function useRoute(...candidates: string[]): { path: string | undefined; i
   return { path: findRoute(routes.data, ...candidates), isLoading: false };
 }
 
-/** The path of the first of `candidates` in a route list that useServerRoutes read, or undefined. */
+/** Return the path of the first of `candidates` in a route list that useServerRoutes read, or undefined. */
 export function findRoute(routes: Map<string, Set<string>>, ...candidates: string[]): string | undefined {
   for (const candidate of candidates) {
     const [method, path] = candidate.split(' ', 2);

@@ -118,7 +118,7 @@ export function useLogout() {
 export const isAdmin = (user: CurrentUser) => user.role === 'district_admin' || user.role === 'school_admin';
 
 /**
- * The page a role starts on after signing in: teachers their class on the phone page,
+ * Return the page a role starts on after signing in: teachers their class on the phone page,
  * guards the live gate, doctors the alerts, the district its schools, school admins the
  * dashboard.
  */

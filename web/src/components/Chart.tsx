@@ -11,7 +11,7 @@ export function preloadCharts(): void {
   void loadEChart();
 }
 
-/** A chart of the given height; an empty box of the same height stands in while ECharts loads. */
+/** Render a chart of the given height, with an empty box of that height while ECharts loads. */
 export function Chart(props: { option: EChartsOption; height?: number; label: string }) {
   return (
     <Suspense fallback={<div role="img" aria-label={props.label} aria-busy style={{ height: props.height ?? 260, width: '100%' }} />}>

@@ -124,7 +124,7 @@ function drawFace(canvas: HTMLCanvasElement | null, video: HTMLVideoElement, rea
 }
 
 /**
- * The lane: camera, face recognition in the browser, the decision from the server shown
+ * Run the lane: camera, face recognition in the browser, and the server's decision shown
  * large and spoken. Events that cannot reach the server are resent until it responds.
  */
 function Lane({ credentials, onReset }: { credentials: KioskCredentials; onReset: () => void }) {

@@ -111,7 +111,7 @@ export function sendEvent(credentials: KioskCredentials, event: KioskEvent): Pro
 }
 
 /**
- * Send `event` until the server answers, waiting 1, 2, 4, then every 5 seconds between
+ * Send `event` until the server responds, waiting 1, 2, 4, then every 5 seconds between
  * attempts. `onRetry` reports each failed attempt. A 4xx reply or `signal` ends it.
  */
 export async function sendEventWithRetry(

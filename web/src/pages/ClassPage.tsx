@@ -49,7 +49,7 @@ function CodeTagOf({ code }: { code: CodeEntry | undefined }) {
   );
 }
 
-/** The class picker of a teacher without a class of their own; head teachers see only theirs. */
+/** Return the class to show and, for a teacher without a class of their own, a picker; head teachers see only theirs. */
 function useClassChoice(schoolCode: string): { classId: string | null; picker: ReactNode } {
   const user = useUser();
   const route = useRoute('GET /api/schools/:code/classes');
@@ -375,7 +375,7 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
   );
 }
 
-/** The teacher's phone page: one class today, live from the gate. */
+/** Render the teacher's phone page: one class today, live from the gate. */
 export function ClassPage() {
   const user = useUser();
   const { school } = useSchool();

@@ -30,13 +30,21 @@ export const NOTICE_STATUS: Record<string, { label: string; color: string }> = {
 };
 
 /** Delivery states of GET /api/schools/:code/notices, in the order the filter shows them. */
-const DELIVERY_STATES: Array<{ value: string; label: string; color: string }> = [
-  { value: 'waiting', label: '等待发送', color: 'processing' },
-  { value: 'sent', label: '已送达', color: 'success' },
-  { value: 'filtered', label: '被钉钉过滤', color: 'warning' },
-  { value: 'failed', label: '无法送达', color: 'error' },
-  { value: 'dead', label: '已放弃', color: 'error' },
+const DELIVERY_STATES: Array<{ value: string; label: string }> = [
+  { value: 'waiting', label: '等待发送' },
+  { value: 'sent', label: '已送达' },
+  { value: 'filtered', label: '被钉钉过滤' },
+  { value: 'failed', label: '无法送达' },
+  { value: 'dead', label: '已放弃' },
 ];
+
+const BADGE_OF_STATE: Record<string, 'success' | 'error' | 'warning' | 'processing'> = {
+  waiting: 'processing',
+  sent: 'success',
+  filtered: 'warning',
+  failed: 'error',
+  dead: 'error',
+};
 
 const CHANNELS: Record<string, string> = { dingtalk_work: '钉钉工作通知', dingtalk_robot: '钉钉群机器人', inbox: '站内消息' };
 const RECIPIENT_ROLES: Record<string, string> = {
@@ -364,10 +372,7 @@ function Notices({ schoolCode }: { schoolCode: string }) {
             title: '送达状态',
             dataIndex: 'state',
             width: 110,
-            render: (value: string, notice) => {
-              const known = DELIVERY_STATES.find((s) => s.value === value);
-              return <Badge status={known?.color === 'success' ? 'success' : known?.color === 'error' ? 'error' : known?.color === 'warning' ? 'warning' : 'processing'} text={notice.stateLabel} />;
-            },
+            render: (value: string, notice) => <Badge status={BADGE_OF_STATE[value] ?? 'processing'} text={notice.stateLabel} />,
           },
           { title: '次数', dataIndex: 'attempts', width: 60 },
           { title: '说明', key: 'note', width: 220, render: (_, notice) => notice.deliveryNote ?? notice.lastError ?? (notice.sentAt ? `送达于 ${formatDateTime(notice.sentAt)}` : '') },
