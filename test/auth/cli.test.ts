@@ -63,6 +63,6 @@ describe('fangkong user add', () => {
   it('rejects an unknown role', () => {
     const result = fangkong(dataDir, ['user', 'add', '--username', 'qian', '--role', 'principal', '--password-stdin'], 'Secret-Pass-1\n');
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('unknown --role "principal"');
+    expect(result.stderr).toContain('未知角色 --role “principal”');
   });
 });

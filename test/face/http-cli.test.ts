@@ -186,7 +186,7 @@ describe(`${DIALECTS[0]}: face over HTTP and the command line`, () => {
   it('explains command-line mistakes', async () => {
     const noPerson = await cli(['enroll-face', '--school', school.code, photoPath('face_recognition/obama/obama.jpg')]);
     expect(noPerson.status).toBe(2);
-    expect(noPerson.stderr).toContain('missing --person');
+    expect(noPerson.stderr).toContain('单张照片需要 --person');
 
     const unknown = await cli(['enroll-face', '--school', school.code, photoPath('face_recognition/obama/obama.jpg'), '--person', 'XS404']);
     expect(unknown.status).toBe(1);
