@@ -127,12 +127,12 @@ export interface HealthCodeTable {
   person_id: string;
   school_id: string;
   color: CodeColor;
-  /** When the bureau says the colour was last set. */
+  /** Time the bureau reports the colour was last set. */
   bureau_updated_at: number | null;
   /** Last successful fetch; the code is stale when this is older than the stale age. */
   fetched_at: number | null;
   last_attempt_at: number | null;
-  /** Why the last attempt failed, when it did. */
+  /** Reason the last attempt failed, or null after a success. */
   last_failure: string | null;
   reason: string | null;
   /** When the current colour was first seen; stay-home notice keys use it. */
@@ -190,7 +190,7 @@ export interface OutboxTable {
   id: string;
   school_id: string | null;
   channel: OutboxChannel;
-  /** What caused the notice: code_change, stay_home, may_return, digest, sync_failed, ... */
+  /** Cause of the notice: code_change, stay_home, may_return, digest, sync_failed, ... */
   kind: string;
   recipient_person_id: string | null;
   recipient_guardian_id: string | null;
@@ -216,7 +216,7 @@ export interface OutboxTable {
   checks: Generated<number>;
   /** Role at the school that gets the in-app copy when no person is named. */
   recipient_role: string | null;
-  /** How the final state was reached, shown on the console (Chinese). */
+  /** Note on how the final state was reached, shown on the console (Chinese). */
   delivery_note: string | null;
 }
 
@@ -402,7 +402,7 @@ export interface RecheckTable {
   person_id: string;
   temperature: number;
   measured_at: number;
-  /** Who measured: a user name or a staff person's name. */
+  /** Name of the person who measured: a user name or a staff member's name. */
   measured_by: string;
   result: 'normal' | 'fever';
   note: string | null;
@@ -423,12 +423,12 @@ export interface FaceDescriptorTable {
   person_id: string;
   /** Sealed base64 of the float32 little-endian bytes. */
   descriptor_enc: string;
-  /** How it was enrolled: 'api', 'cli' or 'batch'. */
+  /** Enrolment channel: 'api', 'cli' or 'batch'. */
   source: string;
   created_at: number;
 }
 
-/** Bumped with every enrolment change of a school, so each process knows to reload its gallery. */
+/** Counter bumped with every enrolment change of a school, so each process detects that it must reload its gallery. */
 export interface FaceGalleryRevisionTable {
   school_id: string;
   revision: number;
