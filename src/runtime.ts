@@ -16,7 +16,7 @@ export interface Runtime {
 export async function openRuntime(options: { config?: Readonly<Config>; log?: Logger } = {}): Promise<Runtime> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? createLogger(config.logLevel);
-  const database = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   await migrateToLatest(database.db);
   const cipher = createFieldCipher(loadMasterKey(config.secretKey, config.dataDir));
   try {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import pg from 'pg';
+import type { Logger } from 'pino';
+import { FALLBACK_CHECKPOINT_PAGES, startCheckpointer } from './checkpointer.js';
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
 
@@ -20,9 +22,10 @@ pg.types.setTypeParser(20, (value) => Number(value));
 
 /**
  * Open the database: PostgreSQL when `databaseUrl` is set, otherwise the SQLite file
- * `fangkong.db` in `dataDir` (WAL mode).
+ * `fangkong.db` in `dataDir` (WAL mode, checkpointed in a worker thread). `log` receives
+ * failures of that worker.
  */
-export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFile?: string; poolSize?: number }): Db {
+export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFile?: string; poolSize?: number; log?: Logger }): Db {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -37,7 +40,18 @@ export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFi
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  if (file === ':memory:') return { db, dialect: 'sqlite', close: () => db.destroy() };
+
+  sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+  const checkpointer = startCheckpointer(file, options.log);
+  return {
+    db,
+    dialect: 'sqlite',
+    close: async () => {
+      await checkpointer.stop();
+      await db.destroy();
+    },
+  };
 }
 
 const STATEMENT_CACHE_SIZE = 500;

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { prepareQuery } from '../../db/prepared.js';
 import type {
   Database,
   FaceDescriptorTable,
@@ -51,8 +52,13 @@ export async function bumpGalleryRevision(db: Executor, schoolId: string, now: n
 }
 
 /** Return the school's gallery revision, or 0 when nothing was ever enrolled. */
+const galleryRevisionQuery = prepareQuery<{ schoolId: string }, { revision: number }>((db, slot) =>
+  db.selectFrom('face_gallery_revisions').select('revision').where('school_id', '=', slot('schoolId')),
+);
+
+/** Read the school's gallery revision; the gate reads it on every face decision, so it is prepared. */
 export async function getGalleryRevision(db: Executor, schoolId: string): Promise<number> {
-  const row = await db.selectFrom('face_gallery_revisions').select('revision').where('school_id', '=', schoolId).executeTakeFirst();
+  const row = (await galleryRevisionQuery(db, { schoolId })).rows[0];
   return row ? Number(row.revision) : 0;
 }
 

@@ -85,6 +85,8 @@ function digestHa1(deviceId: string, key: string): string {
 interface DeviceCache {
   rows: Map<string, { row: store.DeviceRow; loadedAt: number }>;
   seenWrittenAt: Map<string, number>;
+  /** The key each device last authenticated with, and the stored hash it matched. */
+  verifiedKeys: Map<string, { key: string; keyHash: string }>;
 }
 
 const caches = new WeakMap<AppContext, DeviceCache>();
@@ -92,7 +94,7 @@ const caches = new WeakMap<AppContext, DeviceCache>();
 function cacheOf(ctx: AppContext): DeviceCache {
   let cache = caches.get(ctx);
   if (!cache) {
-    cache = { rows: new Map(), seenWrittenAt: new Map() };
+    cache = { rows: new Map(), seenWrittenAt: new Map(), verifiedKeys: new Map() };
     caches.set(ctx, cache);
   }
   return cache;
@@ -116,6 +118,7 @@ async function findActiveDevice(ctx: AppContext, deviceId: string): Promise<stor
 /** Forget cached device rows, after a change such as a retired device. */
 export function forgetDevice(ctx: AppContext, deviceId: string): void {
   cacheOf(ctx).rows.delete(deviceId);
+  cacheOf(ctx).verifiedKeys.delete(deviceId);
 }
 
 /** Authenticate a device by its key; undefined on a wrong key. Compares hashes in constant time. */
@@ -123,9 +126,24 @@ export async function authenticateDevice(ctx: AppContext, deviceId: string, key:
   if (!deviceId || !key || deviceId.length > 64 || key.length > 128) return undefined;
   const device = await findActiveDevice(ctx, deviceId);
   if (!device) return undefined;
-  const expected = Buffer.from(device.key_hash);
-  const actual = Buffer.from(ctx.cipher.hash(`device-key:${key}`));
-  return expected.length === actual.length && timingSafeEqual(expected, actual) ? device : undefined;
+
+  // A lane sends the same key with every event, so the key that last matched the stored
+  // hash is compared directly, which skips the HMAC (about 2% of a face decision). A
+  // changed hash in the device row makes the remembered key useless.
+  const verifiedKeys = cacheOf(ctx).verifiedKeys;
+  const verified = verifiedKeys.get(device.id);
+  if (verified && verified.keyHash === device.key_hash && sameSecret(verified.key, key)) return device;
+
+  if (!sameSecret(device.key_hash, ctx.cipher.hash(`device-key:${key}`))) return undefined;
+  verifiedKeys.set(device.id, { key, keyHash: device.key_hash });
+  return device;
+}
+
+/** Compare two secrets in time that does not depend on where they differ. */
+function sameSecret(expected: string, actual: string): boolean {
+  const expectedBytes = Buffer.from(expected);
+  const actualBytes = Buffer.from(actual);
+  return expectedBytes.length === actualBytes.length && timingSafeEqual(expectedBytes, actualBytes);
 }
 
 /** Split `Bearer <deviceId>.<key>`; undefined when the header has another form. */

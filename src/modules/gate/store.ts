@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { prepareQuery, slotsOf } from '../../db/prepared.js';
 import type {
   AlertTable,
   AttendanceTable,
@@ -99,8 +100,10 @@ function gatePersonQuery(db: Executor) {
     ]);
 }
 
+const gatePersonById = prepareQuery<{ personId: string }, GatePerson>((db, slot) => gatePersonQuery(db).where('persons.id', '=', slot('personId')));
+
 export async function findGatePerson(db: Executor, personId: string): Promise<GatePerson | undefined> {
-  return gatePersonQuery(db).where('persons.id', '=', personId).executeTakeFirst();
+  return (await gatePersonById(db, { personId })).rows[0];
 }
 
 /** Find a person by the number a terminal stores for them: student number or staff number. */
@@ -130,13 +133,17 @@ export async function listActivePupils(db: Executor, schoolId: string): Promise<
 // --- gate events ---
 
 /** Insert an event; false when the device already sent this event id. */
-export async function insertGateEvent(db: Executor, row: GateEventRow): Promise<boolean> {
-  const result = await db
+const insertGateEventQuery = prepareQuery<GateEventRow>((db, slot, row) =>
+  db
     .insertInto('gate_events')
-    .values(row)
-    .onConflict((oc) => oc.columns(['device_id', 'event_id']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    .values(slotsOf(row, slot))
+    .onConflict((oc) => oc.columns(['device_id', 'event_id']).doNothing()),
+);
+
+/** Insert an entry attempt; false when the device already sent this event id. */
+export async function insertGateEvent(db: Executor, row: GateEventRow): Promise<boolean> {
+  const result = await insertGateEventQuery(db, row);
+  return Number(result.numAffectedRows ?? 0n) > 0;
 }
 
 export async function findGateEvent(db: Executor, deviceId: string, eventId: string): Promise<GateEventRow | undefined> {
@@ -214,22 +221,26 @@ export async function listSnapshotsReceivedBefore(db: Executor, schoolId: string
  * Record a pass as the day's attendance. An earlier pass (a replayed event arriving
  * late) replaces a later one, so first_pass_at is always the earliest pass.
  */
-export async function upsertAttendance(db: Executor, row: AttendanceRow): Promise<void> {
-  await db
+const upsertAttendanceQuery = prepareQuery<AttendanceRow>((db, slot, row) =>
+  db
     .insertInto('attendance')
-    .values(row)
+    .values(slotsOf(row, slot))
     .onConflict((oc) =>
       oc
         .columns(['person_id', 'day'])
         .doUpdateSet({
-          first_pass_at: row.first_pass_at,
-          late: row.late,
-          gate_event_id: row.gate_event_id,
-          source: row.source,
+          first_pass_at: slot('first_pass_at'),
+          late: slot('late'),
+          gate_event_id: slot('gate_event_id'),
+          source: slot('source'),
         })
-        .where('attendance.first_pass_at', '>', row.first_pass_at),
-    )
-    .execute();
+        .where('attendance.first_pass_at', '>', slot('first_pass_at')),
+    ),
+);
+
+/** Record a person's arrival of the day; an earlier pass already stored is kept. */
+export async function upsertAttendance(db: Executor, row: AttendanceRow): Promise<void> {
+  await upsertAttendanceQuery(db, row);
 }
 
 export async function findAttendance(db: Executor, personId: string, day: string): Promise<AttendanceRow | undefined> {

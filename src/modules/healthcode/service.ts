@@ -54,7 +54,7 @@ export async function getCurrentCodes(ctx: AppContext, personIds: string[]): Pro
 }
 
 export async function getCurrentCode(ctx: AppContext, personId: string): Promise<CurrentCode> {
-  return (await getCurrentCodes(ctx, [personId])).get(personId)!;
+  return toCurrentCode(await store.findCode(ctx.db, personId), ctx.now(), ctx.config.bureau.staleAfterMinutes);
 }
 
 export interface SchoolCodeEntry extends CurrentCode {

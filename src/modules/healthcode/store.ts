@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Database, HealthCodeChangeTable, HealthCodeTable, SyncRunStatus, SyncRunTable } from '../../db/schema.js';
+import { prepareQuery } from '../../db/prepared.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -22,6 +23,15 @@ export async function findCodes(db: Executor, personIds: string[]): Promise<Heal
     rows.push(...(await db.selectFrom('health_codes').selectAll().where('person_id', 'in', ids).execute()));
   }
   return rows;
+}
+
+const codeOfPersonQuery = prepareQuery<{ personId: string }, HealthCodeRow>((db, slot) =>
+  db.selectFrom('health_codes').selectAll().where('person_id', '=', slot('personId')),
+);
+
+/** Find one person's stored code; the gate reads it on every entry, so it is prepared. */
+export async function findCode(db: Executor, personId: string): Promise<HealthCodeRow | undefined> {
+  return (await codeOfPersonQuery(db, { personId })).rows[0];
 }
 
 export async function listCodesOfSchool(db: Executor, schoolId: string): Promise<HealthCodeRow[]> {
