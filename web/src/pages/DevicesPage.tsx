@@ -66,7 +66,8 @@ export function DevicesPage() {
                 size="small"
                 loading={devices.isLoading}
                 dataSource={devices.data ?? []}
-                scroll={{ x: 900 }}
+                scroll={{ x: 960 }}
+                pagination={{ hideOnSinglePage: true, pageSize: 20 }}
                 columns={[
                   { title: '名称', dataIndex: 'name' },
                   { title: '类型', dataIndex: 'kind', width: 130, render: (value: string) => KIND_LABELS[value] ?? value },
@@ -82,7 +83,7 @@ export function DevicesPage() {
                     },
                   },
                   { title: '最近上报', dataIndex: 'lastSeenAt', width: 150, render: (value: number | null) => (value ? formatDateTime(value) : '从未上报') },
-                  { title: '设备 ID', dataIndex: 'id', width: 240, render: (value: string) => <Typography.Text copyable>{value}</Typography.Text> },
+                  { title: '设备 ID', dataIndex: 'id', width: 300, render: (value: string) => <Typography.Text copyable style={{ whiteSpace: 'nowrap' }}>{value}</Typography.Text> },
                 ]}
               />
             </Card>

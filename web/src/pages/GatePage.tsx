@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
-import { Badge, Button, Card, Col, DatePicker, Empty, Flex, Row, Segmented, Select, Space, Statistic, Table, Tag, Typography } from 'antd';
+import { Badge, Button, Card, Col, DatePicker, Empty, Flex, Grid, Row, Segmented, Select, Space, Statistic, Table, Tag, Typography } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate, type LiveDecision, type StreamState } from '../api/live';
@@ -62,7 +62,7 @@ function LaneCard({ lane }: { lane: LaneState }) {
           </div>
         </div>
       ) : (
-        <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="今日暂无通行" />
+        <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="近期无通行记录" />
       )}
       {earlier.map((decision) => (
         <Flex key={decision.eventId} justify="space-between" gap={8} className="fk-lane-row">
@@ -258,6 +258,8 @@ function Events({ schoolCode }: { schoolCode: string }) {
     getNextPageParam: (last) => (last.events.length === PAGE_SIZE ? last.events[last.events.length - 1].occurredAt : undefined),
     enabled: route.path !== undefined,
   });
+  const isPhone = !Grid.useBreakpoint().md;
+  const [phoneShown, setPhoneShown] = useState(20);
   // Today's search follows the gate; a past day does not change.
   const isToday = filter.day === dayjs().format('YYYY-MM-DD');
   const refresh = useThrottledInvalidate([['gate-events', schoolCode, 'search']], 3000);
@@ -302,30 +304,55 @@ function Events({ schoolCode }: { schoolCode: string }) {
         />
       </Space>
       {events.error && <ErrorAlert error={events.error} />}
-      <Table<GateEvent>
-        rowKey="id"
-        size="small"
-        loading={events.isLoading}
-        dataSource={rows}
-        scroll={{ x: 900 }}
-        pagination={{ pageSize: 20, showSizeChanger: false, hideOnSinglePage: true }}
-        columns={[
-          { title: '时间', dataIndex: 'occurredAt', width: 90, render: formatTime },
-          { title: '姓名', dataIndex: 'personName', width: 90, render: (value: string | null) => value ?? '未识别' },
-          { title: '班级', dataIndex: 'className', width: 90, render: (value: string | null) => value ?? '—' },
-          { title: '通道', dataIndex: 'deviceName', width: 190 },
-          { title: '方式', dataIndex: 'method', width: 70, render: (value: string) => GATE_METHODS[value] ?? value },
-          { title: '体温', dataIndex: 'temperature', width: 80, render: formatTemperature },
-          { title: '健康码', dataIndex: 'codeColor', width: 110, render: (value: string | null, row) => (value ? <CodeTag color={value} isStale={row.codeStale ?? false} /> : '—') },
-          {
-            title: '结果',
-            dataIndex: 'decision',
-            width: 110,
-            render: (value: string, row) => (value === 'pass' ? <Tag color="success">通过</Tag> : <Tag color="error">{GATE_REASONS[row.reason] ?? '拒绝'}</Tag>),
-          },
-          { title: '提示', dataIndex: 'prompt' },
-        ]}
-      />
+      {isPhone ? (
+        // Nine columns do not fit a guard's phone; each event is one line there.
+        <div>
+          {rows.slice(0, phoneShown).map((event) => (
+            <Flex key={event.id} justify="space-between" align="center" gap={8} className="fk-line">
+              <div style={{ minWidth: 0 }}>
+                <div className="fk-line-title">
+                  {event.personName ?? '未识别'}
+                  {event.className && <Typography.Text type="secondary"> · {event.className}</Typography.Text>}
+                </div>
+                <div className="fk-line-detail">
+                  {formatTime(event.occurredAt)} · {event.deviceName} · {formatTemperature(event.temperature)}
+                </div>
+              </div>
+              {event.decision === 'pass' ? <Tag color="success">通过</Tag> : <Tag color="error">{GATE_REASONS[event.reason] ?? '拒绝'}</Tag>}
+            </Flex>
+          ))}
+          {rows.length > phoneShown && (
+            <Button block onClick={() => setPhoneShown(phoneShown + 20)} style={{ marginTop: 8 }}>
+              显示更多
+            </Button>
+          )}
+        </div>
+      ) : (
+        <Table<GateEvent>
+          rowKey="id"
+          size="small"
+          loading={events.isLoading}
+          dataSource={rows}
+          scroll={{ x: 900 }}
+          pagination={{ pageSize: 20, showSizeChanger: false, hideOnSinglePage: true }}
+          columns={[
+            { title: '时间', dataIndex: 'occurredAt', width: 90, render: formatTime },
+            { title: '姓名', dataIndex: 'personName', width: 90, render: (value: string | null) => value ?? '未识别' },
+            { title: '班级', dataIndex: 'className', width: 90, render: (value: string | null) => value ?? '—' },
+            { title: '通道', dataIndex: 'deviceName', width: 190 },
+            { title: '方式', dataIndex: 'method', width: 70, render: (value: string) => GATE_METHODS[value] ?? value },
+            { title: '体温', dataIndex: 'temperature', width: 80, render: formatTemperature },
+            { title: '健康码', dataIndex: 'codeColor', width: 110, render: (value: string | null, row) => (value ? <CodeTag color={value} isStale={row.codeStale ?? false} /> : '—') },
+            {
+              title: '结果',
+              dataIndex: 'decision',
+              width: 110,
+              render: (value: string, row) => (value === 'pass' ? <Tag color="success">通过</Tag> : <Tag color="error">{GATE_REASONS[row.reason] ?? '拒绝'}</Tag>),
+            },
+            { title: '提示', dataIndex: 'prompt' },
+          ]}
+        />
+      )}
       <Flex justify="space-between" align="center" style={{ marginTop: 8 }}>
         <Typography.Text type="secondary">已加载 {rows.length} 条</Typography.Text>
         {events.hasNextPage && (
