@@ -40,6 +40,8 @@ export interface Database {
   venue_checkins: VenueCheckinTable;
   venue_flags: VenueFlagTable;
   venue_retention_runs: VenueRetentionRunTable;
+  daily_reports: DailyReportTable;
+  district_report_settings: DistrictReportSettingsTable;
 }
 
 export interface DistrictTable {
@@ -607,4 +609,59 @@ export interface AppMetaTable {
   name: string;
   value: string;
   updated_at: number;
+}
+
+export type DailyReportStatus = 'draft' | 'submitted';
+
+/**
+ * One version of a school's daily report (日报). A draft is rebuilt in place; a submitted
+ * version is frozen, and a correction after submission becomes the next version.
+ */
+export interface DailyReportTable {
+  id: string;
+  school_id: string;
+  district_id: string;
+  /** School day, 'YYYY-MM-DD' in Asia/Shanghai. */
+  day: string;
+  /** 1 for the first version of the day, then 2, 3, ... for each correction. */
+  version: number;
+  status: DailyReportStatus;
+  /** 'schedule' for the school's set time, 'manual' for a build on demand. */
+  trigger: string;
+  built_at: number;
+  /** User id of the builder, null for the schedule. */
+  built_by: string | null;
+  built_by_name: string;
+  submitted_at: number | null;
+  submitted_by: string | null;
+  submitted_by_name: string | null;
+  /** The submitter's explanation of a correction (version 2 and later). */
+  change_note: string | null;
+  /** JSON array of key figures that differ from the previous submitted version. */
+  changes: string;
+  /** JSON of DailyReportContent: the whole report as built. */
+  content: string;
+  expected_count: number;
+  arrived_count: number;
+  absent_count: number;
+  late_count: number;
+  fever_count: number;
+  non_green_count: number;
+  stale_count: number;
+  /** Null when the report was built without that module's data. */
+  illness_absence_count: number | null;
+  open_follow_up_count: number | null;
+  cluster_count: number | null;
+  visitor_count: number | null;
+  /** 1 for a zero report (零报告): nothing abnormal to report. */
+  is_zero: number;
+}
+
+/** A district's reporting rules: the daily deadline for submitted reports. */
+export interface DistrictReportSettingsTable {
+  district_id: string;
+  /** 'HH:MM' in Asia/Shanghai. */
+  deadline: string;
+  updated_at: number;
+  updated_by: string | null;
 }

@@ -7,6 +7,7 @@ import * as gate from './2026120406-gate.js';
 import * as auth from './2026120407-auth.js';
 import * as venues from './2026120409-venues.js';
 import * as appMeta from './2026120410-app-meta.js';
+import * as reports from './2026120415-reports.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026120407-auth': auth,
   '2026120409-venues': venues,
   '2026120410-app-meta': appMeta,
+  '2026120415-reports': reports,
 };
