@@ -38,10 +38,17 @@ export interface Database {
   venue_devices: VenueDeviceTable;
   venue_cards: VenueCardTable;
   venue_checkins: VenueCheckinTable;
+  visitors: VisitorTable;
+  visitor_checks: VisitorCheckTable;
   venue_flags: VenueFlagTable;
   venue_retention_runs: VenueRetentionRunTable;
   daily_reports: DailyReportTable;
   district_report_settings: DistrictReportSettingsTable;
+  daily_checks: DailyCheckTable;
+  check_history: CheckHistoryTable;
+  absence_follow_ups: AbsenceFollowUpTable;
+  follow_up_contacts: FollowUpContactTable;
+  cluster_alerts: ClusterAlertTable;
 }
 
 export interface DistrictTable {
@@ -609,6 +616,187 @@ export interface AppMetaTable {
   name: string;
   value: string;
   updated_at: number;
+}
+
+export type CheckSession = 'morning' | 'noon';
+export type CheckStatus = 'present' | 'absent';
+export type AbsenceReason = 'illness' | 'personal' | 'unknown';
+
+/** A pupil's morning or noon check (晨午检) on a school day. */
+export interface DailyCheckTable {
+  id: string;
+  school_id: string;
+  class_id: string;
+  person_id: string;
+  /** School day, 'YYYY-MM-DD' in Asia/Shanghai. */
+  day: string;
+  session: CheckSession;
+  status: CheckStatus;
+  /** Degrees Celsius, pre-filled from the gate or taken in class. */
+  temperature: number | null;
+  /** JSON array of symptom codes from the school's symptom list. */
+  symptoms: string;
+  /** Set when status is 'absent'. */
+  absence_reason: AbsenceReason | null;
+  note: string | null;
+  /** 1 when the gate had recorded the pupil's arrival when the check was saved. */
+  arrived: number;
+  /** 1 on first entry, raised by each correction. */
+  version: number;
+  /** User id of the last change. */
+  recorded_by: string;
+  recorded_by_name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One entry or correction of a check or follow-up, with the values before and after. */
+export interface CheckHistoryTable {
+  id: string;
+  school_id: string;
+  entity: 'check' | 'follow_up';
+  entity_id: string;
+  person_id: string;
+  /** create, update, contact, certificate, cancel, ... */
+  action: string;
+  /** JSON of the changed fields before, null on create. */
+  before: string | null;
+  /** JSON of the changed fields after. */
+  after: string;
+  /** 1 when a check was entered or corrected after its session's due time. */
+  late: number;
+  changed_by: string;
+  changed_by_name: string;
+  changed_at: number;
+}
+
+export type FollowUpStatus = 'open' | 'closed' | 'cancelled';
+
+/** Follow-up of one illness-absence episode (因病缺勤追踪), open until the return-to-school certificate. */
+export interface AbsenceFollowUpTable {
+  id: string;
+  school_id: string;
+  class_id: string;
+  person_id: string;
+  /** The person id while open, null once closed or cancelled (unique). */
+  open_key: string | null;
+  status: FollowUpStatus;
+  /** First school day of the absence, 'YYYY-MM-DD'. */
+  absence_began_on: string;
+  /** The check whose illness absence opened this follow-up. */
+  source_check_id: string | null;
+  /** JSON array of symptom codes. */
+  symptoms: string;
+  /** 1 seen by a doctor, 0 not, null not known yet. */
+  saw_doctor: number | null;
+  /** Code from the notifiable-disease list, or null while unknown. */
+  diagnosis: string | null;
+  diagnosis_note: string | null;
+  expected_return_on: string | null;
+  certificate_issued_on: string | null;
+  certificate_issuer: string | null;
+  certificate_note: string | null;
+  certificate_recorded_by: string | null;
+  certificate_recorded_at: number | null;
+  closed_at: number | null;
+  closed_note: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type ContactResult = 'reached' | 'no_answer' | 'unreachable' | 'other';
+
+/** One attempt to reach a pupil's guardian during a follow-up. */
+export interface FollowUpContactTable {
+  id: string;
+  follow_up_id: string;
+  contacted_at: number;
+  result: ContactResult;
+  note: string | null;
+  recorded_by: string;
+  recorded_by_name: string;
+  created_at: number;
+}
+
+export type ClusterRule = 'same_day' | 'school_days';
+export type ClusterAlertStatus = 'open' | 'acknowledged' | 'closed';
+
+/** A cluster of similar illness in one class (聚集性预警). */
+export interface ClusterAlertTable {
+  id: string;
+  school_id: string;
+  class_id: string;
+  rule: ClusterRule;
+  /** The case count the rule needed when it fired. */
+  threshold: number;
+  /** First and last school day of the window, 'YYYY-MM-DD'. */
+  window_start: string;
+  window_end: string;
+  case_count: number;
+  /** JSON array of the shared signs: { kind: 'symptom' | 'diagnosis', code, label, count }. */
+  signs: string;
+  /** JSON array of the cases: { personId, name, day, symptoms, diagnosis, absent }. */
+  cases: string;
+  status: ClusterAlertStatus;
+  dedupe_key: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** 'expected' until the gate checks the visitor; 'inside' after a pass; 'left' after the exit; 'denied' after a refused check. */
+export type VisitorStatus = 'expected' | 'inside' | 'left' | 'denied' | 'cancelled';
+/** Where a visitor's code colour came from: the bureau, its 'not found' answer, a failed lookup, or the code the visitor showed. */
+export type VisitorCodeSource = 'bureau' | 'not_found' | 'unavailable' | 'shown' | 'none';
+
+/** One visit of a person from outside the school, registered in advance or at the gate. */
+export interface VisitorTable {
+  id: string;
+  school_id: string;
+  /** The visit's school day, 'YYYY-MM-DD' in Asia/Shanghai. */
+  day: string;
+  name: string;
+  id_number_enc: string | null;
+  id_number_hash: string | null;
+  /** Only the last 4 characters shown. */
+  id_number_masked: string | null;
+  phone_enc: string | null;
+  phone_hash: string | null;
+  phone_masked: string | null;
+  purpose: string;
+  expected_from: number | null;
+  expected_to: number | null;
+  host_user_id: string | null;
+  host_name: string;
+  registered_by: string | null;
+  walk_in: number;
+  walk_in_reason: string | null;
+  status: VisitorStatus;
+  entered_at: number | null;
+  exited_at: number | null;
+  /** The latest check at the gate. */
+  temperature: number | null;
+  code_color: CodeColor | null;
+  code_source: VisitorCodeSource | null;
+  reason: string | null;
+  checked_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One check of a visitor at the gate. */
+export interface VisitorCheckTable {
+  id: string;
+  visitor_id: string;
+  school_id: string;
+  checked_at: number;
+  temperature: number;
+  code_color: CodeColor;
+  code_source: VisitorCodeSource;
+  decision: GateDecision;
+  reason: string;
+  prompt: string;
+  checked_by: string | null;
+  checked_by_name: string | null;
 }
 
 export type DailyReportStatus = 'draft' | 'submitted';

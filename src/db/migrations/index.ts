@@ -8,6 +8,8 @@ import * as auth from './2026120407-auth.js';
 import * as venues from './2026120409-venues.js';
 import * as appMeta from './2026120410-app-meta.js';
 import * as reports from './2026120415-reports.js';
+import * as visitors from './2026120413-visitors.js';
+import * as checks from './2026120411-checks.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -23,4 +25,6 @@ export const migrations: Record<string, Migration> = {
   '2026120409-venues': venues,
   '2026120410-app-meta': appMeta,
   '2026120415-reports': reports,
+  '2026120413-visitors': visitors,
+  '2026120411-checks': checks,
 };
