@@ -36,13 +36,16 @@ interface Simulators {
   dingtalk: DingTalkSimulator;
 }
 
+/** Shanghai time after which today's gate morning (last late arrival 08:14) is over. */
+const REPLAY_MORNING_OVER = '08:30';
+
 /**
- * Pick the day to replay: the latest one whose 06:30 has passed, so every notice is in
- * the past and the dispatcher sends it at once.
+ * Pick the day to replay: the latest one whose gate morning has passed, so every notice,
+ * the gate's included, is due and the dispatcher sends it at once.
  */
 function replayDay(now: number): string {
   const today = schoolDay(now);
-  if (now >= instantOf(today, '06:30')) return today;
+  if (now >= instantOf(today, REPLAY_MORNING_OVER)) return today;
   return schoolDay(instantOf(today) - 12 * 60 * 60 * 1000);
 }
 
