@@ -110,6 +110,63 @@ export async function planEntryAlerts(ctx: AppContext, subject: AlertSubject, ki
   return plan;
 }
 
+/** A visitor refused at the gate, for the alert it raises. */
+export interface VisitorAlertSubject {
+  schoolId: string;
+  /** The visitor check's id; it makes the alert's keys deterministic. */
+  checkId: string;
+  visitorName: string;
+  hostName: string;
+  occurredAt: number;
+  temperature: number;
+  codeColor: CodeColor;
+}
+
+/**
+ * Plan the alerts of a visitor refused at the gate, as for a pupil: a fever goes to the
+ * school doctor and management, a red or yellow code to management. The alert names no
+ * person of the roster, so it closes with a note rather than a re-check.
+ */
+export async function planVisitorAlerts(ctx: AppContext, subject: VisitorAlertSubject, kinds: Array<'fever' | 'code'>): Promise<AlertPlan> {
+  const plan: AlertPlan = { alerts: [], notices: [] };
+  const baseKey = `visitor:${subject.checkId}`;
+  const when = formatLocalTime(subject.occurredAt);
+  const who = `访客 ${subject.visitorName}（接待人：${subject.hostName}）`;
+  const row = (kind: 'fever' | 'code', title: string, detail: string): store.AlertRow => ({
+    id: newId(ctx.now()),
+    school_id: subject.schoolId,
+    person_id: null,
+    device_id: null,
+    gate_event_id: null,
+    kind,
+    status: 'open',
+    title,
+    detail,
+    dedupe_key: `${baseKey}:${kind}`,
+    created_at: ctx.now(),
+    acknowledged_at: null,
+    closed_at: null,
+    closed_note: null,
+  });
+  const management = await listManagement(ctx, subject.schoolId);
+  for (const kind of kinds) {
+    if (kind === 'fever') {
+      const body = `**${who}** ${when} 在校门测温异常（体温 ${subject.temperature.toFixed(1)} °C），已禁止入校并引导至临时观察点复测，请关注。`;
+      plan.alerts.push(row('fever', `访客 ${subject.visitorName} 体温异常`, body));
+      const doctors = await listStaffByRole(ctx, subject.schoolId, 'school_doctor');
+      for (const recipient of uniqueById([...doctors, ...management])) {
+        addStaffMessage(plan, subject.schoolId, recipient, 'gate_fever', '访客体温异常提醒', body, `${baseKey}:fever:${recipient.id}`);
+      }
+      continue;
+    }
+    const color = COLOR_NAMES[subject.codeColor];
+    const body = `**${who}** ${when} 在校门核验，健康码为${color}，已禁止入校，请跟进。`;
+    plan.alerts.push(row('code', `访客 ${subject.visitorName} 健康码${color}`, body));
+    for (const recipient of management) addStaffMessage(plan, subject.schoolId, recipient, 'gate_code', '访客健康码异常提醒', body, `${baseKey}:code:${recipient.id}`);
+  }
+  return plan;
+}
+
 function alertRow(ctx: AppContext, subject: AlertSubject, kind: store.AlertRow['kind'], title: string, detail: string, dedupeKey: string): store.AlertRow {
   return {
     id: newId(ctx.now()),
