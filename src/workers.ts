@@ -4,6 +4,7 @@ import { schedulerWorker } from './jobs/scheduler.js';
 import { notifyDispatcherWorker } from './modules/notify/dispatcher.js';
 import { gateWorker } from './modules/gate/worker.js';
 import { venueWorker } from './modules/venues/worker.js';
+import { checksWorker } from './modules/checks/worker.js';
 import { reportWorker } from './modules/reports/worker.js';
 
 /** A background loop started by `serve`: the scheduler, the notice dispatcher, ... */
@@ -14,7 +15,7 @@ export interface Worker {
 }
 
 /** Workers `serve` starts, in order. Modules add theirs here. */
-export const WORKERS: Worker[] = [sessionPurgeWorker, schedulerWorker, notifyDispatcherWorker, gateWorker, venueWorker, reportWorker];
+export const WORKERS: Worker[] = [sessionPurgeWorker, schedulerWorker, notifyDispatcherWorker, gateWorker, venueWorker, checksWorker, reportWorker];
 
 export async function startWorkers(ctx: AppContext, workers: Worker[] = WORKERS): Promise<() => Promise<void>> {
   const stops: Array<() => Promise<void>> = [];

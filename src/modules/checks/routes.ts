@@ -1,0 +1,307 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../context.js';
+import type { AbsenceReason, CheckSession, CheckStatus, ContactResult } from '../../db/schema.js';
+import type { HttpApp } from '../../http.js';
+import { AppError } from '../../shared/errors.js';
+import { schoolDay } from '../../shared/time.js';
+import { assertClassScope, assertSchoolScope, auditRequest, classScopeOf, requireUser, type AuthUser } from '../auth/index.js';
+import { getSchoolByCodeOrThrow } from '../people/service.js';
+import { ABSENCE_REASON_LABELS, MAX_BODY_TEMPERATURE_C, MIN_BODY_TEMPERATURE_C, SESSION_LABELS } from './check-input.js';
+import type { CheckSettings } from './check-settings.js';
+import { listClusterAlerts, setClusterAlertStatus } from './clusters.js';
+import { CONTACT_RESULT_LABELS, addContact, getFollowUpHistory, getFollowUpOrThrow, listFollowUps, recordCertificate, updateFollowUp, type FollowUpUpdate } from './follow-ups.js';
+import { DIAGNOSES } from './notifiable-diseases.js';
+import { addDays } from './school-days.js';
+import { getCheckSettings, getClassCheck, getClassCheckHistory, saveClassCheck, setCheckSettings, toHistoryItem, type Actor } from './service.js';
+
+const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "School day 'YYYY-MM-DD' in Asia/Shanghai" });
+const Session = Type.Union([Type.Literal('morning'), Type.Literal('noon')]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const ClassParams = Type.Object({ code: Type.String(), classId: Type.String() });
+const FollowUpParams = Type.Object({ code: Type.String(), id: Type.String() });
+
+/** Roles that record and correct checks, each within its scope. */
+const CHECK_WRITERS = ['district_admin', 'school_admin', 'school_doctor', 'head_teacher'] as const;
+const CHECK_READERS = [...CHECK_WRITERS, 'teacher'] as const;
+/** Roles that record the return-to-school certificate. */
+const CERTIFICATE_RECORDERS = ['school_admin', 'school_doctor'] as const;
+
+const CheckEntryBody = Type.Object({
+  personId: Type.String(),
+  status: Type.Union([Type.Literal('present'), Type.Literal('absent')]),
+  temperature: Type.Optional(Nullable(Type.Number({ description: `Degrees Celsius, ${MIN_BODY_TEMPERATURE_C}-${MAX_BODY_TEMPERATURE_C}` }))),
+  symptoms: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: "Codes from the school's symptom list" })),
+  absenceReason: Type.Optional(Nullable(Type.Union([Type.Literal('illness'), Type.Literal('personal'), Type.Literal('unknown')]))),
+  note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+});
+
+const SettingsBody = Type.Object({
+  symptoms: Type.Array(Type.Object({ code: Type.String(), label: Type.String() }), { minItems: 1, maxItems: 30 }),
+  unknownAbsenceReminderAt: Type.String(),
+  morningDueAt: Type.String(),
+  noonDueAt: Type.String(),
+  clusterSameDayThreshold: Type.Integer(),
+  clusterWindowThreshold: Type.Integer(),
+  clusterWindowSchoolDays: Type.Integer(),
+  schoolWeekdays: Type.Array(Type.Integer(), { maxItems: 7 }),
+  holidays: Type.Array(Type.String(), { maxItems: 400 }),
+  extraSchoolDays: Type.Array(Type.String(), { maxItems: 100 }),
+});
+
+function actorOf(user: AuthUser): Actor {
+  return { userId: user.id, name: user.displayName };
+}
+
+/**
+ * Routes of the morning and noon checks, the illness-absence follow-ups and the cluster
+ * alerts. A head teacher reaches only their own class; school roles their school; the
+ * district every school.
+ */
+export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
+  app.get('/check-options', { schema: { tags: ['checks'], summary: 'Lists for the check and follow-up forms: diagnoses, absence reasons, contact results' } }, async (request) => {
+    requireUser(request);
+    return {
+      sessions: Object.entries(SESSION_LABELS).map(([code, label]) => ({ code, label })),
+      absenceReasons: Object.entries(ABSENCE_REASON_LABELS).map(([code, label]) => ({ code, label })),
+      contactResults: Object.entries(CONTACT_RESULT_LABELS).map(([code, label]) => ({ code, label })),
+      diagnoses: DIAGNOSES,
+      temperatureRange: { min: MIN_BODY_TEMPERATURE_C, max: MAX_BODY_TEMPERATURE_C },
+    };
+  });
+
+  app.get<{ Params: { code: string; classId: string }; Querystring: { day?: string; session?: CheckSession } }>(
+    '/schools/:code/classes/:classId/checks',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: "A class's morning or noon check, pre-filled from the gate",
+        params: ClassParams,
+        querystring: Type.Object({ day: Type.Optional(Day), session: Type.Optional(Session) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_READERS });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertClassScope(user, request.params.classId, school.id);
+      const day = request.query.day ?? schoolDay(ctx.now());
+      return getClassCheck(ctx, school.id, request.params.classId, day, request.query.session ?? 'morning');
+    },
+  );
+
+  app.put<{ Params: { code: string; classId: string }; Body: { day: string; session: CheckSession; entries: Array<{ personId: string; status: CheckStatus; temperature?: number | null; symptoms?: string[]; absenceReason?: AbsenceReason | null; note?: string | null }> } }>(
+    '/schools/:code/classes/:classId/checks',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: "Save a class's check; corrections are kept in the history",
+        params: ClassParams,
+        body: Type.Object({ day: Day, session: Session, entries: Type.Array(CheckEntryBody, { maxItems: 200 }) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_WRITERS });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertClassScope(user, request.params.classId, school.id);
+      const result = await saveClassCheck(ctx, actorOf(user), school.id, request.params.classId, request.body);
+      await auditRequest(ctx, request, 'checks.save', request.params.classId, { day: request.body.day, session: request.body.session, created: result.created, corrected: result.corrected });
+      return result;
+    },
+  );
+
+  app.get<{ Params: { code: string; classId: string }; Querystring: { day?: string } }>(
+    '/schools/:code/classes/:classId/checks/history',
+    {
+      schema: { tags: ['checks'], summary: "Entries and corrections of a class's checks on a day", params: ClassParams, querystring: Type.Object({ day: Type.Optional(Day) }) },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_READERS });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertClassScope(user, request.params.classId, school.id);
+      return { history: await getClassCheckHistory(ctx, school.id, request.params.classId, request.query.day ?? schoolDay(ctx.now())) };
+    },
+  );
+
+  app.get<{ Params: { code: string } }>(
+    '/schools/:code/check-settings',
+    { schema: { tags: ['checks'], summary: "A school's symptom list, reminder time, cluster thresholds and calendar", params: Type.Object({ code: Type.String() }) } },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_READERS });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id, { allowClassScoped: true });
+      return getCheckSettings(ctx, school.id);
+    },
+  );
+
+  app.put<{ Params: { code: string }; Body: CheckSettings }>(
+    '/schools/:code/check-settings',
+    { schema: { tags: ['checks'], summary: "Replace a school's check settings", params: Type.Object({ code: Type.String() }), body: SettingsBody } },
+    async (request) => {
+      const user = requireUser(request, { roles: ['district_admin', 'school_admin'] });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+      const settings = await setCheckSettings(ctx, school.id, request.body);
+      await auditRequest(ctx, request, 'checks.settings', school.code, {});
+      return settings;
+    },
+  );
+
+  app.get<{ Params: { code: string }; Querystring: { status?: 'open' | 'closed' | 'cancelled'; classId?: string } }>(
+    '/schools/:code/follow-ups',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: 'Illness-absence follow-ups of a school',
+        params: Type.Object({ code: Type.String() }),
+        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('cancelled')])), classId: Type.Optional(Type.String()) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_READERS });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id, { allowClassScoped: true });
+      return { followUps: await listFollowUps(ctx, school.id, { status: request.query.status, classId: classScopeOf(user) ?? request.query.classId }) };
+    },
+  );
+
+  /** Load a follow-up of the school and check the user may act on its class. */
+  const followUpInScope = async (user: AuthUser, code: string, id: string) => {
+    const school = await getSchoolByCodeOrThrow(ctx, code);
+    assertSchoolScope(user, school.id, { allowClassScoped: true });
+    const followUp = await getFollowUpOrThrow(ctx, school.id, id);
+    assertClassScope(user, followUp.classId, school.id);
+    return { school, followUp };
+  };
+
+  app.get<{ Params: { code: string; id: string } }>(
+    '/schools/:code/follow-ups/:id',
+    { schema: { tags: ['checks'], summary: 'A follow-up with its contacts and history', params: FollowUpParams } },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_READERS });
+      const { school, followUp } = await followUpInScope(user, request.params.code, request.params.id);
+      const history = (await getFollowUpHistory(ctx, school.id, followUp.id)).map(toHistoryItem);
+      return { followUp, history };
+    },
+  );
+
+  app.patch<{ Params: { code: string; id: string }; Body: FollowUpUpdate }>(
+    '/schools/:code/follow-ups/:id',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: "Change a follow-up's symptoms, doctor visit, diagnosis or expected return",
+        params: FollowUpParams,
+        body: Type.Object({
+          symptoms: Type.Optional(Type.Array(Type.String(), { maxItems: 20 })),
+          sawDoctor: Type.Optional(Nullable(Type.Boolean())),
+          diagnosis: Type.Optional(Nullable(Type.String({ description: 'Code from /api/check-options diagnoses' }))),
+          diagnosisNote: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+          expectedReturnOn: Type.Optional(Nullable(Day)),
+        }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_WRITERS });
+      const { school } = await followUpInScope(user, request.params.code, request.params.id);
+      const followUp = await updateFollowUp(ctx, actorOf(user), school.id, request.params.id, request.body);
+      await auditRequest(ctx, request, 'checks.follow_up.update', request.params.id, { fields: Object.keys(request.body) });
+      return { followUp };
+    },
+  );
+
+  app.post<{ Params: { code: string; id: string }; Body: { contactedAt?: string; result: ContactResult; note?: string | null } }>(
+    '/schools/:code/follow-ups/:id/contacts',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: 'Record an attempt to reach the guardian',
+        params: FollowUpParams,
+        body: Type.Object({
+          contactedAt: Type.Optional(Type.String({ description: 'ISO 8601 instant; now when absent' })),
+          result: Type.Union([Type.Literal('reached'), Type.Literal('no_answer'), Type.Literal('unreachable'), Type.Literal('other')]),
+          note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+        }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_WRITERS });
+      const { school } = await followUpInScope(user, request.params.code, request.params.id);
+      let contactedAt: number | undefined;
+      if (request.body.contactedAt !== undefined) {
+        contactedAt = Date.parse(request.body.contactedAt);
+        if (Number.isNaN(contactedAt)) throw new AppError('VALIDATION', { detail: `联系时间（contactedAt）“${request.body.contactedAt}”无效，请写 ISO 8601 时间，例如 2026-12-07T09:30:00+08:00` });
+      }
+      const followUp = await addContact(ctx, actorOf(user), school.id, request.params.id, { contactedAt, result: request.body.result, note: request.body.note });
+      await auditRequest(ctx, request, 'checks.follow_up.contact', request.params.id, { result: request.body.result });
+      return { followUp };
+    },
+  );
+
+  app.post<{ Params: { code: string; id: string }; Body: { issuedOn: string; issuer?: string | null; note?: string | null } }>(
+    '/schools/:code/follow-ups/:id/certificate',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: 'Record the return-to-school certificate; closes the follow-up and lifts the gate hold',
+        params: FollowUpParams,
+        body: Type.Object({ issuedOn: Type.String({ description: "Issue date 'YYYY-MM-DD'" }), issuer: Type.Optional(Nullable(Type.String({ maxLength: 200 }))), note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      if (!(CERTIFICATE_RECORDERS as readonly string[]).includes(user.role)) throw new AppError('FORBIDDEN', { detail: '复课证明只能由校医或学校管理员登记' });
+      const { school } = await followUpInScope(user, request.params.code, request.params.id);
+      const followUp = await recordCertificate(ctx, actorOf(user), school.id, request.params.id, request.body);
+      await auditRequest(ctx, request, 'checks.follow_up.certificate', request.params.id, { issuedOn: request.body.issuedOn });
+      return { followUp };
+    },
+  );
+
+  app.get<{ Querystring: { school?: string; from?: string; to?: string } }>(
+    '/cluster-alerts',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: 'Cluster alerts: every school for the district, the own school for school staff',
+        querystring: Type.Object({ school: Type.Optional(Type.String({ description: 'School code' })), from: Type.Optional(Day), to: Type.Optional(Day) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: CHECK_WRITERS });
+      const to = request.query.to ?? schoolDay(ctx.now());
+      const from = request.query.from ?? addDays(to, -29);
+      if (from > to) throw new AppError('VALIDATION', { detail: `开始日期（from）“${from}”晚于结束日期（to）“${to}”` });
+      let schoolId: string | undefined;
+      if (request.query.school) {
+        const school = await getSchoolByCodeOrThrow(ctx, request.query.school);
+        assertSchoolScope(user, school.id, { allowClassScoped: true });
+        schoolId = school.id;
+      } else if (user.role !== 'district_admin') {
+        schoolId = user.schoolId ?? undefined;
+      }
+      if (user.role !== 'district_admin' && !schoolId) throw new AppError('FORBIDDEN', { detail: '账号未关联学校' });
+      let alerts = await listClusterAlerts(ctx, { schoolId, from, to });
+      const ownClass = classScopeOf(user);
+      if (ownClass) alerts = alerts.filter((a) => a.classId === ownClass);
+      return { from, to, alerts };
+    },
+  );
+
+  app.post<{ Params: { code: string; id: string; action: 'acknowledge' | 'close' } }>(
+    '/schools/:code/cluster-alerts/:id/:action',
+    {
+      schema: {
+        tags: ['checks'],
+        summary: 'Acknowledge or close a cluster alert',
+        params: Type.Object({ code: Type.String(), id: Type.String(), action: Type.Union([Type.Literal('acknowledge'), Type.Literal('close')]) }),
+      },
+    },
+    async (request) => {
+      const user = requireUser(request, { roles: ['district_admin', 'school_admin', 'school_doctor'] });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+      await setClusterAlertStatus(ctx, school.id, request.params.id, request.params.action === 'close' ? 'closed' : 'acknowledged');
+      await auditRequest(ctx, request, `checks.cluster.${request.params.action}`, request.params.id, {});
+      return { ok: true };
+    },
+  );
+}
