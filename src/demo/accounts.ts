@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
 import { createUser } from '../modules/auth/service.js';
+import { getSchoolByCodeOrThrow, listClasses, listManagement } from '../modules/people/service.js';
 import { DEMO_SCHOOL } from './seed.js';
 
 /** The shared password of the demo accounts; demo data only, printed at start-up. */
@@ -11,10 +12,16 @@ export interface DemoAccount {
   label: string;
 }
 
-const ACCOUNTS: Array<{ username: string; displayName: string; role: string; label: string; className?: string; school: boolean }> = [
+/**
+ * `person` links an account to a staff member of the demo school: 'head-teacher' to the
+ * head teacher of its class, 'management' to the first member of management. The link
+ * makes the class page show that class as the teacher's own and gives the DingTalk test
+ * message a recipient.
+ */
+const ACCOUNTS: Array<{ username: string; displayName: string; role: string; label: string; className?: string; school: boolean; person?: 'head-teacher' | 'management' }> = [
   { username: 'district', displayName: '区教育局 王科长', role: 'district_admin', label: '区级管理员', school: false },
-  { username: 'principal', displayName: '示范区实验小学 校长', role: 'school_admin', label: '校长（学校管理员）', school: true },
-  { username: 'teacher23', displayName: '二(3)班 班主任', role: 'head_teacher', label: '二(3)班班主任', className: '二(3)班', school: true },
+  { username: 'principal', displayName: '示范区实验小学 校长', role: 'school_admin', label: '校长（学校管理员）', school: true, person: 'management' },
+  { username: 'teacher23', displayName: '二(3)班 班主任', role: 'head_teacher', label: '二(3)班班主任', className: '二(3)班', school: true, person: 'head-teacher' },
   { username: 'doctor', displayName: '校医', role: 'school_doctor', label: '校医', school: true },
   { username: 'guard', displayName: '东门门卫', role: 'guard', label: '门卫', school: true },
   { username: 'teacher', displayName: '任课教师', role: 'teacher', label: '任课教师', school: true },
@@ -25,11 +32,18 @@ const ACCOUNTS: Array<{ username: string; displayName: string; role: string; lab
  * sign in as a principal, a head teacher or a guard right after `npm start`.
  */
 export async function seedDemoAccounts(ctx: AppContext): Promise<DemoAccount[]> {
-  const existing = await ctx.db.selectFrom('users').select('username').execute();
-  const taken = new Set(existing.map((row) => row.username));
+  const existing = await ctx.db.selectFrom('users').select(['id', 'username', 'person_id']).execute();
+  const byUsername = new Map(existing.map((row) => [row.username, row]));
+  const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
 
   for (const account of ACCOUNTS) {
-    if (taken.has(account.username)) continue;
+    const personId = account.person ? await demoPersonOf(ctx, school.id, account.person, account.className) : undefined;
+    const current = byUsername.get(account.username);
+    if (current) {
+      // Accounts seeded before the link existed get it on the next start.
+      if (personId && !current.person_id) await ctx.db.updateTable('users').set({ person_id: personId }).where('id', '=', current.id).execute();
+      continue;
+    }
     await createUser(
       ctx,
       {
@@ -38,10 +52,21 @@ export async function seedDemoAccounts(ctx: AppContext): Promise<DemoAccount[]> 
         role: account.role,
         schoolCode: account.school ? DEMO_SCHOOL.code : undefined,
         className: account.className,
+        personId,
         password: DEMO_PASSWORD,
       },
       null,
     );
   }
   return ACCOUNTS.map(({ username, label }) => ({ username, label }));
+}
+
+/** The staff member of the demo school an account stands for, or undefined when the data lacks one. */
+async function demoPersonOf(ctx: AppContext, schoolId: string, person: 'head-teacher' | 'management', className?: string): Promise<string | undefined> {
+  if (person === 'management') {
+    const management = await listManagement(ctx, schoolId);
+    return [...management].sort((a, b) => (a.staff_number ?? '').localeCompare(b.staff_number ?? ''))[0]?.id;
+  }
+  const klass = (await listClasses(ctx, schoolId)).find((c) => c.name === className);
+  return klass?.head_teacher_id ?? undefined;
 }

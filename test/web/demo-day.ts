@@ -36,9 +36,8 @@ export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promi
   const morningDone = instantOf(schoolDay(startedAt), '08:30');
   const seedCtx: AppContext = { ...ctx, now: () => Math.max(morningDone, startedAt) + (Date.now() - startedAt) };
 
-  const seeded = await seedDemo(seedCtx);
+  await seedDemo(seedCtx);
   await seedDemoAccounts(seedCtx);
-  await linkDemoHeadTeacher(seedCtx, seeded.schoolId);
 
   const client = createDingTalkClient(seedCtx.config.dingtalk, seedCtx.log);
   const stopDispatcher = startDispatcherLoop(seedCtx, client, { confirmDelayMs: 100 });
@@ -48,15 +47,4 @@ export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promi
     await stopDispatcher();
     await closeBureauClient(seedCtx);
   }
-}
-
-/**
- * Tie the demo account teacher23 to the staff member who heads 二(3)班, so its inbox shows
- * that teacher's messages. NOTE: src/demo/accounts.ts creates the account without this
- * link, so `npm start` shows the head teacher only the role's messages.
- */
-async function linkDemoHeadTeacher(ctx: AppContext, schoolId: string): Promise<void> {
-  const klass = await ctx.db.selectFrom('classes').select(['id', 'head_teacher_id']).where('school_id', '=', schoolId).where('name', '=', '二(3)班').executeTakeFirst();
-  if (!klass?.head_teacher_id) return;
-  await ctx.db.updateTable('users').set({ person_id: klass.head_teacher_id }).where('username', '=', 'teacher23').where('person_id', 'is', null).execute();
 }
