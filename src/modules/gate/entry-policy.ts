@@ -1,6 +1,7 @@
 import type { CodeColor, GateDecision, GateMethod, PersonKind } from '../../db/schema.js';
-import { minuteOfDay, parseClock } from '../../shared/time.js';
+import { minuteOfDay, parseClock, weekday } from '../../shared/time.js';
 import type { GateSettings } from './gate-settings.js';
+import { windowOfGrade } from './entry-windows.js';
 
 /**
  * The entry decision at a gate lane. Its input is who it is, the temperature and the
@@ -154,7 +155,8 @@ export function decideEntry(facts: EntryFacts, settings: EntryPolicySettings): E
 
 /**
  * Flags about when and where a pass happened: late after the start of the school day,
- * and, for pupils of a grade with a staggered-entry window, outside it or at another lane.
+ * and, for pupils of a grade with a staggered-entry window that day, outside it or at
+ * another lane.
  */
 function scheduleFlags(facts: EntryFacts, settings: EntryPolicySettings): EntryFlag[] {
   const flags: EntryFlag[] = [];
@@ -165,7 +167,7 @@ function scheduleFlags(facts: EntryFacts, settings: EntryPolicySettings): EntryF
   const identity = facts.identity;
   if (identity.status !== 'identified' || identity.personKind !== 'student' || identity.grade === null) return flags;
   const grade = identity.grade;
-  const window = settings.entryWindows.find((w) => w.grades.includes(grade));
+  const window = windowOfGrade(settings.entryWindows, grade, weekday(facts.occurredAt));
   if (!window) return flags;
 
   const from = parseClock(window.from)!;

@@ -35,6 +35,8 @@ export interface EntryWindow {
   to: string;
   /** Lane names (device.lane) of this window; empty or absent means any lane. */
   lanes?: string[];
+  /** Days of the week (0 Sunday to 6 Saturday) the window applies; empty or absent means every day. */
+  weekdays?: number[];
 }
 
 export const DEFAULT_GATE_SETTINGS: GateSettings = {
@@ -92,6 +94,7 @@ function isEntryWindow(value: unknown): value is EntryWindow {
     typeof w.to === 'string' &&
     parseClock(w.from) !== undefined &&
     parseClock(w.to) !== undefined &&
-    (w.lanes === undefined || (Array.isArray(w.lanes) && w.lanes.every((l) => typeof l === 'string')))
+    (w.lanes === undefined || (Array.isArray(w.lanes) && w.lanes.every((l) => typeof l === 'string'))) &&
+    (w.weekdays === undefined || (Array.isArray(w.weekdays) && w.weekdays.every((d) => Number.isInteger(d) && d >= 0 && d <= 6)))
   );
 }

@@ -11,6 +11,7 @@ import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { listAlerts, recordRecheck, updateAlertStatus } from './alerts.js';
 import { getAttendanceDay } from './attendance.js';
 import { handleDeviceEvent } from './device-events.js';
+import { entryWindowRoutes } from './entry-window-routes.js';
 import { MAX_IMAGE_BYTES } from './device-event-input.js';
 import { DIGEST_REALM, authenticateDevice, authenticateDigest, listDevices, markDeviceSeen, parseDeviceBearer } from './devices.js';
 import { readTerminalPush } from './hikvision.js';
@@ -86,6 +87,7 @@ export async function gateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
   await app.register(async (scope) => deviceApiRoutes(scope as unknown as HttpApp, ctx));
   await app.register(async (scope) => terminalRoutes(scope as unknown as HttpApp, ctx));
   await schoolGateRoutes(app, ctx);
+  await entryWindowRoutes(app, ctx);
 }
 
 function logRejectedDevice(request: FastifyRequest, deviceId: string | undefined, reason: string): void {
