@@ -7,6 +7,7 @@ import { DEMO_PASSWORD, seedDemoAccounts } from '../../src/demo/accounts.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/environment.js';
 import { replayMorning, type MorningReport } from '../../src/demo/morning.js';
 import { DEMO_SCHOOL, seedDemo } from '../../src/demo/seed.js';
+import { seedDemoVisitors } from '../../src/demo/visitors.js';
 import { closeBureauClient } from '../../src/modules/healthcode/service.js';
 import { createDingTalkClient } from '../../src/modules/notify/dingtalk-client.js';
 import { startDispatcherLoop } from '../../src/modules/notify/dispatcher.js';
@@ -42,6 +43,7 @@ export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promi
   const client = createDingTalkClient(seedCtx.config.dingtalk, seedCtx.log);
   const stopDispatcher = startDispatcherLoop(seedCtx, client, { confirmDelayMs: 100 });
   try {
+    await seedDemoVisitors(seedCtx);
     return await replayMorning(seedCtx, demo, { waitMs: 20_000 });
   } finally {
     await stopDispatcher();
