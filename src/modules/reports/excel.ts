@@ -125,7 +125,7 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
       name: '外来人员',
       title: `${heading}：外来人员`,
       notes: [],
-      headers: ['姓名', '来访事由', '接待人', '入校时间', '离校时间', '体温(°C)', '健康码', '登记方式'],
+      headers: ['姓名', '来访事由', '接待人', '入校时间', '离校时间', '体温(°C)', '健康码', '登记方式', '状态'],
       rows: sectionRows(content.visitors, (v) => [
         v.name,
         v.purpose,
@@ -135,6 +135,7 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
         v.temperature,
         v.codeColor ? COLOR_NAMES[v.codeColor] : '',
         v.registration,
+        v.status,
       ]),
     },
   ];

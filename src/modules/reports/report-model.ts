@@ -81,8 +81,10 @@ export interface VisitorEntry {
   exitAt: number | null;
   temperature: number | null;
   codeColor: CodeColor | null;
-  /** 预约 or 临时登记（reason）. */
+  /** 预约登记 or 临时登记（reason）. */
   registration: string;
+  /** Chinese state: 未到校, 在校, 已离校, 拒绝入校. */
+  status: string;
 }
 
 /** A section filled from another module, which may not be installed or may have failed. */
