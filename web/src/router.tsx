@@ -17,6 +17,8 @@ const NoticesPage = lazy(() => import('./pages/NoticesPage').then((m) => ({ defa
 const DevicesPage = lazy(() => import('./pages/DevicesPage').then((m) => ({ default: m.DevicesPage })));
 const SettingsPage = lazy(() => import('./pages/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 const DistrictPage = lazy(() => import('./pages/DistrictPage').then((m) => ({ default: m.DistrictPage })));
+const VisitorsPage = lazy(() => import('./pages/VisitorsPage').then((m) => ({ default: m.VisitorsPage })));
+const EntryWindowsPage = lazy(() => import('./pages/EntryWindowsPage').then((m) => ({ default: m.EntryWindowsPage })));
 
 /** Shows the sign-in page in place of any page until a user signs in, so deep links survive sign-in. */
 function SignedIn() {
@@ -69,6 +71,8 @@ const router = createBrowserRouter([
       { path: 'devices', element: <DevicesPage /> },
       { path: 'settings', element: <SettingsPage /> },
       { path: 'district', element: <DistrictPage /> },
+      { path: 'visitors', element: <VisitorsPage /> },
+      { path: 'entry-windows', element: <EntryWindowsPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],
   },
