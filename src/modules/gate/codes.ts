@@ -8,8 +8,11 @@ export interface GateCode {
   isStale: boolean;
 }
 
-/** Read a person's current code; a person never synced reads as unknown and stale. */
-export async function currentCodeOf(ctx: AppContext, personId: string): Promise<GateCode> {
-  const code = await getCurrentCode(ctx, personId);
+/**
+ * Read a person's current code, stale after `staleAfterMinutes` (the school's setting); a
+ * person never synced reads as unknown and stale.
+ */
+export async function currentCodeOf(ctx: AppContext, personId: string, staleAfterMinutes: number): Promise<GateCode> {
+  const code = await getCurrentCode(ctx, personId, staleAfterMinutes);
   return { color: code.color, isStale: code.isStale };
 }

@@ -72,6 +72,36 @@ export async function createDevice(ctx: AppContext, input: NewDevice): Promise<C
   return { device, key };
 }
 
+/** A device of the school by id, or NOT_FOUND naming the id (also for another school's device). */
+export async function getDeviceOfSchoolOrThrow(ctx: AppContext, schoolId: string, deviceId: string): Promise<store.DeviceRow> {
+  const device = await store.findDeviceById(ctx.db, deviceId);
+  if (!device || device.school_id !== schoolId) throw new AppError('NOT_FOUND', { what: '设备', value: deviceId });
+  return device;
+}
+
+/**
+ * Replace a device's key and return the new one, shown once. The old key stops working
+ * at once in this process; other processes drop their cached row within 30 seconds.
+ */
+export async function rotateDeviceKey(ctx: AppContext, device: store.DeviceRow): Promise<string> {
+  const key = randomBytes(32).toString('base64url');
+  await store.updateDevice(ctx.db, device.id, {
+    key_hash: ctx.cipher.hash(`device-key:${key}`),
+    digest_ha1_enc: device.kind === 'hikvision' ? ctx.cipher.encrypt(digestHa1(device.id, key)) : null,
+  });
+  forgetDevice(ctx, device.id);
+  ctx.log.info({ deviceId: device.id, schoolId: device.school_id }, 'device key rotated');
+  return key;
+}
+
+/** Disable a device (its key is refused from now on) or enable it again. */
+export async function setDeviceActive(ctx: AppContext, device: store.DeviceRow, active: boolean): Promise<store.DeviceRow> {
+  await store.updateDevice(ctx.db, device.id, { active: active ? 1 : 0 });
+  forgetDevice(ctx, device.id);
+  ctx.log.info({ deviceId: device.id, schoolId: device.school_id, active }, active ? 'device enabled' : 'device disabled');
+  return { ...device, active: active ? 1 : 0 };
+}
+
 export async function listDevices(ctx: AppContext, schoolCode: string): Promise<store.DeviceRow[]> {
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
   return store.listDevices(ctx.db, school.id);

@@ -13,12 +13,14 @@ import { getAttendanceDay } from './attendance.js';
 import { handleDeviceEvent } from './device-events.js';
 import { entryWindowRoutes } from './entry-window-routes.js';
 import { MAX_IMAGE_BYTES } from './device-event-input.js';
-import { DIGEST_REALM, authenticateDevice, authenticateDigest, listDevices, markDeviceSeen, parseDeviceBearer } from './devices.js';
+import { deviceAdminRoutes } from './device-admin-routes.js';
+import { DIGEST_REALM, authenticateDevice, authenticateDigest, markDeviceSeen, parseDeviceBearer } from './devices.js';
 import { readTerminalPush } from './hikvision.js';
 import { subscribeDecisions, type LiveDecision } from './live.js';
-import { getSnapshotFileOrThrow, schoolGateSettings, searchGateEvents } from './service.js';
+import { getSnapshotFileOrThrow, searchGateEvents } from './service.js';
 import type { DeviceRow } from './store.js';
 import { enqueueTerminalPush } from './terminal-events.js';
+import { thresholdRoutes } from './threshold-routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -88,6 +90,8 @@ export async function gateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
   await app.register(async (scope) => terminalRoutes(scope as unknown as HttpApp, ctx));
   await schoolGateRoutes(app, ctx);
   await entryWindowRoutes(app, ctx);
+  await deviceAdminRoutes(app, ctx);
+  await thresholdRoutes(app, ctx);
 }
 
 function logRejectedDevice(request: FastifyRequest, deviceId: string | undefined, reason: string): void {
@@ -251,53 +255,6 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         unsubscribe();
         openStreams.delete(reply.raw);
       });
-    },
-  );
-
-  app.get<{ Params: { code: string } }>(
-    '/schools/:code/devices',
-    {
-      schema: {
-        tags: ['gate'],
-        summary: 'Gate devices of a school with when each was last heard from',
-        params: SchoolParams,
-        response: {
-          200: Type.Object({
-            devices: Type.Array(
-              Type.Object({
-                id: Type.String(),
-                name: Type.String(),
-                kind: Type.String({ description: 'hikvision, api or kiosk' }),
-                lane: Type.Union([Type.String(), Type.Null()]),
-                direction: Type.String({ description: 'in or out' }),
-                active: Type.Boolean(),
-                lastSeenAt: Type.Union([Type.Number(), Type.Null()]),
-                online: Type.Boolean({ description: 'Heard from within the school’s device-offline minutes' }),
-              }),
-            ),
-          }),
-        },
-      },
-    },
-    async (request) => {
-      const user = requireUser(request, { roles: ['district_admin', 'school_admin', 'guard'] });
-      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
-      assertSchoolScope(user, school.id);
-      const { settings } = await schoolGateSettings(ctx, school.id);
-      const offlineAfterMs = settings.deviceOfflineMinutes * 60_000;
-      const devices = await listDevices(ctx, school.code);
-      return {
-        devices: devices.map((device) => ({
-          id: device.id,
-          name: device.name,
-          kind: device.kind,
-          lane: device.lane,
-          direction: device.direction,
-          active: device.active === 1,
-          lastSeenAt: device.last_seen_at,
-          online: device.active === 1 && device.last_seen_at !== null && ctx.now() - device.last_seen_at <= offlineAfterMs,
-        })),
-      };
     },
   );
 

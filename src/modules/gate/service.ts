@@ -3,6 +3,7 @@ import type { GateMethod } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { schoolDay } from '../../shared/time.js';
+import { staleMinutesOf } from '../healthcode/service.js';
 import { getSchoolByIdOrThrow } from '../people/service.js';
 import { planEntryAlerts } from './alerts.js';
 import { currentCodeOf, type GateCode } from './codes.js';
@@ -66,6 +67,8 @@ const TERMINAL_DENIED_PROMPT = '终端验证未通过，请联系门卫';
 interface SettingsCacheEntry {
   settings: GateSettings;
   dayStartsAt: string;
+  /** Minutes after which a code is stale at this school. */
+  codeStaleMinutes: number;
   loadedAt: number;
 }
 
@@ -84,7 +87,12 @@ export async function schoolGateSettings(ctx: AppContext, schoolId: string): Pro
   if (cached && ctx.now() - cached.loadedAt < SETTINGS_CACHE_MS && ctx.now() >= cached.loadedAt) return cached;
 
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
-  const entry = { settings: readGateSettings(school.settings), dayStartsAt: school.settings.dayStartsAt, loadedAt: ctx.now() };
+  const entry = {
+    settings: readGateSettings(school.settings),
+    dayStartsAt: school.settings.dayStartsAt,
+    codeStaleMinutes: staleMinutesOf(ctx, school.settings),
+    loadedAt: ctx.now(),
+  };
   cache.set(schoolId, entry);
   return entry;
 }
@@ -115,11 +123,11 @@ export async function recordEntry(ctx: AppContext, attempt: EntryAttempt): Promi
   const receivedAt = ctx.now();
   const occurredAt = attempt.occurredAt ?? receivedAt;
   const day = schoolDay(occurredAt);
-  const { settings, dayStartsAt } = await schoolGateSettings(ctx, device.school_id);
+  const { settings, dayStartsAt, codeStaleMinutes } = await schoolGateSettings(ctx, device.school_id);
 
   const person = await findPersonOfSchool(ctx, device.school_id, attempt.identity);
   const identity = policyIdentity(attempt.identity, person);
-  const code = person && identity.status === 'identified' ? await currentCodeOf(ctx, person.id) : null;
+  const code = person && identity.status === 'identified' ? await currentCodeOf(ctx, person.id, codeStaleMinutes) : null;
   const holds = person && identity.status === 'identified' ? await collectHolds(ctx, person, day) : [];
 
   const decided = decideEntry(

@@ -298,3 +298,25 @@ export async function countEventsByDecision(db: Executor, schoolId: string, day:
     .execute();
   return Object.fromEntries(rows.map((row) => [row.decision, Number(row.count)]));
 }
+
+/**
+ * The newest event of a device on or after `sinceDay` ('YYYY-MM-DD'), or undefined. The
+ * day bound lets the (school_id, day, occurred_at) index stop early for a silent device.
+ */
+export async function findLastEventOfDevice(
+  db: Executor,
+  schoolId: string,
+  deviceId: string,
+  sinceDay: string,
+): Promise<Pick<GateEventRow, 'occurred_at' | 'decision' | 'reason'> | undefined> {
+  return db
+    .selectFrom('gate_events')
+    .select(['occurred_at', 'decision', 'reason'])
+    .where('school_id', '=', schoolId)
+    .where('device_id', '=', deviceId)
+    .where('day', '>=', sinceDay)
+    .orderBy('day', 'desc')
+    .orderBy('occurred_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

@@ -33,6 +33,23 @@ const CodesQuery = Type.Object({
   class: Type.Optional(Type.String({ description: 'Class id or name such as 二(3)班' })),
 });
 
+const ColorCounts = Type.Object({
+  total: Type.Integer(),
+  green: Type.Integer(),
+  yellow: Type.Integer(),
+  red: Type.Integer(),
+  unknown: Type.Integer(),
+  stale: Type.Integer({ description: 'Codes older than the school’s stale age, any colour' }),
+  attention: Type.Integer({ description: 'Not green, or green but stale' }),
+});
+
+const CodeCountsReply = Type.Object({
+  school: ColorCounts,
+  grades: Type.Array(Type.Object({ grade: Type.Integer(), counts: ColorCounts })),
+  classes: Type.Array(Type.Object({ classId: Type.String(), className: Type.String(), grade: Type.Integer(), counts: ColorCounts })),
+  unplaced: ColorCounts,
+});
+
 const SyncRun = Type.Object({
   id: Type.String(),
   trigger: Type.String(),
@@ -90,6 +107,24 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
       if (ownClass) items = items.filter((item) => item.classId === ownClass);
       await auditRequest(ctx, request, 'healthcode.codes.view', school.id, { color, stale, className, count: items.length });
       return { items, total: items.length };
+    },
+  );
+
+  app.get(
+    '/schools/:code/code-counts',
+    {
+      schema: {
+        tags: ['healthcode'],
+        summary: 'Counts of current code colours per class, per grade and for the school; no names',
+        params: SchoolParams,
+        response: { 200: CodeCountsReply },
+      },
+    },
+    async (request) => {
+      const user = requireUser(request);
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id, { allowClassScoped: true });
+      return service.countSchoolCodes(ctx, school.code, classScopeOf(user));
     },
   );
 

@@ -2,7 +2,7 @@ import type { AppContext } from '../../context.js';
 import type { CodeColor } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import * as people from '../people/service.js';
-import type { SchoolSettings } from '../people/school-settings.js';
+import { codeStaleMinutesOf, type SchoolSettings } from '../people/school-settings.js';
 import { isStale } from './code-change.js';
 import * as store from './store.js';
 import { matchingPreset, nextRuns, presetCrons, validateCron } from './sync-schedule.js';
@@ -14,7 +14,7 @@ export type { SyncRunResult, SyncOptions, ColorCounts } from './sync.js';
 /** A person's current health code as the gate and the screens read it. */
 export interface CurrentCode {
   color: CodeColor;
-  /** True when never fetched or fetched longer ago than config.bureau.staleAfterMinutes. */
+  /** True when never fetched or fetched longer ago than the school's stale age (see staleMinutesOf). */
   isStale: boolean;
   fetchedAt: number | null;
   bureauUpdatedAt: number | null;
@@ -25,6 +25,11 @@ export interface CurrentCode {
 }
 
 const NEVER_SYNCED = '尚未同步健康码';
+
+/** Minutes after which a code of this school is stale: its own setting, else the installation's. */
+export function staleMinutesOf(ctx: AppContext, settings: Pick<SchoolSettings, 'codeStaleHours'>): number {
+  return codeStaleMinutesOf(settings, ctx.config.bureau.staleAfterMinutes);
+}
 
 function toCurrentCode(row: store.HealthCodeRow | undefined, now: number, staleAfterMinutes: number): CurrentCode {
   if (!row) {
@@ -42,19 +47,21 @@ function toCurrentCode(row: store.HealthCodeRow | undefined, now: number, staleA
 }
 
 /**
- * Current codes of people, staleness computed now. Every requested id gets an entry: a
- * person never synced reads as unknown and stale.
+ * Current codes of people, staleness computed now against `staleAfterMinutes` (the
+ * installation's setting unless the caller passes the school's). Every requested id gets
+ * an entry: a person never synced reads as unknown and stale.
  */
-export async function getCurrentCodes(ctx: AppContext, personIds: string[]): Promise<Map<string, CurrentCode>> {
+export async function getCurrentCodes(ctx: AppContext, personIds: string[], staleAfterMinutes = ctx.config.bureau.staleAfterMinutes): Promise<Map<string, CurrentCode>> {
   const now = ctx.now();
   const rows = new Map((await store.findCodes(ctx.db, [...new Set(personIds)])).map((row) => [row.person_id, row]));
   const result = new Map<string, CurrentCode>();
-  for (const id of personIds) result.set(id, toCurrentCode(rows.get(id), now, ctx.config.bureau.staleAfterMinutes));
+  for (const id of personIds) result.set(id, toCurrentCode(rows.get(id), now, staleAfterMinutes));
   return result;
 }
 
-export async function getCurrentCode(ctx: AppContext, personId: string): Promise<CurrentCode> {
-  return toCurrentCode(await store.findCode(ctx.db, personId), ctx.now(), ctx.config.bureau.staleAfterMinutes);
+/** A person's current code; pass the school's stale age (staleMinutesOf) where the school is known. */
+export async function getCurrentCode(ctx: AppContext, personId: string, staleAfterMinutes = ctx.config.bureau.staleAfterMinutes): Promise<CurrentCode> {
+  return toCurrentCode(await store.findCode(ctx.db, personId), ctx.now(), staleAfterMinutes);
 }
 
 export interface SchoolCodeEntry extends CurrentCode {
@@ -80,6 +87,7 @@ export interface SchoolCodeFilter {
 export async function listSchoolCodes(ctx: AppContext, schoolCode: string, filter: SchoolCodeFilter = {}): Promise<SchoolCodeEntry[]> {
   const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
   const now = ctx.now();
+  const staleAfterMinutes = staleMinutesOf(ctx, school.settings);
   const rows = new Map((await store.listCodesOfSchool(ctx.db, school.id)).map((row) => [row.person_id, row]));
   const targets = await people.listSyncTargets(ctx, school.id);
   const personIds = [...new Set([...targets.map((t) => t.personId), ...rows.keys()])];
@@ -96,7 +104,7 @@ export async function listSchoolCodes(ctx: AppContext, schoolCode: string, filte
       classId: contact.person.class_id,
       className: contact.className,
       idNumberMasked: contact.person.id_number_masked,
-      ...toCurrentCode(rows.get(personId), now, ctx.config.bureau.staleAfterMinutes),
+      ...toCurrentCode(rows.get(personId), now, staleAfterMinutes),
     });
   }
 
@@ -252,4 +260,88 @@ export async function setSyncSchedule(
   await people.updateSchoolSettings(ctx, school.id, settings);
   ctx.log.info({ schoolId: school.id, crons, polling }, 'sync schedule changed');
   return scheduleView(settings, ctx.now());
+}
+
+/** How many people have each code colour, and how many need attention (not green, or stale). */
+export interface CodeColorCounts {
+  total: number;
+  green: number;
+  yellow: number;
+  red: number;
+  unknown: number;
+  /** Codes not refreshed within the school's stale age, of any colour. */
+  stale: number;
+  /** Not green, or green but stale: the people the gate may stop. */
+  attention: number;
+}
+
+export interface SchoolCodeCounts {
+  school: CodeColorCounts;
+  grades: Array<{ grade: number; counts: CodeColorCounts }>;
+  classes: Array<{ classId: string; className: string; grade: number; counts: CodeColorCounts }>;
+  /** Staff and anyone without a class. */
+  unplaced: CodeColorCounts;
+}
+
+function emptyCounts(): CodeColorCounts {
+  return { total: 0, green: 0, yellow: 0, red: 0, unknown: 0, stale: 0, attention: 0 };
+}
+
+function addToCounts(counts: CodeColorCounts, code: { color: CodeColor; isStale: boolean }): void {
+  counts.total += 1;
+  counts[code.color] += 1;
+  if (code.isStale) counts.stale += 1;
+  if (code.color !== 'green' || code.isStale) counts.attention += 1;
+}
+
+/**
+ * Count the current codes of a school by colour, per class, per grade and in total, for
+ * the same people listSchoolCodes lists (consenting people with an ID number, and anyone
+ * with a stored code). It reads no names and decrypts nothing, so it is much cheaper
+ * than the list. With `classId` only that class is counted (a head teacher's view).
+ */
+export async function countSchoolCodes(ctx: AppContext, schoolCode: string, classId?: string): Promise<SchoolCodeCounts> {
+  const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
+  const now = ctx.now();
+  const staleAfterMinutes = staleMinutesOf(ctx, school.settings);
+  const [codeRows, placements, consented, classes] = await Promise.all([
+    store.listCodesOfSchool(ctx.db, school.id),
+    people.listPersonPlacements(ctx, school.id),
+    people.listConsentedPersonIdsOfSchool(ctx, school.id, 'health_code'),
+    people.listClasses(ctx, school.id),
+  ]);
+  const codes = new Map(codeRows.map((row) => [row.person_id, row]));
+  const placementById = new Map(placements.map((p) => [p.id, p]));
+  const subjects = new Set([...consented.filter((id) => placementById.get(id)?.hasIdNumber), ...codes.keys()]);
+
+  const byClass = new Map<string, CodeColorCounts>();
+  const schoolCounts = emptyCounts();
+  const unplaced = emptyCounts();
+  for (const personId of subjects) {
+    const placement = placementById.get(personId);
+    if (!placement) continue;
+    if (classId !== undefined && placement.classId !== classId) continue;
+    const code = toCurrentCode(codes.get(personId), now, staleAfterMinutes);
+    addToCounts(schoolCounts, code);
+    if (!placement.classId) {
+      addToCounts(unplaced, code);
+      continue;
+    }
+    let counts = byClass.get(placement.classId);
+    if (!counts) byClass.set(placement.classId, (counts = emptyCounts()));
+    addToCounts(counts, code);
+  }
+
+  const classList: SchoolCodeCounts['classes'] = [];
+  const gradeCounts = new Map<number, CodeColorCounts>();
+  for (const klass of [...classes].sort((a, b) => a.grade - b.grade || a.number - b.number)) {
+    if (classId !== undefined && klass.id !== classId) continue;
+    const counts = byClass.get(klass.id) ?? emptyCounts();
+    classList.push({ classId: klass.id, className: klass.name, grade: klass.grade, counts });
+    let grade = gradeCounts.get(klass.grade);
+    if (!grade) gradeCounts.set(klass.grade, (grade = emptyCounts()));
+    for (const key of Object.keys(grade) as Array<keyof CodeColorCounts>) grade[key] += counts[key];
+  }
+  const grades = [...gradeCounts.entries()].map(([grade, counts]) => ({ grade, counts }));
+  return { school: schoolCounts, grades, classes: classList, unplaced };
 }

@@ -7,6 +7,7 @@ import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import * as people from '../people/service.js';
+import { codeStaleMinutesOf } from '../people/school-settings.js';
 import { BureauClient, MAX_BATCH_SIZE, type BatchOutcome } from './bureau-client.js';
 import {
   MISSING_FROM_ANSWER,
@@ -97,6 +98,14 @@ export async function closeBureauClient(ctx: AppContext): Promise<void> {
   clients.delete(ctx.config);
   await client.close();
 }
+
+/**
+ * Every `trigger` the product records on a sync run, as the console labels them: a school's
+ * cron (schedule), polling in school hours (poll), a cron missed while no process ran
+ * (catch-up), "sync now" in the console (manual), `fangkong sync` (cli), `demo morning`
+ * (demo) and the continuation of an interrupted run (resume). Tests may pass others.
+ */
+export const SYNC_TRIGGERS = ['schedule', 'poll', 'catch-up', 'manual', 'cli', 'demo', 'resume'] as const;
 
 /**
  * Sync the codes of a school's consenting people now and wait for the result. Throws
@@ -314,7 +323,7 @@ function toStored(row: store.HealthCodeRow | undefined): StoredCode | undefined 
 
 async function commitBatch(ctx: AppContext, run: RunContext, batch: people.SyncTarget[], outcome: BatchOutcome, tally: RunTally): Promise<void> {
   const now = ctx.now();
-  const staleAfter = ctx.config.bureau.staleAfterMinutes;
+  const staleAfter = codeStaleMinutesOf(run.school.settings, ctx.config.bureau.staleAfterMinutes);
   const previous = run.codes ?? new Map((await store.findCodes(ctx.db, batch.map((t) => t.personId))).map((row) => [row.person_id, row]));
   const observations = observe(batch, outcome);
 
@@ -461,7 +470,7 @@ async function finishRunWithNotices(
     failedPersons: tally.failed,
     total,
     failure: error,
-    staleAfterMinutes: ctx.config.bureau.staleAfterMinutes,
+    staleAfterMinutes: codeStaleMinutesOf(run.school.settings, ctx.config.bureau.staleAfterMinutes),
     management,
     now,
   });

@@ -2,8 +2,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../context.js';
 import type { HttpApp } from '../../http.js';
 import { AppError } from '../../shared/errors.js';
-import { assertSchoolScope, auditRequest, requireUser, type AuthUser } from '../auth/index.js';
-import { getContacts, getSchoolByCodeOrThrow } from '../people/service.js';
+import { assertClassScope, assertSchoolScope, auditRequest, classScopeOf, requireUser, type AuthUser } from '../auth/index.js';
+import { getClassOfSchoolOrThrow, getContacts, getSchoolByCodeOrThrow, listClassNoticePersonIds } from '../people/service.js';
 import { createDingTalkClient } from './dingtalk-client.js';
 import { getInboxMessageOrThrow, getNoticeOrThrow, listInboxMessages, listSchoolNotices, markInboxRead, retryNotice, sendTestMessage } from './service.js';
 
@@ -57,6 +57,9 @@ const NoticesQuery = Type.Object({
   status: Type.Optional(Type.Union([DeliveryStateSchema, OutboxStatusSchema], { description: 'A delivery state, or an exact outbox status' })),
   kind: Type.Optional(Type.String({ maxLength: 40 })),
   before: Type.Optional(Type.Integer({ minimum: 0, description: 'Only notices created before this instant (epoch ms), for paging' })),
+  classId: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'Only notices to the pupils of this class, their guardians and its head teacher; a head teacher always gets their own class' }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
 
@@ -89,6 +92,29 @@ const TestBody = Type.Object({
   dingtalkUserId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Work-notice recipient; defaults to the DingTalk account of the signed-in staff member' })),
 });
 
+const DingTalkSettingsReply = Type.Object({
+  demo: Type.Boolean({ description: 'True when the server talks to the local DingTalk simulator of demo mode' }),
+  apiUrl: Type.String(),
+  workNotice: Type.Object({ configured: Type.Boolean(), appKey: Type.String(), agentId: Type.String() }),
+  robot: Type.Object({
+    configured: Type.Boolean(),
+    webhook: Type.String({ description: 'The webhook without its access_token' }),
+    signed: Type.Boolean({ description: 'True when a signing secret is set' }),
+  }),
+  defaultRecipient: Nullable(Type.String({ description: 'DingTalk userid of the signed-in staff member, the test message’s default recipient' })),
+});
+
+/** A robot webhook without its access_token, which is a secret. */
+function redactWebhook(webhook: string): string {
+  if (!webhook) return '';
+  try {
+    const url = new URL(webhook);
+    return `${url.origin}${url.pathname}${url.searchParams.has('access_token') ? '?access_token=***' : ''}`;
+  } catch {
+    return '（地址格式无效）';
+  }
+}
+
 const TestReply = Type.Object({
   summary: Type.String(),
   results: Type.Array(Type.Object({ channel: Type.String(), ok: Type.Boolean(), message: Type.String() })),
@@ -105,11 +131,21 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
     '/schools/:code/notices',
     { schema: { tags: ['notify'], summary: 'Notices of a school with their delivery state', params: SchoolParams, querystring: NoticesQuery, response: { 200: NoticesReply } } },
     async (request) => {
-      const user = requireUser(request, { roles: ADMINS });
+      const user = requireUser(request, { roles: [...ADMINS, 'head_teacher'] });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
-      assertSchoolScope(user, school.id);
+      assertSchoolScope(user, school.id, { allowClassScoped: true });
 
-      return listSchoolNotices(ctx, school.id, request.query);
+      // A head teacher sees their own class only: asking for another class is refused, not narrowed.
+      const classId = request.query.classId ?? classScopeOf(user);
+      let personIds: string[] | undefined;
+      if (classId) {
+        const klass = await getClassOfSchoolOrThrow(ctx, school.id, classId);
+        assertClassScope(user, klass.id, school.id);
+        personIds = await listClassNoticePersonIds(ctx, klass.id);
+      }
+      const result = await listSchoolNotices(ctx, school.id, { ...request.query, personIds });
+      await auditRequest(ctx, request, 'notices.view', school.code, { classId: classId ?? null, count: result.notices.length });
+      return result;
     },
   );
 
@@ -168,6 +204,22 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const message = await getInboxMessageOrThrow(ctx, school.id, request.params.id);
       assertMayReadInbox(user, { role: message.recipient_role ?? undefined, personId: message.recipient_person_id ?? undefined });
       return { id: message.id, readAt: await markInboxRead(ctx, message) };
+    },
+  );
+
+  app.get(
+    '/dingtalk/settings',
+    { schema: { tags: ['notify'], summary: 'The DingTalk settings of the installation, secrets left out', response: { 200: DingTalkSettingsReply } } },
+    async (request) => {
+      const user = requireUser(request, { roles: ADMINS });
+      const settings = ctx.config.dingtalk;
+      return {
+        demo: ctx.config.demo,
+        apiUrl: settings.apiUrl,
+        workNotice: { configured: client.isWorkNoticeConfigured(), appKey: settings.appKey, agentId: settings.agentId },
+        robot: { configured: client.isRobotConfigured(), webhook: redactWebhook(settings.robotWebhook), signed: settings.robotSecret !== '' },
+        defaultRecipient: await dingtalkIdOf(ctx, user),
+      };
     },
   );
 

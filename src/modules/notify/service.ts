@@ -64,6 +64,8 @@ export interface NoticeQuery {
   kind?: string;
   before?: number;
   limit?: number;
+  /** Only notices to these persons; the routes pass a class's pupils and head teacher. */
+  personIds?: string[];
 }
 
 /** List a school's notices, newest first, with the count of each delivery state. */
@@ -77,10 +79,11 @@ export async function listSchoolNotices(
     statuses: statusFilter(query),
     kind: query.kind,
     before: query.before,
+    personIds: query.personIds,
     limit: query.limit ?? 50,
   });
 
-  const byStatus = await store.countNoticesByStatus(ctx.db, schoolId);
+  const byStatus = await store.countNoticesByStatus(ctx.db, schoolId, query.personIds);
   const counts: Record<DeliveryState, number> = { waiting: 0, sent: 0, filtered: 0, failed: 0, dead: 0 };
   for (const [status, count] of byStatus) counts[deliveryStateOf(status)] += count;
 

@@ -101,6 +101,8 @@ export interface NoticeFilter {
   kind?: string;
   /** Only notices created before this instant, for paging back in time. */
   before?: number;
+  /** Only notices whose recipient_person_id is one of these (a class's pupils and head teacher). */
+  personIds?: string[];
   limit: number;
 }
 
@@ -110,17 +112,18 @@ export async function listNotices(db: Executor, filter: NoticeFilter): Promise<O
   if (filter.statuses && filter.statuses.length > 0) query = query.where('status', 'in', filter.statuses);
   if (filter.kind) query = query.where('kind', '=', filter.kind);
   if (filter.before !== undefined) query = query.where('created_at', '<', filter.before);
+  if (filter.personIds) query = query.where('recipient_person_id', 'in', filter.personIds.length > 0 ? filter.personIds : ['']);
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
 }
 
-/** Notice counts of a school by status. */
-export async function countNoticesByStatus(db: Executor, schoolId: string): Promise<Map<OutboxStatus, number>> {
-  const rows = await db
+/** Notice counts of a school by status, optionally only those to `personIds` (see NoticeFilter). */
+export async function countNoticesByStatus(db: Executor, schoolId: string, personIds?: string[]): Promise<Map<OutboxStatus, number>> {
+  let query = db
     .selectFrom('outbox')
     .select(['status', (eb) => eb.fn.countAll<number>().as('count')])
-    .where('school_id', '=', schoolId)
-    .groupBy('status')
-    .execute();
+    .where('school_id', '=', schoolId);
+  if (personIds) query = query.where('recipient_person_id', 'in', personIds.length > 0 ? personIds : ['']);
+  const rows = await query.groupBy('status').execute();
   return new Map(rows.map((row) => [row.status, Number(row.count)]));
 }
 

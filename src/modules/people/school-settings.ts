@@ -13,6 +13,11 @@ export interface SchoolSettings {
   stayHomeNoticeUntil: string;
   /** When the evening run opens the stay-home window, 'HH:MM'. */
   stayHomeNoticeFrom: string;
+  /**
+   * A code not refreshed for this many hours is stale at this school; null means the
+   * installation's FANGKONG_CODE_STALE_MINUTES.
+   */
+  codeStaleHours: number | null;
 }
 
 export const DEFAULT_SCHOOL_SETTINGS: SchoolSettings = {
@@ -21,7 +26,21 @@ export const DEFAULT_SCHOOL_SETTINGS: SchoolSettings = {
   dayStartsAt: '08:00',
   stayHomeNoticeFrom: '18:00',
   stayHomeNoticeUntil: '08:00',
+  codeStaleHours: null,
 };
+
+/** Bounds of `codeStaleHours`: from one hour to a week. */
+export const CODE_STALE_HOURS_RANGE = { min: 1, max: 168 } as const;
+
+/**
+ * Minutes after which a code is stale at a school: its own `codeStaleHours` when set and
+ * within bounds, else `fallbackMinutes` (the installation's setting).
+ */
+export function codeStaleMinutesOf(settings: Pick<SchoolSettings, 'codeStaleHours'>, fallbackMinutes: number): number {
+  const hours = settings.codeStaleHours;
+  const isValid = typeof hours === 'number' && Number.isInteger(hours) && hours >= CODE_STALE_HOURS_RANGE.min && hours <= CODE_STALE_HOURS_RANGE.max;
+  return isValid ? hours * 60 : fallbackMinutes;
+}
 
 /** Presets a school picks from; any cron list is allowed besides. */
 export const SYNC_PRESETS: Record<string, string[]> = {

@@ -341,3 +341,47 @@ export async function listConsentedPersonIdsOfSchool(ctx: AppContext, schoolId: 
     .execute();
   return rows.map((row) => row.id);
 }
+
+/** Where a person of a school belongs, without personal data: what counts by class need. */
+export interface PersonPlacement {
+  id: string;
+  kind: PersonRow['kind'];
+  classId: string | null;
+  active: boolean;
+  hasIdNumber: boolean;
+}
+
+/** Every person of a school (active or not) with kind and class only; no decryption. */
+export async function listPersonPlacements(ctx: AppContext, schoolId: string): Promise<PersonPlacement[]> {
+  const rows = await ctx.db
+    .selectFrom('persons')
+    .select(['id', 'kind', 'class_id', 'active', (eb) => eb('id_number_enc', 'is not', null).as('has_id_number')])
+    .where('school_id', '=', schoolId)
+    .execute();
+  return rows.map((row) => ({ id: row.id, kind: row.kind, classId: row.class_id, active: row.active === 1, hasIdNumber: Boolean(row.has_id_number) }));
+}
+
+/** Classes of a school by grade and number. */
+export async function listClasses(ctx: AppContext, schoolId: string): Promise<store.ClassRow[]> {
+  return store.listClasses(ctx.db, schoolId);
+}
+
+/** A class of the school by id, or NOT_FOUND naming the id. */
+export async function getClassOfSchoolOrThrow(ctx: AppContext, schoolId: string, classId: string): Promise<store.ClassRow> {
+  const klass = await store.findClassById(ctx.db, classId);
+  if (!klass || klass.school_id !== schoolId) throw new AppError('NOT_FOUND', { what: '班级', value: classId });
+  return klass;
+}
+
+/**
+ * Ids of the persons whose notices belong to a class: its pupils (active or not, since
+ * a notice about a pupil who left still names them) and its head teacher. Notices to a
+ * pupil's guardians carry the pupil's id, so they are included.
+ */
+export async function listClassNoticePersonIds(ctx: AppContext, classId: string): Promise<string[]> {
+  const klass = await store.findClassById(ctx.db, classId);
+  const pupils = await ctx.db.selectFrom('persons').select('id').where('class_id', '=', classId).execute();
+  const ids = pupils.map((row) => row.id);
+  if (klass?.head_teacher_id) ids.push(klass.head_teacher_id);
+  return ids;
+}
