@@ -17,6 +17,11 @@ const NoticesPage = lazy(() => import('./pages/NoticesPage').then((m) => ({ defa
 const DevicesPage = lazy(() => import('./pages/DevicesPage').then((m) => ({ default: m.DevicesPage })));
 const SettingsPage = lazy(() => import('./pages/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 const DistrictPage = lazy(() => import('./pages/DistrictPage').then((m) => ({ default: m.DistrictPage })));
+const ChecksPage = lazy(() => import('./pages/checks/ChecksPage').then((m) => ({ default: m.ChecksPage })));
+const FollowUpsPage = lazy(() => import('./pages/checks/FollowUpsPage').then((m) => ({ default: m.FollowUpsPage })));
+const ClusterAlertsPage = lazy(() => import('./pages/checks/ClusterAlertsPage').then((m) => ({ default: m.ClusterAlertsPage })));
+const ReportsPage = lazy(() => import('./pages/ReportsPage').then((m) => ({ default: m.ReportsPage })));
+const DistrictReportsPage = lazy(() => import('./pages/DistrictReportsPage').then((m) => ({ default: m.DistrictReportsPage })));
 const VisitorsPage = lazy(() => import('./pages/VisitorsPage').then((m) => ({ default: m.VisitorsPage })));
 const EntryWindowsPage = lazy(() => import('./pages/EntryWindowsPage').then((m) => ({ default: m.EntryWindowsPage })));
 
@@ -71,6 +76,11 @@ const router = createBrowserRouter([
       { path: 'devices', element: <DevicesPage /> },
       { path: 'settings', element: <SettingsPage /> },
       { path: 'district', element: <DistrictPage /> },
+      { path: 'checks', element: <ChecksPage /> },
+      { path: 'follow-ups', element: <FollowUpsPage /> },
+      { path: 'cluster-alerts', element: <ClusterAlertsPage /> },
+      { path: 'reports', element: <ReportsPage /> },
+      { path: 'district-reports', element: <DistrictReportsPage /> },
       { path: 'visitors', element: <VisitorsPage /> },
       { path: 'entry-windows', element: <EntryWindowsPage /> },
       { path: '*', element: <NotFoundPage /> },

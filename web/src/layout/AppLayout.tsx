@@ -3,13 +3,18 @@ import { Outlet, useLocation, useNavigate } from 'react-router';
 import { App, Button, Drawer, Dropdown, Grid, Layout, Menu, Select, Space, Typography, type MenuProps } from 'antd';
 import {
   ApartmentOutlined,
+  BarChartOutlined,
   BellOutlined,
   CameraOutlined,
+  FileTextOutlined,
   FieldTimeOutlined,
   HomeOutlined,
   IdcardOutlined,
   LogoutOutlined,
   MenuOutlined,
+  MedicineBoxOutlined,
+  FileDoneOutlined,
+  ClusterOutlined,
   MobileOutlined,
   QrcodeOutlined,
   SafetyCertificateOutlined,
@@ -28,7 +33,10 @@ const SCHOOL_READERS: Role[] = ['district_admin', 'school_admin', 'school_doctor
 /** Menu entries; `roles` limits an entry to the roles whose work needs it (all roles when absent). */
 const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] }> = [
   { key: '/class', icon: <MobileOutlined />, label: '我的班级', roles: ['head_teacher', 'teacher'] },
+  { key: '/checks', icon: <FileDoneOutlined />, label: '晨午检', roles: ['head_teacher', 'teacher', 'school_admin', 'school_doctor', 'district_admin'] },
   { key: '/', icon: <HomeOutlined />, label: '首页' },
+  { key: '/follow-ups', icon: <MedicineBoxOutlined />, label: '缺勤追踪', roles: ['head_teacher', 'school_admin', 'school_doctor', 'district_admin'] },
+  { key: '/cluster-alerts', icon: <ClusterOutlined />, label: '聚集性预警', roles: ['school_admin', 'school_doctor', 'district_admin'] },
   { key: '/persons', icon: <TeamOutlined />, label: '人员' },
   { key: '/health-codes', icon: <QrcodeOutlined />, label: '健康码' },
   { key: '/gate', icon: <ScanOutlined />, label: '通行' },
@@ -37,7 +45,9 @@ const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] 
   { key: '/entry-windows', icon: <FieldTimeOutlined />, label: '错峰入校', roles: SCHOOL_READERS },
   { key: '/devices', icon: <CameraOutlined />, label: '设备', roles: ['district_admin', 'school_admin', 'guard'] },
   { key: '/settings', icon: <SettingOutlined />, label: '设置' },
+  { key: '/reports', icon: <FileTextOutlined />, label: '日报', roles: ['district_admin', 'school_admin', 'school_doctor'] },
   { key: '/district', icon: <ApartmentOutlined />, label: '区级', roles: ['district_admin'] },
+  { key: '/district-reports', icon: <BarChartOutlined />, label: '日报汇总', roles: ['district_admin'] },
 ];
 
 function SchoolSwitcher() {
@@ -99,7 +109,8 @@ export function AppLayout() {
     if (consumeJustSignedIn() && location.pathname === '/') navigate(landingPath(user), { replace: true });
   }, [location.pathname, navigate, user]);
 
-  const selected = MENU.find((item) => item.key !== '/' && location.pathname.startsWith(item.key))?.key ?? '/';
+  // The longest matching key wins, so /district-reports selects 日报汇总 rather than 区级.
+  const selected = MENU.filter((item) => item.key !== '/' && location.pathname.startsWith(item.key)).sort((a, b) => b.key.length - a.key.length)[0]?.key ?? '/';
   const menu = (
     <Menu
       theme="dark"
