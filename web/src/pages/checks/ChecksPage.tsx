@@ -1,0 +1,290 @@
+import { useEffect, useMemo, useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App, Button, Card, Empty, Flex, Input, InputNumber, Segmented, Select, Space, Tag, Typography } from 'antd';
+import { api } from '../../api/client';
+import { useUser } from '../../auth/session';
+import { ErrorAlert, Loading, PageTitle } from '../../components/common';
+import { NeedSchool } from '../../components/NeedSchool';
+import { CODE_COLORS } from '../../format';
+import { useSchool } from '../../layout/school';
+import { shanghaiClock, shanghaiToday, type SymptomOption } from './shared';
+import './checks.css';
+
+type Session = 'morning' | 'noon';
+type Reason = 'illness' | 'personal' | 'unknown';
+
+interface CheckLine {
+  personId: string;
+  name: string;
+  arrived: boolean;
+  arrivedAt: number | null;
+  gateTemperature: number | null;
+  codeColor: string;
+  hasOpenFollowUp: boolean;
+  entry: { status: 'present' | 'absent'; temperature: number | null; symptoms: string[]; absenceReason: Reason | null; note: string | null; recordedByName: string } | null;
+}
+
+interface ClassCheck {
+  className: string;
+  day: string;
+  session: Session;
+  symptoms: SymptomOption[];
+  lines: CheckLine[];
+  savedCount: number;
+}
+
+/** What the head teacher edits for one pupil. */
+interface Draft {
+  status: 'present' | 'absent';
+  temperature: number | null;
+  symptoms: string[];
+  absenceReason: Reason | null;
+}
+
+const REASONS: Array<{ value: Reason; label: string }> = [
+  { value: 'illness', label: '因病' },
+  { value: 'personal', label: '事假' },
+  { value: 'unknown', label: '不明' },
+];
+
+/** The stored entry, or the gate's facts: arrived means present with the gate's reading, not arrived means absent for a reason not yet known. */
+function draftOf(line: CheckLine): Draft {
+  if (line.entry) return { status: line.entry.status, temperature: line.entry.temperature, symptoms: line.entry.symptoms, absenceReason: line.entry.absenceReason };
+  return line.arrived
+    ? { status: 'present', temperature: line.gateTemperature, symptoms: [], absenceReason: null }
+    : { status: 'absent', temperature: null, symptoms: [], absenceReason: 'unknown' };
+}
+
+function useClassPick(schoolCode: string): { classId: string | null; picker: React.ReactNode } {
+  const user = useUser();
+  const [picked, setPicked] = useState<string | null>(() => localStorage.getItem('fangkong.class'));
+  const classes = useQuery({
+    queryKey: ['classes', schoolCode],
+    queryFn: async () => (await api<{ items: Array<{ id: string; name: string }> }>(`/api/schools/${encodeURIComponent(schoolCode)}/classes`)).items,
+    enabled: user.role !== 'head_teacher',
+  });
+  if (user.role === 'head_teacher') return { classId: user.classId, picker: null };
+  const valid = classes.data?.some((c) => c.id === picked) ? picked : (classes.data?.[0]?.id ?? null);
+  return {
+    classId: valid,
+    picker: (
+      <Select
+        aria-label="选择班级"
+        style={{ width: 120 }}
+        value={valid ?? undefined}
+        showSearch={{ optionFilterProp: 'label' }}
+        onChange={(value: string) => {
+          localStorage.setItem('fangkong.class', value);
+          setPicked(value);
+        }}
+        options={(classes.data ?? []).map((c) => ({ value: c.id, label: c.name }))}
+      />
+    ),
+  };
+}
+
+/** One pupil: name and gate facts, present/absent, then the reason or the symptoms. */
+function PupilRow({ line, draft, symptoms, onChange }: { line: CheckLine; draft: Draft; symptoms: SymptomOption[]; onChange(next: Draft): void }) {
+  const [open, setOpen] = useState(draft.symptoms.length > 0);
+  const code = CODE_COLORS[line.codeColor] ?? CODE_COLORS.unknown;
+  const label = new Map(symptoms.map((s) => [s.code, s.label]));
+  return (
+    <div className="fk-check-row" data-testid={`check-row-${line.name}`}>
+      <Flex justify="space-between" align="center" gap={8}>
+        <div style={{ minWidth: 0 }}>
+          <div className="fk-line-title">
+            {line.name}
+            {line.hasOpenFollowUp && (
+              <Tag color="volcano" style={{ marginLeft: 6 }}>
+                追踪中
+              </Tag>
+            )}
+          </div>
+          <div className="fk-line-detail">
+            {line.arrived ? `${shanghaiClock(line.arrivedAt!)} 入校` : '未入校'}
+            {line.gateTemperature !== null && ` · ${line.gateTemperature.toFixed(1)}℃`}
+            <Tag color={code.color} style={{ marginLeft: 6 }}>
+              {code.label}
+            </Tag>
+          </div>
+        </div>
+        <Segmented
+          size="small"
+          value={draft.status}
+          aria-label={`${line.name} 到校情况`}
+          options={[
+            { value: 'present', label: '在校' },
+            { value: 'absent', label: '缺勤' },
+          ]}
+          onChange={(value) =>
+            onChange(value === 'present' ? { ...draft, status: 'present', absenceReason: null } : { ...draft, status: 'absent', temperature: null, absenceReason: draft.absenceReason ?? 'unknown' })
+          }
+        />
+      </Flex>
+      <Flex wrap gap={6} align="center" style={{ marginTop: 6 }}>
+        {draft.status === 'absent' ? (
+          <Segmented size="small" aria-label={`${line.name} 缺勤原因`} value={draft.absenceReason ?? 'unknown'} options={REASONS} onChange={(value) => onChange({ ...draft, absenceReason: value as Reason })} />
+        ) : (
+          <InputNumber
+            size="small"
+            aria-label={`${line.name} 体温`}
+            placeholder="体温"
+            step={0.1}
+            style={{ width: 84 }}
+            value={draft.temperature}
+            onChange={(value) => onChange({ ...draft, temperature: value === null ? null : Number(value) })}
+          />
+        )}
+        {draft.symptoms.map((s) => (
+          <Tag key={s} color="orange" style={{ margin: 0 }}>
+            {label.get(s) ?? s}
+          </Tag>
+        ))}
+        <Button size="small" type="link" onClick={() => setOpen(!open)} aria-expanded={open}>
+          {open ? '收起症状' : '症状'}
+        </Button>
+      </Flex>
+      {open && (
+        <Flex wrap gap={4} style={{ marginTop: 6 }}>
+          {symptoms.map((s) => (
+            <Tag.CheckableTag
+              key={s.code}
+              className="fk-symptom"
+              checked={draft.symptoms.includes(s.code)}
+              onChange={(checked) => onChange({ ...draft, symptoms: checked ? [...draft.symptoms, s.code] : draft.symptoms.filter((c) => c !== s.code) })}
+            >
+              {s.label}
+            </Tag.CheckableTag>
+          ))}
+        </Flex>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The head teacher's morning or noon check of their class, built for a phone: the list
+ * arrives pre-filled from the gate, a tap marks absence, reason or symptoms, and one
+ * button saves the class.
+ */
+export function ChecksPage() {
+  const { school } = useSchool();
+  if (!school) return <NeedSchool title="晨午检" />;
+  return <ChecksOfSchool schoolCode={school.code} />;
+}
+
+function ChecksOfSchool({ schoolCode }: { schoolCode: string }) {
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const { classId, picker } = useClassPick(schoolCode);
+  const [session, setSession] = useState<Session>(() => (Number(shanghaiClock(Date.now()).slice(0, 2)) >= 12 ? 'noon' : 'morning'));
+  const day = shanghaiToday();
+  const [drafts, setDrafts] = useState<Map<string, Draft>>(new Map());
+  const [filter, setFilter] = useState('');
+
+  const check = useQuery({
+    queryKey: ['class-check', schoolCode, classId, day, session],
+    queryFn: () => api<ClassCheck>(`/api/schools/${encodeURIComponent(schoolCode)}/classes/${encodeURIComponent(classId!)}/checks?day=${day}&session=${session}`),
+    enabled: classId !== null,
+  });
+  useEffect(() => setDrafts(new Map()), [check.data]);
+
+  const save = useMutation({
+    mutationFn: (entries: object[]) =>
+      api<{ created: number; corrected: number; followUpsOpened: number; clusterAlertsRaised: number }>(
+        `/api/schools/${encodeURIComponent(schoolCode)}/classes/${encodeURIComponent(classId!)}/checks`,
+        { method: 'PUT', body: { day, session, entries } },
+      ),
+    onSuccess: (result) => {
+      const parts = [`已保存（新增 ${result.created}，更正 ${result.corrected}）`];
+      if (result.followUpsOpened > 0) parts.push(`新开缺勤追踪 ${result.followUpsOpened} 人`);
+      if (result.clusterAlertsRaised > 0) parts.push('已触发聚集性预警，校医已收到通知');
+      message.success(parts.join('；'));
+      void client.invalidateQueries({ queryKey: ['class-check', schoolCode, classId] });
+    },
+  });
+
+  const lines = check.data?.lines ?? [];
+  const current = (line: CheckLine) => drafts.get(line.personId) ?? draftOf(line);
+  const totals = useMemo(() => {
+    let absent = 0;
+    let ill = 0;
+    let symptomatic = 0;
+    for (const line of lines) {
+      const draft = drafts.get(line.personId) ?? draftOf(line);
+      if (draft.status === 'absent') absent += 1;
+      if (draft.absenceReason === 'illness') ill += 1;
+      if (draft.status === 'present' && draft.symptoms.length > 0) symptomatic += 1;
+    }
+    return { absent, ill, symptomatic };
+  }, [lines, drafts]);
+
+  if (!classId && !picker) return <Card>账号未关联班级，请联系管理员</Card>;
+  const shown = filter ? lines.filter((l) => l.name.includes(filter)) : lines;
+
+  return (
+    <div className="fk-phone-page" data-testid="checks-page">
+      <PageTitle title={check.data ? `${check.data.className} 晨午检` : '晨午检'} extra={picker} />
+      <Flex gap={8} align="center" wrap style={{ marginBottom: 8 }}>
+        <Segmented
+          aria-label="检查时段"
+          value={session}
+          onChange={(value) => setSession(value as Session)}
+          options={[
+            { value: 'morning', label: '晨检' },
+            { value: 'noon', label: '午检' },
+          ]}
+        />
+        <Typography.Text type="secondary">{day}</Typography.Text>
+        {check.data && (
+          <Typography.Text type="secondary" data-testid="check-saved">
+            {check.data.savedCount === 0 ? '未保存' : `已保存 ${check.data.savedCount}/${lines.length}`}
+          </Typography.Text>
+        )}
+      </Flex>
+      {check.error && <ErrorAlert error={check.error} />}
+      {save.error && <ErrorAlert error={save.error} />}
+      {check.isLoading ? (
+        <Loading />
+      ) : lines.length === 0 ? (
+        <Card size="small">
+          <Empty description="本班没有在读学生" />
+        </Card>
+      ) : (
+        <Card size="small" styles={{ body: { paddingTop: 4, paddingBottom: 4 } }}>
+          <Space size={12} wrap style={{ margin: '6px 0' }} data-testid="check-totals">
+            <span>应到 {lines.length}</span>
+            <span>缺勤 {totals.absent}</span>
+            <span>因病 {totals.ill}</span>
+            <span>有症状 {totals.symptomatic}</span>
+          </Space>
+          {lines.length > 15 && <Input size="small" allowClear placeholder="按姓名查找" value={filter} onChange={(e) => setFilter(e.target.value)} style={{ marginBottom: 4 }} />}
+          {shown.map((line) => (
+            <PupilRow key={line.personId} line={line} draft={current(line)} symptoms={check.data!.symptoms} onChange={(next) => setDrafts(new Map(drafts).set(line.personId, next))} />
+          ))}
+        </Card>
+      )}
+      {lines.length > 0 && (
+        <div className="fk-sticky-actions">
+          <Button
+            type="primary"
+            block
+            size="large"
+            loading={save.isPending}
+            data-testid="check-save"
+            onClick={() =>
+              save.mutate(
+                lines.map((line) => {
+                  const draft = current(line);
+                  return { personId: line.personId, status: draft.status, temperature: draft.temperature, symptoms: draft.symptoms, absenceReason: draft.absenceReason };
+                }),
+              )
+            }
+          >
+            保存{session === 'morning' ? '晨检' : '午检'}（{lines.length} 人）
+          </Button>
+        </div>
+      )}
+    </div>
+  );
+}
