@@ -9,6 +9,7 @@ import { DEMO_PASSWORD, seedDemoAccounts } from '../demo/accounts.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.js';
 import { demoRoutes } from '../demo/routes.js';
 import { seedDemoVisitors } from '../demo/visitors.js';
+import { seedDemoChecks } from '../demo/checks.js';
 
 /**
  * Serve the API and start the background workers until SIGINT or SIGTERM. In demo mode
@@ -27,6 +28,7 @@ export async function serveCommand(): Promise<void> {
     const accounts = await seedDemoAccounts(runtime.ctx);
     const devices = await ensureDemoGate(runtime.ctx);
     await seedDemoVisitors(runtime.ctx);
+    await seedDemoChecks(runtime.ctx);
     banner =
       [
         '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',

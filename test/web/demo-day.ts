@@ -8,6 +8,7 @@ import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/envir
 import { replayMorning, type MorningReport } from '../../src/demo/morning.js';
 import { DEMO_SCHOOL, seedDemo } from '../../src/demo/seed.js';
 import { seedDemoVisitors } from '../../src/demo/visitors.js';
+import { seedDemoChecks } from '../../src/demo/checks.js';
 import { closeBureauClient } from '../../src/modules/healthcode/service.js';
 import { createDingTalkClient } from '../../src/modules/notify/dingtalk-client.js';
 import { startDispatcherLoop } from '../../src/modules/notify/dispatcher.js';
@@ -44,7 +45,9 @@ export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promi
   const stopDispatcher = startDispatcherLoop(seedCtx, client, { confirmDelayMs: 100 });
   try {
     await seedDemoVisitors(seedCtx);
-    return await replayMorning(seedCtx, demo, { waitMs: 20_000 });
+    const morning = await replayMorning(seedCtx, demo, { waitMs: 20_000 });
+    await seedDemoChecks(seedCtx);
+    return morning;
   } finally {
     await stopDispatcher();
     await closeBureauClient(seedCtx);

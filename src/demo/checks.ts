@@ -1,0 +1,57 @@
+import type { AppContext } from '../context.js';
+import { addContact, listOpenFollowUps, updateFollowUp } from '../modules/checks/follow-ups.js';
+import { saveClassCheck, type Actor } from '../modules/checks/service.js';
+import { listClassArrivals } from '../modules/gate/arrivals.js';
+import { getClassRoster } from '../modules/people/class-roster.js';
+import { getSchoolByCodeOrThrow } from '../modules/people/service.js';
+import { instantOf, schoolDay } from '../shared/time.js';
+import { DEMO_SCHOOL } from './seed.js';
+
+/** Classes whose morning check the demo fills in; 二(3)班 is the demo head teacher's. */
+const DEMO_CHECK_CLASSES = ['二(1)班', '二(2)班', '二(3)班'];
+
+/**
+ * Seed today's morning checks of three classes of the demo school once. In 二(3)班 two
+ * pupils are absent with fever and cough (each opens a follow-up, one with a guardian call
+ * and a diagnosis), a third is in class with a fever, which raises a cluster alert, and
+ * one absence has no known reason. Everyone else is present. Returns the checks saved.
+ */
+export async function seedDemoChecks(ctx: AppContext): Promise<number> {
+  const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
+  const day = schoolDay(ctx.now());
+  const existing = await ctx.db.selectFrom('daily_checks').select('id').where('school_id', '=', school.id).where('day', '=', day).executeTakeFirst();
+  if (existing) return 0;
+
+  const classes = await ctx.db.selectFrom('classes').select(['id', 'name']).where('school_id', '=', school.id).where('name', 'in', DEMO_CHECK_CLASSES).execute();
+  const teacher = await ctx.db.selectFrom('users').select(['id', 'display_name']).where('username', '=', 'teacher23').executeTakeFirst();
+  const actor: Actor = { userId: teacher?.id ?? 'demo-teacher23', name: teacher?.display_name ?? '二(3)班 班主任' };
+  // Checks are entered at 08:20, or now when the server starts earlier in the day.
+  const enteredAt = Math.min(ctx.now(), instantOf(day, '08:20'));
+  const checkCtx: AppContext = { ...ctx, now: () => enteredAt };
+  let saved = 0;
+
+  for (const klass of classes) {
+    const { pupils } = await getClassRoster(ctx, school.id, klass.id);
+    const isDemoClass = klass.name === '二(3)班';
+    // Absences go to pupils the gate has not seen today, when the morning was replayed.
+    const arrivals = await listClassArrivals(ctx, school.id, klass.id, day);
+    const absentees = [...pupils.filter((p) => !arrivals.has(p.id)), ...pupils.filter((p) => arrivals.has(p.id))].slice(0, 3).map((p) => p.id);
+    const entries = pupils.map((pupil, index) => {
+      if (isDemoClass && (pupil.id === absentees[0] || pupil.id === absentees[1])) return { personId: pupil.id, status: 'absent' as const, absenceReason: 'illness' as const, symptoms: ['fever', 'cough'] };
+      if (isDemoClass && pupil.id === absentees[2]) return { personId: pupil.id, status: 'absent' as const, absenceReason: 'unknown' as const };
+      if (isDemoClass && index === 17) return { personId: pupil.id, status: 'present' as const, temperature: 37.8, symptoms: ['fever'] };
+      return { personId: pupil.id, status: 'present' as const, temperature: 36.3 + (index % 5) / 10 };
+    });
+    const result = await saveClassCheck(checkCtx, actor, school.id, klass.id, { day, session: 'morning', entries });
+    saved += result.created;
+  }
+
+  const demoClass = classes.find((c) => c.name === '二(3)班');
+  const [first] = demoClass ? await listOpenFollowUps(ctx, school.id, demoClass.id) : [];
+  if (first) {
+    await addContact(checkCtx, actor, school.id, first.id, { contactedAt: enteredAt, result: 'reached', note: '家长称昨晚起发热 38.6℃、咳嗽，上午去社区卫生服务中心就诊' });
+    await updateFollowUp(checkCtx, actor, school.id, first.id, { sawDoctor: true, diagnosis: 'influenza', expectedReturnOn: schoolDay(enteredAt + 3 * 86_400_000) });
+  }
+  ctx.log.info({ schoolId: school.id, day, checks: saved }, 'demo checks seeded');
+  return saved;
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listOpenFollowUps, saveClassCheck } from '../../src/modules/checks/service.js';
+import { schoolDay } from '../../src/shared/time.js';
+import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
+import { WORLD_PASSWORD, buildConsoleWorld, postGateEvent, type ConsoleWorld } from './world.js';
+
+if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
+
+const PHONE = { width: 390, height: 844 };
+const shanghaiToday = () => schoolDay(Date.now());
+
+describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromium', () => {
+  let server: ConsoleServer;
+  let browser: ConsoleBrowser;
+  let world: ConsoleWorld;
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    browser = await launchBrowser();
+    world = await buildConsoleWorld(server.ctx, 'checks', '晨检测试小学');
+    await postGateEvent(server.url, world.device, world.classPupils[0].id, 36.6);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('head teacher saves the morning check on a phone', async () => {
+    const page = await browser.newPage(PHONE);
+    await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD, '/checks');
+    await page.getByTestId('checks-page').waitFor();
+    await page.getByRole('button', { name: '晨检' }).or(page.getByText('晨检', { exact: true })).first().click();
+
+    const [arrived, ill, other] = world.classPupils;
+    const arrivedRow = page.getByTestId(`check-row-${arrived!.name}`);
+    await expect.poll(() => arrivedRow.textContent()).toContain('36.6℃');
+    expect(await arrivedRow.textContent()).toContain('入校');
+
+    // 李小红 has not arrived, so the row starts absent; mark the absence as illness with fever.
+    const illRow = page.getByTestId(`check-row-${ill!.name}`);
+    expect(await illRow.textContent()).toContain('未入校');
+    await illRow.getByText('因病', { exact: true }).click();
+    await illRow.getByRole('button', { name: '症状' }).click();
+    await illRow.getByText('发热', { exact: true }).click();
+    // 王小刚 is in class although the gate missed him.
+    await page.getByTestId(`check-row-${other!.name}`).getByText('在校', { exact: true }).click();
+
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.getByTestId('check-save').click();
+    await page.getByText('新开缺勤追踪 1 人').waitFor();
+    await expect.poll(() => page.getByTestId('check-saved').textContent()).toBe('已保存 3/3');
+
+    const open = await listOpenFollowUps(server.ctx, world.school.id);
+    expect(open.map((f) => f.name)).toEqual([ill!.name]);
+    expect(open[0]!.symptoms).toEqual(['fever']);
+    await page.context().close();
+  });
+
+  it('school doctor records the certificate', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD, '/follow-ups');
+    const ill = world.classPupils[1]!;
+    const card = page.getByTestId(`follow-up-${ill.name}`);
+    await card.waitFor();
+    expect(await card.textContent()).toContain('发热');
+
+    await card.getByRole('button', { name: '登记复课证明' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('证明开具日期').click();
+    await page.locator('.ant-picker-dropdown .ant-picker-cell-today').click();
+    await dialog.getByPlaceholder('例如：区人民医院').fill('区人民医院');
+    await dialog.getByRole('button', { name: /保\s*存/ }).click();
+    await page.getByText('已登记复课证明，该生可正常入校').waitFor();
+    await page.getByText('没有未结案的因病缺勤').waitFor();
+    expect(await listOpenFollowUps(server.ctx, world.school.id)).toEqual([]);
+    await page.context().close();
+  });
+
+  it('district sees the cluster alert with its cases', async () => {
+    const page = await browser.newPage(PHONE);
+    await signInThroughPage(page, server.url, world.users.district, WORLD_PASSWORD, '/cluster-alerts');
+    await page.getByText('近 30 天没有聚集性预警').waitFor();
+
+    // Two more pupils of the class with fever make three cases sharing a symptom.
+    const [first, , third] = world.classPupils;
+    const day = shanghaiToday();
+    const saved = await saveClassCheck(server.ctx, { userId: 'test', name: '王老师' }, world.school.id, world.classId, {
+      day,
+      session: 'morning',
+      entries: [first!, third!].map((p) => ({ personId: p.id, status: 'present' as const, temperature: 37.9, symptoms: ['fever'] })),
+    });
+    expect(saved.clusterAlertsRaised).toBe(1);
+
+    await page.reload();
+    const alert = page.getByTestId('cluster-alert');
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toContain('晨检测试小学');
+    expect(text).toContain('发热 3 人');
+    expect(text).toContain('同一班级同一上课日内 3 名及以上学生');
+    for (const pupil of world.classPupils) expect(text).toContain(pupil.name);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.context().close();
+  });
+});
