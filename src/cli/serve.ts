@@ -10,6 +10,7 @@ import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.
 import { demoRoutes } from '../demo/routes.js';
 import { seedDemoVisitors } from '../demo/visitors.js';
 import { seedDemoChecks } from '../demo/checks.js';
+import { seedDemoReports } from '../demo/reports.js';
 
 /**
  * Serve the API and start the background workers until SIGINT or SIGTERM. In demo mode
@@ -29,6 +30,7 @@ export async function serveCommand(): Promise<void> {
     const devices = await ensureDemoGate(runtime.ctx);
     await seedDemoVisitors(runtime.ctx);
     await seedDemoChecks(runtime.ctx);
+    await seedDemoReports(runtime.ctx);
     banner =
       [
         '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',

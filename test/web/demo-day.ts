@@ -9,6 +9,7 @@ import { replayMorning, type MorningReport } from '../../src/demo/morning.js';
 import { DEMO_SCHOOL, seedDemo } from '../../src/demo/seed.js';
 import { seedDemoVisitors } from '../../src/demo/visitors.js';
 import { seedDemoChecks } from '../../src/demo/checks.js';
+import { seedDemoReports } from '../../src/demo/reports.js';
 import { closeBureauClient } from '../../src/modules/healthcode/service.js';
 import { createDingTalkClient } from '../../src/modules/notify/dingtalk-client.js';
 import { startDispatcherLoop } from '../../src/modules/notify/dispatcher.js';
@@ -47,6 +48,7 @@ export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promi
     await seedDemoVisitors(seedCtx);
     const morning = await replayMorning(seedCtx, demo, { waitMs: 20_000 });
     await seedDemoChecks(seedCtx);
+    await seedDemoReports(seedCtx);
     return morning;
   } finally {
     await stopDispatcher();
