@@ -24,6 +24,8 @@ const PAGES = [
   { name: 'devices', path: '/devices', user: 'principal' },
   { name: 'settings', path: '/settings', user: 'principal' },
   { name: 'district', path: '/district', user: 'district' },
+  { name: 'reports', path: '/reports', user: 'principal' },
+  { name: 'district-reports', path: '/district-reports', user: 'district' },
   { name: 'head-teacher-persons', path: '/persons', user: 'teacher23' },
 ];
 
