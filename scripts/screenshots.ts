@@ -3,6 +3,7 @@
 // fresh SQLite database seeded like `npm start`: the demo school of 2,880 synthetic pupils,
 // one account per role and a replayed morning (health-code syncs, notices, six gate lanes).
 // Run: node --import tsx scripts/screenshots.ts   (needs /usr/bin/chromium; about 3 minutes)
+// FANGKONG_SCREENSHOTS=checks,follow-ups shoots only the pages named.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -27,7 +28,13 @@ const PAGES = [
   { name: 'reports', path: '/reports', user: 'principal' },
   { name: 'district-reports', path: '/district-reports', user: 'district' },
   { name: 'head-teacher-persons', path: '/persons', user: 'teacher23' },
+  { name: 'checks', path: '/checks', user: 'teacher23' },
+  { name: 'follow-ups', path: '/follow-ups', user: 'doctor' },
+  { name: 'cluster-alerts', path: '/cluster-alerts', user: 'district' },
 ];
+
+/** Page names to shoot, comma-separated (for example `checks,follow-ups`); all pages, the sign-in page and the kiosk when unset. */
+const ONLY = process.env.FANGKONG_SCREENSHOTS?.split(',').map((name) => name.trim()).filter(Boolean);
 
 /**
  * Wait until the page's requests have settled and the charts have drawn. The gate stream
@@ -76,14 +83,16 @@ try {
   const written: string[] = [];
 
   for (const [viewportName, viewport] of Object.entries(VIEWPORTS)) {
-    const loginPage = await browser.newPage(viewport);
-    await loginPage.goto(server.url + '/');
-    await settle(loginPage);
-    await loginPage.screenshot({ path: join(OUT_DIR, `login-${viewportName}.png`) });
-    written.push(`login-${viewportName}.png`);
-    await loginPage.context().close();
+    if (!ONLY) {
+      const loginPage = await browser.newPage(viewport);
+      await loginPage.goto(server.url + '/');
+      await settle(loginPage);
+      await loginPage.screenshot({ path: join(OUT_DIR, `login-${viewportName}.png`) });
+      written.push(`login-${viewportName}.png`);
+      await loginPage.context().close();
+    }
 
-    for (const entry of PAGES) {
+    for (const entry of PAGES.filter((p) => !ONLY || ONLY.includes(p.name))) {
       const page = await browser.newPage(viewport);
       await signInThroughPage(page, server.url, entry.user, DEMO_PASSWORD, entry.path);
       await settle(page);
@@ -93,7 +102,7 @@ try {
       await page.context().close();
     }
   }
-  await shootKiosk(server, written);
+  if (!ONLY) await shootKiosk(server, written);
   console.log(`wrote ${written.length} screenshots to ${OUT_DIR}`);
 } finally {
   await browser.close();

@@ -12,9 +12,10 @@ const DEMO_CHECK_CLASSES = ['二(1)班', '二(2)班', '二(3)班'];
 
 /**
  * Seed today's morning checks of three classes of the demo school once. In 二(3)班 two
- * pupils are absent with fever and cough (each opens a follow-up, one with a guardian call
- * and a diagnosis), a third is in class with a fever, which raises a cluster alert, and
- * one absence has no known reason. Everyone else is present. Returns the checks saved.
+ * pupils are absent with fever and cough, and each opens a follow-up (one gets a guardian
+ * call and a diagnosis). A third pupil is in class with a fever, which raises a cluster
+ * alert, and one absence has no known reason. Everyone else is present. Returns the
+ * checks saved.
  */
 export async function seedDemoChecks(ctx: AppContext): Promise<number> {
   const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);

@@ -26,7 +26,7 @@ export async function createAccount(ctx: AppContext, role: UserRole, options: { 
 }
 
 /**
- * A school with class 二(3)班 (six pupils with green codes and cards, a head teacher with
+ * Build a school with class 二(3)班 (six pupils with green codes and cards, a head teacher with
  * DingTalk), class 二(4)班 (one pupil), a school doctor and a manager, and an API gate
  * device.
  */

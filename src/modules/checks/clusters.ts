@@ -190,7 +190,8 @@ export interface ClusterAlertView {
   windowEnd: string;
   caseCount: number;
   signs: Array<{ kind: 'symptom' | 'diagnosis'; code: string; label: string; count: number }>;
-  cases: IllnessCase[];
+  /** The cases, each with its diagnosis's Chinese name. */
+  cases: Array<IllnessCase & { diagnosisName: string | null }>;
   status: store.ClusterAlertRow['status'];
   createdAt: number;
   updatedAt: number;
@@ -217,7 +218,7 @@ export async function listClusterAlerts(ctx: AppContext, filter: { schoolId?: st
       windowEnd: row.window_end,
       caseCount: row.case_count,
       signs: JSON.parse(row.signs) as ClusterAlertView['signs'],
-      cases: JSON.parse(row.cases) as IllnessCase[],
+      cases: (JSON.parse(row.cases) as IllnessCase[]).map((c) => ({ ...c, diagnosisName: c.diagnosis ? diagnosisName(c.diagnosis) : null })),
       status: row.status,
       createdAt: row.created_at,
       updatedAt: row.updated_at,

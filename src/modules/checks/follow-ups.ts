@@ -14,7 +14,7 @@ import * as store from './store.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
-/** Who makes a change: the signed-in user, kept in the history. */
+/** The signed-in user behind a change, kept in the history. */
 interface Actor {
   userId: string;
   name: string;

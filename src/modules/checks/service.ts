@@ -18,7 +18,7 @@ import * as store from './store.js';
 export { listOpenFollowUps, listFollowUps, getFollowUpOrThrow, type FollowUpView } from './follow-ups.js';
 export { listClusterAlerts, type ClusterAlertView } from './clusters.js';
 
-/** Who makes a change: the signed-in user, kept in the history. */
+/** The signed-in user behind a change, kept in the history. */
 export interface Actor {
   userId: string;
   name: string;
@@ -54,7 +54,7 @@ export interface ClassCheck {
   savedCount: number;
 }
 
-/** The check settings of a school. */
+/** Read the check settings of a school. */
 export async function getCheckSettings(ctx: AppContext, schoolId: string): Promise<CheckSettings> {
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
   return readCheckSettings(school.settings);
@@ -70,9 +70,9 @@ export async function setCheckSettings(ctx: AppContext, schoolId: string, input:
 }
 
 /**
- * A class's check of a day and session, pre-filled from the gate: every active pupil with
- * whether they arrived, the temperature of their first pass and their code colour, and
- * the stored entry when the head teacher has saved one.
+ * Build a class's check of a day and session, pre-filled from the gate: every active pupil
+ * with whether they arrived, the temperature of their first pass and their code colour,
+ * and the stored entry when the head teacher has saved one.
  */
 export async function getClassCheck(ctx: AppContext, schoolId: string, classId: string, day: string, session: CheckSession): Promise<ClassCheck> {
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
@@ -125,7 +125,7 @@ export interface SaveCheckResult {
  * Save a class's check. Every entry is validated first, and one invalid entry rejects the
  * whole request with a Chinese message per problem, so nothing is half-written. A first
  * entry and each correction write a history row with the values before and after and
- * who changed them; an entry equal to the stored one writes nothing. An illness absence
+ * who changed them. An entry equal to the stored one writes nothing. An illness absence
  * opens a follow-up (one per pupil and episode), and correcting it away cancels the
  * follow-up it opened. The cluster rule runs after the commit.
  */
@@ -306,7 +306,7 @@ export interface CheckRecord extends CheckValues {
   updatedAt: number;
 }
 
-/** Every stored check of a school on a day, both sessions. For the daily report. */
+/** List every stored check of a school on a day, both sessions, for the daily report. */
 export async function listChecksForDay(ctx: AppContext, schoolId: string, day: string): Promise<CheckRecord[]> {
   const rows = await store.listChecks(ctx.db, { schoolId, day });
   return rows.map((row) => ({

@@ -33,7 +33,7 @@ interface ClassCheck {
   savedCount: number;
 }
 
-/** What the head teacher edits for one pupil. */
+/** The head teacher's unsaved values for one pupil. */
 interface Draft {
   status: 'present' | 'absent';
   temperature: number | null;
@@ -47,7 +47,7 @@ const REASONS: Array<{ value: Reason; label: string }> = [
   { value: 'unknown', label: '不明' },
 ];
 
-/** The stored entry, or the gate's facts: arrived means present with the gate's reading, not arrived means absent for a reason not yet known. */
+/** Start from the stored entry, or from the gate: arrived is present with the gate's reading, not arrived is absent for a reason not yet known. */
 function draftOf(line: CheckLine): Draft {
   if (line.entry) return { status: line.entry.status, temperature: line.entry.temperature, symptoms: line.entry.symptoms, absenceReason: line.entry.absenceReason };
   return line.arrived
@@ -83,7 +83,7 @@ function useClassPick(schoolCode: string): { classId: string | null; picker: Rea
   };
 }
 
-/** One pupil: name and gate facts, present/absent, then the reason or the symptoms. */
+/** Render one pupil: name and gate facts, present or absent, then the reason or the symptoms. */
 function PupilRow({ line, draft, symptoms, onChange }: { line: CheckLine; draft: Draft; symptoms: SymptomOption[]; onChange(next: Draft): void }) {
   const [open, setOpen] = useState(draft.symptoms.length > 0);
   const code = CODE_COLORS[line.codeColor] ?? CODE_COLORS.unknown;
@@ -163,8 +163,8 @@ function PupilRow({ line, draft, symptoms, onChange }: { line: CheckLine; draft:
 }
 
 /**
- * The head teacher's morning or noon check of their class, built for a phone: the list
- * arrives pre-filled from the gate, a tap marks absence, reason or symptoms, and one
+ * Render the head teacher's morning or noon check of their class, built for a phone. The
+ * list arrives pre-filled from the gate, a tap marks absence, reason or symptoms, and one
  * button saves the class.
  */
 export function ChecksPage() {
@@ -220,7 +220,7 @@ function ChecksOfSchool({ schoolCode }: { schoolCode: string }) {
   }, [lines, drafts]);
 
   if (!classId && !picker) return <Card>账号未关联班级，请联系管理员</Card>;
-  const shown = filter ? lines.filter((l) => l.name.includes(filter)) : lines;
+  const visibleLines = filter ? lines.filter((l) => l.name.includes(filter)) : lines;
 
   return (
     <div className="fk-phone-page" data-testid="checks-page">
@@ -259,7 +259,7 @@ function ChecksOfSchool({ schoolCode }: { schoolCode: string }) {
             <span>有症状 {totals.symptomatic}</span>
           </Space>
           {lines.length > 15 && <Input size="small" allowClear placeholder="按姓名查找" value={filter} onChange={(e) => setFilter(e.target.value)} style={{ marginBottom: 4 }} />}
-          {shown.map((line) => (
+          {visibleLines.map((line) => (
             <PupilRow key={line.personId} line={line} draft={current(line)} symptoms={check.data!.symptoms} onChange={(next) => setDrafts(new Map(drafts).set(line.personId, next))} />
           ))}
         </Card>

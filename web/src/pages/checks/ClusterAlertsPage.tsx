@@ -74,7 +74,7 @@ export function ClusterAlertsPage() {
                   { title: '日期', dataIndex: 'day' },
                   { title: '姓名', dataIndex: 'name' },
                   { title: '情况', render: (_, c) => (c.absent ? '因病缺勤' : '在校有症状') },
-                  { title: '症状/诊断', render: (_, c) => [...c.symptoms.map((code) => alert.signs.find((s) => s.code === code)?.label ?? DEFAULT_SYMPTOM_LABELS[code] ?? code), c.diagnosis ? alert.signs.find((s) => s.code === c.diagnosis)?.label ?? c.diagnosis : null].filter(Boolean).join('、') },
+                  { title: '症状/诊断', render: (_, c) => [...c.symptoms.map((code) => alert.signs.find((s) => s.code === code)?.label ?? DEFAULT_SYMPTOM_LABELS[code] ?? code), c.diagnosisName ?? c.diagnosis].filter(Boolean).join('、') },
                 ]}
               />
             </Card>

@@ -10,6 +10,8 @@ import { useSchool } from '../../layout/school';
 import { shanghaiDateTime, shanghaiToday, type CheckOptions, type FollowUp, type SymptomOption } from './shared';
 import './checks.css';
 
+const DOCTOR_VISIT: Record<string, string> = { null: '未知', true: '已就诊', false: '未就诊' };
+
 type Dialog = { kind: 'contact' | 'update' | 'certificate'; followUp: FollowUp } | null;
 
 /**
@@ -80,7 +82,7 @@ function FollowUpsOfSchool({ schoolCode }: { schoolCode: string }) {
               <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 4 }}>
                 <Descriptions.Item label="缺勤开始">{f.absenceBeganOn}</Descriptions.Item>
                 <Descriptions.Item label="症状">{f.symptoms.length ? f.symptoms.map((s) => symptomLabel.get(s) ?? s).join('、') : '未登记'}</Descriptions.Item>
-                <Descriptions.Item label="就诊">{f.sawDoctor === null ? '未知' : f.sawDoctor ? '已就诊' : '未就诊'}</Descriptions.Item>
+                <Descriptions.Item label="就诊">{DOCTOR_VISIT[String(f.sawDoctor)]}</Descriptions.Item>
                 <Descriptions.Item label="诊断">{f.diagnosis ? (diagnosisName.get(f.diagnosis) ?? f.diagnosis) : '未明确'}{f.diagnosisNote ? `（${f.diagnosisNote}）` : ''}</Descriptions.Item>
                 <Descriptions.Item label="预计返校">{f.expectedReturnOn ?? '未定'}</Descriptions.Item>
                 <Descriptions.Item label="联系记录">

@@ -36,6 +36,7 @@ export interface IllnessCase {
   day: string;
   symptoms: string[];
   diagnosis: string | null;
+  diagnosisName?: string | null;
   absent: boolean;
 }
 
