@@ -152,6 +152,18 @@ async function load(url: string, paths: string[], bodies: string[], args: Args):
   return result;
 }
 
+/**
+ * Run `load` and measure this process's CPU time (user + system, all threads) per
+ * request. Both servers live in this process and only one is loaded at a time, so the
+ * figure is the server's own cost, which other processes on the machine barely change.
+ */
+async function loadWithCpu(url: string, paths: string[], bodies: string[], args: Args): Promise<{ result: LoadResult; cpuUsPerRequest: number }> {
+  const before = process.cpuUsage();
+  const result = await load(url, paths, bodies, args);
+  const used = process.cpuUsage(before);
+  return { result, cpuUsPerRequest: Math.round((used.user + used.system) / Math.max(1, result.requests)) };
+}
+
 async function checkinRun(dialect: DialectName, args: Args) {
   const bureau = await startBureauSimulator({ appKey: 'bench', appSecret: 'bench-secret' });
   const { database, databaseUrl, dataDir, drop } = await openBenchDb(dialect);
@@ -185,11 +197,16 @@ async function checkinRun(dialect: DialectName, args: Args) {
     const app = await buildApp(ctx);
     const appUrl = await app.listen({ port: 0, host: '127.0.0.1' });
 
-    const rounds: Array<{ baseline: LoadResult; checkin: LoadResult; ratio: number }> = [];
+    const rounds: Array<{ baseline: LoadResult; checkin: LoadResult; ratio: number; cpuUsPerRequest: { baseline: number; checkin: number } }> = [];
     for (let round = 0; round < args.rounds; round++) {
-      const baseline = await load(bareUrl, ['/bare'], bodies, args);
-      const checkin = await load(appUrl, paths, bodies, args);
-      rounds.push({ baseline, checkin, ratio: Number((checkin.rps / baseline.rps).toFixed(3)) });
+      const baseline = await loadWithCpu(bareUrl, ['/bare'], bodies, args);
+      const checkin = await loadWithCpu(appUrl, paths, bodies, args);
+      rounds.push({
+        baseline: baseline.result,
+        checkin: checkin.result,
+        ratio: Number((checkin.result.rps / baseline.result.rps).toFixed(3)),
+        cpuUsPerRequest: { baseline: baseline.cpuUsPerRequest, checkin: checkin.cpuUsPerRequest },
+      });
     }
     await bare.close();
     await app.close();
