@@ -307,6 +307,7 @@ export function VisitorsPage() {
         {register.error && <ErrorAlert error={register.error} />}
         <Form
           form={registerForm}
+          name="visitor-register"
           layout="vertical"
           requiredMark={false}
           initialValues={{ day: dayjs(), window: [dayjs().hour(9).minute(0), dayjs().hour(11).minute(0)] }}
@@ -327,7 +328,7 @@ export function VisitorsPage() {
 
       <Modal title="未预约访客登记" open={walkingIn} onCancel={() => setWalkingIn(false)} onOk={() => walkInForm.submit()} okText="核验并登记" cancelText="取消" confirmLoading={walkIn.isPending}>
         {walkIn.error && <ErrorAlert error={walkIn.error} />}
-        <Form form={walkInForm} layout="vertical" requiredMark={false} onFinish={(values) => walkIn.mutate(values)}>
+        <Form form={walkInForm} name="visitor-walk-in" layout="vertical" requiredMark={false} onFinish={(values) => walkIn.mutate(values)}>
           <VisitorFields />
           <Form.Item name="reason" label="未预约原因" rules={[{ required: true, message: '请填写未预约原因' }]}>
             <Input maxLength={200} placeholder="例如：临时送修设备" />
@@ -350,7 +351,7 @@ export function VisitorsPage() {
       >
         {arrive.error && <ErrorAlert error={arrive.error} />}
         {arriving && <Typography.Paragraph type="secondary">{[arriving.purpose, `接待：${arriving.hostName}`, identityText(arriving)].join(' · ')}</Typography.Paragraph>}
-        <Form form={arriveForm} layout="vertical" requiredMark={false} onFinish={(values) => arrive.mutate(values)}>
+        <Form form={arriveForm} name="visitor-arrive" layout="vertical" requiredMark={false} onFinish={(values) => arrive.mutate(values)}>
           <CheckFields showCode={arriving !== null && !arriving.idNumberMasked} />
         </Form>
       </Modal>
