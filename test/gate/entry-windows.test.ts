@@ -63,8 +63,10 @@ describe('entry window rules', () => {
       { lane: '东门', grades: [5, 6], gradeNames: '五年级、六年级' },
       { lane: '南门', grades: [3, 4, 5, 6], gradeNames: '三年级、四年级、五年级、六年级' },
     ]);
-    const saturday = guardView(WINDOWS, instantOf('2026-12-12', '07:50'), ['东门'], [1, 2, 3, 4, 5]);
+    const saturday = guardView([...WINDOWS, { grades: [1], from: '08:00', to: '08:30', weekdays: [6] }], instantOf('2026-12-12', '07:50'), ['东门'], [1, 2, 3, 4, 5]);
     expect(saturday.isSchoolDay).toBe(false);
+    expect(saturday.windows.map((w) => w.from)).toEqual(['08:00']);
+    expect(saturday.lanesNow).toEqual([{ lane: '东门', grades: [], gradeNames: '' }]);
   });
 
   it('flags a pupil outside the window of the day at the gate', () => {

@@ -12,7 +12,7 @@ const WindowBody = Type.Object(
     from: Type.String({ maxLength: 10, description: 'HH:MM, Asia/Shanghai' }),
     to: Type.String({ maxLength: 10, description: 'HH:MM, after from' }),
     lanes: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 20 }), Type.Null()], { description: 'Lane names; empty means any lane' })),
-    weekdays: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 7 }), Type.Null()], { description: '0 Sunday to 6 Saturday; empty means every day' })),
+    weekdays: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 7 }), Type.Null()], { description: '0 Sunday to 6 Saturday; empty means every school day' })),
   },
   { additionalProperties: false },
 );

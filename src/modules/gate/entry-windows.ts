@@ -140,12 +140,17 @@ export interface GuardView {
   next: GuardWindow | null;
 }
 
-/** What the guard sees at an instant: today's windows, which are open, and who should be at each lane now. */
+/**
+ * What the guard sees at an instant: today's windows, which are open, and who should be at
+ * each lane now. On a day without school only windows that name that weekday count (a
+ * Saturday made a school day, say).
+ */
 export function guardView(windows: EntryWindow[], at: number, lanes: string[], schoolWeekdays: number[]): GuardView {
   const weekday = weekdayOf(at);
   const minute = minuteOfDay(at);
+  const isSchoolDay = schoolWeekdays.includes(weekday);
   const today = windows
-    .filter((w) => windowApplies(w, weekday))
+    .filter((w) => (isSchoolDay ? windowApplies(w, weekday) : (w.weekdays ?? []).includes(weekday)))
     .map((w): GuardWindow => {
       const from = parseClock(w.from)!;
       const to = parseClock(w.to)!;
@@ -167,7 +172,7 @@ export function guardView(windows: EntryWindow[], at: number, lanes: string[], s
   return {
     weekday,
     now: `${hh}:${mm}`,
-    isSchoolDay: schoolWeekdays.includes(weekday),
+    isSchoolDay,
     windows: today,
     lanesNow,
     next: today.find((w) => w.state === 'upcoming') ?? null,

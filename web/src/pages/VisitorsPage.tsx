@@ -8,7 +8,7 @@ import { fillPath, useRoute } from '../api/routes';
 import { useUser } from '../auth/session';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { CODE_COLORS, formatTemperature } from '../format';
+import { CODE_COLORS, GATE_REASONS, formatTemperature } from '../format';
 import { useSchool } from '../layout/school';
 
 /** GET /api/schools/:code/visitors item: ID numbers and phones show only their last 4 characters. */
@@ -31,6 +31,7 @@ interface Visitor {
   codeColor: string | null;
   codeSource: string | null;
   reason: string | null;
+  checkedAt: number | null;
 }
 
 interface VisitorDay {
@@ -270,8 +271,14 @@ export function VisitorsPage() {
                   <Typography.Text type="secondary">{v.purpose} · 接待：{v.hostName}</Typography.Text>
                   <Typography.Text type="secondary">{identityText(v)}</Typography.Text>
                   <Typography.Text>
-                    {windowText(v)}　入校 {clock(v.enteredAt)}　离校 {clock(v.exitedAt)}　{formatTemperature(v.temperature)} <CodeTag visitor={v} />
+                    {windowText(v)}　入校 {clock(v.enteredAt)}　离校 {clock(v.exitedAt)}
+                    {v.checkedAt !== null && (
+                      <>
+                        　{formatTemperature(v.temperature)} <CodeTag visitor={v} />
+                      </>
+                    )}
                   </Typography.Text>
+                  {v.status === 'denied' && v.reason && <Typography.Text type="danger">未准入原因：{GATE_REASONS[v.reason] ?? v.reason}</Typography.Text>}
                   {v.walkInReason && <Typography.Text type="secondary">未预约原因：{v.walkInReason}</Typography.Text>}
                   {actions(v)}
                 </Flex>
@@ -296,7 +303,14 @@ export function VisitorsPage() {
               { title: '离校', dataIndex: 'exitedAt', width: 70, render: clock },
               { title: '体温', dataIndex: 'temperature', width: 80, render: formatTemperature },
               { title: '健康码', key: 'code', width: 110, render: (_, v) => <CodeTag visitor={v} /> },
-              { title: '状态', dataIndex: 'status', width: 80, render: (status: Visitor['status']) => <Tag color={STATUS[status].color}>{STATUS[status].label}</Tag> },
+              {
+                title: '状态',
+                dataIndex: 'status',
+                width: 110,
+                render: (status: Visitor['status'], v) => (
+                  <Tag color={STATUS[status].color}>{status === 'denied' && v.reason ? `${STATUS[status].label}·${GATE_REASONS[v.reason] ?? v.reason}` : STATUS[status].label}</Tag>
+                ),
+              },
               ...(canCheck && isToday ? [{ title: '操作', key: 'actions', width: 130, render: (_: unknown, v: Visitor) => actions(v) }] : []),
             ]}
           />
