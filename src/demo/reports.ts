@@ -41,10 +41,10 @@ function historyContent(base: DailyReportContent, day: string): DailyReportConte
 }
 
 /**
- * Seed the demo school's daily reports: today's draft built from the day's records
- * unless today has a report, and, when no earlier report exists, a submitted report for
- * each school day of the 29 days before with synthetic counts, so the district page has
- * a trend to draw. Returns the reports written.
+ * Seed the demo school's daily reports. Today's draft is built from the day's records
+ * unless today has a report. When no earlier report exists, each school day of the 29
+ * days before gets a submitted report with synthetic counts, so the district page has a
+ * trend to draw. Returns the reports written.
  */
 export async function seedDemoReports(ctx: AppContext): Promise<number> {
   const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);

@@ -29,6 +29,7 @@ export interface SheetLayout {
 const COLOR_NAMES: Record<CodeColor, string> = { green: '绿码', yellow: '黄码', red: '红码', unknown: '未知' };
 const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
 const NONE_ROW = '无';
+const RECHECK_NAMES = { none: '未复测', normal: '复测正常', fever: '复测仍发热' } as const;
 
 function dateTime(ms: number | null): string {
   return ms === null ? '' : formatLocalDateTime(ms);
@@ -89,7 +90,7 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
         f.maxTemperature,
         dateTime(f.firstAt),
         f.readings,
-        f.recheck === null ? '未复测' : f.recheck === 'normal' ? '复测正常' : '复测仍发热',
+        RECHECK_NAMES[f.recheck ?? 'none'],
         f.recheckTemperature,
       ]),
     },
@@ -142,6 +143,14 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
 }
 
 const STATE_NAMES = { submitted: '已上报', draft: '未上报（草稿）', missing: '未上报' } as const;
+const YES_NO: Record<string, string> = { true: '是', false: '否', null: '' };
+
+/** The state column: a late first submission and a missed deadline are named as such. */
+function stateName(row: DistrictDayView['schools'][number]): string {
+  if (row.state === 'submitted' && row.late) return '逾期上报';
+  if (row.missedDeadline) return '逾期未报';
+  return STATE_NAMES[row.state];
+}
 
 /** The district's sheet: one row per school and a totals row. */
 export function districtSheets(view: DistrictDayView): SheetLayout[] {
@@ -162,11 +171,11 @@ export function districtSheets(view: DistrictDayView): SheetLayout[] {
         ...view.schools.map((s): Cell[] => [
           s.code,
           s.name,
-          s.state === 'submitted' && s.late ? '逾期上报' : s.missedDeadline ? '逾期未报' : STATE_NAMES[s.state],
+          stateName(s),
           s.version,
           dateTime(s.submittedAt),
           ...figureCells(s.figures),
-          s.isZero === null ? '' : s.isZero ? '是' : '否',
+          YES_NO[String(s.isZero)],
         ]),
         ['合计', `${t.submitted} 所已上报`, '', null, '', ...figureCells(t.figures), `${t.zero} 所`],
       ],

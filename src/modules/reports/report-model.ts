@@ -57,14 +57,14 @@ export interface FollowUpEntry {
   className: string | null;
   /** School day the absence began. */
   since: string;
-  /** Chinese summary of the latest state, for example 已就诊：流行性感冒. */
+  /** Chinese summary of the latest state, for example 缺勤第 2 天；诊断：流行性感冒；最近联系：已联系上. */
   state: string;
   expectedReturn: string | null;
 }
 
 export interface ClusterEntry {
   className: string | null;
-  /** The rule as users read it, for example 同班 1 日内 3 人. */
+  /** The rule with its thresholds as users read it, from the checks module. */
   rule: string;
   cases: number;
   symptoms: string[];
@@ -91,7 +91,7 @@ export interface VisitorEntry {
 export interface ReportSection<T> {
   available: boolean;
   items: T[];
-  /** Why the section is empty when not available (Chinese). */
+  /** Reason the section is empty when not available (Chinese). */
   note: string | null;
 }
 
