@@ -119,7 +119,7 @@ describe.each(DIALECTS)('entry windows over HTTP on %s', (dialect) => {
     await t?.close();
   });
 
-  it('refuses overlapping windows, a start after the end and an unknown lane, and keeps the old windows', async () => {
+  it('rejects bad windows, keeps old ones', async () => {
     const reply = await call('PUT', `/api/schools/${school.code}/entry-windows`, admin, {
       windows: [
         { grades: [1, 2], from: '07:10', to: '07:25', lanes: ['东门'] },
@@ -135,7 +135,7 @@ describe.each(DIALECTS)('entry windows over HTTP on %s', (dialect) => {
     expect((await call('GET', `/api/schools/${school.code}/entry-windows`, admin)).body.windows).toEqual([]);
   });
 
-  it('saves windows, lets the guard read them, and the gate flags by them at once', async () => {
+  it('saves windows for the guard view', async () => {
     const saved = await call('PUT', `/api/schools/${school.code}/entry-windows`, admin, { windows: WINDOWS });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     expect(saved.body).toMatchObject({ windows: WINDOWS, lanes: ['东门', '南门'] });

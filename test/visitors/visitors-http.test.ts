@@ -26,7 +26,7 @@ interface Reply {
 }
 
 let idSeed = 700;
-/** A synthetic ID number no other test of this file uses. */
+/** Make a synthetic ID number that no other test of this file uses. */
 function nextIdNumber(): string {
   idSeed += 1;
   return makeIdNumber(idSeed, `1985-0${1 + (idSeed % 9)}-1${idSeed % 9}`);

@@ -40,7 +40,7 @@ describe.skipIf(!BROWSER_ENABLED)('visitor and staggered-entry pages in Chromium
     await bureau?.close();
   });
 
-  it('a guard on a phone registers, checks in, refuses a fever and records an exit', async () => {
+  it('guard phone flow: register, check, exit', async () => {
     const page = await browser.newPage(PHONE);
     await signInThroughPage(page, server.url, 'vguard', PASSWORD, '/visitors');
     await page.getByText('当天没有访客').waitFor();
@@ -93,7 +93,7 @@ describe.skipIf(!BROWSER_ENABLED)('visitor and staggered-entry pages in Chromium
     expect(alerts.map((a) => a.title)).toEqual(['访客 孙送货 体温异常']);
   });
 
-  it('the principal sees overlapping windows refused, fixes them, and the guard view follows', async () => {
+  it('entry-window editor rejects overlaps', async () => {
     const stored = await server.ctx.db.selectFrom('schools').select('settings').where('id', '=', school.id).executeTakeFirstOrThrow();
     const settings = JSON.parse(stored.settings ?? '{}');
     // Stored straight, as an older version might have left them: the page must show the overlap on save.

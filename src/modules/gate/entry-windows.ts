@@ -17,7 +17,7 @@ export function windowApplies(window: EntryWindow, weekday: number): boolean {
   return !window.weekdays || window.weekdays.length === 0 || window.weekdays.includes(weekday);
 }
 
-/** The window of a grade on a weekday, or undefined when the grade has none that day. */
+/** Find the window of a grade on a weekday; undefined when the grade has none that day. */
 export function windowOfGrade(windows: EntryWindow[], grade: number, weekday: number): EntryWindow | undefined {
   return windows.find((w) => w.grades.includes(grade) && windowApplies(w, weekday));
 }
@@ -154,7 +154,9 @@ export function guardView(windows: EntryWindow[], at: number, lanes: string[], s
     .map((w): GuardWindow => {
       const from = parseClock(w.from)!;
       const to = parseClock(w.to)!;
-      const state: WindowState = minute < from ? 'upcoming' : minute <= to ? 'open' : 'closed';
+      let state: WindowState = 'open';
+      if (minute < from) state = 'upcoming';
+      else if (minute > to) state = 'closed';
       return { ...w, state, gradeNames: w.grades.map(gradeLabel).join('、') };
     })
     .sort((a, b) => a.from.localeCompare(b.from));

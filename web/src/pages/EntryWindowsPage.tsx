@@ -55,7 +55,7 @@ function weekdaysText(weekdays?: number[]): string {
   return weekdays && weekdays.length > 0 ? weekdays.map((d) => WEEKDAYS[d]).join('、') : '每天';
 }
 
-/** What the guard needs now: each lane with the grades due there, and today's windows. */
+/** Show the guard each lane with the grades due there now, and today's windows. */
 function GuardCard({ code, path }: { code: string; path: string }) {
   const isPhone = !Grid.useBreakpoint().md;
   const view = useQuery({
@@ -117,7 +117,7 @@ function GuardCard({ code, path }: { code: string; path: string }) {
   );
 }
 
-/** The admin's editor: one row per window; the server checks overlaps, times and lanes. */
+/** Edit the windows, one row each. The server checks overlaps, times and lanes on save. */
 function WindowsEditor({ code, path }: { code: string; path: string }) {
   const { message } = App.useApp();
   const queryClient = useQueryClient();

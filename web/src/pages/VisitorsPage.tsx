@@ -100,7 +100,7 @@ interface WalkInValues {
   shownCode?: string;
 }
 
-/** The guard's result of a check: green for a pass, red with the reason for a refusal. */
+/** Show the guard the result of a check: a success dialog for a pass, an error dialog with the reason for a denial. */
 function showOutcome(modal: ReturnType<typeof App.useApp>['modal'], outcome: CheckOutcome) {
   const content = `${outcome.visitor.name}：${outcome.prompt}`;
   if (outcome.decision === 'pass') modal.success({ title: '准予入校', content, okText: '知道了' });
