@@ -58,11 +58,13 @@ function SchoolReport({ code, day, onClose }: { code: string | null; day: string
 
 function trendOptions(points: TrendPoint[]): { attendance: EChartsOption; abnormal: EChartsOption } {
   const days = points.map((p) => p.day.slice(5));
+  // A day without any submitted report (a weekend, say) is a gap in the lines, not a zero.
+  const reported = (value: (p: TrendPoint) => number) => points.map((p) => (p.submitted === 0 ? null : value(p)));
   return {
     attendance: {
       tooltip: { trigger: 'axis' },
-      legend: { data: ['出勤率', '已上报学校'] },
-      grid: { left: 48, right: 48, top: 40, bottom: 32 },
+      legend: { top: 0, data: ['出勤率', '已上报学校'] },
+      grid: { left: 48, right: 48, top: 48, bottom: 28 },
       xAxis: { type: 'category', data: days },
       yAxis: [
         { type: 'value', name: '%', min: (value) => Math.max(0, Math.floor(value.min - 5)), max: 100 },
@@ -75,15 +77,15 @@ function trendOptions(points: TrendPoint[]): { attendance: EChartsOption; abnorm
     },
     abnormal: {
       tooltip: { trigger: 'axis' },
-      legend: { data: ['发热', '非绿码', '因病缺勤', '聚集性预警'] },
-      grid: { left: 48, right: 24, top: 40, bottom: 32 },
+      legend: { top: 0, data: ['发热', '非绿码', '因病缺勤', '聚集性预警'] },
+      grid: { left: 48, right: 24, top: 48, bottom: 28 },
       xAxis: { type: 'category', data: days },
       yAxis: { type: 'value', minInterval: 1 },
       series: [
-        { name: '发热', type: 'line', data: points.map((p) => p.fevers) },
-        { name: '非绿码', type: 'line', data: points.map((p) => p.nonGreen) },
-        { name: '因病缺勤', type: 'line', data: points.map((p) => p.illnessAbsences) },
-        { name: '聚集性预警', type: 'bar', data: points.map((p) => p.clusters) },
+        { name: '发热', type: 'line', data: reported((p) => p.fevers) },
+        { name: '非绿码', type: 'line', data: reported((p) => p.nonGreen) },
+        { name: '因病缺勤', type: 'line', data: reported((p) => p.illnessAbsences) },
+        { name: '聚集性预警', type: 'bar', data: reported((p) => p.clusters) },
       ],
     },
   };
