@@ -65,9 +65,11 @@ describe.each(DIALECTS)('%s: head teacher API scope', (dialect) => {
     expect(response.statusCode).toBe(403);
   });
 
-  it('alerts and notices: 403', async () => {
+  it('alerts: 403; notices of another class: 403', async () => {
     expect((await get(`/api/schools/${world.school.code}/alerts`)).statusCode).toBe(403);
-    expect((await get(`/api/schools/${world.school.code}/notices`)).statusCode).toBe(403);
+    expect((await get(`/api/schools/${world.school.code}/notices`)).statusCode).toBe(200);
+    expect((await get(`/api/schools/${world.school.code}/notices?classId=${world.classId}`)).statusCode).toBe(200);
+    expect((await get(`/api/schools/${world.school.code}/notices?classId=${world.otherClassId}`)).statusCode).toBe(403);
   });
 
   it('attendance asked for another class returns only the own class', async () => {

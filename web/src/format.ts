@@ -1,12 +1,35 @@
-import dayjs from 'dayjs';
+import dayjs, { type Dayjs } from 'dayjs';
+import timezone from 'dayjs/plugin/timezone';
+import utc from 'dayjs/plugin/utc';
 
-/** 'YYYY-MM-DD HH:mm' in the browser's zone, which for the console's users is Asia/Shanghai. */
-export function formatDateTime(ms: number | null | undefined): string {
-  return ms ? dayjs(ms).format('YYYY-MM-DD HH:mm') : '—';
+/**
+ * The zone of every time and day the console shows, whatever the browser's own zone is:
+ * schools and the server count days in Asia/Shanghai.
+ */
+export const TIME_ZONE = 'Asia/Shanghai';
+
+dayjs.extend(utc);
+dayjs.extend(timezone);
+dayjs.tz.setDefault(TIME_ZONE);
+
+/** An instant (epoch ms, default now) as a dayjs in Asia/Shanghai; use it instead of dayjs(ms). */
+export function shanghai(ms?: number): Dayjs {
+  return ms === undefined ? dayjs().tz(TIME_ZONE) : dayjs(ms).tz(TIME_ZONE);
 }
 
+/** Today's school day, 'YYYY-MM-DD' in Asia/Shanghai. */
+export function todayInShanghai(): string {
+  return shanghai().format('YYYY-MM-DD');
+}
+
+/** 'YYYY-MM-DD HH:mm' in Asia/Shanghai, or — when there is no instant. */
+export function formatDateTime(ms: number | null | undefined): string {
+  return ms ? shanghai(ms).format('YYYY-MM-DD HH:mm') : '—';
+}
+
+/** 'HH:mm:ss' in Asia/Shanghai, or — when there is no instant. */
 export function formatTime(ms: number | null | undefined): string {
-  return ms ? dayjs(ms).format('HH:mm:ss') : '—';
+  return ms ? shanghai(ms).format('HH:mm:ss') : '—';
 }
 
 export const CODE_COLORS: Record<string, { label: string; color: string }> = {

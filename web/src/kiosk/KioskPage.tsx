@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { Alert, Button, Card, Form, Input, Typography } from 'antd';
 import { FullscreenOutlined, SettingOutlined } from '@ant-design/icons';
-import dayjs from 'dayjs';
+import { shanghai } from '../format';
 import {
   DeviceRequestError,
   ServerUnreachableError,
@@ -101,9 +101,9 @@ function SetupForm({ onSaved }: { onSaved: (credentials: KioskCredentials) => vo
 }
 
 function Clock() {
-  const [now, setNow] = useState(() => dayjs());
+  const [now, setNow] = useState(() => shanghai());
   useEffect(() => {
-    const timer = setInterval(() => setNow(dayjs()), 1000);
+    const timer = setInterval(() => setNow(shanghai()), 1000);
     return () => clearInterval(timer);
   }, []);
   return <span className="kiosk-clock">{now.format('M月D日 HH:mm:ss')}</span>;

@@ -46,7 +46,7 @@ const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] 
   { key: '/persons', icon: <TeamOutlined />, label: '人员' },
   { key: '/health-codes', icon: <QrcodeOutlined />, label: '健康码' },
   { key: '/gate', icon: <ScanOutlined />, label: '通行' },
-  { key: '/alerts', icon: <BellOutlined />, label: '预警与通知', roles: SCHOOL_READERS },
+  { key: '/alerts', icon: <BellOutlined />, label: '预警与通知', roles: [...SCHOOL_READERS, 'head_teacher'] },
   { key: '/visitors', icon: <IdcardOutlined />, label: '访客', roles: ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard'] },
   { key: '/entry-windows', icon: <FieldTimeOutlined />, label: '错峰入校', roles: SCHOOL_READERS },
   { key: '/devices', icon: <CameraOutlined />, label: '设备', roles: ['district_admin', 'school_admin', 'guard'] },

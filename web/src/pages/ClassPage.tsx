@@ -2,7 +2,6 @@ import { useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Badge, Button, Card, Col, Empty, Flex, Row, Select, Space, Tag, Typography } from 'antd';
 import { AlertOutlined, CheckCircleFilled, MailOutlined, WarningFilled } from '@ant-design/icons';
-import dayjs from 'dayjs';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate, type LiveDecision } from '../api/live';
 import { fillPath, useQueryParameter, useRoute } from '../api/routes';
@@ -10,7 +9,7 @@ import type { AttendanceDay, ClassSummary, CodeEntry, GateEvent, InboxMessage } 
 import { useUser } from '../auth/session';
 import { ErrorAlert, Loading, MarkdownText, NotOpen } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { CODE_COLORS, GATE_REASONS, formatDateTime, formatTemperature, formatTime } from '../format';
+import { CODE_COLORS, GATE_REASONS, formatDateTime, formatTemperature, formatTime, shanghai } from '../format';
 import { useSchool } from '../layout/school';
 import { NOTICE_STATUS, type Notice } from './NoticesPage';
 
@@ -182,7 +181,7 @@ interface ActionItem {
 }
 
 function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; classId: string; picker: ReactNode }) {
-  const today = dayjs().format('YYYY-MM-DD');
+  const today = shanghai().format('YYYY-MM-DD');
   const attendanceRoute = useRoute('GET /api/schools/:code/attendance');
   const codesRoute = useRoute('GET /api/schools/:code/codes');
   const eventsRoute = useRoute('GET /api/schools/:code/gate/events');
@@ -261,7 +260,7 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
             {klass?.className ?? '本班'} · 今日
           </Typography.Title>
           <Typography.Text type="secondary">
-            {dayjs().format('M月D日 dddd')} · {liveLabel}
+            {shanghai().format('M月D日 dddd')} · {liveLabel}
           </Typography.Text>
         </div>
         {picker}
@@ -333,7 +332,7 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
                     <span key={pupil.personId} className={`fk-chip ${tone}`} title={detail}>
                       {pupil.name}
                       <small>
-                        {dayjs(pupil.firstPassAt).format('HH:mm')}
+                        {shanghai(pupil.firstPassAt).format('HH:mm')}
                         {pupil.late ? ' 迟到' : ''}
                         {pupil.source === 'recheck' ? ' 复测' : ''}
                       </small>

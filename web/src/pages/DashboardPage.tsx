@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Card, Col, Empty, Row, Statistic } from 'antd';
-import dayjs from 'dayjs';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate, type LiveDecision } from '../api/live';
 import { fillPath, useRoute, useServerRoutes } from '../api/routes';
@@ -9,7 +8,7 @@ import type { AuditEntry, SyncRun } from '../api/types';
 import { isAdmin, useUser } from '../auth/session';
 import { Chart, preloadCharts } from '../components/Chart';
 import { ErrorAlert, NotOpen, PageTitle } from '../components/common';
-import { CODE_COLORS } from '../format';
+import { CODE_COLORS, shanghai } from '../format';
 import { useSchool } from '../layout/school';
 import { ArrivalCurve, ArrivalsByGrade, ClassesMissing } from './dashboard/Arrivals';
 import { LiveFeed } from './dashboard/LiveFeed';
@@ -48,7 +47,7 @@ function TodayNumbers({ data }: { data: DashboardData }) {
   const user = useUser();
   const attendance = data.attendance.data;
   const expected = attendance ? attendance.arrivedCount + attendance.notArrivedCount : undefined;
-  const notGreen = data.codes.data?.items.filter((item) => item.color !== 'green' || item.isStale).length;
+  const notGreen = data.codes.data?.school.attention;
   const feverPersons = data.fevers.data ? new Set(data.fevers.data.events.map((e) => e.personId ?? e.id)).size : undefined;
   const openAlerts = data.alerts.data?.alerts.length;
   const failedNotices = data.notices.data ? (data.notices.data.counts.failed ?? 0) + (data.notices.data.counts.dead ?? 0) : undefined;
@@ -87,11 +86,10 @@ function TodayNumbers({ data }: { data: DashboardData }) {
 function CodeDistribution({ data }: { data: DashboardData }) {
   const { codes, routes } = data;
   if (!routes.codes.isLoading && !routes.codes.path) return <NotOpen title="健康码分布" />;
-  const counts = new Map<string, number>();
-  for (const item of codes.data?.items ?? []) counts.set(item.color, (counts.get(item.color) ?? 0) + 1);
-  const slices = ['green', 'yellow', 'red', 'unknown']
-    .filter((color) => counts.has(color))
-    .map((color) => ({ name: CODE_COLORS[color].label, value: counts.get(color)!, itemStyle: { color: PIE_COLORS[color] } }));
+  const counts = codes.data?.school;
+  const slices = (['green', 'yellow', 'red', 'unknown'] as const)
+    .filter((color) => (counts?.[color] ?? 0) > 0)
+    .map((color) => ({ name: CODE_COLORS[color].label, value: counts![color], itemStyle: { color: PIE_COLORS[color] } }));
   return (
     <Card title="健康码分布" loading={codes.isLoading}>
       {codes.error && <ErrorAlert error={codes.error} />}
@@ -132,7 +130,7 @@ function SyncHistory({ schoolCode }: { schoolCode: string }) {
             tooltip: { trigger: 'axis' },
             legend: { bottom: 0 },
             grid: { left: 56, right: 40, top: 32, bottom: 56 },
-            xAxis: { type: 'category', data: items.map((run) => dayjs(run.startedAt).format('MM-DD HH:mm')) },
+            xAxis: { type: 'category', data: items.map((run) => shanghai(run.startedAt).format('MM-DD HH:mm')) },
             // Code changes are a handful against thousands synced, so they get an axis of their own.
             yAxis: [
               { type: 'value', name: '人' },
@@ -152,13 +150,13 @@ function SyncHistory({ schoolCode }: { schoolCode: string }) {
 
 /** Sign-ins over the last seven days, from the audit log (admins only). */
 function SignIns() {
-  const from = dayjs().subtract(6, 'day');
+  const from = shanghai().subtract(6, 'day');
   const audit = useQuery({
     queryKey: ['audit', 'sign-ins', from.format('YYYY-MM-DD')],
     queryFn: () => api<{ total: number; entries: AuditEntry[] }>(`/api/audit?action=auth.&from=${from.format('YYYY-MM-DD')}&limit=500`),
   });
   const days = Array.from({ length: 7 }, (_, index) => from.add(index, 'day').format('YYYY-MM-DD'));
-  const count = (action: string) => days.map((day) => (audit.data?.entries ?? []).filter((e) => e.action === action && dayjs(e.at).format('YYYY-MM-DD') === day).length);
+  const count = (action: string) => days.map((day) => (audit.data?.entries ?? []).filter((e) => e.action === action && shanghai(e.at).format('YYYY-MM-DD') === day).length);
   return (
     <Card title="近 7 天登录" loading={audit.isLoading}>
       {audit.error && <ErrorAlert error={audit.error} />}
@@ -200,7 +198,7 @@ function SchoolDashboard({ schoolCode }: { schoolCode: string }) {
   }, [data.recent.data]);
 
   const refreshArrivals = useThrottledInvalidate([['attendance', schoolCode]]);
-  const refreshDenials = useThrottledInvalidate([['gate-alerts', schoolCode], ['gate-events', schoolCode, dayjs().format('YYYY-MM-DD'), 'fever']]);
+  const refreshDenials = useThrottledInvalidate([['gate-alerts', schoolCode], ['gate-events', schoolCode, shanghai().format('YYYY-MM-DD'), 'fever']]);
   const stream = useGateStream(schoolCode, (decision) => {
     setFeed((current) => [decision, ...current.filter((d) => d.eventId !== decision.eventId)].slice(0, FEED_LENGTH));
     if (decision.decision === 'pass') refreshArrivals();

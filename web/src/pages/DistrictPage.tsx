@@ -2,12 +2,11 @@ import { useQuery } from '@tanstack/react-query';
 import { Button, Card, Flex, Grid, Input, Progress, Space, Table, Tag, Tooltip, Typography } from 'antd';
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
-import dayjs from 'dayjs';
 import { api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
 import type { AttendanceDay, GateAlert, SyncRun } from '../api/types';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
-import { formatDateTime } from '../format';
+import { formatDateTime, shanghai } from '../format';
 import { useSchool, type SchoolOption } from '../layout/school';
 
 const PAGE_SIZE = 15;
@@ -15,7 +14,7 @@ const PAGE_SIZE = 15;
 /** Today's arrivals of one school from the gate's attendance API. */
 function Arrivals({ code }: { code: string }) {
   const route = useRoute('GET /api/schools/:code/attendance');
-  const today = dayjs().format('YYYY-MM-DD');
+  const today = shanghai().format('YYYY-MM-DD');
   const attendance = useQuery({
     queryKey: ['attendance', code, today],
     queryFn: () => api<AttendanceDay>(fillPath(route.path!, { code }) + `?day=${today}`),
@@ -135,7 +134,7 @@ export function DistrictPage() {
           {isPhone && <div style={{ marginBottom: 12 }}>{searchBox}</div>}
           {schools.error && <ErrorAlert error={schools.error} />}
           <Typography.Paragraph type="secondary" style={{ marginTop: 0 }}>
-            {dayjs().format('YYYY年M月D日')} · 到校人数来自闸机考勤，健康码为各校最近一次同步的结果。点击学校名称查看该校首页。
+            {shanghai().format('YYYY年M月D日')} · 到校人数来自闸机考勤，健康码为各校最近一次同步的结果。点击学校名称查看该校首页。
           </Typography.Paragraph>
           {isPhone ? (
             // On a phone each school is a block with its figures, as a table would scroll them out of sight.

@@ -8,7 +8,7 @@ import { fillPath, useRoute } from '../api/routes';
 import type { AttendanceDay, ClassSummary, GateEvent } from '../api/types';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { GATE_METHODS, GATE_REASONS, formatTemperature, formatTime } from '../format';
+import { GATE_METHODS, GATE_REASONS, formatTemperature, formatTime, shanghai } from '../format';
 import { useUser } from '../auth/session';
 import { useSchool } from '../layout/school';
 import { CodeTag } from './HealthCodesPage';
@@ -100,7 +100,7 @@ function LiveLanes({ schoolCode }: { schoolCode: string }) {
     enabled: devicesRoute.path !== undefined && DEVICE_READERS.includes(user.role),
     refetchInterval: 60_000,
   });
-  const today = dayjs().format('YYYY-MM-DD');
+  const today = shanghai().format('YYYY-MM-DD');
   const [lanes, setLanes] = useState<Map<string, LaneState>>(new Map());
   const recent = useQuery({
     queryKey: ['gate-events', schoolCode, today, 'lanes'],
@@ -237,7 +237,7 @@ function PersonPicker({ schoolCode, value, onChange }: { schoolCode: string; val
 function Events({ schoolCode }: { schoolCode: string }) {
   const route = useRoute('GET /api/schools/:code/gate/events');
   const classesRoute = useRoute('GET /api/schools/:code/classes');
-  const [filter, setFilter] = useState<EventFilter>({ day: dayjs().format('YYYY-MM-DD'), decision: 'all' });
+  const [filter, setFilter] = useState<EventFilter>({ day: shanghai().format('YYYY-MM-DD'), decision: 'all' });
   const classes = useQuery({
     queryKey: ['classes', schoolCode],
     queryFn: async () => (await api<{ items: ClassSummary[] }>(fillPath(classesRoute.path!, { code: schoolCode }))).items,
@@ -261,7 +261,7 @@ function Events({ schoolCode }: { schoolCode: string }) {
   const isPhone = !Grid.useBreakpoint().md;
   const [phoneShown, setPhoneShown] = useState(20);
   // Today's search follows the gate; a past day does not change.
-  const isToday = filter.day === dayjs().format('YYYY-MM-DD');
+  const isToday = filter.day === shanghai().format('YYYY-MM-DD');
   const refresh = useThrottledInvalidate([['gate-events', schoolCode, 'search']], 3000);
   useGateStream(isToday ? schoolCode : undefined, refresh);
 
@@ -368,7 +368,7 @@ function Events({ schoolCode }: { schoolCode: string }) {
 export function GatePage() {
   const { school } = useSchool();
   if (!school) return <NeedSchool title="通行" />;
-  const today = dayjs().format('YYYY-MM-DD');
+  const today = shanghai().format('YYYY-MM-DD');
   return (
     <>
       <PageTitle title={`通行 · ${school.name}`} />

@@ -10,6 +10,7 @@ import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
 import { CODE_COLORS, formatDateTime } from '../format';
 import { useSchool } from '../layout/school';
+import { SYNC_TRIGGER_LABELS } from '../sync-triggers';
 
 const RUN_STATUS: Record<string, { label: string; color: string }> = {
   running: { label: '进行中', color: 'processing' },
@@ -19,7 +20,6 @@ const RUN_STATUS: Record<string, { label: string; color: string }> = {
   interrupted: { label: '已中断', color: 'default' },
 };
 
-const TRIGGERS: Record<string, string> = { manual: '手动', schedule: '定时', poll: '轮询', polling: '轮询', resume: '续跑', cli: '命令行', demo: '演示' };
 
 /** Rows that need attention first: red, yellow, no record, stale green, then green. */
 const SEVERITY: Record<string, number> = { red: 0, yellow: 1, unknown: 2, green: 4 };
@@ -154,7 +154,7 @@ function SyncRuns({ schoolCode }: { schoolCode: string }) {
         pagination={false}
         columns={[
           { title: '开始时间', dataIndex: 'startedAt', width: 150, render: formatDateTime },
-          { title: '方式', dataIndex: 'trigger', width: 70, render: (value: string) => TRIGGERS[value] ?? value },
+          { title: '方式', dataIndex: 'trigger', width: 80, render: (value: string) => SYNC_TRIGGER_LABELS[value] ?? value },
           {
             title: '状态',
             dataIndex: 'status',

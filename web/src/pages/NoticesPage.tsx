@@ -317,17 +317,33 @@ function recipientOf(notice: Notice): string {
   return notice.channel === 'dingtalk_robot' ? '钉钉群' : '—';
 }
 
+/**
+ * Notices with their delivery state. Admins see the school's and may narrow them to one
+ * class; a head teacher sees their own class only, which the server enforces.
+ */
 function Notices({ schoolCode }: { schoolCode: string }) {
+  const user = useUser();
   const route = useRoute('GET /api/schools/:code/notices');
   const retryRoute = useRoute('POST /api/notices/:id/retry');
   const client = useQueryClient();
   const { message } = App.useApp();
   const [state, setState] = useState('all');
+  const [classId, setClassId] = useState<string | undefined>();
   const isPhone = !Grid.useBreakpoint().md;
+  const canRetry = isAdmin(user) && retryRoute.path !== undefined;
+  const classes = useQuery({
+    queryKey: ['classes', schoolCode],
+    queryFn: async () => (await api<{ items: Array<{ id: string; name: string }> }>(`/api/schools/${encodeURIComponent(schoolCode)}/classes`)).items,
+    enabled: isAdmin(user),
+  });
   const notices = useQuery({
-    queryKey: ['notices', schoolCode, state],
-    queryFn: () =>
-      api<{ counts: Record<string, number>; notices: Notice[] }>(fillPath(route.path!, { code: schoolCode }) + `?limit=200${state === 'all' ? '' : `&state=${state}`}`),
+    queryKey: ['notices', schoolCode, state, classId ?? 'all'],
+    queryFn: () => {
+      const query = new URLSearchParams({ limit: '200' });
+      if (state !== 'all') query.set('state', state);
+      if (classId) query.set('classId', classId);
+      return api<{ counts: Record<string, number>; notices: Notice[] }>(fillPath(route.path!, { code: schoolCode }) + `?${query}`);
+    },
     enabled: route.path !== undefined,
     refetchInterval: 10_000,
   });
@@ -346,13 +362,32 @@ function Notices({ schoolCode }: { schoolCode: string }) {
   const label = (text: string, count: number | undefined) => (count === undefined ? text : `${text} ${count}`);
   const stateOptions = [{ value: 'all', label: label('全部', total) }, ...DELIVERY_STATES.map((s) => ({ value: s.value, label: label(s.label, counts?.[s.value]) }))];
   // Six states do not fit beside the title on a phone, so there they are a drop-down above the list.
-  const filter = isPhone ? (
-    <Select aria-label="送达状态" value={state} onChange={setState} options={stateOptions} style={{ width: 180, marginBottom: 8 }} />
+  const stateFilter = isPhone ? (
+    <Select aria-label="送达状态" value={state} onChange={setState} options={stateOptions} style={{ width: 180 }} />
   ) : (
     <Segmented value={state} onChange={(value) => setState(String(value))} options={stateOptions} />
   );
+  const filter = (
+    <Space wrap style={isPhone ? { marginBottom: 8 } : undefined}>
+      {isAdmin(user) && (
+        <Select
+          allowClear
+          showSearch
+          optionFilterProp="label"
+          aria-label="班级"
+          placeholder="全部班级"
+          style={{ width: 140 }}
+          value={classId}
+          onChange={setClassId}
+          options={(classes.data ?? []).map((c) => ({ value: c.id, label: c.name }))}
+        />
+      )}
+      {stateFilter}
+    </Space>
+  );
+  const title = user.role === 'head_teacher' ? `通知与送达情况 · ${user.className ?? '本班'}` : '通知与送达情况';
   return (
-    <Card title="通知与送达情况" extra={isPhone ? null : filter} data-testid="notices-card">
+    <Card title={title} extra={isPhone ? null : filter} data-testid="notices-card">
       {isPhone && filter}
       {notices.error && <ErrorAlert error={notices.error} />}
       <Table<Notice>
@@ -381,7 +416,7 @@ function Notices({ schoolCode }: { schoolCode: string }) {
             key: 'retry',
             width: 100,
             render: (_, notice) =>
-              retryRoute.path && ['failed', 'dead', 'filtered'].includes(notice.status) ? (
+              canRetry && ['failed', 'dead', 'filtered'].includes(notice.status) ? (
                 <Button
                   size="small"
                   onClick={(event) => {
@@ -408,10 +443,12 @@ export function NoticesPage() {
     <>
       <PageTitle title={`预警与通知 · ${school.name}`} />
       <Row gutter={[16, 16]}>
-        <Col span={24}>
-          <GateAlerts schoolCode={school.code} />
-        </Col>
-        {isAdmin(user) && (
+        {ALERT_READERS.includes(user.role) && (
+          <Col span={24}>
+            <GateAlerts schoolCode={school.code} />
+          </Col>
+        )}
+        {(isAdmin(user) || user.role === 'head_teacher') && (
           <Col span={24}>
             <Notices schoolCode={school.code} />
           </Col>

@@ -1,6 +1,7 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
+import { useSearchParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, DatePicker, Form, Input, Modal, Select, Space, Table, Tabs, Tag } from 'antd';
+import { Alert, App, Button, Card, DatePicker, Empty, Form, Input, Modal, Select, Space, Table, Tabs, Tag } from 'antd';
 import { PlusOutlined, UnlockOutlined } from '@ant-design/icons';
 import type { Dayjs } from 'dayjs';
 import { api } from '../api/client';
@@ -8,6 +9,11 @@ import type { AuditEntry } from '../api/types';
 import { isAdmin, useUser, type CurrentUser, type UserRole } from '../auth/session';
 import { ErrorAlert, PageTitle } from '../components/common';
 import { formatDateTime } from '../format';
+import { useSchool } from '../layout/school';
+import { DingTalkTab } from './settings/DingTalkTab';
+import { GateThresholdsTab } from './settings/GateThresholdsTab';
+import { RetentionTab } from './settings/RetentionTab';
+import { SyncScheduleTab } from './settings/SyncScheduleTab';
 
 const ROLE_OPTIONS: Array<{ value: UserRole; label: string }> = [
   { value: 'school_admin', label: '学校管理员' },
@@ -30,6 +36,14 @@ const ACTIONS: Record<string, string> = {
   'user.create': '创建账号',
   'user.unlock': '解锁账号',
   'access.denied': '越权访问被拒',
+  'gate.settings.update': '修改通行阈值',
+  'healthcode.schedule.update': '修改同步时间',
+  'dingtalk.test': '钉钉测试消息',
+  'device.create': '登记设备',
+  'device.rotate_key': '更换设备密钥',
+  'device.disable': '停用设备',
+  'device.enable': '启用设备',
+  'notices.view': '查看通知',
 };
 
 interface PasswordValues {
@@ -248,17 +262,35 @@ function AuditLog() {
   );
 }
 
+/** A school setting's tab, or the hint to pick a school first (district admins). */
+function SchoolTab({ render }: { render: (schoolCode: string) => ReactNode }) {
+  const { school } = useSchool();
+  if (!school) return <Empty description="请先在顶部选择学校" />;
+  return render(school.code);
+}
+
+/** Settings; the tab is in the address (?tab=gate), so a link can open it. */
 export function SettingsPage() {
   const user = useUser();
+  const [params, setParams] = useSearchParams();
   const items = [{ key: 'password', label: '修改密码', children: <PasswordForm /> }];
   if (isAdmin(user)) {
-    items.push({ key: 'accounts', label: '账号管理', children: <Accounts /> }, { key: 'audit', label: '审计日志', children: <AuditLog /> });
+    items.push(
+      { key: 'gate', label: '通行阈值', children: <SchoolTab render={(code) => <GateThresholdsTab schoolCode={code} />} /> },
+      { key: 'sync', label: '同步时间', children: <SchoolTab render={(code) => <SyncScheduleTab schoolCode={code} />} /> },
+      { key: 'retention', label: '保留期限', children: <SchoolTab render={(code) => <RetentionTab schoolCode={code} />} /> },
+      { key: 'dingtalk', label: '钉钉', children: <SchoolTab render={(code) => <DingTalkTab schoolCode={code} />} /> },
+      { key: 'accounts', label: '账号管理', children: <Accounts /> },
+      { key: 'audit', label: '审计日志', children: <AuditLog /> },
+    );
   }
+  const requested = params.get('tab');
+  const activeKey = items.some((item) => item.key === requested) ? requested! : 'password';
   return (
     <>
       <PageTitle title="设置" />
       <Alert type="info" showIcon title={`当前账号：${user.displayName}（${user.username}，${user.roleLabel}）`} style={{ marginBottom: 16 }} />
-      <Tabs items={items} />
+      <Tabs items={items} activeKey={activeKey} onChange={(key) => setParams(key === 'password' ? {} : { tab: key }, { replace: true })} destroyOnHidden />
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { Card, Empty, Table, Typography } from 'antd';
-import dayjs from 'dayjs';
+import { shanghai } from '../../format';
 import type { AttendanceDay, ClassArrivals } from '../../api/types';
 import { Chart } from '../../components/Chart';
 import { ErrorAlert } from '../../components/common';
@@ -35,7 +35,7 @@ export function ArrivalCurve({ attendance, isLoading, error }: Props) {
     let index = 0;
     for (let t = start + step; t <= end; t += step) {
       while (index < times.length && times[index] < t) index += 1;
-      points.push([dayjs(t).format('HH:mm'), index]);
+      points.push([shanghai(t).format('HH:mm'), index]);
     }
   }
   return (

@@ -1,8 +1,8 @@
 import type { FetchQueryOptions, QueryClient } from '@tanstack/react-query';
-import dayjs from 'dayjs';
+import { todayInShanghai } from '../../format';
 import { api } from '../../api/client';
 import { SERVER_ROUTES_QUERY, fillPath, findRoute } from '../../api/routes';
-import type { AttendanceDay, CodeEntry, GateAlert, GateEvent } from '../../api/types';
+import type { AttendanceDay, GateAlert, GateEvent } from '../../api/types';
 import type { CurrentUser } from '../../auth/session';
 
 /** Decisions the live feed keeps. */
@@ -10,6 +10,26 @@ export const FEED_LENGTH = 6;
 const ALERT_READERS = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
 /** The gate stream refetches what changes; a query mounted right after its prefetch is not read again. */
 const FRESH_MS = 10_000;
+
+/** How many people have each code colour; see GET /api/schools/:code/code-counts. */
+export interface CodeColorCounts {
+  total: number;
+  green: number;
+  yellow: number;
+  red: number;
+  unknown: number;
+  stale: number;
+  /** Not green, or green but stale. */
+  attention: number;
+}
+
+/** GET /api/schools/:code/code-counts: counts only, no names, so it is cheap for 3,000 people. */
+export interface SchoolCodeCounts {
+  school: CodeColorCounts;
+  grades: Array<{ grade: number; counts: CodeColorCounts }>;
+  classes: Array<{ classId: string; className: string; grade: number; counts: CodeColorCounts }>;
+  unplaced: CodeColorCounts;
+}
 
 /** Route paths the dashboard reads; undefined where the server has no such route. */
 export interface DashboardRoutes {
@@ -24,7 +44,7 @@ export function dashboardRoutesOf(routes: Map<string, Set<string>>): DashboardRo
   return {
     attendance: findRoute(routes, 'GET /api/schools/:code/attendance'),
     alerts: findRoute(routes, 'GET /api/schools/:code/alerts'),
-    codes: findRoute(routes, 'GET /api/schools/:code/codes'),
+    codes: findRoute(routes, 'GET /api/schools/:code/code-counts'),
     events: findRoute(routes, 'GET /api/schools/:code/gate/events'),
     notices: findRoute(routes, 'GET /api/schools/:code/notices'),
   };
@@ -35,7 +55,7 @@ export function dashboardRoutesOf(routes: Map<string, Set<string>>): DashboardRo
  * disabled where its route is missing or the role may not read it.
  */
 export function dashboardQueries(schoolCode: string, role: CurrentUser['role'], routes: DashboardRoutes) {
-  const today = dayjs().format('YYYY-MM-DD');
+  const today = todayInShanghai();
   const url = (path: string | undefined, query: string) => fillPath(path!, { code: schoolCode }) + query;
   const isAdmin = role === 'district_admin' || role === 'school_admin';
   return {
@@ -52,8 +72,8 @@ export function dashboardQueries(schoolCode: string, role: CurrentUser['role'], 
       staleTime: FRESH_MS,
     },
     codes: {
-      queryKey: ['codes', schoolCode, 'all'],
-      queryFn: () => api<{ items: CodeEntry[]; total: number }>(url(routes.codes, '')),
+      queryKey: ['code-counts', schoolCode],
+      queryFn: () => api<SchoolCodeCounts>(url(routes.codes, '')),
       enabled: routes.codes !== undefined,
       staleTime: FRESH_MS,
     },

@@ -1,0 +1,128 @@
+import { useEffect } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App, Button, Card, Checkbox, Form, Input, InputNumber, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
+import { api } from '../../api/client';
+import { ErrorAlert, Loading } from '../../components/common';
+import { formatDateTime } from '../../format';
+
+/** GET /api/schools/:code/sync-schedule. */
+interface Schedule {
+  crons: string[];
+  preset: string | null;
+  polling: { enabled: boolean; everyMinutes: number; from: string; to: string; weekdays: number[] };
+  nextRuns: number[];
+}
+
+interface Values {
+  mode: string;
+  crons: string[];
+  polling: Schedule['polling'];
+}
+
+const PRESETS = [
+  { value: 'daily-0430', label: '每天 04:30' },
+  { value: 'evening-2100-morning-0630', label: '前一晚 21:00 和当天 06:30' },
+  { value: 'custom', label: '自定义' },
+];
+
+const WEEKDAYS = ['日', '一', '二', '三', '四', '五', '六'].map((label, value) => ({ value, label: `周${label}` }));
+const CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** When the school's health codes are fetched in full, and the polling during school hours. */
+export function SyncScheduleTab({ schoolCode }: { schoolCode: string }) {
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const [form] = Form.useForm<Values>();
+  const mode = Form.useWatch('mode', form);
+  const pollingEnabled = Form.useWatch(['polling', 'enabled'], form);
+  const url = `/api/schools/${encodeURIComponent(schoolCode)}/sync-schedule`;
+  const schedule = useQuery({ queryKey: ['sync-schedule', schoolCode], queryFn: () => api<Schedule>(url) });
+  const save = useMutation({
+    mutationFn: (values: Values) =>
+      api<Schedule>(url, {
+        method: 'PUT',
+        body: values.mode === 'custom' ? { crons: values.crons, polling: values.polling } : { preset: values.mode, polling: values.polling },
+      }),
+    onSuccess: (reply) => {
+      client.setQueryData(['sync-schedule', schoolCode], reply);
+      message.success('同步时间已保存');
+    },
+  });
+
+  useEffect(() => {
+    if (schedule.data) form.setFieldsValue({ mode: schedule.data.preset ?? 'custom', crons: schedule.data.crons, polling: schedule.data.polling });
+  }, [schedule.data, form]);
+
+  if (schedule.isLoading) return <Loading />;
+  if (schedule.error) return <ErrorAlert error={schedule.error} />;
+
+  return (
+    <Card title="健康码同步时间" style={{ maxWidth: 720 }} data-testid="sync-schedule">
+      {save.error && <ErrorAlert error={save.error} />}
+      <Form form={form} layout="vertical" requiredMark={false} onFinish={(values) => save.mutate(values)}>
+        <Form.Item name="mode" label="全量同步">
+          <Radio.Group options={PRESETS} />
+        </Form.Item>
+        {mode === 'custom' && (
+          <Form.Item
+            name="crons"
+            label="cron 表达式（北京时间，5 段：分 时 日 月 周）"
+            extra="例如 30 4 * * * 表示每天 04:30；输入后按回车添加。"
+            rules={[{ required: true, type: 'array', min: 1, message: '至少需要一个同步时间' }]}
+          >
+            <Select mode="tags" open={false} tokenSeparators={[',']} placeholder="30 4 * * *" />
+          </Form.Item>
+        )}
+        <Form.Item name={['polling', 'enabled']} label="在校时段轮询" valuePropName="checked">
+          <Switch />
+        </Form.Item>
+        {pollingEnabled && (
+          <>
+            <Space wrap size={24}>
+              <Form.Item
+                name={['polling', 'everyMinutes']}
+                label="间隔（分钟）"
+                rules={[
+                  { required: true, message: '请输入轮询间隔' },
+                  { type: 'integer', min: 5, max: 240, message: '轮询间隔应为 5 到 240 的整数分钟' },
+                ]}
+              >
+                <InputNumber precision={0} style={{ width: 120 }} />
+              </Form.Item>
+              <Form.Item name={['polling', 'from']} label="开始" rules={[{ pattern: CLOCK, message: '请按 HH:MM 填写，例如 07:00' }]}>
+                <Input style={{ width: 100 }} />
+              </Form.Item>
+              <Form.Item
+                name={['polling', 'to']}
+                label="结束"
+                dependencies={[['polling', 'from']]}
+                rules={[
+                  { pattern: CLOCK, message: '请按 HH:MM 填写，例如 17:00' },
+                  ({ getFieldValue }) => ({
+                    validator: (_, value: string) => (value >= getFieldValue(['polling', 'from']) ? Promise.resolve() : Promise.reject(new Error('结束时间不能早于开始时间'))),
+                  }),
+                ]}
+              >
+                <Input style={{ width: 100 }} />
+              </Form.Item>
+            </Space>
+            <Form.Item name={['polling', 'weekdays']} label="星期">
+              <Checkbox.Group options={WEEKDAYS} />
+            </Form.Item>
+          </>
+        )}
+        <Form.Item label="接下来的全量同步">
+          <Space wrap>
+            {(schedule.data?.nextRuns ?? []).map((at) => (
+              <Tag key={at}>{formatDateTime(at)}</Tag>
+            ))}
+            {schedule.data?.nextRuns.length === 0 && <Typography.Text type="secondary">无</Typography.Text>}
+          </Space>
+        </Form.Item>
+        <Button type="primary" htmlType="submit" loading={save.isPending}>
+          保存
+        </Button>
+      </Form>
+    </Card>
+  );
+}
