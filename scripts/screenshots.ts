@@ -34,6 +34,8 @@ const PAGES = [
   { name: 'checks', path: '/checks', user: 'teacher23' },
   { name: 'follow-ups', path: '/follow-ups', user: 'doctor' },
   { name: 'cluster-alerts', path: '/cluster-alerts', user: 'district' },
+  { name: 'venues', path: '/venues', user: 'district' },
+  { name: 'venue-tracing', path: '/venues', user: 'tracer' },
 ];
 
 /** Page names to shoot, comma-separated (for example `checks,follow-ups`); all pages, the sign-in page and the kiosk when unset. */

@@ -1,3 +1,4 @@
+import { seedDemoVenues } from '../demo/venues.js';
 import { buildApp, type RouteModule } from '../app.js';
 import { CliError } from './command.js';
 import { loadConfig } from '../config.js';
@@ -31,6 +32,7 @@ export async function serveCommand(): Promise<void> {
     await seedDemoVisitors(runtime.ctx);
     await seedDemoChecks(runtime.ctx);
     await seedDemoReports(runtime.ctx);
+    await seedDemoVenues(runtime.ctx);
     banner =
       [
         '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',

@@ -25,6 +25,7 @@ const ACCOUNTS: Array<{ username: string; displayName: string; role: string; lab
   { username: 'doctor', displayName: '校医', role: 'school_doctor', label: '校医', school: true },
   { username: 'guard', displayName: '东门门卫', role: 'guard', label: '门卫', school: true },
   { username: 'teacher', displayName: '任课教师', role: 'teacher', label: '任课教师', school: true },
+  { username: 'tracer', displayName: '区疫情防控专班 流调员', role: 'task_force', label: '疫情防控专班（场所码流调）', school: false },
 ];
 
 /**

@@ -1,3 +1,4 @@
+import { seedDemoVenues } from '../../src/demo/venues.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promi
     const morning = await replayMorning(seedCtx, demo, { waitMs: 20_000 });
     await seedDemoChecks(seedCtx);
     await seedDemoReports(seedCtx);
+    await seedDemoVenues(seedCtx);
     return morning;
   } finally {
     await stopDispatcher();

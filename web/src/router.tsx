@@ -20,12 +20,10 @@ const DistrictPage = lazy(() => import('./pages/DistrictPage').then((m) => ({ de
 const ChecksPage = lazy(() => import('./pages/checks/ChecksPage').then((m) => ({ default: m.ChecksPage })));
 const FollowUpsPage = lazy(() => import('./pages/checks/FollowUpsPage').then((m) => ({ default: m.FollowUpsPage })));
 const ClusterAlertsPage = lazy(() => import('./pages/checks/ClusterAlertsPage').then((m) => ({ default: m.ClusterAlertsPage })));
-const ChecksPage = lazy(() => import('./pages/checks/ChecksPage').then((m) => ({ default: m.ChecksPage })));
-const FollowUpsPage = lazy(() => import('./pages/checks/FollowUpsPage').then((m) => ({ default: m.FollowUpsPage })));
-const ClusterAlertsPage = lazy(() => import('./pages/checks/ClusterAlertsPage').then((m) => ({ default: m.ClusterAlertsPage })));
 const ReportsPage = lazy(() => import('./pages/ReportsPage').then((m) => ({ default: m.ReportsPage })));
 const DistrictReportsPage = lazy(() => import('./pages/DistrictReportsPage').then((m) => ({ default: m.DistrictReportsPage })));
 const VisitorsPage = lazy(() => import('./pages/VisitorsPage').then((m) => ({ default: m.VisitorsPage })));
+const VenuesPage = lazy(() => import('./pages/VenuesPage').then((m) => ({ default: m.VenuesPage })));
 const EntryWindowsPage = lazy(() => import('./pages/EntryWindowsPage').then((m) => ({ default: m.EntryWindowsPage })));
 
 /** Shows the sign-in page in place of any page until a user signs in, so deep links survive sign-in. */
@@ -79,9 +77,7 @@ const router = createBrowserRouter([
       { path: 'devices', element: <DevicesPage /> },
       { path: 'settings', element: <SettingsPage /> },
       { path: 'district', element: <DistrictPage /> },
-      { path: 'checks', element: <ChecksPage /> },
-      { path: 'follow-ups', element: <FollowUpsPage /> },
-      { path: 'cluster-alerts', element: <ClusterAlertsPage /> },
+      { path: 'venues', element: <VenuesPage /> },
       { path: 'checks', element: <ChecksPage /> },
       { path: 'follow-ups', element: <FollowUpsPage /> },
       { path: 'cluster-alerts', element: <ClusterAlertsPage /> },

@@ -2,7 +2,7 @@ import { createContext, useContext, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from '../api/client';
 
-export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard';
+export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard' | 'task_force';
 
 /** The signed-in user as GET /api/auth/me returns it. */
 export interface CurrentUser {
@@ -119,8 +119,8 @@ export const isAdmin = (user: CurrentUser) => user.role === 'district_admin' || 
 
 /**
  * Return the page a role starts on after signing in: teachers their class on the phone page,
- * guards the live gate, doctors the alerts, the district its schools, school admins the
- * dashboard.
+ * guards the live gate, doctors the alerts, the district its schools, the task force venue
+ * tracing, school admins the dashboard.
  */
 export function landingPath(user: Pick<CurrentUser, 'role'>): string {
   switch (user.role) {
@@ -133,6 +133,8 @@ export function landingPath(user: Pick<CurrentUser, 'role'>): string {
       return '/alerts';
     case 'district_admin':
       return '/district';
+    case 'task_force':
+      return '/venues';
     default:
       return '/';
   }

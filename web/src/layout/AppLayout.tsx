@@ -15,9 +15,6 @@ import {
   MedicineBoxOutlined,
   FileDoneOutlined,
   ClusterOutlined,
-  MedicineBoxOutlined,
-  FileDoneOutlined,
-  ClusterOutlined,
   MobileOutlined,
   QrcodeOutlined,
   SafetyCertificateOutlined,
@@ -25,6 +22,7 @@ import {
   SettingOutlined,
   TeamOutlined,
   UserOutlined,
+  EnvironmentOutlined,
 } from '@ant-design/icons';
 import { consumeJustSignedIn, landingPath, useLogout, useUser, type CurrentUser } from '../auth/session';
 import { Loading } from '../components/common';
@@ -37,10 +35,7 @@ const SCHOOL_READERS: Role[] = ['district_admin', 'school_admin', 'school_doctor
 const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] }> = [
   { key: '/class', icon: <MobileOutlined />, label: '我的班级', roles: ['head_teacher', 'teacher'] },
   { key: '/checks', icon: <FileDoneOutlined />, label: '晨午检', roles: ['head_teacher', 'teacher', 'school_admin', 'school_doctor', 'district_admin'] },
-  { key: '/checks', icon: <FileDoneOutlined />, label: '晨午检', roles: ['head_teacher', 'teacher', 'school_admin', 'school_doctor', 'district_admin'] },
   { key: '/', icon: <HomeOutlined />, label: '首页' },
-  { key: '/follow-ups', icon: <MedicineBoxOutlined />, label: '缺勤追踪', roles: ['head_teacher', 'school_admin', 'school_doctor', 'district_admin'] },
-  { key: '/cluster-alerts', icon: <ClusterOutlined />, label: '聚集性预警', roles: ['school_admin', 'school_doctor', 'district_admin'] },
   { key: '/follow-ups', icon: <MedicineBoxOutlined />, label: '缺勤追踪', roles: ['head_teacher', 'school_admin', 'school_doctor', 'district_admin'] },
   { key: '/cluster-alerts', icon: <ClusterOutlined />, label: '聚集性预警', roles: ['school_admin', 'school_doctor', 'district_admin'] },
   { key: '/persons', icon: <TeamOutlined />, label: '人员' },
@@ -53,6 +48,7 @@ const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] 
   { key: '/settings', icon: <SettingOutlined />, label: '设置' },
   { key: '/reports', icon: <FileTextOutlined />, label: '日报', roles: ['district_admin', 'school_admin', 'school_doctor'] },
   { key: '/district', icon: <ApartmentOutlined />, label: '区级', roles: ['district_admin'] },
+  { key: '/venues', icon: <EnvironmentOutlined />, label: '场所码', roles: ['district_admin', 'school_admin', 'task_force'] },
   { key: '/district-reports', icon: <BarChartOutlined />, label: '日报汇总', roles: ['district_admin'] },
 ];
 

@@ -1,0 +1,115 @@
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUser } from '../../src/modules/auth/service.js';
+import { recordCheckin } from '../../src/modules/venues/checkin.js';
+import * as venueService from '../../src/modules/venues/service.js';
+import * as venueStore from '../../src/modules/venues/store.js';
+import type { AuthUser } from '../../src/modules/auth/scope.js';
+import { makeIdNumber } from '../../src/shared/synthetic.js';
+import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
+
+if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
+
+const PASSWORD = 'venue-page-password';
+
+describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
+  let server: ConsoleServer;
+  let browser: ConsoleBrowser;
+  let admin: AuthUser;
+  const passenger = { name: '周小雨', idNumber: makeIdNumber(7301, '1990-05-06') };
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    browser = await launchBrowser();
+    const account = await createUser(server.ctx, { username: 'venueadmin', displayName: '区交通专员', role: 'district_admin', password: PASSWORD }, null);
+    await createUser(server.ctx, { username: 'tracer', displayName: '流调专员', role: 'task_force', password: PASSWORD }, null);
+    admin = { id: account.id, username: 'venueadmin', displayName: '区交通专员', role: 'district_admin', schoolId: null, classId: null, personId: null, sessionId: 'test' };
+
+    // A bus of line K88 with one check-in an hour ago, found later by tracing.
+    const [bus] = await venueService.createVenues(server.ctx, admin, [{ kind: 'bus', name: '8801 号车', operator: '城西公交', line: 'K88', plate: '浙A·88001' }]);
+    const venue = await venueStore.findVenue(server.ctx.db, bus.id);
+    const at = Date.now() - 60 * 60_000;
+    await recordCheckin({ ...server.ctx, now: () => at }, { venue: venue!, method: 'scan', identity: passenger });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('registers a bus and offers its poster', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
+    await page.getByRole('tab', { name: '场所与场所码' }).waitFor();
+
+    await page.getByRole('button', { name: '登记场所' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: /登\s*记/ }).click();
+    // The browser checks the form before anything is sent.
+    await dialog.getByText('请填写场所名称').waitFor();
+    await dialog.getByText('公交车请填写线路').waitFor();
+
+    await dialog.getByLabel('名称').fill('8802 号车');
+    await dialog.getByLabel('运营单位').fill('城西公交');
+    await dialog.getByLabel('线路').fill('K88');
+    await dialog.getByLabel('车牌').fill('浙A·88002');
+    await dialog.getByRole('button', { name: /登\s*记/ }).click();
+    await page.getByText('已登记场所“8802 号车”').waitFor();
+
+    const row = page.getByRole('row', { name: /8802 号车/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('K88路 浙A·88002');
+    const poster = await row.getByRole('link', { name: '海报' }).getAttribute('href');
+    expect(poster).toMatch(/^\/api\/venues\/\w+\/poster$/);
+    const response = await page.request.get(server.url + poster);
+    expect(response.status()).toBe(200);
+    expect(await response.text()).toContain('K88路 浙A·88002');
+    await page.context().close();
+  });
+
+  it('reissues a code with a reason', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
+    const row = page.getByRole('row', { name: /8801 号车/ });
+    await row.getByText('换码').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: /换\s*码/ }).click();
+    await dialog.getByText('请填写换码原因').waitFor();
+    await dialog.getByLabel('换码原因').fill('海报被涂改');
+    await dialog.getByRole('button', { name: /换\s*码/ }).click();
+    await page.getByText('已换发第 2 版场所码').waitFor();
+    expect(await row.textContent()).toContain('第 2 版');
+    await page.context().close();
+  });
+
+  it('traces a bus line and exports it', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'tracer', PASSWORD);
+    // The task force starts on this page and sees only its own tabs.
+    await page.waitForURL(/\/venues$/);
+    await page.getByRole('tab', { name: '流调查询' }).waitFor();
+    expect(await page.getByRole('tab', { name: '场所与场所码' }).count()).toBe(0);
+
+    await page.getByRole('textbox', { name: /线路/ }).fill('K88');
+    await page.getByRole('button', { name: /查\s*询/ }).click();
+    await page.getByText('请填写查询目的').waitFor();
+    await page.getByLabel('查询目的').fill('密接排查演练');
+    await page.getByRole('button', { name: /查\s*询/ }).click();
+
+    await expect.poll(() => page.getByTestId('trace-summary').textContent()).toContain('共 1 条登记');
+    const row = page.getByRole('row', { name: new RegExp(passenger.name) });
+    expect(await row.textContent()).toContain(passenger.idNumber);
+    expect(await row.textContent()).toContain('8801 号车');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出 Excel' }).click()]);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile((await download.path())!);
+    const cells = workbook.worksheets[0].getSheetValues().flat().map(String);
+    expect(cells).toContain(passenger.idNumber);
+
+    const audit = await server.ctx.db.selectFrom('audit_log').select(['action', 'detail']).where('action', 'like', 'venue.trace%').execute();
+    expect(audit.map((a) => a.action).sort()).toEqual(['venue.trace.venue', 'venue.trace.venue.export']);
+    expect(audit.every((a) => String(a.detail).includes('密接排查演练'))).toBe(true);
+    await page.context().close();
+  });
+});
