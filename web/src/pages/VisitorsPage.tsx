@@ -274,7 +274,8 @@ export function VisitorsPage() {
                     {windowText(v)}　入校 {clock(v.enteredAt)}　离校 {clock(v.exitedAt)}
                     {v.checkedAt !== null && (
                       <>
-                        　{formatTemperature(v.temperature)} <CodeTag visitor={v} />
+                        {'　'}
+                        {formatTemperature(v.temperature)} <CodeTag visitor={v} />
                       </>
                     )}
                   </Typography.Text>
@@ -292,11 +293,22 @@ export function VisitorsPage() {
             loading={list.isLoading}
             dataSource={visitors}
             pagination={{ hideOnSinglePage: true, pageSize: 50 }}
+            scroll={{ x: 1150 }}
             locale={{ emptyText: '当天没有访客' }}
             columns={[
               { title: '姓名', dataIndex: 'name', width: 90 },
-              { title: '证件 / 手机', key: 'identity', render: (_, v) => identityText(v) || '—' },
-              { title: '来访事由', dataIndex: 'purpose', render: (value: string, v) => (v.walkInReason ? <span title={`未预约原因：${v.walkInReason}`}>{value}</span> : value) },
+              {
+                title: '证件 / 手机',
+                key: 'identity',
+                width: 190,
+                render: (_, v) => (
+                  <div style={{ whiteSpace: 'nowrap' }}>
+                    {v.idNumberMasked && <div>身份证 {v.idNumberMasked}</div>}
+                    {v.phoneMasked && <div>手机 {v.phoneMasked}</div>}
+                  </div>
+                ),
+              },
+              { title: '来访事由', dataIndex: 'purpose', width: 200, render: (value: string, v) => (v.walkInReason ? <span title={`未预约原因：${v.walkInReason}`}>{value}</span> : value) },
               { title: '接待人', dataIndex: 'hostName', width: 120 },
               { title: '预计时间', key: 'window', width: 110, render: (_, v) => windowText(v) },
               { title: '入校', dataIndex: 'enteredAt', width: 70, render: clock },
