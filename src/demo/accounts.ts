@@ -62,7 +62,7 @@ export async function seedDemoAccounts(ctx: AppContext): Promise<DemoAccount[]> 
   return ACCOUNTS.map(({ username, label }) => ({ username, label }));
 }
 
-/** The staff member of the demo school an account stands for, or undefined when the data lacks one. */
+/** Find the staff member of the demo school that an account represents, or undefined when the data has none. */
 async function demoPersonOf(ctx: AppContext, schoolId: string, person: 'head-teacher' | 'management', className?: string): Promise<string | undefined> {
   if (person === 'management') {
     const management = await listManagement(ctx, schoolId);

@@ -12,7 +12,7 @@ dayjs.extend(utc);
 dayjs.extend(timezone);
 dayjs.tz.setDefault(TIME_ZONE);
 
-/** An instant (epoch ms, default now) as a dayjs in Asia/Shanghai; use it instead of dayjs(ms). */
+/** Convert an instant (epoch ms, default now) to a dayjs in Asia/Shanghai. Use it instead of dayjs(ms). */
 export function shanghai(ms?: number): Dayjs {
   return ms === undefined ? dayjs().tz(TIME_ZONE) : dayjs(ms).tz(TIME_ZONE);
 }

@@ -1,7 +1,7 @@
 /**
- * What started a health-code sync run (the `trigger` of GET /api/schools/:code/sync-runs),
- * as the console labels it. The server's list is SYNC_TRIGGERS in
- * src/modules/healthcode/sync.ts; a test checks that every one has a label here.
+ * Console labels of the `trigger` of a health-code sync run (GET /api/schools/:code/sync-runs).
+ * The server's list is SYNC_TRIGGERS in src/modules/healthcode/sync.ts, and a test checks
+ * that each one has a label here.
  */
 export const SYNC_TRIGGER_LABELS: Record<string, string> = {
   schedule: '定时',

@@ -72,7 +72,7 @@ export async function createDevice(ctx: AppContext, input: NewDevice): Promise<C
   return { device, key };
 }
 
-/** A device of the school by id, or NOT_FOUND naming the id (also for another school's device). */
+/** Find a device of the school by id, or throw NOT_FOUND naming the id (also for another school's device). */
 export async function getDeviceOfSchoolOrThrow(ctx: AppContext, schoolId: string, deviceId: string): Promise<store.DeviceRow> {
   const device = await store.findDeviceById(ctx.db, deviceId);
   if (!device || device.school_id !== schoolId) throw new AppError('NOT_FOUND', { what: '设备', value: deviceId });

@@ -300,8 +300,8 @@ export async function countEventsByDecision(db: Executor, schoolId: string, day:
 }
 
 /**
- * The newest event of a device on or after `sinceDay` ('YYYY-MM-DD'), or undefined. The
- * day bound lets the (school_id, day, occurred_at) index stop early for a silent device.
+ * Find the newest event of a device on or after `sinceDay` ('YYYY-MM-DD'), or undefined.
+ * The day bound lets the (school_id, day, occurred_at) index stop early for a silent device.
  */
 export async function findLastEventOfDevice(
   db: Executor,

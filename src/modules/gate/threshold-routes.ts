@@ -32,7 +32,7 @@ const ThresholdsReply = Type.Object({
 // schema's own messages would be English.
 const ThresholdsUpdate = Type.Record(Type.String(), Type.Unknown(), { description: 'Any subset of the thresholds' });
 
-/** A school's gate thresholds, stale age and snapshot retention: read and changed by admins only. */
+/** Register the routes that read and change a school's gate thresholds, stale age and snapshot retention (admins only). */
 export async function thresholdRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
   app.get(
     '/schools/:code/gate-settings',

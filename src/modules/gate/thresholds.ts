@@ -75,9 +75,9 @@ function checkNumber(field: keyof typeof NUMBER_RULES, value: unknown): string |
 
 /**
  * Apply a partial update to the current thresholds and return the result. Every problem
- * is collected, so one reply names all bad fields; a field not listed here, a value of
- * the wrong type or range, or a sensor range that does not contain the fever threshold
- * raises VALIDATION with the problems in `details`.
+ * is collected, so one reply names all bad fields. An unknown field, a value of the wrong
+ * type or range, or a sensor range that does not contain the fever threshold raises
+ * VALIDATION with the problems in `details`.
  */
 export function applyThresholdUpdate(current: GateThresholds, input: unknown): GateThresholds {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
@@ -122,7 +122,7 @@ export function applyThresholdUpdate(current: GateThresholds, input: unknown): G
   return next;
 }
 
-/** The fields whose value differs between two sets of thresholds, with both values. */
+/** List the fields whose value differs between two sets of thresholds, with both values. */
 export function thresholdChanges(before: GateThresholds, after: GateThresholds): Partial<Record<ThresholdField, { from: unknown; to: unknown }>> {
   const changes: Partial<Record<ThresholdField, { from: unknown; to: unknown }>> = {};
   for (const field of Object.keys(THRESHOLD_LABELS) as ThresholdField[]) {

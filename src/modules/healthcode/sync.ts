@@ -100,10 +100,10 @@ export async function closeBureauClient(ctx: AppContext): Promise<void> {
 }
 
 /**
- * Every `trigger` the product records on a sync run, as the console labels them: a school's
- * cron (schedule), polling in school hours (poll), a cron missed while no process ran
- * (catch-up), "sync now" in the console (manual), `fangkong sync` (cli), `demo morning`
- * (demo) and the continuation of an interrupted run (resume). Tests may pass others.
+ * Every `trigger` the product records on a sync run. They are a school's cron (schedule),
+ * polling in school hours (poll), a cron missed while no process ran (catch-up), "sync
+ * now" in the console (manual), `fangkong sync` (cli), `demo morning` (demo) and the
+ * continuation of an interrupted run (resume). Tests may pass others.
  */
 export const SYNC_TRIGGERS = ['schedule', 'poll', 'catch-up', 'manual', 'cli', 'demo', 'resume'] as const;
 

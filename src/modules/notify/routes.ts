@@ -104,7 +104,7 @@ const DingTalkSettingsReply = Type.Object({
   defaultRecipient: Nullable(Type.String({ description: 'DingTalk userid of the signed-in staff member, the test message’s default recipient' })),
 });
 
-/** A robot webhook without its access_token, which is a secret. */
+/** Return a robot webhook with its access_token, a secret, replaced by ***. */
 function redactWebhook(webhook: string): string {
   if (!webhook) return '';
   try {
@@ -135,7 +135,7 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
 
-      // A head teacher sees their own class only: asking for another class is refused, not narrowed.
+      // A head teacher gets their own class only. A request for another class is rejected with 403, not narrowed.
       const classId = request.query.classId ?? classScopeOf(user);
       let personIds: string[] | undefined;
       if (classId) {

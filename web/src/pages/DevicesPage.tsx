@@ -40,7 +40,7 @@ interface NewDeviceValues {
 
 const KIND_LABELS: Record<string, string> = { hikvision: '海康测温终端', api: '通道设备', kiosk: '平板闸机' };
 
-/** The key of a device, shown once with a copy button; closing the dialog forgets it. */
+/** Dialog that shows a device key once, with a copy button. Closing it discards the key. */
 function KeyModal({ shown, onClose }: { shown: (KeyReply & { rotated: boolean }) | null; onClose: () => void }) {
   return (
     <Modal

@@ -318,8 +318,8 @@ function recipientOf(notice: Notice): string {
 }
 
 /**
- * Notices with their delivery state. Admins see the school's and may narrow them to one
- * class; a head teacher sees their own class only, which the server enforces.
+ * List notices with their delivery state. Admins get the school's and may narrow them to
+ * one class. A head teacher gets their own class only, which the server enforces.
  */
 function Notices({ schoolCode }: { schoolCode: string }) {
   const user = useUser();

@@ -262,7 +262,7 @@ function AuditLog() {
   );
 }
 
-/** A school setting's tab, or the hint to pick a school first (district admins). */
+/** Render a school setting's tab, or the hint to pick a school first (district admins). */
 function SchoolTab({ render }: { render: (schoolCode: string) => ReactNode }) {
   const { school } = useSchool();
   if (!school) return <Empty description="请先在顶部选择学校" />;

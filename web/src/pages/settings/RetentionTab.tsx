@@ -6,7 +6,7 @@ import { ErrorAlert, Loading } from '../../components/common';
 import { gateSettingsKey, gateSettingsUrl, showFieldProblems, type GateThresholdsReply } from './shared';
 
 /**
- * How long personal data is kept: the school's gate snapshots (editable here) and the
+ * Edit how long the school's gate snapshots are kept, and show the retention of the
  * district's venue check-ins, which the installation sets.
  */
 export function RetentionTab({ schoolCode }: { schoolCode: string }) {

@@ -8,8 +8,8 @@ interface FieldProblem {
 }
 
 /**
- * Show the server's field errors beside their form fields; returns true when at least one
- * field was marked, so the caller can skip a general error message.
+ * Show the server's field errors beside their form fields. Returns true when it marked at
+ * least one field.
  */
 export function showFieldProblems(form: FormInstance, error: unknown): boolean {
   if (!(error instanceof ApiError)) return false;
