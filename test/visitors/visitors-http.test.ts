@@ -43,6 +43,7 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
   let host: Session;
   let otherTeacher: Session;
   let otherAdmin: Session;
+  let doctor: Session;
 
   async function call(method: string, path: string, session: Session, body?: unknown): Promise<Reply> {
     const headers: Record<string, string> = { ...session.headers, accept: 'application/json' };
@@ -87,6 +88,7 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
     host = await signIn(`host${suffix}`, 'teacher', school.code);
     otherTeacher = await signIn(`teach${suffix}`, 'teacher', school.code);
     otherAdmin = await signIn(`admin${suffix}`, 'school_admin', otherSchool.code);
+    doctor = await signIn(`doctor${suffix}`, 'school_doctor', school.code);
   });
 
   afterAll(async () => {
@@ -190,6 +192,13 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
       expect(alerts.map((a) => a.kind)).toEqual(['fever']);
       const notices = await t.ctx.db.selectFrom('outbox').select('kind').where('school_id', '=', school.id).where('idempotency_key', 'like', `visitor:%:fever:%`).execute();
       expect(notices.length).toBeGreaterThanOrEqual(2);
+
+      const recheck = await call('POST', `/api/schools/${school.code}/alerts/${alerts[0].id}/recheck`, doctor, { temperature: 36.8 });
+      expect(recheck.status).toBe(409);
+      expect(recheck.body.message).toContain('访客的体温异常预警不记复测结果');
+      const close = await call('POST', `/api/schools/${school.code}/alerts/${alerts[0].id}/close`, doctor, { note: '复测 36.8 °C，访客已离开' });
+      expect(close.status).toBe(200);
+      expect(close.body.status).toBe('closed');
     });
 
     it('denies a red code and raises a code alert', async () => {

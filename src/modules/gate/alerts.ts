@@ -258,7 +258,8 @@ export async function recordRecheck(ctx: AppContext, schoolCode: string, alertId
   const settings = readGateSettings(school.settings);
   const alert = await store.findAlertById(ctx.db, alertId);
   if (!alert || alert.school_id !== school.id) throw new AppError('NOT_FOUND', { what: '预警', value: alertId });
-  if (alert.kind !== 'fever' || !alert.person_id) throw new AppError('CONFLICT', { detail: '只有体温异常预警可以复测' });
+  if (alert.kind !== 'fever') throw new AppError('CONFLICT', { detail: '只有体温异常预警可以复测' });
+  if (!alert.person_id) throw new AppError('CONFLICT', { detail: '访客的体温异常预警不记复测结果，请复测后填写处理说明关闭预警' });
   if (alert.status === 'closed') throw new AppError('CONFLICT', { detail: '该预警已关闭，无需再次复测' });
   if (!Number.isFinite(input.temperature) || input.temperature < settings.sensorMinC || input.temperature > settings.sensorMaxC) {
     throw new AppError('VALIDATION', { detail: `复测读数 ${input.temperature} °C 不在 ${settings.sensorMinC}-${settings.sensorMaxC} °C 之间，请重新测量` });

@@ -234,7 +234,7 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
             确认
           </Button>
         )}
-        {alert.kind === 'fever' && RECHECK_ROLES.includes(user.role) && (
+        {alert.kind === 'fever' && alert.personId !== null && RECHECK_ROLES.includes(user.role) && (
           <Button size="small" type="primary" onClick={() => setAction({ kind: 'recheck', alert })}>
             复测
           </Button>
