@@ -12,6 +12,7 @@ import { peopleRoutes } from './modules/people/routes.js';
 import { venueRoutes } from './modules/venues/routes.js';
 import { venuePageRoutes } from './modules/venues/page-routes.js';
 import { registerWebApp } from './web-app.js';
+import { describeSchemaIssues, type SchemaIssue } from './shared/validation-messages.js';
 import { notifyRoutes } from './modules/notify/routes.js';
 import { faceRoutes } from './modules/face/routes.js';
 import { gateRoutes } from './modules/gate/routes.js';
@@ -50,9 +51,9 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
       return reply.status(error.status).send({ error: error.code, message: error.userMessage, details: error.details });
     }
 
-    const fastifyError = error as { validation?: unknown; statusCode?: number; message: string; code?: string };
+    const fastifyError = error as { validation?: SchemaIssue[]; validationContext?: string; statusCode?: number; message: string; code?: string };
     if (fastifyError.validation) {
-      const problem = new AppError('VALIDATION', { detail: fastifyError.message });
+      const problem = new AppError('VALIDATION', { detail: describeSchemaIssues(fastifyError.validation, fastifyError.validationContext) });
       return reply.status(400).send({ error: problem.code, message: problem.userMessage });
     }
     if (fastifyError.statusCode && fastifyError.statusCode < 500) {

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /**
  * Settings read once from the environment at start-up. Every command and the server use
@@ -200,4 +200,12 @@ export function isDingTalkConfigured(config: Config): boolean {
 /** Hide the password of a database URL for messages and logs. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@');
+}
+
+/**
+ * The data folder of demo mode (no bureau configured): `demo` under `dataDir`, so the demo
+ * never mixes with a school's real data. The server and the CLI both use it.
+ */
+export function demoDataDir(config: Pick<Config, 'dataDir'>): string {
+  return join(config.dataDir, 'demo');
 }

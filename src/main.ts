@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, demoDataDir, loadConfig, type Config } from './config.js';
 import pino from 'pino';
 import { openRuntime, type Runtime } from './runtime.js';
 import { createLogger } from './shared/logger.js';
@@ -69,7 +71,7 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     if (found.command.needsRuntime !== false) {
       // Logs go to stderr, so stdout carries only the command's output (one object with --json).
-      const config = loadConfig();
+      const config = commandConfig();
       runtime = await openRuntime({ config, log: createLogger(config.logLevel, pino.destination(2)) });
     }
     const code = await found.command.run({ options: args.options, positionals: found.rest }, runtime);
@@ -79,6 +81,20 @@ export async function runCli(argv: string[]): Promise<void> {
   } finally {
     if (runtime) await runtime.close();
   }
+}
+
+/**
+ * The configuration of a command. In demo mode (no bureau configured) with no
+ * FANGKONG_DATA_DIR set, commands work on the demo server's SQLite data, as `npm start`
+ * does, once that exists; they say so on stderr.
+ */
+function commandConfig(): Config {
+  const config = loadConfig();
+  const dataDir = demoDataDir(config);
+  const usesDemoData = config.demo && process.env.FANGKONG_DATA_DIR === undefined && config.databaseUrl === '' && existsSync(join(dataDir, 'fangkong.db'));
+  if (!usesDemoData) return config;
+  process.stderr.write(`演示模式：使用演示数据目录 ${dataDir}（配置 FANGKONG_BUREAU_URL 后使用正式数据目录）\n`);
+  return Object.freeze({ ...config, dataDir });
 }
 
 function reportCliError(error: unknown, command: Command): number {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config.js';
+import { demoDataDir, type Config } from '../config.js';
 import { startBureauSimulator, type BureauSimulator } from '../../tools/simulators/bureau.js';
 import { startDingTalkSimulator, type DingTalkSimulator } from '../../tools/simulators/dingtalk.js';
 
@@ -24,10 +24,7 @@ export interface DemoEnvironment {
   close(): Promise<void>;
 }
 
-/** The demo keeps its own folder, so it never mixes with a school's real data. */
-export function demoDataDir(config: Config): string {
-  return join(config.dataDir, 'demo');
-}
+export { demoDataDir };
 
 function endpointsFile(config: Config): string {
   return join(demoDataDir(config), 'simulators.json');

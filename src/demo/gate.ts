@@ -197,7 +197,8 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
   }
 
   // The school doctor re-checks the first fever at 07:40: 37.0 °C, so the alert closes as normal.
-  const feverAlerts = (await listAlerts(ctx, school.id, { kind: 'fever', status: 'open', limit: 10 })).slice(0, 1);
+  // Visitors' fever alerts (no person) take no re-check, so the first pupil's is picked.
+  const feverAlerts = (await listAlerts(ctx, school.id, { kind: 'fever', status: 'open', limit: 50 })).filter((alert) => alert.personId !== null).slice(0, 1);
   for (const alert of feverAlerts) {
     const at = instantOf(day, '07:40');
     const outcome = await recordRecheck({ ...ctx, now: () => at }, school.code, alert.id, { temperature: 37.0, measuredBy: '校医' });

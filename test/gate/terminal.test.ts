@@ -60,6 +60,7 @@ describe.each(DIALECTS)('%s: Hikvision terminal push', (dialect) => {
     const reply = await push({ body: JSON.stringify(hikvisionEventJson(options)), contentType: 'application/json' }, url('wrong'));
     expect(reply.statusCode).toBe(401);
     expect(reply.headers['www-authenticate']).toMatch(/^Digest realm="fangkong", qop="auth"/);
+    expect(reply.json().message).toContain('?token=<设备密钥>');
     const none = await push({ body: JSON.stringify(hikvisionEventJson(options)), contentType: 'application/json' }, `/api/terminals/hikvision/${world.terminal.device.id}/events`);
     expect(none.statusCode).toBe(401);
     const otherDevice = await push({ body: '{}', contentType: 'application/json' }, `/api/terminals/hikvision/${world.api.device.id}/events?token=${world.api.key}`);

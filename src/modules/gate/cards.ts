@@ -34,7 +34,7 @@ export async function assignCard(ctx: AppContext, input: CardAssignment): Promis
   const person = input.personId
     ? await store.findGatePerson(ctx.db, input.personId)
     : await store.findGatePersonByNumber(ctx.db, school.id, reference);
-  if (!person || person.school_id !== school.id) throw new AppError('NOT_FOUND', { what: '持卡人', value: reference });
+  if (!person || person.school_id !== school.id) throw new AppError('NOT_FOUND', { what: '本校人员（按人员 ID、学号或工号查找）', value: reference });
 
   const cardMasked = `****${cardNumber.slice(-4)}`;
   await store.upsertCard(ctx.db, {

@@ -117,7 +117,7 @@ export function parseImage(value: unknown): Buffer {
   const text = value.replace(/^data:image\/[a-z]+;base64,/i, '');
   const decodedBytes = Math.floor((text.replace(/\s|=+$/g, '').length * 3) / 4);
   if (decodedBytes > MAX_IMAGE_BYTES) {
-    throw invalid(`图片过大（${(decodedBytes / 1024 / 1024).toFixed(1)} MB），上限为 5 MB，请压缩后重试`);
+    throw invalid(`图片过大：${decodedBytes.toLocaleString('en-US')} 字节，超过上限 ${MAX_IMAGE_BYTES.toLocaleString('en-US')} 字节（5 MB），请压缩后重试`);
   }
   if (!/^[A-Za-z0-9+/_\s-]*={0,2}\s*$/.test(text)) throw invalid('imageBase64 不是有效的 base64 编码');
   const image = Buffer.from(text, 'base64');

@@ -212,7 +212,7 @@ async function terminalRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
 }
 
 async function challenge(ctx: AppContext, reply: FastifyReply): Promise<void> {
-  const error = deviceUnauthorized();
+  const error = new AppError('UNAUTHORIZED', { detail: '终端认证失败：请在终端的监听地址末尾加上 ?token=<设备密钥>，或设置 HTTP Digest 认证（用户名为设备ID，密码为设备密钥）' });
   reply.header('WWW-Authenticate', `Digest realm="${DIGEST_REALM}", qop="auth", algorithm=MD5, nonce="${issueNonce(ctx)}"`);
   await reply.status(401).send({ error: error.code, message: error.userMessage });
 }
