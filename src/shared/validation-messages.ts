@@ -26,11 +26,13 @@ const PART_NAMES: Record<string, string> = { body: '请求体', querystring: '�
 
 /** '/venues/0/name' → 'venues[0].name'; '' → ''. */
 function fieldOf(instancePath: string): string {
-  return instancePath
-    .split('/')
-    .filter(Boolean)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+  let path = '';
+  for (const segment of instancePath.split('/').filter(Boolean)) {
+    const part = segment.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(part)) path += `[${part}]`;
+    else path = path ? `${path}.${part}` : part;
+  }
+  return path;
 }
 
 /** Describe the issues of one field, merging the branches of a union into one sentence. */
