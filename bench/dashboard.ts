@@ -9,7 +9,9 @@
 // figure shows a number, the four charts have drawn and the live feed lists decisions,
 // timed with performance.now() from the start of navigation. The baseline is a page with
 // one Ant Design card and button (bench/empty-antd), built by Vite and served by Fastify
-// with @fastify/static, timed to the frame its button appears in.
+// with @fastify/static, timed to the frame its button appears in. Before the browser runs,
+// it also times GET /codes (every person's code, which the dashboard read before) against
+// GET /code-counts (the colour counts it reads now), in process, median of five.
 //
 // Run: npm run bench -- dashboard   (needs /usr/bin/chromium; about 3 minutes)
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -113,6 +115,20 @@ try {
   const response = await signIn.request.post(`${server.url}/api/auth/login`, { data: { username: 'principal', password: DEMO_PASSWORD } });
   if (!response.ok()) throw new Error(`sign-in failed: ${response.status()} ${await response.text()}`);
   const storageState = await signIn.storageState();
+
+  // The dashboard's code figures come from the counts endpoint; the full list is what it read before.
+  const cookie = (await signIn.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  for (const path of ['codes', 'code-counts']) {
+    const times: number[] = [];
+    for (let run = 0; run < RUNS + 1; run++) {
+      const started = performance.now();
+      const reply = await server.app.inject({ method: 'GET', url: `/api/schools/demo-primary/${path}`, headers: { cookie } });
+      if (reply.statusCode !== 200) throw new Error(`GET ${path} failed: ${reply.statusCode}`);
+      if (run > 0) times.push(performance.now() - started);
+    }
+    console.log(summary(`GET /api/schools/:code/${path} in process`, times));
+  }
+
   await signIn.close();
 
   // One unmeasured load of each warms the server's caches, as any earlier visit would.

@@ -3,8 +3,8 @@ import { useQuery } from '@tanstack/react-query';
 import { Card, Col, Empty, Row, Statistic } from 'antd';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate, type LiveDecision } from '../api/live';
-import { fillPath, useRoute, useServerRoutes } from '../api/routes';
-import type { AuditEntry, SyncRun } from '../api/types';
+import { useServerRoutes } from '../api/routes';
+import type { AuditEntry } from '../api/types';
 import { isAdmin, useUser } from '../auth/session';
 import { Chart, preloadCharts } from '../components/Chart';
 import { ErrorAlert, NotOpen, PageTitle } from '../components/common';
@@ -36,8 +36,18 @@ function useDashboardData(schoolCode: string) {
   const fevers = useQuery(queries.fevers);
   const recent = useQuery(queries.recent);
   const notices = useQuery(queries.notices);
+  const syncRuns = useQuery(queries.syncRuns);
   const routeState = (path: string | undefined) => ({ path, isLoading: serverRoutes.isLoading });
-  return { attendance, alerts, codes, fevers, recent, notices, routes: { codes: routeState(routes.codes), attendance: routeState(routes.attendance) } };
+  return {
+    attendance,
+    alerts,
+    codes,
+    fevers,
+    recent,
+    notices,
+    syncRuns,
+    routes: { codes: routeState(routes.codes), attendance: routeState(routes.attendance), syncRuns: routeState(routes.syncRuns) },
+  };
 }
 
 type DashboardData = ReturnType<typeof useDashboardData>;
@@ -109,14 +119,9 @@ function CodeDistribution({ data }: { data: DashboardData }) {
   );
 }
 
-function SyncHistory({ schoolCode }: { schoolCode: string }) {
-  const route = useRoute('GET /api/schools/:code/sync-runs');
-  const runs = useQuery({
-    queryKey: ['sync-runs', schoolCode],
-    queryFn: () => api<{ items: SyncRun[] }>(fillPath(route.path!, { code: schoolCode }) + '?limit=20'),
-    enabled: route.path !== undefined,
-  });
-  if (!route.isLoading && !route.path) return <NotOpen title="近期健康码同步" />;
+function SyncHistory({ data }: { data: DashboardData }) {
+  const { syncRuns: runs, routes } = data;
+  if (!routes.syncRuns.isLoading && !routes.syncRuns.path) return <NotOpen title="近期健康码同步" />;
   const items = [...(runs.data?.items ?? [])].reverse().slice(-10);
   return (
     <Card title="近期健康码同步" loading={runs.isLoading}>
@@ -226,7 +231,7 @@ function SchoolDashboard({ schoolCode }: { schoolCode: string }) {
         <ClassesMissing attendance={data.attendance.data} isLoading={data.attendance.isLoading} />
       </Col>
       <Col xs={24} lg={12}>
-        <SyncHistory schoolCode={schoolCode} />
+        <SyncHistory data={data} />
       </Col>
       {isAdmin(user) && (
         <Col xs={24} lg={12}>

@@ -2,7 +2,7 @@ import type { FetchQueryOptions, QueryClient } from '@tanstack/react-query';
 import { todayInShanghai } from '../../format';
 import { api } from '../../api/client';
 import { SERVER_ROUTES_QUERY, fillPath, findRoute } from '../../api/routes';
-import type { AttendanceDay, GateAlert, GateEvent } from '../../api/types';
+import type { AttendanceDay, GateAlert, GateEvent, SyncRun } from '../../api/types';
 import type { CurrentUser } from '../../auth/session';
 
 /** Decisions the live feed keeps. */
@@ -38,6 +38,7 @@ export interface DashboardRoutes {
   codes?: string;
   events?: string;
   notices?: string;
+  syncRuns?: string;
 }
 
 export function dashboardRoutesOf(routes: Map<string, Set<string>>): DashboardRoutes {
@@ -47,6 +48,7 @@ export function dashboardRoutesOf(routes: Map<string, Set<string>>): DashboardRo
     codes: findRoute(routes, 'GET /api/schools/:code/code-counts'),
     events: findRoute(routes, 'GET /api/schools/:code/gate/events'),
     notices: findRoute(routes, 'GET /api/schools/:code/notices'),
+    syncRuns: findRoute(routes, 'GET /api/schools/:code/sync-runs'),
   };
 }
 
@@ -93,6 +95,13 @@ export function dashboardQueries(schoolCode: string, role: CurrentUser['role'], 
       queryKey: ['notices', schoolCode, 'counts'],
       queryFn: () => api<{ counts: Record<string, number> }>(url(routes.notices, '?limit=1')),
       enabled: routes.notices !== undefined && isAdmin,
+      staleTime: FRESH_MS,
+    },
+    // The same key and reply as the 健康码 page's run list, so either page fills the other's cache.
+    syncRuns: {
+      queryKey: ['sync-runs', schoolCode],
+      queryFn: () => api<{ items: SyncRun[] }>(url(routes.syncRuns, '?limit=20')),
+      enabled: routes.syncRuns !== undefined,
       staleTime: FRESH_MS,
     },
   };
