@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listOpenFollowUps, saveClassCheck } from '../../src/modules/checks/service.js';
+import { getCheckSettings, listOpenFollowUps, saveClassCheck } from '../../src/modules/checks/service.js';
 import { schoolDay } from '../../src/shared/time.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
 import { WORLD_PASSWORD, buildConsoleWorld, postGateEvent, type ConsoleWorld } from './world.js';
@@ -101,6 +101,25 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     expect(text).toContain('同一班级同一上课日内 3 名及以上学生');
     for (const pupil of world.classPupils) expect(text).toContain(pupil.name);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    await page.context().close();
+  });
+
+  it('principal edits the symptom list and thresholds', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/settings?tab=checks');
+    const panel = page.getByTestId('check-settings');
+    await panel.waitFor();
+    await panel.getByLabel('新症状').fill('头痛');
+    await panel.getByRole('button', { name: '添加症状' }).click();
+    await panel.getByLabel('同一天同班病例数').fill('4');
+    await panel.getByRole('button', { name: '保存晨午检设置' }).click();
+    await page.getByText('晨午检设置已保存').waitFor();
+
+    const settings = await getCheckSettings(server.ctx, world.school.id);
+    expect(settings.clusterSameDayThreshold).toBe(4);
+    expect(settings.symptoms.map((s) => s.label)).toContain('头痛');
+    // 其他 stays last, after the new symptom.
+    expect(settings.symptoms.at(-1)!.code).toBe('other');
     await page.context().close();
   });
 });

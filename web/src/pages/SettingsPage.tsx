@@ -14,6 +14,7 @@ import { DingTalkTab } from './settings/DingTalkTab';
 import { GateThresholdsTab } from './settings/GateThresholdsTab';
 import { RetentionTab } from './settings/RetentionTab';
 import { SyncScheduleTab } from './settings/SyncScheduleTab';
+import { CheckSettingsPanel } from './checks/CheckSettingsPanel';
 
 const ROLE_OPTIONS: Array<{ value: UserRole; label: string }> = [
   { value: 'school_admin', label: '学校管理员' },
@@ -22,6 +23,7 @@ const ROLE_OPTIONS: Array<{ value: UserRole; label: string }> = [
   { value: 'school_doctor', label: '校医' },
   { value: 'guard', label: '门卫' },
   { value: 'district_admin', label: '区级管理员' },
+  { value: 'task_force', label: '疫情防控专班' },
 ];
 
 /** Audit actions as users read them; unknown ones show their code. */
@@ -132,7 +134,7 @@ function Accounts() {
     },
     onError: (error) => message.error(error.message),
   });
-  const roleOptions = user.role === 'district_admin' ? ROLE_OPTIONS : ROLE_OPTIONS.filter((option) => option.value !== 'district_admin');
+  const roleOptions = user.role === 'district_admin' ? ROLE_OPTIONS : ROLE_OPTIONS.filter((option) => option.value !== 'district_admin' && option.value !== 'task_force');
   const now = Date.now();
 
   return (
@@ -279,6 +281,7 @@ export function SettingsPage() {
       { key: 'gate', label: '通行阈值', children: <SchoolTab render={(code) => <GateThresholdsTab schoolCode={code} />} /> },
       { key: 'sync', label: '同步时间', children: <SchoolTab render={(code) => <SyncScheduleTab schoolCode={code} />} /> },
       { key: 'retention', label: '保留期限', children: <SchoolTab render={(code) => <RetentionTab schoolCode={code} />} /> },
+      { key: 'checks', label: '晨午检', children: <SchoolTab render={(code) => <CheckSettingsPanel schoolCode={code} />} /> },
       { key: 'dingtalk', label: '钉钉', children: <SchoolTab render={(code) => <DingTalkTab schoolCode={code} />} /> },
       { key: 'accounts', label: '账号管理', children: <Accounts /> },
       { key: 'audit', label: '审计日志', children: <AuditLog /> },
