@@ -51,6 +51,7 @@ export const GATE_REASONS: Record<string, string> = {
   code_stale: '健康码过期',
   unknown_person: '未识别身份',
   weak_match: '人脸匹配度低',
+  return_certificate_missing: '未登记复课证明',
 };
 
 export const GATE_METHODS: Record<string, string> = { face: '人脸', card: '刷卡', id_number: '身份证号', manual: '人工核验', fingerprint: '指纹' };
