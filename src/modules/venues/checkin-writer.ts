@@ -85,6 +85,11 @@ class Lane {
   }
 
   private async drain(): Promise<void> {
+    // Start the write in the event loop's check phase, after the requests that came in
+    // with this one have been read and have joined the queue. Without this pause, every
+    // SQLite group held one check-in: a SQLite write finishes in microtasks, so no
+    // request is read while it runs and none can join the next group.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, MAX_GROUP);
       try {

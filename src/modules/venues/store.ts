@@ -1,4 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
+import { SqliteRowBatch } from '../../db/connection.js';
+import { prepareQuery } from '../../db/prepared.js';
 import type {
   Database,
   VenueCardTable,
@@ -122,13 +124,62 @@ export async function findCheckin(db: Executor, id: string): Promise<CheckinRow 
   return db.selectFrom('venue_checkins').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Every column of venue_checkins, in the order the prepared insert names them. */
+const CHECKIN_COLUMNS = [
+  'id',
+  'venue_id',
+  'checked_in_at',
+  'method',
+  'subject_hash',
+  'name',
+  'id_number_enc',
+  'id_number_hash',
+  'id_number_masked',
+  'phone_enc',
+  'phone_hash',
+  'phone_masked',
+  'code_color',
+  'code_source',
+  'code_seen',
+  'seen_color',
+  'card_id',
+  'device_id',
+  'flagged',
+] as const satisfies ReadonlyArray<keyof CheckinRow>;
+
+// A column added to the table must be added to CHECKIN_COLUMNS too: this fails to compile otherwise.
+const _allCheckinColumns: Exclude<keyof CheckinRow, (typeof CHECKIN_COLUMNS)[number]> extends never ? true : never = true;
+void _allCheckinColumns;
+
+const checkinInsertTexts = new WeakMap<object, string>();
+
+/** The insert text of the database's dialect, compiled once: one row of `?` (SQLite) or one JSON array of rows (PostgreSQL). */
+function checkinInsertText(db: Executor, postgres: boolean): string {
+  const adapter = db.getExecutor().adapter;
+  let text = checkinInsertTexts.get(adapter);
+  if (!text) {
+    const columns = sql.join(CHECKIN_COLUMNS.map((name) => sql.id(name)));
+    const source = postgres
+      ? sql`select ${columns} from json_populate_recordset(null::venue_checkins, ${'[]'})`
+      : sql`values (${sql.join(CHECKIN_COLUMNS.map(() => sql.raw('?')))})`;
+    text = sql`insert into venue_checkins (${columns}) ${source}`.compile(db).sql;
+    checkinInsertTexts.set(adapter, text);
+  }
+  return text;
+}
+
 /**
- * Insert check-ins with one multi-row statement. A group has at most 200 rows of 19
- * columns, 3,800 parameters, inside SQLite's limit of 32,766 and PostgreSQL's of 65,535.
+ * Insert check-ins, all or none, with one statement text whatever their number, compiled
+ * once: building a multi-row insert with Kysely cost more than running it. PostgreSQL
+ * gets the rows as one JSON parameter (json_populate_recordset); SQLite runs one cached
+ * single-row INSERT per row inside a savepoint (SqliteRowBatch).
  */
 export async function insertCheckins(db: Executor, rows: CheckinRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.insertInto('venue_checkins').values(rows).execute();
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  const text = checkinInsertText(db, postgres);
+  const parameter = postgres ? JSON.stringify(rows) : new SqliteRowBatch(rows.map((row) => CHECKIN_COLUMNS.map((name) => row[name])));
+  await db.executeQuery(CompiledQuery.raw(text, [parameter]));
 }
 
 /** A check-in with its venue's position, for the duplicate and far-apart checks. */
@@ -137,19 +188,33 @@ export interface RecentCheckinRow extends CheckinRow {
   longitude: number | null;
 }
 
-/** List the check-ins of these people (subject hashes) at or after `since`, oldest first. */
-export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: string[], since: number): Promise<RecentCheckinRow[]> {
-  if (subjectHashes.length === 0) return [];
+/**
+ * The recent check-ins of a group's people, prepared once. The subject hashes go in as
+ * one parameter, so the text does not change with the group's size: a JSON array read
+ * with json_each on SQLite, an array on PostgreSQL. Both plans probe the
+ * (subject_hash, checked_in_at) index once per person.
+ */
+const recentCheckinsQuery = prepareQuery<{ subjects: string | string[]; since: number }, RecentCheckinRow>((db, slot) => {
+  const subjects =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? sql<boolean>`c.subject_hash = any(${slot('subjects')})`
+      : sql<boolean>`c.subject_hash in (select value from json_each(${slot('subjects')}))`;
   return db
     .selectFrom('venue_checkins as c')
     .innerJoin('venues as v', 'v.id', 'c.venue_id')
     .selectAll('c')
     .select(['v.latitude', 'v.longitude'])
-    .where('c.subject_hash', 'in', subjectHashes)
-    .where('c.checked_in_at', '>=', since)
+    .where(subjects)
+    .where('c.checked_in_at', '>=', slot('since'))
     .orderBy('c.checked_in_at')
-    .orderBy('c.id')
-    .execute();
+    .orderBy('c.id');
+});
+
+/** List the check-ins of these people (subject hashes) at or after `since`, oldest first. */
+export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: string[], since: number): Promise<RecentCheckinRow[]> {
+  if (subjectHashes.length === 0) return [];
+  const subjects = db.getExecutor().adapter instanceof PostgresAdapter ? subjectHashes : JSON.stringify(subjectHashes);
+  return (await recentCheckinsQuery(db, { subjects, since })).rows;
 }
 
 export interface TraceRow extends CheckinRow {
