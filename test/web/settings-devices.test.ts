@@ -184,6 +184,15 @@ describe.skipIf(!BROWSER_ENABLED)('settings, devices and class notices in Chromi
     expect(other.status).toBe(403);
     await page.context().close();
 
+    // On a phone the notices are a list; a tap opens the text.
+    const phone = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(phone, server.url, world.users.headTeacher, WORLD_PASSWORD, '/alerts');
+    const item = phone.getByTestId('notice-item').filter({ hasText: '本班家长：请勿到校' });
+    await item.waitFor();
+    expect(await phone.getByTestId('notice-item').count()).toBe(1);
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.context().close();
+
     // An admin narrows the list to one class.
     const admin = await browser.newPage();
     await signInThroughPage(admin, server.url, world.users.principal, WORLD_PASSWORD, '/alerts');

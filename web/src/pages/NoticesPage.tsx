@@ -317,6 +317,9 @@ function recipientOf(notice: Notice): string {
   return notice.channel === 'dingtalk_robot' ? '钉钉群' : '—';
 }
 
+/** Notices a phone lists at first and adds with each 显示更多. */
+const PHONE_PAGE = 20;
+
 /**
  * List notices with their delivery state. Admins get the school's and may narrow them to
  * one class. A head teacher gets their own class only, which the server enforces.
@@ -329,6 +332,7 @@ function Notices({ schoolCode }: { schoolCode: string }) {
   const { message } = App.useApp();
   const [state, setState] = useState('all');
   const [classId, setClassId] = useState<string | undefined>();
+  const [phoneCount, setPhoneCount] = useState(PHONE_PAGE);
   const isPhone = !Grid.useBreakpoint().md;
   const canRetry = isAdmin(user) && retryRoute.path !== undefined;
   const classes = useQuery({
@@ -386,51 +390,80 @@ function Notices({ schoolCode }: { schoolCode: string }) {
     </Space>
   );
   const title = user.role === 'head_teacher' ? `通知与送达情况 · ${user.className ?? '本班'}` : '通知与送达情况';
+  const noteOf = (notice: Notice) => notice.deliveryNote ?? notice.lastError ?? (notice.sentAt ? `送达于 ${formatDateTime(notice.sentAt)}` : '');
+  const retryButton = (notice: Notice) =>
+    canRetry && ['failed', 'dead', 'filtered'].includes(notice.status) ? (
+      <Button
+        size="small"
+        onClick={(event) => {
+          event.stopPropagation();
+          retry.mutate(notice);
+        }}
+        loading={retry.isPending && retry.variables?.id === notice.id}
+      >
+        重新发送
+      </Button>
+    ) : null;
+  const rows = notices.data?.notices ?? [];
+
   return (
     <Card title={title} extra={isPhone ? null : filter} data-testid="notices-card">
       {isPhone && filter}
       {notices.error && <ErrorAlert error={notices.error} />}
-      <Table<Notice>
-        rowKey="id"
-        size="small"
-        loading={notices.isLoading}
-        dataSource={notices.data?.notices ?? []}
-        scroll={{ x: 960 }}
-        pagination={{ pageSize: 20, showSizeChanger: false, hideOnSinglePage: true }}
-        expandable={{ expandedRowRender: (notice) => <MarkdownText text={notice.body} />, expandRowByClick: true }}
-        columns={[
-          { title: '时间', dataIndex: 'createdAt', width: 140, render: formatDateTime },
-          { title: '标题', dataIndex: 'title' },
-          { title: '接收人', key: 'recipient', width: 90, render: (_, notice) => recipientOf(notice) },
-          { title: '渠道', dataIndex: 'channel', width: 110, render: (value: string) => CHANNELS[value] ?? value },
-          {
-            title: '送达状态',
-            dataIndex: 'state',
-            width: 110,
-            render: (value: string, notice) => <Badge status={BADGE_OF_STATE[value] ?? 'processing'} text={notice.stateLabel} />,
-          },
-          { title: '次数', dataIndex: 'attempts', width: 60 },
-          { title: '说明', key: 'note', width: 220, render: (_, notice) => notice.deliveryNote ?? notice.lastError ?? (notice.sentAt ? `送达于 ${formatDateTime(notice.sentAt)}` : '') },
-          {
-            title: '操作',
-            key: 'retry',
-            width: 100,
-            render: (_, notice) =>
-              canRetry && ['failed', 'dead', 'filtered'].includes(notice.status) ? (
-                <Button
-                  size="small"
-                  onClick={(event) => {
-                    event.stopPropagation();
-                    retry.mutate(notice);
-                  }}
-                  loading={retry.isPending && retry.variables?.id === notice.id}
-                >
-                  重新发送
-                </Button>
-              ) : null,
-          },
-        ]}
-      />
+      {isPhone ? (
+        // Eight columns do not fit a phone, where head teachers read their class's notices.
+        <div>
+          {rows.length === 0 && !notices.isLoading && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="暂无通知" />}
+          {rows.slice(0, phoneCount).map((notice) => (
+            <details key={notice.id} className="fk-line" style={{ display: 'block' }} data-testid="notice-item">
+              <summary style={{ cursor: 'pointer', listStyle: 'none' }}>
+                <Flex justify="space-between" gap={8}>
+                  <span className="fk-line-title">{notice.title}</span>
+                  <Badge status={BADGE_OF_STATE[notice.state] ?? 'processing'} text={notice.stateLabel} style={{ flex: 'none', whiteSpace: 'nowrap' }} />
+                </Flex>
+                <div className="fk-line-detail">
+                  {formatDateTime(notice.createdAt)} · {recipientOf(notice)} · {CHANNELS[notice.channel] ?? notice.channel}
+                </div>
+              </summary>
+              <div className="fk-line-detail" style={{ marginTop: 4 }}>
+                <MarkdownText text={notice.body} />
+              </div>
+              {noteOf(notice) && <div className="fk-line-detail">{noteOf(notice)}</div>}
+              {retryButton(notice) && <div style={{ marginTop: 6 }}>{retryButton(notice)}</div>}
+            </details>
+          ))}
+          {rows.length > phoneCount && (
+            <Button block style={{ marginTop: 8 }} onClick={() => setPhoneCount(phoneCount + PHONE_PAGE)}>
+              显示更多（还有 {rows.length - phoneCount} 条）
+            </Button>
+          )}
+        </div>
+      ) : (
+        <Table<Notice>
+          rowKey="id"
+          size="small"
+          loading={notices.isLoading}
+          dataSource={rows}
+          scroll={{ x: 960 }}
+          pagination={{ pageSize: 20, showSizeChanger: false, hideOnSinglePage: true }}
+          expandable={{ expandedRowRender: (notice) => <MarkdownText text={notice.body} />, expandRowByClick: true }}
+          columns={[
+            { title: '时间', dataIndex: 'createdAt', width: 140, render: formatDateTime },
+            { title: '标题', dataIndex: 'title' },
+            { title: '接收人', key: 'recipient', width: 90, render: (_, notice) => recipientOf(notice) },
+            { title: '渠道', dataIndex: 'channel', width: 110, render: (value: string) => CHANNELS[value] ?? value },
+            {
+              title: '送达状态',
+              dataIndex: 'state',
+              width: 110,
+              render: (value: string, notice) => <Badge status={BADGE_OF_STATE[value] ?? 'processing'} text={notice.stateLabel} />,
+            },
+            { title: '次数', dataIndex: 'attempts', width: 60 },
+            { title: '说明', key: 'note', width: 220, render: (_, notice) => noteOf(notice) },
+            { title: '操作', key: 'retry', width: 100, render: (_, notice) => retryButton(notice) },
+          ]}
+        />
+      )}
     </Card>
   );
 }
