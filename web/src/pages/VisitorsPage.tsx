@@ -8,7 +8,7 @@ import { fillPath, useRoute } from '../api/routes';
 import { useUser } from '../auth/session';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { CODE_COLORS, GATE_REASONS, formatTemperature } from '../format';
+import { CODE_COLORS, GATE_REASONS, formatTemperature, shanghai } from '../format';
 import { useSchool } from '../layout/school';
 
 /** GET /api/schools/:code/visitors item: ID numbers and phones show only their last 4 characters. */
@@ -62,7 +62,7 @@ const SHOWN_CODES = [
 ];
 
 function clock(ms: number | null): string {
-  return ms ? dayjs(ms).format('HH:mm') : '—';
+  return ms ? shanghai(ms).format('HH:mm') : '—';
 }
 
 function windowText(v: Visitor): string {
