@@ -73,12 +73,15 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     const row = page.getByRole('row', { name: /8801 号车/ });
     await row.getByText('换码').click();
     const dialog = page.getByRole('dialog');
+    // Wait for the form and the end of the opening animation before submitting it empty.
+    await dialog.getByLabel('换码原因').waitFor();
+    await expect.poll(() => dialog.evaluate((el) => el.getAnimations({ subtree: true }).length)).toBe(0);
     await dialog.getByRole('button', { name: /换\s*码/ }).click();
     await dialog.getByText('请填写换码原因').waitFor();
     await dialog.getByLabel('换码原因').fill('海报被涂改');
     await dialog.getByRole('button', { name: /换\s*码/ }).click();
     await page.getByText('已换发第 2 版场所码').waitFor();
-    expect(await row.textContent()).toContain('第 2 版');
+    await expect.poll(() => row.textContent()).toContain('第 2 版');
     await page.context().close();
   });
 
