@@ -8,7 +8,7 @@ import { fillPath, useRoute } from '../api/routes';
 import { useUser } from '../auth/session';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { CODE_COLORS, GATE_REASONS, formatTemperature, shanghai } from '../format';
+import { CODE_COLORS, GATE_REASONS, formatTemperature, shanghai, todayInShanghai } from '../format';
 import { useSchool } from '../layout/school';
 
 /** GET /api/schools/:code/visitors item: ID numbers and phones show only their last 4 characters. */
@@ -114,7 +114,7 @@ export function VisitorsPage() {
   const isPhone = !Grid.useBreakpoint().md;
   const queryClient = useQueryClient();
   const route = useRoute('GET /api/schools/:code/visitors');
-  const [day, setDay] = useState<Dayjs>(dayjs());
+  const [day, setDay] = useState<Dayjs>(shanghai());
   const [search, setSearch] = useState('');
   const [registering, setRegistering] = useState(false);
   const [walkingIn, setWalkingIn] = useState(false);
@@ -123,7 +123,7 @@ export function VisitorsPage() {
   const [walkInForm] = Form.useForm<WalkInValues>();
   const [arriveForm] = Form.useForm<{ temperature: number; shownCode?: string }>();
   const canCheck = GATE_ROLES.includes(user.role);
-  const isToday = day.isSame(dayjs(), 'day');
+  const isToday = day.format('YYYY-MM-DD') === todayInShanghai();
 
   const base = school && route.path ? fillPath(route.path, { code: school.code }) : undefined;
   const list = useQuery({
@@ -336,12 +336,12 @@ export function VisitorsPage() {
           name="visitor-register"
           layout="vertical"
           requiredMark={false}
-          initialValues={{ day: dayjs(), window: [dayjs().hour(9).minute(0), dayjs().hour(11).minute(0)] }}
+          initialValues={{ day: shanghai(), window: [dayjs('2000-01-01 09:00'), dayjs('2000-01-01 11:00')] }}
           onFinish={(values) => register.mutate(values)}
         >
           <VisitorFields />
           <Form.Item name="day" label="到访日期" rules={[{ required: true, message: '请选择到访日期' }]}>
-            <DatePicker style={{ width: '100%' }} disabledDate={(d) => d.isBefore(dayjs(), 'day')} />
+            <DatePicker style={{ width: '100%' }} disabledDate={(d) => d.format('YYYY-MM-DD') < todayInShanghai()} />
           </Form.Item>
           <Form.Item name="window" label="预计到达 — 离开" rules={[{ required: true, message: '请选择预计时间' }]}>
             <TimePicker.RangePicker format="HH:mm" minuteStep={5} style={{ width: '100%' }} order={false} />
