@@ -8,12 +8,12 @@ import * as store from './store.js';
  * the next one together. One indexed query reads the recent check-ins of everyone in
  * the group. Repeat scans within the duplicate window are folded into the earlier
  * check-in, far-apart check-ins of one ID number are flagged, and the rest are inserted
- * with one multi-row statement. Each caller's promise resolves after the insert has
+ * with one statement. Each caller's promise resolves after the insert has
  * committed, so every check-in that gets a reply is stored. On a busy morning this
  * turns hundreds of small transactions a second into a few dozen larger ones.
  *
- * The groups of one person are written one after another, so a scan always sees that
- * person's earlier check-ins. Two processes can each write one scan of a pair that
+ * Groups are written one after another, so a scan always sees that person's earlier
+ * check-ins written by this process. Two processes can each write one scan of a pair that
  * arrives within the same few milliseconds; the next scan of that person sees both and
  * is folded.
  */
@@ -39,33 +39,29 @@ interface Pending extends NewCheckin {
 type RecentCheckin = store.RecentCheckinRow;
 
 /**
- * Writes groups in lanes: each person (subject hash) always goes to the same lane, and
- * a lane writes one group at a time, so repeat scans of one person are decided in order.
- * SQLite allows one writer, so it gets one lane; PostgreSQL gets WRITE_LANES_POSTGRES,
- * so one group's round trips do not hold up the others.
+ * Writes groups one at a time, so repeat scans of one person are decided in order.
+ * SQLite allows one writer anyway. On PostgreSQL four lanes (by subject hash) wrote
+ * groups side by side; with groups formed in the check phase one lane wrote the same
+ * load with a third of the database's CPU per check-in and half of this process's
+ * (docs/decisions.md), because a group then holds every check-in that waits.
  */
 export class CheckinWriter {
-  private readonly lanes: Lane[];
+  private readonly lane: Lane;
 
-  constructor(private readonly ctx: AppContext) {
-    const count = ctx.dialect === 'postgres' ? WRITE_LANES_POSTGRES : 1;
-    this.lanes = Array.from({ length: count }, () => new Lane(ctx));
+  constructor(ctx: AppContext) {
+    this.lane = new Lane(ctx);
   }
 
-  /** Write one check-in with the next group of its lane; resolves after its commit. */
+  /** Write one check-in with the next group; resolves after its commit. */
   submit(checkin: NewCheckin): Promise<WrittenCheckin> {
-    const lane = this.lanes.length === 1 ? this.lanes[0] : this.lanes[Number.parseInt(checkin.row.subject_hash.slice(0, 8), 16) % this.lanes.length];
-    return lane.submit(checkin);
+    return this.lane.submit(checkin);
   }
 
   /** Wait until every submitted check-in is written. */
   async flushed(): Promise<void> {
-    await Promise.all(this.lanes.map((lane) => lane.flushed()));
+    await this.lane.flushed();
   }
 }
-
-/** Groups written at once on PostgreSQL. Each uses one pooled connection while it writes. */
-const WRITE_LANES_POSTGRES = 4;
 
 class Lane {
   private queue: Pending[] = [];
@@ -110,8 +106,8 @@ class Lane {
     const earliest = Math.min(...group.map((p) => p.row.checked_in_at));
     const subjects = [...new Set(group.map((p) => p.row.subject_hash))];
 
-    // The read needs no transaction: this lane is the only writer of these people's rows
-    // in this process, and it writes one group at a time.
+    // The read needs no transaction: this lane is the only writer of check-ins in this
+    // process, and it writes one group at a time.
     const recent = await store.listRecentCheckinsOfSubjects(this.ctx.db, subjects, earliest - Math.max(duplicateMs, travelMs));
     const bySubject = new Map<string, RecentCheckin[]>();
     for (const row of recent) {
