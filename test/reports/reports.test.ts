@@ -51,6 +51,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
   let doctorA: Session;
   let headTeacherA: Session;
   let adminB: Session;
+  let adminC: Session;
   let district: Session;
   const pupils: Record<string, { id: string; name: string }> = {};
   let classOneId: string;
@@ -174,6 +175,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     doctorA = await signIn(`rep_doctor_a_${dialect}`, 'school_doctor', schoolA.code);
     headTeacherA = await signIn(`rep_head_a_${dialect}`, 'head_teacher', schoolA.code, '一(1)班');
     adminB = await signIn(`rep_admin_b_${dialect}`, 'school_admin', schoolB.code);
+    adminC = await signIn(`rep_admin_c_${dialect}`, 'school_admin', schoolC.code);
     district = await signIn(`rep_district_${dialect}`, 'district_admin');
 
   });
@@ -222,7 +224,8 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect((await call('POST', `/api/schools/${schoolA.code}/reports/${DAY}/build`, adminB)).status).toBe(403);
     expect((await call('GET', `/api/schools/${schoolA.code}/reports/${DAY}`, headTeacherA)).status).toBe(403);
     expect((await call('GET', `/api/district/reports?day=${DAY}`, adminA)).status).toBe(403);
-    expect((await call('GET', `/api/schools/${schoolA.code}/reports/${DAY}`, district)).status).toBe(200);
+    // The district reads submitted reports only, and school A's is still a draft.
+    expect((await call('GET', `/api/schools/${schoolA.code}/reports/${DAY}`, district)).status).toBe(404);
   });
 
   it('lets only the school admin submit', async () => {
@@ -240,9 +243,12 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     const future = await call('POST', `/api/schools/${schoolA.code}/reports/2026-12-08/build`, adminA);
     expect(future.status).toBe(400);
     expect(future.body.message).toContain('晚于今天');
-    const missing = await call('GET', `/api/schools/${schoolC.code}/reports/${DAY}`, district);
+    const missing = await call('GET', `/api/schools/${schoolC.code}/reports/${DAY}`, adminC);
     expect(missing.status).toBe(404);
     expect(missing.body.message).toContain('尚未生成');
+    const notSubmitted = await call('GET', `/api/schools/${schoolC.code}/reports/${DAY}`, district);
+    expect(notSubmitted.status).toBe(404);
+    expect(notSubmitted.body.message).toContain('尚未上报');
     const badTime = await call('PUT', `/api/schools/${schoolA.code}/report-settings`, adminA, { buildAt: '25:00' });
     expect(badTime.status).toBe(400);
     expect(badTime.body.message).toContain('日报生成时间“25:00”无效');
@@ -273,6 +279,15 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(frozen.body).toMatchObject({ version: 1, status: 'submitted' });
     expect(frozen.body.figures.illnessAbsences).toBe(1);
     expect(frozen.body.content.illnessAbsences.items).toHaveLength(1);
+
+    // The district still reads version 1: the draft of version 2 is not submitted yet.
+    const districtView = await call('GET', `/api/schools/${schoolA.code}/reports/${DAY}`, district);
+    expect(districtView.status).toBe(200);
+    expect(districtView.body).toMatchObject({ version: 1, status: 'submitted' });
+    expect(districtView.body.versions.map((v: { version: number }) => v.version)).toEqual([1]);
+    const draftForDistrict = await call('GET', `/api/schools/${schoolA.code}/reports/${DAY}?version=2`, district);
+    expect(draftForDistrict.status).toBe(404);
+    expect(draftForDistrict.body.message).toContain('尚未上报');
 
     await moveTo(instantOf(DAY, '17:35'));
     const noNote = await call('POST', `/api/schools/${schoolA.code}/reports/${DAY}/submit`, adminA, {});
@@ -430,7 +445,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     await moveTo(instantOf(DAY, '16:30'));
     expect(await buildDueReports(t.ctx)).toBe(1);
     expect(await buildDueReports(t.ctx)).toBe(0);
-    const built = await call('GET', `/api/schools/${schoolC.code}/reports/${DAY}`, district);
+    const built = await call('GET', `/api/schools/${schoolC.code}/reports/${DAY}`, adminC);
     expect(built.body).toMatchObject({ version: 1, status: 'draft', trigger: 'schedule', builtBy: '系统定时生成' });
     const notice = await t.ctx.db.selectFrom('outbox').select(['title', 'recipient_role']).where('idempotency_key', '=', `reports:built:${schoolC.id}:${DAY}`).executeTakeFirst();
     expect(notice).toMatchObject({ title: `${DAY} 日报已生成，请核对后上报`, recipient_role: 'school_admin' });

@@ -4,11 +4,17 @@ import type { AppContext } from '../../context.js';
 import type { HttpApp } from '../../http.js';
 import { schoolDay } from '../../shared/time.js';
 import { assertSchoolScope, auditRequest, requireUser, type AuthUser } from '../auth/index.js';
+import { DISTRICT_ROLES } from '../auth/roles.js';
 import { getSchoolByCodeOrThrow, updateSchoolSettings } from '../people/service.js';
 import { getDeadline, getDistrictDay, getDistrictTrend, resolveDistrict, setDeadline } from './district.js';
 import { XLSX_CONTENT_TYPE, chineseDate, districtSheets, schoolReportSheets, writeSheets } from './excel.js';
 import { parseBuildAt, readSchoolReportSettings } from './report-settings.js';
 import { buildReport, getReportOrThrow, listReportDays, submitReport, type ReportActor } from './service.js';
+
+/** District users read only submitted versions; drafts stay with the school. */
+function isDistrictRole(user: AuthUser): boolean {
+  return DISTRICT_ROLES.includes(user.role);
+}
 
 const DAY = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'School day, YYYY-MM-DD in Asia/Shanghai' });
 const SchoolParams = Type.Object({ code: Type.String() });
@@ -73,7 +79,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
     async (request) => {
       const user = requireUser(request, { roles: [...READERS] });
       const school = await schoolFor(request.params.code, user);
-      return getReportOrThrow(ctx, school, request.params.day, request.query.version);
+      return getReportOrThrow(ctx, school, request.params.day, request.query.version, { submittedOnly: isDistrictRole(user) });
     },
   );
 
@@ -121,7 +127,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
     async (request, reply) => {
       const user = requireUser(request, { roles: [...READERS] });
       const school = await schoolFor(request.params.code, user);
-      const report = await getReportOrThrow(ctx, school, request.params.day, request.query.version);
+      const report = await getReportOrThrow(ctx, school, request.params.day, request.query.version, { submittedOnly: isDistrictRole(user) });
       const file = await writeSheets(schoolReportSheets(report.content, report));
       await auditRequest(ctx, request, 'report.export', `${school.code}:${request.params.day}`, { version: report.version });
       return sendXlsx(reply, file, `daily-report-${school.code}-${request.params.day}.xlsx`, `${school.name}${chineseDate(request.params.day)}日报（第${report.version}版）`);

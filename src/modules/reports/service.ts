@@ -224,13 +224,16 @@ export async function submitReport(ctx: AppContext, school: SchoolSummary, day: 
 }
 
 /** Read one version of a school's day (the newest when `version` is absent) with the version list. */
-export async function getReportOrThrow(ctx: AppContext, school: SchoolSummary, day: string, version?: number): Promise<ReportView> {
+export async function getReportOrThrow(ctx: AppContext, school: SchoolSummary, day: string, version?: number, options: { submittedOnly?: boolean } = {}): Promise<ReportView> {
   assertReportDay(ctx, day);
-  const versions = await store.listVersions(ctx.db, school.id, day);
+  const all = await store.listVersions(ctx.db, school.id, day);
+  // The district reads what schools submitted; a draft stays the school's own.
+  const versions = options.submittedOnly ? all.filter((v) => v.status === 'submitted') : all;
   const wanted = version ?? versions[0]?.version;
-  const row = wanted === undefined ? undefined : await store.findVersion(ctx.db, school.id, day, wanted);
+  const row = wanted === undefined || !versions.some((v) => v.version === wanted) ? undefined : await store.findVersion(ctx.db, school.id, day, wanted);
   if (!row) {
-    const what = version === undefined ? `${school.name} ${day} 的日报（尚未生成）` : `${school.name} ${day} 日报的第 ${version} 版`;
+    const pending = options.submittedOnly ? '尚未上报' : '尚未生成';
+    const what = version === undefined ? `${school.name} ${day} 的日报（${pending}）` : `${school.name} ${day} 日报的第 ${version} 版${options.submittedOnly ? '（尚未上报）' : ''}`;
     throw new AppError('NOT_FOUND', { what: '日报', value: what });
   }
   return { ...toVersionView(row), content: JSON.parse(row.content) as DailyReportContent, versions: versions.map(toVersionView) };

@@ -39,7 +39,7 @@ function SchoolReport({ code, day, onClose }: { code: string | null; day: string
     <Drawer open={code !== null} onClose={onClose} size={isPhone ? '100%' : 960} title={data ? `${data.content.schoolName} ${day} 日报` : '学校日报'}>
       {report.isLoading && <Loading />}
       {report.error && <ErrorAlert error={report.error} />}
-      {data === null && <Empty description="该校当天尚未生成日报" />}
+      {data === null && <Empty description="该校当天尚未上报日报" />}
       {data && (
         <>
           <Space wrap style={{ marginBottom: 12 }}>
