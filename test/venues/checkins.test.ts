@@ -2,9 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ExcelJS from 'exceljs';
 import type { AuthUser } from '../../src/modules/auth/scope.js';
 import { checkIdentity, checkinWithCard, recordCheckin } from '../../src/modules/venues/checkin.js';
+import { checkinWriter } from '../../src/modules/venues/checkin-writer.js';
 import { BREAKER_OPEN_MS } from '../../src/modules/venues/code-lookup.js';
 import { purgeExpiredCheckins } from '../../src/modules/venues/retention.js';
 import * as service from '../../src/modules/venues/service.js';
+import * as store from '../../src/modules/venues/store.js';
+import { newId } from '../../src/shared/ids.js';
 import { tracePerson, traceVenue, writeTraceXlsx } from '../../src/modules/venues/tracing.js';
 import { instantOf } from '../../src/shared/time.js';
 import { DIALECTS } from '../helpers/db.js';
@@ -137,6 +140,34 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       expect(later.duplicate).toBe(false);
       const count = await world.ctx.db.selectFrom('venue_checkins').select((eb) => eb.fn.countAll<number>().as('n')).where('venue_id', '=', venue.id).executeTakeFirstOrThrow();
       expect(Number(count.n)).toBe(2);
+    });
+
+    it('folds a scan into a check-in stored before the writer loaded what it holds, as after a restart', async () => {
+      at('09:10');
+      const bus = await service.getVenueOrThrow(world.ctx, (await buildVenue(world.ctx, admin)).id);
+      const shop = await service.getVenueOrThrow(world.ctx, (await buildVenue(world.ctx, admin)).id);
+      const identity = { name: '孙重启', idNumber: nextIdNumber() };
+      const first = await recordCheckin(world.ctx, { venue: bus, method: 'scan', identity });
+      // Stored by a run before this one: the writer has not seen it.
+      const stored = { ...first.checkin, id: newId(first.checkin.checked_in_at), venue_id: shop.id };
+      await store.insertCheckins(world.ctx.db, [stored]);
+      checkinWriter(world.ctx).forgetRecent();
+      at('09:13');
+      const again = await recordCheckin(world.ctx, { venue: shop, method: 'scan', identity });
+      expect(again).toMatchObject({ duplicate: true, checkin: { id: stored.id } });
+    });
+
+    it('reads the database when the clock goes back before the check-ins held in memory', async () => {
+      const venue = await service.getVenueOrThrow(world.ctx, (await buildVenue(world.ctx, admin)).id);
+      const identity = { name: '周回拨', idNumber: nextIdNumber() };
+      world.t.setNow(instantOf('2026-12-10', '14:00'));
+      const first = await recordCheckin(world.ctx, { venue, method: 'scan', identity });
+      // A day later the writer drops what it held of the day before.
+      world.t.setNow(instantOf('2026-12-11', '14:00'));
+      await recordCheckin(world.ctx, { venue, method: 'scan', identity: { name: '吴次日', idNumber: nextIdNumber() } });
+      world.t.setNow(instantOf('2026-12-10', '14:03'));
+      const again = await recordCheckin(world.ctx, { venue, method: 'scan', identity });
+      expect(again).toMatchObject({ duplicate: true, checkin: { id: first.checkin.id } });
     });
 
     it('records one check-in for simultaneous scans', async () => {

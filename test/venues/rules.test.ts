@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_COLORS, frameColorIndex, maskName, verdictOf } from '../../src/modules/venues/checkin-display.js';
+import { RecentCheckins } from '../../src/modules/venues/recent-checkins.js';
+import type { CheckinRow } from '../../src/modules/venues/store.js';
 import { checkTravel, distanceMeters } from '../../src/modules/venues/travel-check.js';
 import { extractToken, parseVenueCode, signVenueCode, venueCodeUrl } from '../../src/modules/venues/venue-code.js';
 
@@ -138,5 +140,70 @@ describe('far-apart check-ins', () => {
     ['the next stop at the same instant', nextStop, 0, false],
   ])('%s flagged: %s', (_case, place, minutes, flagged) => {
     expect(checkTravel(westLake, 0, place, minutes * minute).flagged).toBe(flagged);
+  });
+});
+
+describe('recent check-ins held in memory', () => {
+  const minute = 60_000;
+  const row = (id: string, subject: string, venueId: string, at: number): CheckinRow => ({
+    id,
+    venue_id: venueId,
+    checked_in_at: at,
+    method: 'scan',
+    subject_hash: subject,
+    name: '测试',
+    id_number_enc: null,
+    id_number_hash: subject,
+    id_number_masked: null,
+    phone_enc: null,
+    phone_hash: null,
+    phone_masked: null,
+    code_color: 'green',
+    code_source: 'cache',
+    code_seen: null,
+    seen_color: null,
+    card_id: null,
+    device_id: null,
+    flagged: 0,
+  });
+  const busA = { id: 'VA', latitude: 30.24, longitude: 120.15 };
+
+  it('returns a person’s check-ins at or after `since` in time and id order, with positions', () => {
+    const recent = new RecentCheckins([{ ...row('B', 'p1', 'VA', 10 * minute), latitude: 30.24, longitude: 120.15 }], 0, 40 * minute);
+    recent.add(row('A', 'p1', 'VA', 10 * minute), busA);
+    recent.add(row('C', 'p1', 'VA', 5 * minute), busA);
+    recent.add(row('D', 'p2', 'VA', 11 * minute), busA);
+    expect(recent.of(['p1'], 0)!.map((r) => r.id)).toEqual(['C', 'A', 'B']);
+    expect(recent.of(['p1'], 6 * minute)!.map((r) => r.id)).toEqual(['A', 'B']);
+    expect(recent.of(['p1'], 6 * minute)![0]).toMatchObject({ latitude: 30.24, longitude: 120.15 });
+    expect(recent.of(['p3'], 0)).toEqual([]);
+    expect(recent.size).toBe(4);
+  });
+
+  it('gives the newest position of a venue that moved', () => {
+    const recent = new RecentCheckins([], 0, 40 * minute);
+    recent.add(row('A', 'p1', 'VA', minute), busA);
+    recent.add(row('B', 'p2', 'VA', 2 * minute), { ...busA, latitude: 31 });
+    expect(recent.of(['p1'], 0)![0].latitude).toBe(31);
+  });
+
+  it('answers nothing for a `since` before what it holds, so the caller reads the database', () => {
+    const recent = new RecentCheckins([], 100 * minute, 40 * minute);
+    expect(recent.of(['p1'], 99 * minute)).toBeUndefined();
+    expect(recent.of(['p1'], 100 * minute)).toEqual([]);
+  });
+
+  it('drops old check-ins at most once a minute and then answers only after the cut', () => {
+    const recent = new RecentCheckins([], 0, 40 * minute);
+    recent.add(row('A', 'p1', 'VA', 10 * minute), busA);
+    recent.add(row('B', 'p1', 'VA', 60 * minute), busA);
+    recent.prune(30 * minute);
+    expect(recent.size).toBe(2);
+    recent.prune(100 * minute);
+    expect(recent.size).toBe(1);
+    expect(recent.of(['p1'], 59 * minute)).toBeUndefined();
+    expect(recent.of(['p1'], 60 * minute)!.map((r) => r.id)).toEqual(['B']);
+    recent.prune(100 * minute + 30_000);
+    expect(recent.size).toBe(1);
   });
 });

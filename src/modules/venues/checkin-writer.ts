@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { newId } from '../../shared/ids.js';
+import { RecentCheckins } from './recent-checkins.js';
 import { checkTravel } from './travel-check.js';
 import * as store from './store.js';
 
@@ -12,8 +13,8 @@ import * as store from './store.js';
  * committed, so every check-in that gets a reply is stored. On a busy morning this
  * turns hundreds of small transactions a second into a few dozen larger ones.
  *
- * Groups are written one after another, so a scan always sees that person's earlier
- * check-ins written by this process. Two processes can each write one scan of a pair that
+ * Groups are written one after another, so the decision on a scan includes that
+ * person's earlier check-ins written by this process. Two processes can each write one scan of a pair that
  * arrives within the same few milliseconds; the next scan of that person sees both and
  * is folded.
  */
@@ -39,11 +40,12 @@ interface Pending extends NewCheckin {
 type RecentCheckin = store.RecentCheckinRow;
 
 /**
- * Writes groups one at a time, so repeat scans of one person are decided in order.
- * SQLite allows one writer anyway. On PostgreSQL four lanes (by subject hash) wrote
- * groups side by side; with groups formed in the check phase one lane wrote the same
- * load with a third of the database's CPU per check-in and half of this process's
- * (docs/decisions.md), because a group then holds every check-in that waits.
+ * Writer of check-in groups, one group at a time, so repeat scans of one person are
+ * decided in order. SQLite allows one writer anyway. PostgreSQL had four lanes (by
+ * subject hash) that wrote groups side by side. Once groups formed in the check phase,
+ * one lane wrote the same load with about a third of the database's CPU and half of this
+ * process's per check-in, because each group then contains every waiting check-in
+ * (docs/decisions.md).
  */
 export class CheckinWriter {
   private readonly lane: Lane;
@@ -61,13 +63,31 @@ export class CheckinWriter {
   async flushed(): Promise<void> {
     await this.lane.flushed();
   }
+
+  /** Drop the recent check-ins kept in memory, because rows were deleted. The next group loads them again. */
+  forgetRecent(): void {
+    this.lane.forgetRecent();
+  }
 }
+
+/** Maximum number of check-ins kept in memory (SQLite). Beyond it the writer reads the database for each group. */
+const MAX_RECENT_ROWS = 300_000;
+/** Extra time recent check-ins stay in memory beyond the longer of the two windows. */
+const RECENT_SLACK_MS = 10 * 60_000;
 
 class Lane {
   private queue: Pending[] = [];
   private running: Promise<void> | undefined;
+  /** Recent check-ins in memory, SQLite only. Undefined until loaded, null when there are too many. */
+  private recent: RecentCheckins | undefined | null;
 
-  constructor(private readonly ctx: AppContext) {}
+  constructor(private readonly ctx: AppContext) {
+    if (ctx.dialect !== 'sqlite') this.recent = null;
+  }
+
+  forgetRecent(): void {
+    if (this.recent) this.recent = undefined;
+  }
 
   submit(checkin: NewCheckin): Promise<WrittenCheckin> {
     return new Promise<WrittenCheckin>((resolve, reject) => {
@@ -106,9 +126,8 @@ class Lane {
     const earliest = Math.min(...group.map((p) => p.row.checked_in_at));
     const subjects = [...new Set(group.map((p) => p.row.subject_hash))];
 
-    // The read needs no transaction: this lane is the only writer of check-ins in this
-    // process, and it writes one group at a time.
-    const recent = await store.listRecentCheckinsOfSubjects(this.ctx.db, subjects, earliest - Math.max(duplicateMs, travelMs));
+    const windowMs = Math.max(duplicateMs, travelMs);
+    const recent = await this.recentOf(subjects, earliest - windowMs, windowMs);
     const bySubject = new Map<string, RecentCheckin[]>();
     for (const row of recent) {
       const list = bySubject.get(row.subject_hash) ?? [];
@@ -154,7 +173,7 @@ class Lane {
       results.push({ checkin, duplicate: false });
     }
 
-    // One multi-row insert commits by itself; flags need a transaction with it.
+    // One insert commits by itself; flags need a transaction with it.
     if (flags.length === 0) {
       await store.insertCheckins(this.ctx.db, inserts);
     } else {
@@ -163,8 +182,32 @@ class Lane {
         for (const flag of flags) await store.insertFlag(trx, flag);
       });
     }
+    if (this.recent) {
+      const venues = new Map(group.map((p) => [p.row.id, p.venue]));
+      for (const checkin of inserts) this.recent.add(checkin, venues.get(checkin.id)!);
+      this.recent.prune(this.ctx.now());
+    }
     return results;
   }
+
+  /**
+   * Return the check-ins of these people at or after `since`. SQLite reads them from
+   * memory, because this process is the only writer. Otherwise they come from the
+   * database without a transaction, because this lane is the only writer of check-ins in
+   * this process and it writes one group at a time.
+   */
+  private async recentOf(subjects: string[], since: number, windowMs: number): Promise<RecentCheckin[]> {
+    if (this.recent === undefined) {
+      const completeSince = this.ctx.now() - windowMs - RECENT_SLACK_MS;
+      this.recent = new RecentCheckins(await store.listCheckinsSince(this.ctx.db, completeSince), completeSince, windowMs + RECENT_SLACK_MS);
+    }
+    if (this.recent && this.recent.size > MAX_RECENT_ROWS) {
+      this.ctx.log.warn({ rows: this.recent.size, limit: MAX_RECENT_ROWS }, 'too many recent check-ins to keep in memory, reading them from the database for each group');
+      this.recent = null;
+    }
+    return this.recent?.of(subjects, since) ?? store.listRecentCheckinsOfSubjects(this.ctx.db, subjects, since);
+  }
+
 }
 
 function findLatest(list: RecentCheckin[], match: (c: RecentCheckin) => boolean): RecentCheckin | undefined {

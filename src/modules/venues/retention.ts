@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
 import { newId } from '../../shared/ids.js';
+import { checkinWriter } from './checkin-writer.js';
 import * as store from './store.js';
 
 /**
@@ -34,6 +35,8 @@ export async function purgeExpiredCheckins(ctx: AppContext): Promise<RetentionRe
       if (deleted < DELETE_BATCH) break;
     }
   }
+  // The writer's in-memory recent check-ins (SQLite) must not name deleted rows.
+  if (checkinsDeleted > 0) checkinWriter(ctx).forgetRecent();
   const flagsDeleted = await store.deleteFlagsBefore(ctx.db, cutoff);
   const durationMs = Math.round(performance.now() - started);
 

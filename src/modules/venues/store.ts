@@ -217,6 +217,22 @@ export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: 
   return (await recentCheckinsQuery(db, { subjects, since })).rows;
 }
 
+/**
+ * Every check-in at or after `since`, with its venue's position. Venue by venue through
+ * the (venue_id, checked_in_at) index, as the table has no index on time alone: SQLite
+ * keeps the order of a CROSS JOIN, venues outside.
+ */
+export async function listCheckinsSince(db: Executor, since: number): Promise<RecentCheckinRow[]> {
+  return db
+    .selectFrom('venues as v')
+    .crossJoin('venue_checkins as c')
+    .whereRef('c.venue_id', '=', 'v.id')
+    .selectAll('c')
+    .select(['v.latitude', 'v.longitude'])
+    .where('c.checked_in_at', '>=', since)
+    .execute();
+}
+
 export interface TraceRow extends CheckinRow {
   venue_name: string;
   venue_kind: VenueKind;
