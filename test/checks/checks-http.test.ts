@@ -162,6 +162,14 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     const refused = (await pass(pupil(2).id)).json();
     expect(refused).toMatchObject({ decision: 'deny', reason: 'return_certificate_missing' });
     expect(refused.prompt).toContain('复课证明');
+    // A terminal replaying the Friday before the absence began is not held for it.
+    const replayed = await app.inject({
+      method: 'POST',
+      url: '/api/devices/events',
+      headers: bearer(world.device),
+      payload: { eventId: 'chk-replayed-friday', occurredAt: instantOf('2026-12-04', '07:30'), temperature: 36.5, cardNumber: world.cards.get(pupil(2).id) },
+    });
+    expect(replayed.json().reason).not.toBe('return_certificate_missing');
 
     const byTeacher = await app.inject({ method: 'POST', url: `${base}/certificate`, headers: teacher, payload: { issuedOn: WEDNESDAY } });
     expect(byTeacher.statusCode).toBe(403);
