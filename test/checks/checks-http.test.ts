@@ -109,7 +109,7 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     const cases: Array<[object, string]> = [
       [present(0, { temperature: 3.7 }), '体温“3.7”不在 34.0-43.0 ℃ 之间'],
       [present(0, { temperature: 373 }), '体温“373”不在 34.0-43.0 ℃ 之间'],
-      [{ personId: world.other.person.id, status: 'present' }, `学生“${world.other.person.id}”不在本班在读名单中`],
+      [{ personId: world.other.person.id, status: 'present' }, `编号为 ${world.other.person.id} 的人员不在本班在读名单中`],
     ];
     for (const [entry, message] of cases) {
       const response = await save(teacher, MONDAY, [present(2, { temperature: 36.4 }), entry]);
@@ -155,7 +155,7 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     const patched = await app.inject({ method: 'PATCH', url: base, headers: teacher, payload: { sawDoctor: true, diagnosis: 'influenza', expectedReturnOn: WEDNESDAY } });
     expect(patched.json().followUp).toMatchObject({ sawDoctor: true, diagnosis: 'influenza', expectedReturnOn: WEDNESDAY });
     const badDiagnosis = await app.inject({ method: 'PATCH', url: base, headers: teacher, payload: { diagnosis: 'flu' } });
-    expect(badDiagnosis.json().message).toContain('诊断（diagnosis）“flu”不在传染病诊断列表中');
+    expect(badDiagnosis.json().message).toContain('诊断“flu”不在传染病诊断列表中');
 
     // Back at the gate on Wednesday without a certificate: refused with the reason.
     await moveTo(WEDNESDAY, '07:20');
@@ -175,7 +175,7 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     expect(byTeacher.statusCode).toBe(403);
     const early = await app.inject({ method: 'POST', url: `${base}/certificate`, headers: doctor, payload: { issuedOn: '2026-12-06' } });
     expect(early.statusCode).toBe(400);
-    expect(early.json().message).toContain(`复课证明开具日期（issuedOn）“2026-12-06”早于缺勤开始日期 ${MONDAY}`);
+    expect(early.json().message).toContain(`复课证明开具日期“2026-12-06”早于缺勤开始日期 ${MONDAY}`);
     const future = await app.inject({ method: 'POST', url: `${base}/certificate`, headers: doctor, payload: { issuedOn: THURSDAY } });
     expect(future.json().message).toContain(`“${THURSDAY}”晚于今天`);
 

@@ -54,7 +54,7 @@ describe('check entry validation', () => {
   it('rejects a pupil not in the class', () => {
     const { problems } = validateEntries([{ personId: 'stranger', status: 'present' }], pupils, settings);
     expect(problems[0]!.field).toBe('personId');
-    expect(problems[0]!.message).toContain('“stranger”不在本班在读名单中');
+    expect(problems[0]!.message).toContain('编号为 stranger 的人员不在本班在读名单中');
   });
 
   it('rejects an absence without a reason', () => {

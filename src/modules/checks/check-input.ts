@@ -68,7 +68,7 @@ export function validateEntries(
     const name = pupils.get(entry.personId);
     const problem = (field: string, message: string) => problems.push({ personId: entry.personId, field, message });
     if (name === undefined) {
-      problem('personId', `学生“${entry.personId}”不在本班在读名单中，不能登记本班晨午检`);
+      problem('personId', `编号为 ${entry.personId} 的人员不在本班在读名单中（可能已转班或离校），请刷新名单后重试`);
       continue;
     }
     if (seen.has(entry.personId)) {

@@ -230,7 +230,7 @@ export async function updateFollowUp(ctx: AppContext, actor: Actor, schoolId: st
 
   if (update.symptoms !== undefined) {
     const known = new Set(settings.symptoms.map((s) => s.code));
-    for (const code of update.symptoms) if (!known.has(code)) problems.push(`症状（symptoms）“${code}”不在本校症状列表中`);
+    for (const code of update.symptoms) if (!known.has(code)) problems.push(`症状“${code}”不在本校症状列表中`);
     const symptoms = settings.symptoms.map((s) => s.code).filter((code) => update.symptoms!.includes(code));
     changes.symptoms = JSON.stringify(symptoms);
     note('symptoms', JSON.parse(row.symptoms), symptoms);
@@ -240,20 +240,20 @@ export async function updateFollowUp(ctx: AppContext, actor: Actor, schoolId: st
     note('sawDoctor', row.saw_doctor === null ? null : row.saw_doctor === 1, update.sawDoctor);
   }
   if (update.diagnosis !== undefined) {
-    if (update.diagnosis !== null && !findDiagnosis(update.diagnosis)) problems.push(`诊断（diagnosis）“${update.diagnosis}”不在传染病诊断列表中，请从列表选择，列表外的请选“其他”并填写说明`);
+    if (update.diagnosis !== null && !findDiagnosis(update.diagnosis)) problems.push(`诊断“${update.diagnosis}”不在传染病诊断列表中，请从列表选择，列表外的请选“其他”并填写说明`);
     changes.diagnosis = update.diagnosis;
     note('diagnosis', row.diagnosis, update.diagnosis);
   }
   if (update.diagnosisNote !== undefined) {
     const text = update.diagnosisNote?.trim() || null;
-    if (text && text.length > 200) problems.push('诊断说明（diagnosisNote）超过 200 个字，请精简');
+    if (text && text.length > 200) problems.push('诊断说明超过 200 个字，请精简');
     changes.diagnosis_note = text;
     note('diagnosisNote', row.diagnosis_note, text);
   }
   if (update.expectedReturnOn !== undefined) {
     const day = update.expectedReturnOn;
-    if (day !== null && !isCalendarDay(day)) problems.push(`预计返校日期（expectedReturnOn）“${day}”无效，请写 YYYY-MM-DD`);
-    else if (day !== null && day < row.absence_began_on) problems.push(`预计返校日期（expectedReturnOn）“${day}”早于缺勤开始日期 ${row.absence_began_on}`);
+    if (day !== null && !isCalendarDay(day)) problems.push(`预计返校日期“${day}”无效，请写 YYYY-MM-DD`);
+    else if (day !== null && day < row.absence_began_on) problems.push(`预计返校日期“${day}”早于缺勤开始日期 ${row.absence_began_on}`);
     changes.expected_return_on = day;
     note('expectedReturnOn', row.expected_return_on, day);
   }
@@ -281,14 +281,14 @@ export async function addContact(
   const now = ctx.now();
   const contactedAt = input.contactedAt ?? now;
   if (!Number.isFinite(contactedAt) || contactedAt > now + 5 * 60_000) {
-    throw new AppError('VALIDATION', { detail: `联系时间（contactedAt）“${Number.isFinite(contactedAt) ? formatLocalDateTime(contactedAt) : contactedAt}”晚于现在，请填写实际联系的时间` });
+    throw new AppError('VALIDATION', { detail: `联系时间“${Number.isFinite(contactedAt) ? formatLocalDateTime(contactedAt) : contactedAt}”晚于现在，请填写实际联系的时间` });
   }
   if (contactedAt < instantOf(row.absence_began_on)) {
-    throw new AppError('VALIDATION', { detail: `联系时间（contactedAt）“${formatLocalDateTime(contactedAt)}”早于缺勤开始日期 ${row.absence_began_on}` });
+    throw new AppError('VALIDATION', { detail: `联系时间“${formatLocalDateTime(contactedAt)}”早于缺勤开始日期 ${row.absence_began_on}` });
   }
-  if (!(input.result in CONTACT_RESULT_LABELS)) throw new AppError('VALIDATION', { detail: `联系结果（result）“${input.result}”无效，可选：${Object.keys(CONTACT_RESULT_LABELS).join('、')}` });
+  if (!(input.result in CONTACT_RESULT_LABELS)) throw new AppError('VALIDATION', { detail: `联系结果“${input.result}”无效，可选：${Object.keys(CONTACT_RESULT_LABELS).join('、')}` });
   const text = input.note?.trim() || null;
-  if (text && text.length > 500) throw new AppError('VALIDATION', { detail: '联系记录（note）超过 500 个字，请精简' });
+  if (text && text.length > 500) throw new AppError('VALIDATION', { detail: '联系记录超过 500 个字，请精简' });
 
   await ctx.db.transaction().execute(async (trx) => {
     const contactId = newId(now);
@@ -316,15 +316,15 @@ export async function recordCertificate(ctx: AppContext, actor: Actor, schoolId:
   const row = await findOpenOrThrow(ctx, schoolId, id);
   const now = ctx.now();
   const today = schoolDay(now);
-  if (!isCalendarDay(input.issuedOn)) throw new AppError('VALIDATION', { detail: `复课证明开具日期（issuedOn）“${input.issuedOn}”无效，请写 YYYY-MM-DD，例如 ${today}` });
+  if (!isCalendarDay(input.issuedOn)) throw new AppError('VALIDATION', { detail: `复课证明开具日期“${input.issuedOn}”无效，请写 YYYY-MM-DD，例如 ${today}` });
   if (input.issuedOn < row.absence_began_on) {
-    throw new AppError('VALIDATION', { detail: `复课证明开具日期（issuedOn）“${input.issuedOn}”早于缺勤开始日期 ${row.absence_began_on}，请核对证明日期` });
+    throw new AppError('VALIDATION', { detail: `复课证明开具日期“${input.issuedOn}”早于缺勤开始日期 ${row.absence_began_on}，请核对证明日期` });
   }
-  if (input.issuedOn > today) throw new AppError('VALIDATION', { detail: `复课证明开具日期（issuedOn）“${input.issuedOn}”晚于今天（${today}），请核对证明日期` });
+  if (input.issuedOn > today) throw new AppError('VALIDATION', { detail: `复课证明开具日期“${input.issuedOn}”晚于今天（${today}），请核对证明日期` });
   const issuer = input.issuer?.trim() || null;
   const text = input.note?.trim() || null;
-  if (issuer && issuer.length > 100) throw new AppError('VALIDATION', { detail: '开具机构（issuer）超过 100 个字，请精简' });
-  if (text && text.length > 500) throw new AppError('VALIDATION', { detail: '备注（note）超过 500 个字，请精简' });
+  if (issuer && issuer.length > 100) throw new AppError('VALIDATION', { detail: '开具机构超过 100 个字，请精简' });
+  if (text && text.length > 500) throw new AppError('VALIDATION', { detail: '备注超过 500 个字，请精简' });
 
   await ctx.db.transaction().execute(async (trx) => {
     await store.updateFollowUp(trx, id, {

@@ -228,7 +228,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       let contactedAt: number | undefined;
       if (request.body.contactedAt !== undefined) {
         contactedAt = Date.parse(request.body.contactedAt);
-        if (Number.isNaN(contactedAt)) throw new AppError('VALIDATION', { detail: `联系时间（contactedAt）“${request.body.contactedAt}”无效，请写 ISO 8601 时间，例如 2026-12-07T09:30:00+08:00` });
+        if (Number.isNaN(contactedAt)) throw new AppError('VALIDATION', { detail: `联系时间“${request.body.contactedAt}”无效，请写 ISO 8601 时间，例如 2026-12-07T09:30:00+08:00` });
       }
       const followUp = await addContact(ctx, actorOf(user), school.id, request.params.id, { contactedAt, result: request.body.result, note: request.body.note });
       await auditRequest(ctx, request, 'checks.follow_up.contact', request.params.id, { result: request.body.result });
@@ -269,7 +269,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const user = requireUser(request, { roles: CHECK_WRITERS });
       const to = request.query.to ?? schoolDay(ctx.now());
       const from = request.query.from ?? addDays(to, -29);
-      if (from > to) throw new AppError('VALIDATION', { detail: `开始日期（from）“${from}”晚于结束日期（to）“${to}”` });
+      if (from > to) throw new AppError('VALIDATION', { detail: `开始日期“${from}”晚于结束日期“${to}”` });
       let schoolId: string | undefined;
       if (request.query.school) {
         const school = await getSchoolByCodeOrThrow(ctx, request.query.school);
