@@ -101,6 +101,14 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     expect(text).toContain('同一班级同一上课日内 3 名及以上学生');
     for (const pupil of world.classPupils) expect(text).toContain(pupil.name);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+
+    // The district starts handling the alert, then closes it.
+    await alert.getByRole('button', { name: '开始处置' }).click();
+    await expect.poll(() => alert.textContent()).toContain('处置中');
+    await alert.getByRole('button', { name: /关\s*闭/ }).click();
+    await page.getByRole('button', { name: '关闭预警' }).click();
+    await expect.poll(() => alert.textContent()).toContain('已关闭');
+    expect(await alert.getByRole('button', { name: /关\s*闭/ }).count()).toBe(0);
     await page.context().close();
   });
 

@@ -179,6 +179,7 @@ function mergeCases(stored: IllnessCase[], found: IllnessCase[]): IllnessCase[] 
 export interface ClusterAlertView {
   id: string;
   schoolId: string;
+  schoolCode: string;
   schoolName: string;
   classId: string;
   className: string;
@@ -208,6 +209,7 @@ export async function listClusterAlerts(ctx: AppContext, filter: { schoolId?: st
     return {
       id: row.id,
       schoolId: row.school_id,
+      schoolCode: school?.code ?? '',
       schoolName: school?.name ?? '',
       classId: row.class_id,
       className: classes.get(row.class_id)?.name ?? '',

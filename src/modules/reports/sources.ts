@@ -37,7 +37,7 @@ function unavailable<T>(note: string): ReportSection<T> {
   return { available: false, items: [], note };
 }
 
-const CLUSTER_STATUS_NAMES = { open: '待处理', acknowledged: '已知悉', closed: '已关闭' } as const;
+const CLUSTER_STATUS_NAMES = { open: '待处置', acknowledged: '处置中', closed: '已关闭' } as const;
 const VISITOR_STATUS_NAMES = { expected: '未到校', inside: '在校', left: '已离校', denied: '拒绝入校', cancelled: '已取消' } as const;
 
 /**

@@ -1,9 +1,12 @@
-import { useQuery } from '@tanstack/react-query';
-import { Card, Empty, Flex, Space, Table, Tag, Typography } from 'antd';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { App, Button, Card, Empty, Flex, Popconfirm, Space, Table, Tag, Typography } from 'antd';
 import { api } from '../../api/client';
 import { useUser } from '../../auth/session';
 import { ErrorAlert, Loading, PageTitle } from '../../components/common';
 import { DEFAULT_SYMPTOM_LABELS, shanghaiDateTime, type ClusterAlert, type IllnessCase } from './shared';
+
+/** Roles that may acknowledge or close an alert; the server checks it again. */
+const HANDLERS = ['district_admin', 'school_admin', 'school_doctor'];
 
 const STATUS: Record<ClusterAlert['status'], { label: string; color: string }> = {
   open: { label: '待处置', color: 'red' },
@@ -25,6 +28,18 @@ export function ClusterAlertsPage() {
   });
   const list = alerts.data?.alerts ?? [];
   const isDistrict = user.role === 'district_admin';
+  const canHandle = HANDLERS.includes(user.role);
+  const { message } = App.useApp();
+  const client = useQueryClient();
+  const handle = useMutation({
+    mutationFn: ({ alert, action }: { alert: ClusterAlert; action: 'acknowledge' | 'close' }) =>
+      api(`/api/schools/${encodeURIComponent(alert.schoolCode)}/cluster-alerts/${encodeURIComponent(alert.id)}/${action}`, { method: 'POST' }),
+    onSuccess: (_reply, { action }) => {
+      message.success(action === 'close' ? '预警已关闭' : '已标记为处置中');
+      void client.invalidateQueries({ queryKey: ['cluster-alerts'] });
+    },
+    onError: (error) => message.error(error.message),
+  });
 
   return (
     <div data-testid="cluster-alerts-page">
@@ -55,7 +70,21 @@ export function ClusterAlertsPage() {
                   ))}
                 </Space>
               }
-              extra={<Tag color={STATUS[alert.status].color}>{STATUS[alert.status].label}</Tag>}
+              extra={
+                <Space size={6} wrap>
+                  <Tag color={STATUS[alert.status].color}>{STATUS[alert.status].label}</Tag>
+                  {canHandle && alert.status === 'open' && (
+                    <Button size="small" onClick={() => handle.mutate({ alert, action: 'acknowledge' })}>
+                      开始处置
+                    </Button>
+                  )}
+                  {canHandle && alert.status !== 'closed' && (
+                    <Popconfirm title="确认已处置完毕并关闭此预警？" okText="关闭预警" cancelText="取消" onConfirm={() => handle.mutate({ alert, action: 'close' })}>
+                      <Button size="small">关闭</Button>
+                    </Popconfirm>
+                  )}
+                </Space>
+              }
             >
               <Typography.Paragraph style={{ marginBottom: 8 }}>
                 <Typography.Text strong>规则：</Typography.Text>

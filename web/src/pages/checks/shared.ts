@@ -42,6 +42,7 @@ export interface IllnessCase {
 
 export interface ClusterAlert {
   id: string;
+  schoolCode: string;
   schoolName: string;
   className: string;
   rule: 'same_day' | 'school_days';
