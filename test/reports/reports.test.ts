@@ -52,6 +52,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
   let headTeacherA: Session;
   let adminB: Session;
   let adminC: Session;
+  let pupilC: Awaited<ReturnType<typeof buildStudent>>;
   let district: Session;
   const pupils: Record<string, { id: string; name: string }> = {};
   let classOneId: string;
@@ -131,7 +132,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
       if (key === 'p1') classOneId = built.klass.id;
     }
     const q1 = await buildStudent(t.ctx, schoolB.id, { grade: 3, classNumber: 1 });
-    await buildStudent(t.ctx, schoolC.id, { grade: 1, classNumber: 1 });
+    pupilC = await buildStudent(t.ctx, schoolC.id, { grade: 1, classNumber: 1 });
     await buildStaff(t.ctx, schoolA.id, 'school_doctor');
 
     const fresh = instantOf(DAY, '04:30');
@@ -449,5 +450,20 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(built.body).toMatchObject({ version: 1, status: 'draft', trigger: 'schedule', builtBy: '系统定时生成' });
     const notice = await t.ctx.db.selectFrom('outbox').select(['title', 'recipient_role']).where('idempotency_key', '=', `reports:built:${schoolC.id}:${DAY}`).executeTakeFirst();
     expect(notice).toMatchObject({ title: `${DAY} 日报已生成，请核对后上报`, recipient_role: 'school_admin' });
+  });
+
+  it('counts a pupil the head teacher marked present as arrived', async () => {
+    // School C's only pupil never passed the gate, so the scheduled draft counts 0 arrived.
+    const before = await call('GET', `/api/schools/${schoolC.code}/reports/${DAY}`, adminC);
+    expect(before.body.content.total).toMatchObject({ expected: 1, arrived: 0, absent: 1 });
+
+    await saveClassCheck(t.ctx, { userId: 'head-c', name: '一(1)班班主任' }, schoolC.id, pupilC.klass.id, {
+      day: DAY,
+      session: 'morning',
+      entries: [{ personId: pupilC.person.id, status: 'present' }],
+    });
+    const rebuilt = await call('POST', `/api/schools/${schoolC.code}/reports/${DAY}/build`, adminC);
+    expect(rebuilt.status, JSON.stringify(rebuilt.body)).toBe(200);
+    expect(rebuilt.body.content.total).toMatchObject({ expected: 1, arrived: 1, absent: 0, late: 0 });
   });
 });

@@ -3,43 +3,9 @@ import type { AppContext } from '../../context.js';
 import type { PersonKind } from '../../db/schema.js';
 
 /**
- * Read-only figures of one school day for the daily report: attendance counted per
- * grade and the fevers the gate measured. Each is one or two indexed queries, so a
- * report of a 3,000-pupil school reads no more than that day's rows.
+ * Read-only figures of one school day for the daily report: the fevers the gate
+ * measured, in one or two indexed queries.
  */
-
-export interface GradeArrivals {
-  /** Null for pupils in no class. */
-  grade: number | null;
-  /** Active pupils of the grade. */
-  expected: number;
-  /** Of those, pupils with an attendance row for the day (a gate pass or a normal re-check). */
-  arrived: number;
-  late: number;
-}
-
-/** Count active pupils, arrivals and late arrivals of a day per grade, in grade order. */
-export async function countArrivalsByGrade(ctx: AppContext, schoolId: string, day: string): Promise<GradeArrivals[]> {
-  const rows = await ctx.db
-    .selectFrom('persons')
-    .leftJoin('classes', 'classes.id', 'persons.class_id')
-    .leftJoin('attendance', (join) => join.onRef('attendance.person_id', '=', 'persons.id').on('attendance.day', '=', day))
-    .select([
-      'classes.grade',
-      sql<number>`count(*)`.as('expected'),
-      sql<number>`count(attendance.person_id)`.as('arrived'),
-      sql<number>`sum(case when attendance.late = 1 then 1 else 0 end)`.as('late'),
-    ])
-    .where('persons.school_id', '=', schoolId)
-    .where('persons.kind', '=', 'student')
-    .where('persons.active', '=', 1)
-    .groupBy('classes.grade')
-    .execute();
-
-  return rows
-    .map((row) => ({ grade: row.grade ?? null, expected: Number(row.expected), arrived: Number(row.arrived), late: Number(row.late ?? 0) }))
-    .sort((a, b) => (a.grade ?? 99) - (b.grade ?? 99));
-}
 
 export interface DayFever {
   /** Null for a face the gate did not recognise. */

@@ -1,5 +1,5 @@
 import type { AppContext } from '../../context.js';
-import { countArrivalsByGrade, listFeversOfDay } from '../gate/day-figures.js';
+import { listFeversOfDay } from '../gate/day-figures.js';
 import { listSchoolCodes } from '../healthcode/service.js';
 import { getCheckSettings, listChecksForDay, listClusterAlerts, listOpenFollowUps, type FollowUpView } from '../checks/service.js';
 import { CONTACT_RESULT_LABELS } from '../checks/follow-ups.js';
@@ -17,6 +17,7 @@ import {
   type ReportSection,
   type VisitorEntry,
 } from './report-model.js';
+import { countAttendanceByGrade } from './store.js';
 
 /**
  * Reads each section of a daily report from the module that owns it, through that
@@ -84,7 +85,7 @@ function followUpState(followUp: FollowUpView): string {
 /** Read every section of a school's day. */
 export async function readReportSources(ctx: AppContext, school: SchoolSummary, day: string): Promise<ReportSources> {
   const [arrivals, fevers, codes, checkSettings] = await Promise.all([
-    countArrivalsByGrade(ctx, school.id, day),
+    countAttendanceByGrade(ctx.db, school.id, day),
     listFeversOfDay(ctx, school.id, day),
     listSchoolCodes(ctx, school.code),
     getCheckSettings(ctx, school.id),

@@ -149,3 +149,37 @@ export async function listFirstSubmissions(db: Executor, districtId: string, day
     .execute();
   return new Map(rows.map((row) => [row.school_id, Number(row.first_at)]));
 }
+
+export interface GradeAttendanceRow {
+  grade: number | null;
+  expected: number;
+  arrived: number;
+  late: number;
+}
+
+/**
+ * Count active pupils per grade and, of those, the ones present on `day`: with an
+ * attendance row (a gate pass or a normal re-check) or marked present in a class check
+ * although the gate did not see them. Late counts gate arrivals only.
+ */
+export async function countAttendanceByGrade(db: Executor, schoolId: string, day: string): Promise<GradeAttendanceRow[]> {
+  const rows = await db
+    .selectFrom('persons')
+    .leftJoin('classes', 'classes.id', 'persons.class_id')
+    .leftJoin('attendance', (join) => join.onRef('attendance.person_id', '=', 'persons.id').on('attendance.day', '=', day))
+    .select([
+      'classes.grade',
+      sql<number>`count(*)`.as('expected'),
+      sql<number>`sum(case when attendance.person_id is not null or exists (select 1 from daily_checks where daily_checks.person_id = persons.id and daily_checks.day = ${day} and daily_checks.status = 'present') then 1 else 0 end)`.as('arrived'),
+      sql<number>`sum(case when attendance.late = 1 then 1 else 0 end)`.as('late'),
+    ])
+    .where('persons.school_id', '=', schoolId)
+    .where('persons.kind', '=', 'student')
+    .where('persons.active', '=', 1)
+    .groupBy('classes.grade')
+    .execute();
+
+  return rows
+    .map((row) => ({ grade: row.grade ?? null, expected: Number(row.expected), arrived: Number(row.arrived ?? 0), late: Number(row.late ?? 0) }))
+    .sort((a, b) => (a.grade ?? 99) - (b.grade ?? 99));
+}
