@@ -16,7 +16,7 @@ import type { CheckinRow, RecentCheckinRow, VenueRow } from './store.js';
  * venue counts from its new place, as in the database join.
  */
 export class RecentCheckins {
-  private readonly bySubject = new Map<string, CheckinRow[]>();
+  private readonly bySubject = new Map<string, RecentCheckinRow[]>();
   private readonly positions = new Map<string, { latitude: number | null; longitude: number | null }>();
   private rows = 0;
   private prunedAt: number;
@@ -30,8 +30,8 @@ export class RecentCheckins {
     private completeSince: number,
     private readonly keepMs: number,
   ) {
-    for (const { latitude, longitude, ...row } of loaded) {
-      if (!this.positions.has(row.venue_id)) this.positions.set(row.venue_id, { latitude, longitude });
+    for (const row of loaded) {
+      if (!this.positions.has(row.venue_id)) this.positions.set(row.venue_id, { latitude: row.latitude, longitude: row.longitude });
       this.insert(row);
     }
     this.prunedAt = completeSince + keepMs;
@@ -45,24 +45,29 @@ export class RecentCheckins {
   /**
    * Return the check-ins of these people at or after `since`, each person's oldest first,
    * with their venues' positions. Returns undefined when `since` is before `completeSince`.
+   * The rows are the index's own: the caller must not change them.
    */
   of(subjects: Iterable<string>, since: number): RecentCheckinRow[] | undefined {
     if (since < this.completeSince) return undefined;
     const found: RecentCheckinRow[] = [];
     for (const subject of subjects) {
-      for (const row of this.bySubject.get(subject) ?? []) {
-        if (row.checked_in_at < since) continue;
-        const position = this.positions.get(row.venue_id) ?? { latitude: null, longitude: null };
-        found.push({ ...row, latitude: position.latitude, longitude: position.longitude });
-      }
+      const list = this.bySubject.get(subject);
+      if (!list) continue;
+      for (const row of list) if (row.checked_in_at >= since) found.push(row);
     }
     return found;
   }
 
   /** Add a check-in the writer has committed at `venue`. */
   add(row: CheckinRow, venue: Pick<VenueRow, 'id' | 'latitude' | 'longitude'>): void {
-    this.positions.set(venue.id, { latitude: venue.latitude, longitude: venue.longitude });
-    this.insert(row);
+    const { latitude, longitude } = venue;
+    const known = this.positions.get(venue.id);
+    if (!known || known.latitude !== latitude || known.longitude !== longitude) {
+      this.positions.set(venue.id, { latitude, longitude });
+      // A moved venue: its earlier check-ins count from the new place, as in the database join.
+      if (known) this.moveVenue(venue.id, latitude, longitude);
+    }
+    this.insert({ ...row, latitude, longitude });
   }
 
   /**
@@ -83,8 +88,18 @@ export class RecentCheckins {
     this.completeSince = cut;
   }
 
+  private moveVenue(venueId: string, latitude: number | null, longitude: number | null): void {
+    for (const list of this.bySubject.values()) {
+      for (const row of list) {
+        if (row.venue_id !== venueId) continue;
+        row.latitude = latitude;
+        row.longitude = longitude;
+      }
+    }
+  }
+
   /** Insert in the database order, (checked_in_at, id). New check-ins usually go last. */
-  private insert(row: CheckinRow): void {
+  private insert(row: RecentCheckinRow): void {
     let list = this.bySubject.get(row.subject_hash);
     if (!list) {
       list = [];
