@@ -39,9 +39,11 @@ export async function checkDeviceSilence(ctx: AppContext): Promise<SilenceCheckR
     if (device.offline_alerted_at !== null && device.offline_alerted_at >= lastHeard) continue;
 
     const title = `设备离线：${device.name}`;
+    // Names often start with their lane ("东门 1 号通道"); the lane is added only when missing.
+    const where = device.lane && !device.name.startsWith(device.lane) ? `${device.lane} ${device.name}` : device.name;
     const detail = device.last_seen_at
-      ? `${device.lane ?? ''}${device.name} 自 ${formatLocalDateTime(device.last_seen_at)} 起未上报数据，请检查设备电源和网络。`
-      : `${device.lane ?? ''}${device.name} 登记后从未上报数据，请检查设备配置。`;
+      ? `${where} 自 ${formatLocalDateTime(device.last_seen_at)} 起未上报数据，请检查设备电源和网络。`
+      : `${where} 登记后从未上报数据，请检查设备配置。`;
     const dedupeKey = `device_offline:${device.id}:${lastHeard}`;
     await ctx.db.transaction().execute(async (trx) => {
       const isNew = await store.insertAlert(trx, {
