@@ -18,6 +18,7 @@ const REASON_NAMES: Record<string, string> = {
   weak_match: '人脸匹配不确定',
   sensor_error: '测温异常',
   no_temperature: '未测温',
+  return_certificate_missing: '未登记复课证明',
 };
 
 const COLOR_NAMES: Record<string, string> = { green: '绿码', yellow: '黄码', red: '红码', unknown: '未知' };
