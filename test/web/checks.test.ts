@@ -74,6 +74,12 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     await page.getByText('已登记复课证明，该生可正常入校').waitFor();
     await page.getByText('没有未结案的因病缺勤').waitFor();
     expect(await listOpenFollowUps(server.ctx, world.school.id)).toEqual([]);
+
+    // The closed follow-up stays readable under 已销假, with its certificate.
+    await page.getByText('已销假', { exact: true }).click();
+    await expect.poll(() => card.textContent()).toContain('复课证明');
+    expect(await card.textContent()).toContain('区人民医院');
+    expect(await card.getByRole('button', { name: '登记复课证明' }).count()).toBe(0);
     await page.context().close();
   });
 

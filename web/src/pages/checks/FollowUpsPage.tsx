@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, DatePicker, Descriptions, Empty, Flex, Form, Input, Modal, Select, Space, Switch, Tag, Typography } from 'antd';
+import { App, Button, Card, DatePicker, Descriptions, Empty, Flex, Form, Input, Modal, Segmented, Select, Space, Switch, Tag, Typography } from 'antd';
 import type { Dayjs } from 'dayjs';
 import { api } from '../../api/client';
 import { useUser } from '../../auth/session';
@@ -30,7 +30,8 @@ function FollowUpsOfSchool({ schoolCode }: { schoolCode: string }) {
   const mayCertify = user.role === 'school_doctor' || user.role === 'school_admin';
   const [dialog, setDialog] = useState<Dialog>(null);
   const base = `/api/schools/${encodeURIComponent(schoolCode)}`;
-  const followUps = useQuery({ queryKey: ['follow-ups', schoolCode], queryFn: async () => (await api<{ followUps: FollowUp[] }>(`${base}/follow-ups?status=open`)).followUps });
+  const [status, setStatus] = useState<FollowUp['status']>('open');
+  const followUps = useQuery({ queryKey: ['follow-ups', schoolCode, status], queryFn: async () => (await api<{ followUps: FollowUp[] }>(`${base}/follow-ups?status=${status}`)).followUps });
   const options = useQuery({ queryKey: ['check-options'], queryFn: () => api<CheckOptions>('/api/check-options'), staleTime: Infinity });
   const settings = useQuery({ queryKey: ['check-settings', schoolCode], queryFn: () => api<{ symptoms: SymptomOption[] }>(`${base}/check-settings`) });
 
@@ -41,13 +42,26 @@ function FollowUpsOfSchool({ schoolCode }: { schoolCode: string }) {
 
   return (
     <div data-testid="follow-ups-page">
-      <PageTitle title="缺勤追踪" extra={<Typography.Text type="secondary">未结案 {list.length} 人</Typography.Text>} />
+      <PageTitle
+        title="缺勤追踪"
+        extra={
+          <Segmented<FollowUp['status']>
+            value={status}
+            onChange={setStatus}
+            options={[
+              { value: 'open', label: status === 'open' && followUps.data ? `未结案 ${list.length} 人` : '未结案' },
+              { value: 'closed', label: '已销假' },
+              { value: 'cancelled', label: '已撤销' },
+            ]}
+          />
+        }
+      />
       {followUps.error && <ErrorAlert error={followUps.error} />}
       {followUps.isLoading ? (
         <Loading />
       ) : list.length === 0 ? (
         <Card>
-          <Empty description="没有未结案的因病缺勤" />
+          <Empty description={status === 'open' ? '没有未结案的因病缺勤' : status === 'closed' ? '没有已销假的记录' : '没有已撤销的记录'} />
         </Card>
       ) : (
         <Flex vertical gap={12}>
@@ -60,23 +74,25 @@ function FollowUpsOfSchool({ schoolCode }: { schoolCode: string }) {
                 <Space wrap size={6}>
                   <span>{f.name}</span>
                   <Typography.Text type="secondary">{f.className}</Typography.Text>
-                  <Tag color="volcano">缺勤第 {f.daysSinceStart + 1} 天</Tag>
+                  {f.status === 'open' ? <Tag color="volcano">缺勤第 {f.daysSinceStart + 1} 天</Tag> : <Tag>{f.status === 'closed' ? '已销假' : '已撤销'}</Tag>}
                 </Space>
               }
               extra={
-                <Space wrap size={4}>
-                  <Button size="small" onClick={() => setDialog({ kind: 'contact', followUp: f })}>
-                    联系家长
-                  </Button>
-                  <Button size="small" onClick={() => setDialog({ kind: 'update', followUp: f })}>
-                    诊断与返校
-                  </Button>
-                  {mayCertify && (
-                    <Button size="small" type="primary" onClick={() => setDialog({ kind: 'certificate', followUp: f })}>
-                      登记复课证明
+                f.status === 'open' && (
+                  <Space wrap size={4}>
+                    <Button size="small" onClick={() => setDialog({ kind: 'contact', followUp: f })}>
+                      联系家长
                     </Button>
-                  )}
-                </Space>
+                    <Button size="small" onClick={() => setDialog({ kind: 'update', followUp: f })}>
+                      诊断与返校
+                    </Button>
+                    {mayCertify && (
+                      <Button size="small" type="primary" onClick={() => setDialog({ kind: 'certificate', followUp: f })}>
+                        登记复课证明
+                      </Button>
+                    )}
+                  </Space>
+                )
               }
             >
               <Descriptions size="small" column={{ xs: 1, sm: 2, lg: 4 }}>
@@ -91,7 +107,12 @@ function FollowUpsOfSchool({ schoolCode }: { schoolCode: string }) {
                     : f.contacts.map((c) => `${shanghaiDateTime(c.contactedAt)} ${resultLabel.get(c.result) ?? c.result}${c.note ? `：${c.note}` : ''}`).join('；')}
                 </Descriptions.Item>
               </Descriptions>
-              <Typography.Text type="warning">未登记复课证明前，校门将拦截该生入校。</Typography.Text>
+              {f.status === 'open' && <Typography.Text type="warning">未登记复课证明前，校门将拦截该生入校。</Typography.Text>}
+              {f.certificate && (
+                <Typography.Text type="success">
+                  复课证明：{f.certificate.issuedOn} 开具{f.certificate.issuer ? `（${f.certificate.issuer}）` : ''}
+                </Typography.Text>
+              )}
             </Card>
           ))}
         </Flex>
