@@ -160,6 +160,16 @@ describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
     }
   });
 
+  it('an unknown name locks like an account', async () => {
+    const replies = [];
+    for (let i = 1; i <= 6; i++) replies.push(await login('ghost-user', `wrong-${i}`));
+    expect(replies.slice(0, 4).map((r) => r.statusCode)).toEqual([401, 401, 401, 401]);
+    expect(replies[4]!.statusCode).toBe(423);
+    expect(replies[4]!.json().message).toContain('2026-12-07 08:15');
+    expect(replies[5]!.statusCode).toBe(423);
+    expect(replies[5]!.json()).toEqual(replies[4]!.json());
+  });
+
   it('a success resets the failure count', async () => {
     await createUser(t.ctx, { username: 'teacher-a', role: 'teacher', schoolCode: schoolA.code, password: PASSWORD }, null);
     for (let i = 0; i < 4; i++) await login('teacher-a', 'wrong');

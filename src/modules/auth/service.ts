@@ -237,6 +237,9 @@ export async function login(ctx: AppContext, input: LoginInput): Promise<LoginRe
   if (!user) {
     await verifyPassword(input.password, await getDecoyHash());
     await audit(ctx, null, 'auth.login_failed', username, { reason: 'unknown_user' }, { ip: input.ip });
+    // An unknown name locks like a real account, so the lock reveals no account.
+    const lockedUntil = countUnknownUserFailure(ctx, username);
+    if (lockedUntil !== null) throw new AppError('ACCOUNT_LOCKED', { until: formatLocalDateTime(lockedUntil) });
     throw new AppError('LOGIN_FAILED');
   }
 
@@ -267,6 +270,43 @@ export async function login(ctx: AppContext, input: LoginInput): Promise<LoginRe
   });
   ctx.log.info({ userId: user.id }, 'user signed in');
   return { token, user: await getProfileOrThrow(ctx, user.id) };
+}
+
+/** Failed sign-ins of unknown user names, per database, in this process. */
+const unknownUserFailures = new WeakMap<object, Map<string, { failures: number; lockedUntil: number | null }>>();
+/** Names tracked at most; the oldest is dropped first, so a flood of names cannot grow memory. */
+const MAX_TRACKED_UNKNOWN_USERS = 10_000;
+
+/**
+ * Count a failed sign-in of a name no account has, with the threshold and lock time of
+ * real accounts, and return the instant the name is locked until (null while not locked).
+ * NOTE: the count lives in this process; with several server processes an unknown name
+ * locks a little later than a real one.
+ */
+function countUnknownUserFailure(ctx: AppContext, username: string): number | null {
+  let failures = unknownUserFailures.get(ctx.db);
+  if (!failures) {
+    failures = new Map();
+    unknownUserFailures.set(ctx.db, failures);
+  }
+  const key = username.toLowerCase();
+  const now = ctx.now();
+  const entry = failures.get(key) ?? { failures: 0, lockedUntil: null };
+  if (entry.lockedUntil !== null && entry.lockedUntil > now) return entry.lockedUntil;
+  if (entry.lockedUntil !== null) {
+    entry.failures = 0;
+    entry.lockedUntil = null;
+  }
+
+  entry.failures += 1;
+  if (entry.failures >= LOCKOUT_THRESHOLD) {
+    entry.failures = 0;
+    entry.lockedUntil = now + LOCKOUT_MS;
+  }
+  failures.delete(key);
+  failures.set(key, entry);
+  if (failures.size > MAX_TRACKED_UNKNOWN_USERS) failures.delete(failures.keys().next().value!);
+  return entry.lockedUntil;
 }
 
 function toActor(user: store.UserRow) {
