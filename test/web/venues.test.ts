@@ -115,4 +115,15 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     expect(audit.every((a) => String(a.detail).includes('密接排查演练'))).toBe(true);
     await page.context().close();
   });
+
+  it('fits the tracing form on a phone', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, 'tracer', PASSWORD);
+    await page.getByRole('tab', { name: '流调查询' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // Export with the form empty shows what is missing and sends nothing.
+    await page.getByRole('button', { name: '导出 Excel' }).click();
+    await page.getByText('请填写查询目的').waitFor();
+    await page.context().close();
+  });
 });

@@ -30,17 +30,19 @@ import { SchoolProvider, useSchool } from './school';
 
 type Role = CurrentUser['role'];
 const SCHOOL_READERS: Role[] = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
+/** Every role that works with a school's people; the task force works with venues only. */
+const SCHOOL_ROLES: Role[] = ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard'];
 
 /** Menu entries; `roles` limits an entry to the roles whose work needs it (all roles when absent). */
 const MENU: Array<{ key: string; icon: ReactNode; label: string; roles?: Role[] }> = [
   { key: '/class', icon: <MobileOutlined />, label: '我的班级', roles: ['head_teacher', 'teacher'] },
   { key: '/checks', icon: <FileDoneOutlined />, label: '晨午检', roles: ['head_teacher', 'teacher', 'school_admin', 'school_doctor', 'district_admin'] },
-  { key: '/', icon: <HomeOutlined />, label: '首页' },
+  { key: '/', icon: <HomeOutlined />, label: '首页', roles: SCHOOL_ROLES },
   { key: '/follow-ups', icon: <MedicineBoxOutlined />, label: '缺勤追踪', roles: ['head_teacher', 'school_admin', 'school_doctor', 'district_admin'] },
   { key: '/cluster-alerts', icon: <ClusterOutlined />, label: '聚集性预警', roles: ['school_admin', 'school_doctor', 'district_admin'] },
-  { key: '/persons', icon: <TeamOutlined />, label: '人员' },
-  { key: '/health-codes', icon: <QrcodeOutlined />, label: '健康码' },
-  { key: '/gate', icon: <ScanOutlined />, label: '通行' },
+  { key: '/persons', icon: <TeamOutlined />, label: '人员', roles: SCHOOL_ROLES },
+  { key: '/health-codes', icon: <QrcodeOutlined />, label: '健康码', roles: SCHOOL_ROLES },
+  { key: '/gate', icon: <ScanOutlined />, label: '通行', roles: SCHOOL_ROLES },
   { key: '/alerts', icon: <BellOutlined />, label: '预警与通知', roles: [...SCHOOL_READERS, 'head_teacher'] },
   { key: '/visitors', icon: <IdcardOutlined />, label: '访客', roles: ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard'] },
   { key: '/entry-windows', icon: <FieldTimeOutlined />, label: '错峰入校', roles: SCHOOL_READERS },

@@ -194,7 +194,12 @@ export function DistrictPage() {
         </Card>
       )}
       <div style={{ height: 16 }} />
-      <NotOpen title="全区日报" />
+      <Card title="全区日报">
+        <Typography.Paragraph>各校日报的上报情况、全区合计、近 30 天趋势和全区 Excel 在“日报汇总”页。</Typography.Paragraph>
+        <Button type="primary" onClick={() => navigate('/district-reports')}>
+          打开日报汇总
+        </Button>
+      </Card>
     </>
   );
 }

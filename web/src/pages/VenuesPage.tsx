@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, DatePicker, Form, Input, InputNumber, Modal, Popconfirm, Radio, Select, Space, Table, Tabs, Tag, Typography } from 'antd';
+import { Alert, App, Button, DatePicker, Form, Grid, Input, InputNumber, Modal, Popconfirm, Radio, Select, Space, Table, Tabs, Tag, Typography } from 'antd';
 import { DownloadOutlined, PlusOutlined, PrinterOutlined, SearchOutlined } from '@ant-design/icons';
 import type { Dayjs } from 'dayjs';
 import { ApiError, api, csrfToken } from '../api/client';
@@ -309,12 +309,13 @@ function Tracing() {
   const exporting = useMutation({ mutationFn: downloadTrace, onError: (error) => message.error(error instanceof Error ? error.message : '导出失败') });
 
   const now = shanghai();
+  const isPhone = !Grid.useBreakpoint().md;
   return (
     <>
       <Alert type="info" showIcon style={{ marginBottom: 16 }} title="每次查询和导出都会连同查询目的写入审计日志。结果含完整身份证号和手机号，仅用于流调。" />
       <Form<TraceForm>
         form={form}
-        layout="inline"
+        layout={isPhone ? 'vertical' : 'inline'}
         initialValues={{ mode: 'line', period: [now.subtract(1, 'day').startOf('hour'), now.startOf('hour')] }}
         onFinish={(values) => trace.mutate(values)}
         style={{ rowGap: 12, marginBottom: 16 }}
@@ -347,26 +348,35 @@ function Tracing() {
         )}
         {mode === 'person' && (
           <>
-            <Form.Item name="idNumber" label="身份证号" dependencies={['phone']} rules={[({ getFieldValue }) => ({ validator: (_, value) => (value?.trim() || getFieldValue('phone')?.trim() ? Promise.resolve() : Promise.reject(new Error('身份证号和手机号至少填一项'))) })]}>
+            <Form.Item name="idNumber" label="身份证号" dependencies={['phone']} rules={[
+                ({ getFieldValue }) => ({ validator: (_, value) => (value?.trim() || getFieldValue('phone')?.trim() ? Promise.resolve() : Promise.reject(new Error('身份证号和手机号至少填一项'))) }),
+                { pattern: /^\s*\d{17}[\dXx]\s*$/, message: '身份证号应为 18 位，最后一位可以是 X' },
+              ]}>
               <Input style={{ width: 200 }} />
             </Form.Item>
-            <Form.Item name="phone" label="手机号">
+            <Form.Item name="phone" label="手机号" rules={[{ pattern: /^\s*1\d{10}\s*$/, message: '手机号应为 11 位数字' }]}>
               <Input style={{ width: 150 }} />
             </Form.Item>
           </>
         )}
         <Form.Item name="period" label="时间（北京时间）" rules={[{ required: true, message: '请选择时间段' }]}>
-          <DatePicker.RangePicker showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm" allowClear={false} />
+          <DatePicker.RangePicker showTime={{ format: 'HH:mm' }} format="YYYY-MM-DD HH:mm" allowClear={false} style={isPhone ? { width: '100%' } : undefined} />
         </Form.Item>
         <Form.Item name="purpose" label="查询目的" rules={[{ required: true, whitespace: true, message: '请填写查询目的，例如某病例的密接排查' }, { min: 4, message: '查询目的至少 4 个字' }]}>
-          <Input placeholder="如 12月3日确诊病例密接排查" style={{ width: 260 }} />
+          <Input placeholder="如 12月3日确诊病例密接排查" style={{ width: isPhone ? '100%' : 260 }} />
         </Form.Item>
         <Form.Item>
           <Space>
             <Button type="primary" htmlType="submit" icon={<SearchOutlined />} loading={trace.isPending}>
               查询
             </Button>
-            <Button icon={<DownloadOutlined />} loading={exporting.isPending} onClick={() => form.validateFields().then((values) => exporting.mutate(values))}>
+            <Button icon={<DownloadOutlined />} loading={exporting.isPending} onClick={() =>
+                form.validateFields().then(
+                  (values) => exporting.mutate(values),
+                  // The form already shows what is missing next to each field.
+                  () => undefined,
+                )
+              }>
               导出 Excel
             </Button>
           </Space>
