@@ -59,9 +59,11 @@ function describeField(field: string, issues: SchemaIssue[], part: string): stri
         lines.push(`${field ? `${subject} 中` : ''}缺少必填字段 ${missing.join('、')}`);
         break;
       }
-      case 'additionalProperties':
-        lines.push(`${subject} 不支持字段 ${String(issue.params?.additionalProperty)}，请删除它`);
+      case 'additionalProperties': {
+        const extra = (issue.params?.additionalProperties as string[] | undefined) ?? [String(issue.params?.additionalProperty)];
+        lines.push(`${field ? `${subject} 中` : ''}不支持字段 ${extra.join('、')}，请删除`);
         break;
+      }
       case 'minLength':
         lines.push(Number(limit) === 1 ? `${subject} 不能为空` : `${subject} 至少 ${limit} 个字符`);
         break;
@@ -98,7 +100,11 @@ function describeField(field: string, issues: SchemaIssue[], part: string): stri
 export function describeSchemaIssues(issues: SchemaIssue[], context: string | undefined): string {
   const part = PART_NAMES[context ?? ''] ?? '请求';
   const byField = new Map<string, SchemaIssue[]>();
+  // A property the schema forbids is reported twice: once as a false schema on the property
+  // and once as additionalProperties on its object. The second names it, so the first goes.
+  const namesExtras = issues.some((issue) => issue.keyword === 'additionalProperties');
   for (const issue of issues) {
+    if (namesExtras && issue.keyword === 'boolean') continue;
     const field = fieldOf(issue.instancePath ?? '');
     byField.set(field, [...(byField.get(field) ?? []), issue]);
   }

@@ -52,6 +52,17 @@ describe('schema error messages', () => {
     expect(response.json().message).toBe(expected);
   });
 
+  it('names a forbidden field once', () => {
+    const text = describeSchemaIssues(
+      [
+        { keyword: 'boolean', instancePath: '/mode', params: {}, message: 'schema is false' },
+        { keyword: 'additionalProperties', instancePath: '', params: { additionalProperties: ['mode', 'times'] }, message: 'must not have additional properties' },
+      ],
+      'body',
+    );
+    expect(text).toBe('请求体有误：不支持字段 mode、times，请删除');
+  });
+
   it('names the request part and keeps unknown keywords', () => {
     const text = describeSchemaIssues([{ keyword: 'multipleOf', instancePath: '/step', params: {}, message: 'must be multiple of 5' }], 'querystring');
     expect(text).toBe('查询参数有误：字段 step 无效（must be multiple of 5）');

@@ -41,7 +41,7 @@ export async function createDevice(ctx: AppContext, input: NewDevice): Promise<C
   const school = await getSchoolByCodeOrThrow(ctx, input.schoolCode);
   const kind = input.kind as DeviceKind;
   if (!DEVICE_KINDS.includes(kind)) {
-    throw new AppError('VALIDATION', { detail: `设备类型“${input.kind}”无效，可选：${DEVICE_KINDS.join('、')}` });
+    throw new AppError('VALIDATION', { detail: `设备类型“${input.kind}”无效，可选：hikvision（海康测温终端）、api（通道设备）、kiosk（平板闸机）` });
   }
   const direction = (input.direction ?? 'in') as DeviceDirection;
   if (direction !== 'in' && direction !== 'out') {
