@@ -147,13 +147,13 @@ const CHECKIN_COLUMNS = [
   'flagged',
 ] as const satisfies ReadonlyArray<keyof CheckinRow>;
 
-// A column added to the table must be added to CHECKIN_COLUMNS too: this fails to compile otherwise.
+// A column added to the table must be added to CHECKIN_COLUMNS too, or this line fails to compile.
 const _allCheckinColumns: Exclude<keyof CheckinRow, (typeof CHECKIN_COLUMNS)[number]> extends never ? true : never = true;
 void _allCheckinColumns;
 
 const checkinInsertTexts = new WeakMap<object, string>();
 
-/** The insert text of the database's dialect, compiled once: one row of `?` (SQLite) or one JSON array of rows (PostgreSQL). */
+/** Return the insert text of the database's dialect, compiled once: one row of `?` (SQLite) or one JSON array of rows (PostgreSQL). */
 function checkinInsertText(db: Executor, postgres: boolean): string {
   const adapter = db.getExecutor().adapter;
   let text = checkinInsertTexts.get(adapter);
@@ -170,9 +170,9 @@ function checkinInsertText(db: Executor, postgres: boolean): string {
 
 /**
  * Insert check-ins, all or none, with one statement text whatever their number, compiled
- * once: building a multi-row insert with Kysely cost more than running it. PostgreSQL
- * gets the rows as one JSON parameter (json_populate_recordset); SQLite runs one cached
- * single-row INSERT per row inside a savepoint (SqliteRowBatch).
+ * once, because building a multi-row insert with Kysely cost more than running it.
+ * PostgreSQL gets the rows as one JSON parameter (json_populate_recordset). SQLite runs
+ * one cached single-row INSERT per row inside a savepoint (SqliteRowBatch).
  */
 export async function insertCheckins(db: Executor, rows: CheckinRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -189,9 +189,9 @@ export interface RecentCheckinRow extends CheckinRow {
 }
 
 /**
- * The recent check-ins of a group's people, prepared once. The subject hashes go in as
- * one parameter, so the text does not change with the group's size: a JSON array read
- * with json_each on SQLite, an array on PostgreSQL. Both plans probe the
+ * Query of the recent check-ins of a group's people, prepared once. The subject hashes go
+ * in as one parameter (a JSON array read with json_each on SQLite, an array on PostgreSQL),
+ * so the text does not change with the group's size. Both plans probe the
  * (subject_hash, checked_in_at) index once per person.
  */
 const recentCheckinsQuery = prepareQuery<{ subjects: string | string[]; since: number }, RecentCheckinRow>((db, slot) => {
@@ -218,9 +218,9 @@ export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: 
 }
 
 /**
- * Every check-in at or after `since`, with its venue's position. Venue by venue through
- * the (venue_id, checked_in_at) index, as the table has no index on time alone: SQLite
- * keeps the order of a CROSS JOIN, venues outside.
+ * List every check-in at or after `since`, with its venue's position. The query goes venue
+ * by venue through the (venue_id, checked_in_at) index, because the table has no index on
+ * time alone. SQLite keeps the order of a CROSS JOIN, so venues are the outer loop.
  */
 export async function listCheckinsSince(db: Executor, since: number): Promise<RecentCheckinRow[]> {
   return db
