@@ -72,8 +72,9 @@ describe.each(DIALECTS)('%s: head teacher API scope', (dialect) => {
     expect((await get(`/api/schools/${world.school.code}/notices?classId=${world.otherClassId}`)).statusCode).toBe(403);
   });
 
-  it('attendance asked for another class returns only the own class', async () => {
-    const response = await get(`/api/schools/${world.school.code}/attendance?classId=${world.otherClassId}`);
+  it('attendance of another class: 403; own class: only its pupils', async () => {
+    expect((await get(`/api/schools/${world.school.code}/attendance?classId=${world.otherClassId}`)).statusCode).toBe(403);
+    const response = await get(`/api/schools/${world.school.code}/attendance`);
     expect(response.statusCode).toBe(200);
     const body = response.json() as { classes: Array<{ classId: string; arrived: Array<{ name: string }>; notArrived: Array<{ name: string }> }> };
     expect(body.classes.map((c) => c.classId)).toEqual([world.classId]);
@@ -81,17 +82,24 @@ describe.each(DIALECTS)('%s: head teacher API scope', (dialect) => {
     expect(body.classes[0].notArrived.map((p) => p.name).sort()).toEqual([world.classPupils[1].name, world.classPupils[2].name].sort());
   });
 
-  it('codes asked for another class list none of it', async () => {
-    const response = await get(`/api/schools/${world.school.code}/codes?class=${world.otherClassId}`);
+  it('codes of another class by name: 403', async () => {
+    expect((await get(`/api/schools/${world.school.code}/codes?class=${encodeURIComponent('二(4)班')}`)).statusCode).toBe(403);
+    const response = await get(`/api/schools/${world.school.code}/codes`);
     expect(response.statusCode).toBe(200);
     const names = (response.json() as { items: Array<{ name: string }> }).items.map((item) => item.name);
     expect(names).not.toContain(world.otherPupil.name);
   });
 
-  it('gate events asked for another class list only the own class', async () => {
-    const response = await get(`/api/schools/${world.school.code}/gate/events?classId=${world.otherClassId}`);
+  it('gate events of another class: 403; own class: only its pupils', async () => {
+    expect((await get(`/api/schools/${world.school.code}/gate/events?classId=${world.otherClassId}`)).statusCode).toBe(403);
+    const response = await get(`/api/schools/${world.school.code}/gate/events`);
     expect(response.statusCode).toBe(200);
     const names = (response.json() as { events: Array<{ personName: string }> }).events.map((event) => event.personName);
     expect(names).toEqual([world.classPupils[0].name]);
+  });
+
+  it('follow-ups of another class: 403', async () => {
+    expect((await get(`/api/schools/${world.school.code}/follow-ups?classId=${world.otherClassId}`)).statusCode).toBe(403);
+    expect((await get(`/api/schools/${world.school.code}/follow-ups?classId=${world.classId}`)).statusCode).toBe(200);
   });
 });

@@ -8,6 +8,6 @@
  *   await auditRequest(ctx, request, 'person.view', person.id);
  */
 export { requireUser, type RequireUserOptions } from './plugin.js';
-export { assertClassScope, assertRole, assertSchoolScope, classScopeOf, type AuthUser, type SchoolScopeOptions } from './scope.js';
+export { assertClassScope, assertRole, assertSchoolScope, classScopeOf, listClassScope, type AuthUser, type SchoolScopeOptions } from './scope.js';
 export { audit, auditRequest, type AuditActor } from './audit.js';
 export { ROLE_LABELS, USER_ROLES, type UserRole } from './roles.js';

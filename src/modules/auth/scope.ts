@@ -66,6 +66,19 @@ export function classScopeOf(user: ScopedUser): string | undefined {
   return user.role === 'head_teacher' ? (user.classId ?? undefined) : undefined;
 }
 
+/**
+ * The class a list request is narrowed to: the head teacher's own class, or `requested`
+ * for roles that see the whole school. A head teacher naming another class gets
+ * FORBIDDEN rather than their own class's rows, so the refusal is visible and logged.
+ */
+export function listClassScope(user: ScopedUser, requested: string | undefined): string | undefined {
+  const own = classScopeOf(user);
+  if (own !== undefined && requested !== undefined && requested !== own) {
+    throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });
+  }
+  return own ?? requested;
+}
+
 /** Throw FORBIDDEN unless the user's role is one of `roles`. */
 export function assertRole(user: Pick<AuthUser, 'role'>, roles: readonly UserRole[]): void {
   if (!roles.includes(user.role)) {

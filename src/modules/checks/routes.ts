@@ -4,7 +4,7 @@ import type { AbsenceReason, CheckSession, CheckStatus, ContactResult } from '..
 import type { HttpApp } from '../../http.js';
 import { AppError } from '../../shared/errors.js';
 import { schoolDay } from '../../shared/time.js';
-import { assertClassScope, assertSchoolScope, auditRequest, classScopeOf, requireUser, type AuthUser } from '../auth/index.js';
+import { assertClassScope, assertSchoolScope, auditRequest, classScopeOf, listClassScope, requireUser, type AuthUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { ABSENCE_REASON_LABELS, MAX_BODY_TEMPERATURE_C, MIN_BODY_TEMPERATURE_C, SESSION_LABELS } from './check-input.js';
 import type { CheckSettings } from './check-settings.js';
@@ -159,7 +159,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const user = requireUser(request, { roles: CHECK_READERS });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
-      return { followUps: await listFollowUps(ctx, school.id, { status: request.query.status, classId: classScopeOf(user) ?? request.query.classId }) };
+      return { followUps: await listFollowUps(ctx, school.id, { status: request.query.status, classId: listClassScope(user, request.query.classId) }) };
     },
   );
 

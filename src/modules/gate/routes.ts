@@ -6,7 +6,7 @@ import type { AppContext } from '../../context.js';
 import type { HttpApp } from '../../http.js';
 import { AppError } from '../../shared/errors.js';
 import { schoolDay } from '../../shared/time.js';
-import { assertSchoolScope, auditRequest, classScopeOf, requireUser } from '../auth/index.js';
+import { assertSchoolScope, auditRequest, classScopeOf, listClassScope, requireUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { listAlerts, recordRecheck, updateAlertStatus } from './alerts.js';
 import { getAttendanceDay } from './attendance.js';
@@ -284,7 +284,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       const events = await searchGateEvents(ctx, {
         schoolId: school.id,
         day: query.day,
-        classId: classScopeOf(user) ?? query.classId,
+        classId: listClassScope(user, query.classId),
         personId: query.personId,
         decision: query.decision,
         reason: query.reason,
@@ -314,7 +314,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
       const day = request.query.day ?? schoolDay(ctx.now());
-      return getAttendanceDay(ctx, school.id, day, classScopeOf(user) ?? request.query.classId);
+      return getAttendanceDay(ctx, school.id, day, listClassScope(user, request.query.classId));
     },
   );
 

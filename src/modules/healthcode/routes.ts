@@ -104,6 +104,9 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
       const { color, stale, class: className } = request.query;
       const ownClass = classScopeOf(user);
       let items = await service.listSchoolCodes(ctx, school.code, { color, stale, className });
+      if (ownClass && className && items.some((item) => item.classId !== ownClass)) {
+        throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });
+      }
       if (ownClass) items = items.filter((item) => item.classId === ownClass);
       await auditRequest(ctx, request, 'healthcode.codes.view', school.id, { color, stale, className, count: items.length });
       return { items, total: items.length };
