@@ -28,6 +28,10 @@ pg.types.setTypeParser(20, (value) => Number(value));
 export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFile?: string; poolSize?: number; log?: Logger }): Db {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle connection that the server ends (a restart, an administrator's terminate) is an
+    // 'error' event on the pool; without a listener Node would crash the process. The pool
+    // drops that connection and opens a new one for the next query.
+    pool.on('error', (error) => options.log?.warn({ err: error }, 'idle PostgreSQL connection closed by the server; it will be replaced'));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
