@@ -7,6 +7,7 @@ import { AppError } from '../../shared/errors.js';
 import { assertSchoolScope, auditRequest, requireUser } from '../auth/index.js';
 import { ADMIN_ROLES } from '../auth/roles.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
+import { consentRoutes } from './consent-routes.js';
 import { deleteFaceEnrolment, enrollFace, identifyImage } from './service.js';
 
 const PersonParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }), id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -41,6 +42,7 @@ const IDENTIFY_ROLES = [...ADMIN_ROLES, 'guard'] as const;
  */
 export async function faceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
   const maxBytes = ctx.config.face.maxImageMb * 1024 * 1024;
+  await consentRoutes(app, ctx);
 
   // Multipart parsing only inside this scope, so other modules keep their own body rules.
   await app.register(async (scope: HttpApp) => {
