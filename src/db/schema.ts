@@ -400,6 +400,10 @@ export interface AlertTable {
   dedupe_key: string;
   created_at: number;
   acknowledged_at: number | null;
+  /** Handling note given when the alert was acknowledged. */
+  acknowledged_note: string | null;
+  /** Display name of the user who acknowledged it. */
+  acknowledged_by: string | null;
   closed_at: number | null;
   closed_note: string | null;
 }

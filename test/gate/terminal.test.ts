@@ -208,8 +208,9 @@ describe.each(DIALECTS)('%s: Hikvision terminal push', (dialect) => {
     const alertUrl = `/api/schools/${world.school.code}/alerts/${alert.id}`;
     const noNote = await app.inject({ method: 'POST', url: `${alertUrl}/close`, headers: guard.headers, payload: {} });
     expect(noNote.statusCode).toBe(400);
-    const acknowledged = await app.inject({ method: 'POST', url: `${alertUrl}/acknowledge`, headers: guard.headers, payload: {} });
-    expect(acknowledged.json().status).toBe('acknowledged');
+    const acknowledged = await app.inject({ method: 'POST', url: `${alertUrl}/acknowledge`, headers: guard.headers, payload: { note: '门卫正在核实身份' } });
+    expect(acknowledged.json()).toMatchObject({ status: 'acknowledged', acknowledgedNote: '门卫正在核实身份' });
+    expect(acknowledged.json().acknowledgedBy).toBeTruthy();
     const closed = await app.inject({ method: 'POST', url: `${alertUrl}/close`, headers: guard.headers, payload: { note: '已人工核验，为来访家长' } });
     expect(closed.json()).toMatchObject({ status: 'closed', closedNote: '已人工核验，为来访家长' });
 

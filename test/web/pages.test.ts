@@ -170,9 +170,13 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     const row = alerts.locator('tr', { hasText: world.classPupils[1].name });
     await row.waitFor();
     await row.getByRole('button', { name: '确认' }).click();
+    const ackDialog = page.getByRole('dialog');
+    await ackDialog.getByLabel('处理说明').fill('已通知班主任核实');
+    await ackDialog.getByRole('button', { name: '确认并处理' }).click();
     await page.getByText('已确认，正在处理').waitFor();
     await alerts.getByText('处理中', { exact: true }).click();
     const acknowledged = alerts.locator('tr', { hasText: world.classPupils[1].name });
+    await expect.poll(() => acknowledged.textContent()).toContain('已通知班主任核实');
     await acknowledged.getByRole('button', { name: '关闭' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('button', { name: '关闭预警' }).click();

@@ -10,6 +10,7 @@ import * as appMeta from './2026120410-app-meta.js';
 import * as reports from './2026120415-reports.js';
 import * as visitors from './2026120413-visitors.js';
 import * as checks from './2026120411-checks.js';
+import * as alertNotes from './2026120418-alert-notes.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026120415-reports': reports,
   '2026120413-visitors': visitors,
   '2026120411-checks': checks,
+  '2026120418-alert-notes': alertNotes,
 };

@@ -145,6 +145,8 @@ export async function planVisitorAlerts(ctx: AppContext, subject: VisitorAlertSu
     dedupe_key: `${baseKey}:${kind}`,
     created_at: ctx.now(),
     acknowledged_at: null,
+    acknowledged_note: null,
+    acknowledged_by: null,
     closed_at: null,
     closed_note: null,
   });
@@ -181,6 +183,8 @@ function alertRow(ctx: AppContext, subject: AlertSubject, kind: store.AlertRow['
     dedupe_key: dedupeKey,
     created_at: ctx.now(),
     acknowledged_at: null,
+    acknowledged_note: null,
+    acknowledged_by: null,
     closed_at: null,
     closed_note: null,
   };
@@ -207,6 +211,9 @@ export interface AlertView {
   deviceId: string | null;
   gateEventId: string | null;
   createdAt: number;
+  acknowledgedAt: number | null;
+  acknowledgedNote: string | null;
+  acknowledgedBy: string | null;
   closedAt: number | null;
   closedNote: string | null;
 }
@@ -222,6 +229,9 @@ export function toAlertView(row: store.AlertRow): AlertView {
     deviceId: row.device_id,
     gateEventId: row.gate_event_id,
     createdAt: row.created_at,
+    acknowledgedAt: row.acknowledged_at,
+    acknowledgedNote: row.acknowledged_note,
+    acknowledgedBy: row.acknowledged_by,
     closedAt: row.closed_at,
     closedNote: row.closed_note,
   };
@@ -335,7 +345,7 @@ export async function updateAlertStatus(
   ctx: AppContext,
   schoolCode: string,
   alertId: string,
-  input: { action: 'acknowledge' | 'close'; note: string | null; role: string },
+  input: { action: 'acknowledge' | 'close'; note: string | null; role: string; actorName?: string },
 ): Promise<AlertView> {
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
   const alert = await store.findAlertById(ctx.db, alertId);
@@ -348,7 +358,8 @@ export async function updateAlertStatus(
   const now = ctx.now();
   if (input.action === 'acknowledge') {
     if (alert.status === 'acknowledged') throw new AppError('CONFLICT', { detail: '该预警已确认' });
-    await store.updateAlert(ctx.db, alert.id, { status: 'acknowledged', acknowledged_at: now });
+    const note = input.note?.trim() || null;
+    await store.updateAlert(ctx.db, alert.id, { status: 'acknowledged', acknowledged_at: now, acknowledged_note: note, acknowledged_by: input.actorName ?? null });
   } else {
     const note = input.note?.trim();
     if (!note) throw new AppError('VALIDATION', { detail: '关闭预警需要填写处理说明，例如“已人工核验，为来访家长”' });

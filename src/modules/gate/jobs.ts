@@ -59,6 +59,8 @@ export async function checkDeviceSilence(ctx: AppContext): Promise<SilenceCheckR
         dedupe_key: dedupeKey,
         created_at: now,
         acknowledged_at: null,
+        acknowledged_note: null,
+        acknowledged_by: null,
         closed_at: null,
         closed_note: null,
       });

@@ -371,7 +371,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
     {
       schema: {
         tags: ['gate'],
-        summary: 'Acknowledge a gate alert or close it with a note',
+        summary: 'Acknowledge a gate alert (with an optional handling note) or close it with a note',
         params: Type.Object({ code: Type.String(), id: Type.String(), action: Type.Union([Type.Literal('acknowledge'), Type.Literal('close')]) }),
         body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) })),
       },
@@ -380,7 +380,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       const user = requireUser(request, { roles: ['district_admin', 'school_admin', 'school_doctor', 'guard'] });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
-      const alert = await updateAlertStatus(ctx, school.code, request.params.id, { action: request.params.action, note: request.body?.note ?? null, role: user.role });
+      const alert = await updateAlertStatus(ctx, school.code, request.params.id, { action: request.params.action, note: request.body?.note ?? null, role: user.role, actorName: user.displayName });
       await auditRequest(ctx, request, `gate.alert.${request.params.action}`, alert.id, {});
       return alert;
     },

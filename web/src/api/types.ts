@@ -106,6 +106,10 @@ export interface GateAlert {
   title: string;
   detail: string;
   createdAt: number;
+  acknowledgedAt: number | null;
+  /** Handling note given when the alert was acknowledged, and who gave it. */
+  acknowledgedNote: string | null;
+  acknowledgedBy: string | null;
   closedAt: number | null;
   closedNote: string | null;
 }

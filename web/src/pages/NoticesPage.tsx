@@ -85,13 +85,13 @@ export interface Notice {
   nextAttemptAt: number | null;
 }
 
-type AlertAction = { kind: 'recheck' | 'close'; alert: GateAlert };
+type AlertAction = { kind: 'acknowledge' | 'recheck' | 'close'; alert: GateAlert };
 
 function mayHandle(user: CurrentUser, alert: GateAlert): boolean {
   return alert.status !== 'closed' && (CLOSE_ANY_ROLES.includes(user.role) || alert.kind === 'unknown_face');
 }
 
-/** The re-check or close dialog of one alert. */
+/** The acknowledge, re-check or close dialog of one alert. */
 function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; action: AlertAction | null; onDone: () => void }) {
   const [form] = Form.useForm<{ temperature?: number; note?: string }>();
   const { message } = App.useApp();
@@ -102,6 +102,7 @@ function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; 
       if (action!.kind === 'recheck') {
         return api<{ result: 'normal' | 'fever' }>(`${base}/recheck`, { method: 'POST', body: { temperature: values.temperature, note: values.note || undefined } });
       }
+      if (action!.kind === 'acknowledge') return api<GateAlert>(`${base}/acknowledge`, { method: 'POST', body: { note: values.note || undefined } });
       return api<GateAlert>(`${base}/close`, { method: 'POST', body: { note: values.note } });
     },
     onSuccess: (reply) => {
@@ -109,7 +110,7 @@ function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; 
         const result = (reply as { result: 'normal' | 'fever' }).result;
         message.success(result === 'normal' ? '复测正常，预警已关闭，学生计为到校' : '复测仍发热，已通知班主任和校医安排接回');
       } else {
-        message.success('预警已关闭');
+        message.success(action?.kind === 'acknowledge' ? '已确认，正在处理' : '预警已关闭');
       }
       form.resetFields();
       void client.invalidateQueries({ queryKey: ['gate-alerts', schoolCode] });
@@ -117,11 +118,13 @@ function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; 
     },
   });
   const isRecheck = action?.kind === 'recheck';
+  const isAcknowledge = action?.kind === 'acknowledge';
+  const noteIsOptional = isRecheck || isAcknowledge;
   return (
     <Modal
       open={action !== null}
-      title={isRecheck ? '记录复测体温' : '关闭预警'}
-      okText={isRecheck ? '保存复测' : '关闭预警'}
+      title={isRecheck ? '记录复测体温' : isAcknowledge ? '确认预警' : '关闭预警'}
+      okText={isRecheck ? '保存复测' : isAcknowledge ? '确认并处理' : '关闭预警'}
       cancelText="取消"
       confirmLoading={submit.isPending}
       onOk={() => form.submit()}
@@ -154,9 +157,9 @@ function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; 
         <Form.Item
           name="note"
           label="处理说明"
-          rules={isRecheck ? [{ max: 500, message: '最多 500 字' }] : [{ required: true, whitespace: true, message: '请填写处理说明，例如“已人工核验，为来访家长”' }, { max: 500, message: '最多 500 字' }]}
+          rules={noteIsOptional ? [{ max: 500, message: '最多 500 字' }] : [{ required: true, whitespace: true, message: '请填写处理说明，例如“已人工核验，为来访家长”' }, { max: 500, message: '最多 500 字' }]}
         >
-          <Input.TextArea rows={3} placeholder={isRecheck ? '可选，例如“休息 10 分钟后复测”' : '例如“已人工核验，为来访家长”'} />
+          <Input.TextArea rows={3} placeholder={isRecheck ? '可选，例如“休息 10 分钟后复测”' : isAcknowledge ? '可选，例如“已通知班主任，学生在观察点休息”' : '例如“已人工核验，为来访家长”'} />
         </Form.Item>
       </Form>
     </Modal>
@@ -183,15 +186,6 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
     },
     enabled: route.path !== undefined && canRead,
     refetchInterval: 30_000,
-  });
-  const acknowledge = useMutation({
-    mutationFn: (alert: GateAlert) =>
-      api<GateAlert>(`/api/schools/${encodeURIComponent(schoolCode)}/alerts/${encodeURIComponent(alert.id)}/acknowledge`, { method: 'POST', body: {} }),
-    onSuccess: () => {
-      message.success('已确认，正在处理');
-      void client.invalidateQueries({ queryKey: ['gate-alerts', schoolCode] });
-    },
-    onError: (error) => message.error(error.message),
   });
   // A denial at the gate can raise an alert: refetch shortly after one.
   const refresh = useThrottledInvalidate([['gate-alerts', schoolCode]], 1500);
@@ -230,7 +224,7 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
     mayHandle(user, alert) ? (
       <Space size={4} wrap>
         {alert.status === 'open' && (
-          <Button size="small" onClick={() => acknowledge.mutate(alert)} loading={acknowledge.isPending && acknowledge.variables?.id === alert.id}>
+          <Button size="small" onClick={() => setAction({ kind: 'acknowledge', alert })}>
             确认
           </Button>
         )}
@@ -265,7 +259,7 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
               </div>
               <div className="fk-line-detail">
                 {formatDateTime(alert.createdAt)} · {ALERT_KIND[alert.kind] ?? alert.kind}
-                {alert.closedNote ? ` · ${alert.closedNote}` : ''}
+                {alert.closedNote ? ` · ${alert.closedNote}` : alert.acknowledgedNote ? ` · ${alert.acknowledgedBy ?? ''}：${alert.acknowledgedNote}` : ''}
               </div>
               <div style={{ marginTop: 6 }}>{actionsOf(alert)}</div>
             </div>
@@ -300,7 +294,12 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
               width: 80,
               render: (value: GateAlert['status']) => <Tag color={ALERT_STATUS[value]?.color}>{ALERT_STATUS[value]?.label ?? value}</Tag>,
             },
-            { title: '处理结果', dataIndex: 'closedNote', width: 160, render: (value: string | null) => value ?? '' },
+            {
+              title: '处理说明',
+              dataIndex: 'closedNote',
+              width: 180,
+              render: (value: string | null, row) => value ?? (row.acknowledgedNote ? `${row.acknowledgedBy ?? ''}：${row.acknowledgedNote}` : ''),
+            },
             { title: '操作', key: 'actions', width: 190, render: (_, alert) => actionsOf(alert) },
           ]}
         />
