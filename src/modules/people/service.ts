@@ -22,7 +22,10 @@ function toSchoolSummary(row: store.SchoolRow): SchoolSummary {
   return { id: row.id, code: row.code, name: row.name, districtId: row.district_id, settings: parseSchoolSettings(row.settings) };
 }
 
-/** Create a school in the district (the default district when none is named). */
+/**
+ * Create a school in the named district. Without a name it joins the only district there
+ * is, or the default district when there is none or several.
+ */
 export async function createSchool(
   ctx: AppContext,
   input: { code: string; name: string; districtCode?: string; districtName?: string },
@@ -38,7 +41,10 @@ export async function createSchool(
     if (await store.findSchoolByCode(trx, code)) {
       throw new AppError('CONFLICT', { detail: `学校代码 ${code} 已存在` });
     }
-    const districtCode = input.districtCode ?? DEFAULT_DISTRICT.code;
+    // Without a district code the school joins the installation's only district, so it
+    // shows on that district's screens; the default district is made only when there is none.
+    const districts = input.districtCode === undefined ? await trx.selectFrom('districts').select('code').limit(2).execute() : [];
+    const districtCode = input.districtCode ?? (districts.length === 1 ? districts[0]!.code : DEFAULT_DISTRICT.code);
     let district = await store.findDistrictByCode(trx, districtCode);
     if (!district) {
       district = { id: newId(), code: districtCode, name: input.districtName ?? DEFAULT_DISTRICT.name, created_at: ctx.now() };
