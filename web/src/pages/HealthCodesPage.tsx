@@ -1,11 +1,12 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Col, Input, Progress, Row, Segmented, Space, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, Col, Drawer, Grid, Input, Progress, Row, Segmented, Space, Table, Tag, Typography } from 'antd';
 import { SyncOutlined } from '@ant-design/icons';
 import { api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
 import type { CodeEntry, SyncRun } from '../api/types';
 import { isAdmin, useUser } from '../auth/session';
+import { CodeHistory } from '../components/CodeHistory';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
 import { CODE_COLORS, formatDateTime } from '../format';
@@ -50,6 +51,8 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
   const route = useRoute('GET /api/schools/:code/codes');
   const [color, setColor] = useState<string>('all');
   const [search, setSearch] = useState('');
+  const [opened, setOpened] = useState<CodeEntry | null>(null);
+  const screens = Grid.useBreakpoint();
   const codes = useQuery({
     queryKey: ['codes', schoolCode, color],
     queryFn: () => {
@@ -96,7 +99,16 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
         scroll={{ x: 880 }}
         pagination={{ pageSize: 20, showSizeChanger: false, showTotal: (total) => `共 ${total} 人` }}
         columns={[
-          { title: '姓名', dataIndex: 'name', width: 100 },
+          {
+            title: '姓名',
+            dataIndex: 'name',
+            width: 100,
+            render: (value: string, row) => (
+              <Button type="link" size="small" style={{ padding: 0 }} onClick={() => setOpened(row)} data-testid="code-person">
+                {value}
+              </Button>
+            ),
+          },
           { title: '班级', dataIndex: 'className', width: 100, render: (value: string | null, row) => value ?? (row.kind === 'staff' ? '教职工' : '—') },
           { title: '健康码', dataIndex: 'color', width: 140, render: (value: string, row) => <CodeTag color={value} isStale={row.isStale} /> },
           { title: '身份证号', dataIndex: 'idNumberMasked', width: 180, render: (value: string | null) => value ?? '—' },
@@ -104,6 +116,16 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
           { title: '说明', dataIndex: 'reason', width: 200, ellipsis: true, render: (value: string | null, row) => row.lastFailure ?? value ?? '' },
         ]}
       />
+      <Drawer
+        open={opened !== null}
+        onClose={() => setOpened(null)}
+        title={opened ? `${opened.name} · 健康码记录` : undefined}
+        size={screens.sm ? 480 : '100%'}
+        destroyOnHidden
+        data-testid="code-history-drawer"
+      >
+        {opened && <CodeHistory personId={opened.personId} />}
+      </Drawer>
     </Card>
   );
 }

@@ -8,23 +8,8 @@ import { isAdmin, useUser } from '../auth/session';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
 import { useSchool } from '../layout/school';
-
-/** GET /api/schools/:code/persons item. */
-interface Person {
-  id: string;
-  kind: 'student' | 'staff';
-  name: string;
-  gender: string | null;
-  className: string | null;
-  studentNumber: string | null;
-  staffNumber: string | null;
-  staffRole: string | null;
-  idNumberMasked: string | null;
-  phoneMasked: string | null;
-  hasDingtalk: boolean;
-  healthCodeConsent: boolean;
-  guardians: Array<{ name: string; relation: string | null; phoneMasked: string | null; hasDingtalk: boolean }>;
-}
+import { PersonDrawer, STAFF_ROLES, type Person } from './persons/PersonDrawer';
+import { downloadRejectedRows } from './persons/rejected-rows';
 
 /** POST /api/schools/:code/roster reply. */
 interface RosterImportResult {
@@ -36,7 +21,6 @@ interface RosterImportResult {
   warnings: string[];
 }
 
-const STAFF_ROLES: Record<string, string> = { head_teacher: '班主任', management: '学校管理层', school_doctor: '校医', guard: '门卫', teacher: '教师' };
 const PAGE_SIZE = 20;
 
 function RosterImport({ schoolCode }: { schoolCode: string }) {
@@ -46,6 +30,7 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
   const [percent, setPercent] = useState<number | null>(null);
   const [result, setResult] = useState<RosterImportResult | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [fileName, setFileName] = useState('');
 
   if (route.isLoading) return <Loading />;
   if (!route.path) return <NotOpen title="花名册导入" />;
@@ -54,6 +39,7 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
     setResult(null);
     setError(null);
     setPercent(0);
+    setFileName(file.name);
     try {
       const reply = await uploadFile<RosterImportResult>(fillPath(route.path!, { code: schoolCode }), 'file', file, setPercent);
       setResult(reply);
@@ -99,7 +85,14 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
               data-testid="rejected-rows"
               style={{ marginTop: 16 }}
               size="small"
-              title={() => `被拒绝的行（${result.counts.rejected} 行）`}
+              title={() => (
+                <Space wrap style={{ justifyContent: 'space-between', width: '100%' }}>
+                  <span>被拒绝的行（{result.counts.rejected} 行）</span>
+                  <Button size="small" icon={<DownloadOutlined />} data-testid="rejected-download" onClick={() => downloadRejectedRows(rejectedRows, fileName)}>
+                    下载
+                  </Button>
+                </Space>
+              )}
               dataSource={rejectedRows}
               scroll={{ x: 520 }}
               pagination={{ pageSize: 10, showSizeChanger: false }}
@@ -123,6 +116,7 @@ function PersonList({ schoolCode }: { schoolCode: string }) {
   const [className, setClassName] = useState('');
   const [kind, setKind] = useState<'student' | 'staff'>('student');
   const [page, setPage] = useState(1);
+  const [opened, setOpened] = useState<Person | null>(null);
   const persons = useQuery({
     queryKey: ['persons', schoolCode, name, className, kind, page],
     queryFn: () => {
@@ -187,7 +181,17 @@ function PersonList({ schoolCode }: { schoolCode: string }) {
         scroll={{ x: 760 }}
         pagination={{ current: page, pageSize: PAGE_SIZE, total: persons.data?.total ?? 0, onChange: setPage, showSizeChanger: false, showTotal: (total) => `共 ${total} 人` }}
         columns={[
-          { title: '姓名', dataIndex: 'name', width: 90, fixed: 'left' },
+          {
+            title: '姓名',
+            dataIndex: 'name',
+            width: 90,
+            fixed: 'left',
+            render: (value: string, row) => (
+              <Button type="link" size="small" style={{ padding: 0 }} onClick={() => setOpened(row)} data-testid="person-name">
+                {value}
+              </Button>
+            ),
+          },
           kind === 'student'
             ? { title: '班级', dataIndex: 'className', width: 90, render: (value: string | null) => value ?? '—' }
             : { title: '岗位', dataIndex: 'staffRole', width: 100, render: (value: string | null) => (value ? (STAFF_ROLES[value] ?? value) : '—') },
@@ -209,6 +213,7 @@ function PersonList({ schoolCode }: { schoolCode: string }) {
           },
         ]}
       />
+      <PersonDrawer schoolCode={schoolCode} person={opened} onClose={() => setOpened(null)} />
     </Card>
   );
 }

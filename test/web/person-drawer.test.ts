@@ -1,0 +1,186 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../src/shared/ids.js';
+import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
+import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
+import { WORLD_PASSWORD, buildConsoleWorld, type ConsoleWorld } from './world.js';
+
+if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
+
+const FACES = join(import.meta.dirname, '../fixtures/faces');
+/** 2026-12-03 01:30 UTC is 09:30 in Beijing. */
+const CHANGED_AT = Date.parse('2026-12-03T01:30:00Z');
+
+describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and code history in Chromium', () => {
+  let server: ConsoleServer;
+  let browser: ConsoleBrowser;
+  let world: ConsoleWorld;
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    browser = await launchBrowser();
+    world = await buildConsoleWorld(server.ctx, 'drawer', '详情测试小学');
+    // 李小红 went from green to yellow on 3 December at 09:30 Beijing time.
+    await server.ctx.db
+      .insertInto('health_code_changes')
+      .values({
+        id: newId(),
+        school_id: world.school.id,
+        person_id: world.classPupils[1].id,
+        from_color: 'green',
+        to_color: 'yellow',
+        changed_at: CHANGED_AT,
+        sync_run_id: null,
+        bureau_updated_at: null,
+        reason: '密接人员',
+        notified_at: null,
+      })
+      .execute();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('downloads the rejected rows of a roster import as CSV', async () => {
+    const good = pupil(890_001);
+    const bad = pupil(890_002);
+    const lines = [
+      STUDENT_HEADERS,
+      studentRow(good, '二年级', '二(6)班', 'XS890001'),
+      studentRow({ ...bad, idNumber: '330102201801010000' }, '二年级', '二(6)班', 'XS890002'),
+    ];
+    const csv = '\ufeff' + lines.map((row) => row.join(',')).join('\r\n');
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
+    await page.getByTestId('roster-upload').waitFor();
+    await page.locator('input[type="file"]').first().setInputFiles({ name: '二(6)班名单.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+    await page.getByText('导入完成：新增 1 人，更新 0 人，拒绝 1 行').waitFor();
+    const shown = await page.getByTestId('rejected-rows').locator('.ant-table-tbody tr.ant-table-row td').allTextContents();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rejected-download').click()]);
+    expect(download.suggestedFilename()).toBe('二(6)班名单-被拒绝的行.csv');
+    const text = await readFile((await download.path())!, 'utf8');
+    expect(text.startsWith('\ufeff')).toBe(true);
+    const rows = text.slice(1).trimEnd().split('\r\n').map((line) => line.split(','));
+    expect(rows[0]).toEqual(['行号', '列', '内容', '原因']);
+    expect(rows).toHaveLength(2);
+    // The file holds exactly what the table shows, and never the full ID number.
+    expect(rows[1]).toEqual(shown);
+    expect(rows[1][0]).toBe('3');
+    expect(rows[1][1]).toBe('身份证号');
+    expect(text).not.toContain(bad.idNumber);
+    expect(text).not.toContain('330102201801010000');
+    await page.context().close();
+  });
+
+  it('shows a pupil with guardians, consents and code history, and enrols a face once consent is recorded', async () => {
+    const pupilName = world.classPupils[1].name;
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
+    await page.getByPlaceholder('姓名').fill(pupilName);
+    await page.getByPlaceholder('姓名').press('Enter');
+    const listRow = page.locator('tr.ant-table-row', { hasText: pupilName });
+    await listRow.waitFor();
+    const maskedInList = (await listRow.locator('td').nth(3).textContent())!;
+    expect(maskedInList).toMatch(/\*/);
+    await listRow.getByTestId('person-name').click();
+
+    const drawer = page.getByRole('dialog');
+    await drawer.getByText('身份证号').waitFor();
+    expect(await drawer.textContent()).toContain(maskedInList);
+    expect(await drawer.getByTestId('guardians').textContent()).toContain('（母亲）');
+    expect(await drawer.getByTestId('guardians').textContent()).toMatch(/1\d{2}\*{4}\d{4}/);
+
+    // The roster's health-code consent, given by the guardian.
+    const consents = drawer.getByTestId('consents');
+    await consents.getByText('健康码查询：已授权').waitFor();
+    expect(await consents.getByTestId('consent-item').first().textContent()).toMatch(/监护人 .+于 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 授权/);
+
+    // The code history in Beijing time.
+    const history = drawer.getByTestId('code-history');
+    await history.getByTestId('code-change').first().waitFor();
+    const change = await history.getByTestId('code-change').first().textContent();
+    expect(change).toContain('2026-12-03 09:30');
+    expect(change).toContain('绿码→ 黄码');
+    expect(change).toContain('密接人员');
+
+    // No face consent yet: the drawer says why there is no enrolment.
+    await drawer.getByTestId('face-needs-consent').waitFor();
+    expect(await drawer.getByTestId('face-enrolment').count()).toBe(0);
+
+    await consents.getByRole('button', { name: '登记授权' }).click();
+    const form = drawer.getByTestId('consent-form');
+    await form.getByLabel('人脸识别').check();
+    await form.getByLabel('备注').fill('纸质授权书已存档');
+    await form.getByRole('button', { name: '保存授权' }).click();
+    await page.getByText('授权已登记').waitFor();
+    await consents.getByText('人脸识别：已授权').waitFor();
+    expect(await consents.textContent()).toContain('备注：纸质授权书已存档');
+
+    // A photo without a face is refused with the server's Chinese reason; a real face is enrolled.
+    const enrolment = drawer.getByTestId('face-enrolment');
+    await enrolment.waitFor();
+    const fileInput = enrolment.locator('input[type="file"]');
+    await fileInput.setInputFiles(join(FACES, 'no-face/inspireface_view.jpg'));
+    await enrolment.getByTestId('face-refusal').waitFor({ timeout: 30_000 });
+    expect(await enrolment.getByTestId('face-refusal').textContent()).toContain('照片中未检测到人脸，请正对镜头、露出面部后重拍');
+    expect(await enrolment.getByTestId('face-count').textContent()).toBe('0');
+
+    await fileInput.setInputFiles(join(FACES, 'face_recognition/obama/obama.jpg'));
+    await page.getByText('人脸录入成功，已录入 1 张').waitFor({ timeout: 30_000 });
+    await expect.poll(() => enrolment.getByTestId('face-count').textContent()).toBe('1');
+    expect(await enrolment.getByTestId('face-refusal').count()).toBe(0);
+    const stored = await server.ctx.db.selectFrom('face_descriptors').select('person_id').where('person_id', '=', world.classPupils[1].id).execute();
+    expect(stored).toHaveLength(1);
+
+    // Revoking the face consent removes the photo and the enrolment.
+    await consents.getByTestId('consent-item').filter({ hasText: '人脸识别' }).getByRole('button', { name: '撤回' }).click();
+    await page.locator('.ant-popconfirm').getByRole('button', { name: '撤回' }).click();
+    await page.getByText('授权已撤回，已删除 1 张人脸照片').waitFor();
+    await drawer.getByTestId('face-needs-consent').waitFor();
+    const audit = await server.ctx.db.selectFrom('audit_log').select('action').where('target', '=', world.classPupils[1].id).execute();
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['consent.view', 'consent.grant', 'face.enrol', 'consent.revoke', 'healthcode.history.view']));
+    await page.context().close();
+  });
+
+  it('opens the code history from the health-code page', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD, '/health-codes');
+    const row = page.locator('tr.ant-table-row', { hasText: world.classPupils[1].name });
+    await row.getByTestId('code-person').click();
+    const drawer = page.getByRole('dialog');
+    await drawer.getByText(`${world.classPupils[1].name} · 健康码记录`).waitFor();
+    const change = await drawer.getByTestId('code-change').first().textContent();
+    expect(change).toContain('2026-12-03 09:30');
+    expect(change).toContain('密接人员');
+    await page.context().close();
+  });
+
+  it('a head teacher sees their pupil without consent or face controls, and the drawer fits a phone', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD, '/persons');
+    const row = page.locator('tr.ant-table-row', { hasText: world.classPupils[0].name });
+    await row.getByTestId('person-name').click();
+    const drawer = page.getByRole('dialog');
+    await drawer.getByTestId('consents').getByText('健康码查询：已授权').waitFor();
+    await drawer.getByTestId('code-history').waitFor();
+    expect(await drawer.getByRole('button', { name: '登记授权' }).count()).toBe(0);
+    expect(await drawer.getByRole('button', { name: '撤回' }).count()).toBe(0);
+    expect(await drawer.getByText('人脸录入').count()).toBe(0);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // Once the drawer has slid in, it covers the screen and no wider.
+    await expect.poll(async () => {
+      const box = await drawer.boundingBox();
+      return box ? [box.x, box.width] : null;
+    }).toEqual([0, 390]);
+
+    // The API refuses the pupil of another class to the head teacher.
+    const status = await page.evaluate(async (url) => (await fetch(url)).status, `/api/schools/${world.school.code}/persons/${world.otherPupil.id}/consents`);
+    expect(status).toBe(403);
+    await page.context().close();
+  });
+});
