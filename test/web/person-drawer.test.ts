@@ -1,8 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertConsent } from '../../src/modules/people/store.js';
 import { newId } from '../../src/shared/ids.js';
 import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
+import { writeY4mFromPhoto } from './fake-camera.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
 import { WORLD_PASSWORD, buildConsoleWorld, type ConsoleWorld } from './world.js';
 
@@ -182,5 +185,32 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     const status = await page.evaluate(async (url) => (await fetch(url)).status, `/api/schools/${world.school.code}/persons/${world.otherPupil.id}/consents`);
     expect(status).toBe(403);
     await page.context().close();
+  });
+
+  it('enrols a face taken with the camera', async () => {
+    const pupilId = world.classPupils[2].id;
+    await insertConsent(server.ctx.db, { id: newId(), person_id: pupilId, purpose: 'face', given_by: 'self', guardian_id: null, given_at: server.ctx.now(), revoked_at: null, note: null });
+    const videoDir = await mkdtemp(join(tmpdir(), 'fangkong-drawer-'));
+    const video = join(videoDir, 'face.y4m');
+    // A frame as large as a laptop camera's, so the face is as large as a sitter's in front of it.
+    await writeY4mFromPhoto(join(FACES, 'face_recognition/biden/biden.jpg'), video, { width: 1280, height: 960 });
+    const cameraBrowser = await launchBrowser(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`]);
+    try {
+      const page = await cameraBrowser.newPage(undefined, ['camera']);
+      await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
+      await page.locator('tr.ant-table-row', { hasText: world.classPupils[2].name }).getByTestId('person-name').click();
+      const enrolment = page.getByRole('dialog').getByTestId('face-enrolment');
+      await enrolment.getByRole('button', { name: '用摄像头拍照' }).click();
+      await expect.poll(() => enrolment.getByTestId('face-video').evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
+      await enrolment.getByTestId('face-capture').click();
+      const success = page.getByText('人脸录入成功，已录入 1 张');
+      await success.or(enrolment.getByTestId('face-refusal')).first().waitFor({ timeout: 30_000 });
+      expect(await enrolment.getByTestId('face-refusal').count(), (await enrolment.textContent()) ?? '').toBe(0);
+      const stored = await server.ctx.db.selectFrom('face_descriptors').select('person_id').where('person_id', '=', pupilId).execute();
+      expect(stored).toHaveLength(1);
+    } finally {
+      await cameraBrowser.close();
+      await rm(videoDir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,7 +13,7 @@ interface EnrolReply {
 }
 
 /** Longest side of a camera still sent to the server; enough for the detector, small to upload. */
-const CAPTURE_MAX_SIDE = 960;
+const CAPTURE_MAX_SIDE = 1280;
 
 /**
  * Enrol a face photo of a person from a file or the camera. The server refuses a photo
