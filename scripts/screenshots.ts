@@ -20,6 +20,8 @@ const PAGES = [
   { name: 'class', path: '/class', user: 'teacher23' },
   { name: 'persons', path: '/persons', user: 'principal' },
   { name: 'health-codes', path: '/health-codes', user: 'principal' },
+  { name: 'person-detail', path: '/persons', user: 'principal', open: (page: Page) => page.getByTestId('person-name').first().click() },
+  { name: 'code-history', path: '/health-codes', user: 'principal', open: (page: Page) => page.getByTestId('code-person').first().click() },
   { name: 'gate', path: '/gate', user: 'guard' },
   { name: 'alerts', path: '/alerts', user: 'principal' },
   { name: 'devices', path: '/devices', user: 'principal' },
@@ -106,8 +108,13 @@ try {
       const page = await browser.newPage(viewport);
       await signInThroughPage(page, server.url, entry.user, DEMO_PASSWORD, entry.path);
       await settle(page);
+      if ('open' in entry) {
+        // A drawer over the page: shoot the viewport, with the drawer slid in and loaded.
+        await entry.open(page);
+        await settle(page);
+      }
       const file = `${entry.name}-${viewportName}.png`;
-      await page.screenshot({ path: join(OUT_DIR, file), fullPage: true });
+      await page.screenshot({ path: join(OUT_DIR, file), fullPage: !('open' in entry) });
       written.push(file);
       await page.context().close();
     }

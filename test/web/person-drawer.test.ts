@@ -62,7 +62,7 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     await page.getByTestId('roster-upload').waitFor();
     await page.locator('input[type="file"]').first().setInputFiles({ name: '二(6)班名单.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
     await page.getByText('导入完成：新增 1 人，更新 0 人，拒绝 1 行').waitFor();
-    const shown = await page.getByTestId('rejected-rows').locator('.ant-table-tbody tr.ant-table-row td').allTextContents();
+    const tableCells = await page.getByTestId('rejected-rows').locator('.ant-table-tbody tr.ant-table-row td').allTextContents();
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rejected-download').click()]);
     expect(download.suggestedFilename()).toBe('二(6)班名单-被拒绝的行.csv');
@@ -71,8 +71,8 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     const rows = text.slice(1).trimEnd().split('\r\n').map((line) => line.split(','));
     expect(rows[0]).toEqual(['行号', '列', '内容', '原因']);
     expect(rows).toHaveLength(2);
-    // The file holds exactly what the table shows, and never the full ID number.
-    expect(rows[1]).toEqual(shown);
+    // The file contains exactly what the table shows, and never the full ID number.
+    expect(rows[1]).toEqual(tableCells);
     expect(rows[1][0]).toBe('3');
     expect(rows[1][1]).toBe('身份证号');
     expect(text).not.toContain(bad.idNumber);
@@ -80,7 +80,7 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     await page.context().close();
   });
 
-  it('shows a pupil with guardians, consents and code history, and enrols a face once consent is recorded', async () => {
+  it('person drawer records consent and enrols a face', async () => {
     const pupilName = world.classPupils[1].name;
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
@@ -111,7 +111,7 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     expect(change).toContain('绿码→ 黄码');
     expect(change).toContain('密接人员');
 
-    // No face consent yet: the drawer says why there is no enrolment.
+    // Without a face consent the drawer explains why it offers no enrolment.
     await drawer.getByTestId('face-needs-consent').waitFor();
     expect(await drawer.getByTestId('face-enrolment').count()).toBe(0);
 
@@ -163,7 +163,7 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     await page.context().close();
   });
 
-  it('a head teacher sees their pupil without consent or face controls, and the drawer fits a phone', async () => {
+  it('head teacher drawer is read-only and fits a phone', async () => {
     const page = await browser.newPage({ width: 390, height: 844 });
     await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD, '/persons');
     const row = page.locator('tr.ant-table-row', { hasText: world.classPupils[0].name });

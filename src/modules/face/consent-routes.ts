@@ -21,7 +21,7 @@ const ConsentItem = Type.Object({
   guardianId: Nullable(Type.String()),
   guardianName: Nullable(Type.String()),
   givenAt: Type.Number({ description: 'Epoch ms' }),
-  revokedAt: Nullable(Type.Number({ description: 'Epoch ms; null while the consent holds' })),
+  revokedAt: Nullable(Type.Number({ description: 'Epoch ms; null while the consent is in force' })),
   note: Nullable(Type.String()),
 });
 
@@ -48,7 +48,7 @@ const RevokeQuery = Type.Object({ purpose: Purpose });
  * are for school and district admins. Every call is audited.
  */
 export async function consentRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
-  /** The person of the school in the URL, after the caller's scope is checked. */
+  /** Load the person of the school in the URL and check the caller's scope over them. */
   const scopedPerson = async (user: AuthUser, code: string, personId: string) => {
     const school = await getSchoolByCodeOrThrow(ctx, code);
     const person = await findPerson(ctx, personId);

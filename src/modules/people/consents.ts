@@ -27,7 +27,7 @@ export interface GrantConsentInput {
   note?: string;
 }
 
-/** Every consent record of a person, newest first, with the guardian's name. */
+/** List every consent record of a person, newest first, with the guardian's name. */
 export async function listPersonConsents(ctx: AppContext, personId: string): Promise<ConsentView[]> {
   const [rows, guardians] = await Promise.all([store.listConsents(ctx.db, personId), store.listGuardiansOfPersons(ctx.db, [personId])]);
   const guardianName = new Map(guardians.map((g) => [g.id, g.name]));
@@ -73,12 +73,14 @@ export async function grantConsent(ctx: AppContext, personId: string, input: Gra
   return (await listPersonConsents(ctx, personId)).find((c) => c.id === row.id)!;
 }
 
-/** Revoke a person's active consent for a purpose; NOT_FOUND when there is none to revoke. */
+/** Revoke a person's active consent for a purpose. Raises CONFLICT when there is none to revoke. */
 export async function revokePersonConsent(ctx: AppContext, personId: string, purpose: ConsentPurpose): Promise<{ revoked: number }> {
   const person = await store.findPersonById(ctx.db, personId);
   if (!person) throw new AppError('NOT_FOUND', { what: '人员', value: personId });
   const active = (await store.listConsents(ctx.db, personId)).filter((c) => c.purpose === purpose && c.revoked_at === null);
-  if (active.length === 0) throw new AppError('NOT_FOUND', { what: `${person.name} 的有效${CONSENT_PURPOSE_LABELS[purpose]}授权`, value: '无' });
+  if (active.length === 0) {
+    throw new AppError('CONFLICT', { detail: `${person.name} 没有有效的${CONSENT_PURPOSE_LABELS[purpose]}授权，无需撤回` });
+  }
   const now = ctx.now();
   await ctx.db.transaction().execute(async (trx) => {
     for (const consent of active) await store.revokeConsent(trx, consent.id, now);

@@ -12,13 +12,13 @@ interface EnrolReply {
   descriptorCount: number;
 }
 
-/** Longest side of a camera still sent to the server; enough for the detector, small to upload. */
+/** Maximum side in pixels of a camera still sent to the server: large enough for the detector, small enough to upload fast. */
 const CAPTURE_MAX_SIDE = 1280;
 
 /**
- * Enrol a face photo of a person from a file or the camera. The server refuses a photo
- * without exactly one usable face and says why in Chinese; that message is shown as is.
- * Shown only to admins and only while the person's face consent holds.
+ * Enrol a face photo of a person from a file or the camera. The server rejects a photo
+ * without exactly one usable face with a Chinese reason, which is shown as it is.
+ * The drawer renders this only for admins and only while the face consent is in force.
  */
 export function FaceEnrolment({ schoolCode, personId, faceDescriptors }: { schoolCode: string; personId: string; faceDescriptors: number }) {
   const route = useRoute('POST /api/schools/:code/persons/:id/face');

@@ -45,7 +45,7 @@ interface GrantForm {
   note?: string;
 }
 
-/** The consent records of a person; admins record a new consent or revoke one. */
+/** List the consent records of a person. Admins also record a new consent or revoke one. */
 function Consents({ schoolCode, person, data }: { schoolCode: string; person: Person; data: ConsentsReply }) {
   const user = useUser();
   const client = useQueryClient();
@@ -225,7 +225,7 @@ export function PersonDrawer({ schoolCode, person, onClose }: { schoolCode: stri
                   renderItem={(g) => (
                     <List.Item>
                       {g.name}
-                      {g.relation ? `（${g.relation}）` : ''} {g.phoneMasked ?? '无电话'} {g.hasDingtalk ? <Tag>钉钉</Tag> : null}
+                      {g.relation ? `（${g.relation}）` : ''} {g.phoneMasked ?? '无电话'} {g.hasDingtalk ? <Tag>已关联钉钉</Tag> : null}
                     </List.Item>
                   )}
                 />
