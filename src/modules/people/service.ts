@@ -42,7 +42,8 @@ export async function createSchool(
       throw new AppError('CONFLICT', { detail: `学校代码 ${code} 已存在` });
     }
     // Without a district code the school joins the installation's only district, so it
-    // shows on that district's screens; the default district is made only when there is none.
+    // shows on that district's screens. The default district is used when there is none
+    // or there are several.
     const districts = input.districtCode === undefined ? await trx.selectFrom('districts').select('code').limit(2).execute() : [];
     const districtCode = input.districtCode ?? (districts.length === 1 ? districts[0]!.code : DEFAULT_DISTRICT.code);
     let district = await store.findDistrictByCode(trx, districtCode);
