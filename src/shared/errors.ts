@@ -19,7 +19,7 @@ export const ERRORS = {
   UNKNOWN_SYNC_PRESET: { status: 400, message: '没有名为“{preset}”的同步方案，可选：{choices}' },
   PAYLOAD_TOO_LARGE: { status: 413, message: '上传内容过大：{detail}' },
   LOGIN_FAILED: { status: 401, message: '用户名或密码错误' },
-  ACCOUNT_LOCKED: { status: 423, message: '密码连续错误次数过多，账号已锁定至 {until}，请届时再试或联系管理员解锁' },
+  ACCOUNT_LOCKED: { status: 423, message: '密码连续错误次数过多，账号已锁定至 {until}（北京时间），请届时再试或联系管理员解锁' },
   CSRF_REJECTED: { status: 403, message: '请求缺少有效的安全令牌（X-CSRF-Token），请刷新页面后重试' },
   NOTICE_NOT_RETRYABLE: { status: 409, message: '通知当前状态为“{state}”，只有无法送达、已放弃或被钉钉过滤的通知可以重新发送' },
   DINGTALK_NOT_CONFIGURED: { status: 409, message: '未配置钉钉（工作通知需要 FANGKONG_DINGTALK_APP_KEY、APP_SECRET、AGENT_ID，群机器人需要 FANGKONG_DINGTALK_ROBOT_WEBHOOK），无法测试发送' },
