@@ -248,7 +248,13 @@ export interface ReportDayItem extends ReportVersionView {
 /** The newest version of each reported day of a school in [from, to], newest day first. */
 export async function listReportDays(ctx: AppContext, school: SchoolSummary, from: string, to: string): Promise<ReportDayItem[]> {
   const rows = await store.listLatestPerDay(ctx.db, school.id, from, to);
-  return rows.map((row) => ({ ...toVersionView(row), day: row.day, submittedVersion: row.status === 'submitted' ? row.version : row.version > 1 ? row.version - 1 : null }));
+  return rows.map((row) => ({ ...toVersionView(row), day: row.day, submittedVersion: submittedVersionOf(row) }));
+}
+
+/** Returns the newest submitted version of a day whose newest version is `row`; a draft follows a submitted one. */
+function submittedVersionOf(row: store.ReportSummaryRow): number | null {
+  if (row.status === 'submitted') return row.version;
+  return row.version > 1 ? row.version - 1 : null;
 }
 
 /** Build today's draft for the school's set time and tell the school admins; false when a report exists. */

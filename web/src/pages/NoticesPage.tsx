@@ -91,7 +91,21 @@ function mayHandle(user: CurrentUser, alert: GateAlert): boolean {
   return alert.status !== 'closed' && (CLOSE_ANY_ROLES.includes(user.role) || alert.kind === 'unknown_face');
 }
 
-/** The acknowledge, re-check or close dialog of one alert. */
+/** Title, button and note placeholder of each alert dialog. */
+const DIALOG_TEXT: Record<AlertAction['kind'], { title: string; ok: string; placeholder: string }> = {
+  acknowledge: { title: '确认预警', ok: '确认并处理', placeholder: '可选，例如“已通知班主任，学生在观察点休息”' },
+  recheck: { title: '记录复测体温', ok: '保存复测', placeholder: '可选，例如“休息 10 分钟后复测”' },
+  close: { title: '关闭预警', ok: '关闭预警', placeholder: '例如“已人工核验，为来访家长”' },
+};
+
+/** Returns the handling note shown for an alert: the closing note, else who acknowledged it and their note. */
+function handlingNoteOf(alert: GateAlert): string {
+  if (alert.closedNote) return alert.closedNote;
+  if (alert.acknowledgedNote) return `${alert.acknowledgedBy ?? ''}：${alert.acknowledgedNote}`;
+  return '';
+}
+
+/** Show the acknowledge, re-check or close dialog of one alert. */
 function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; action: AlertAction | null; onDone: () => void }) {
   const [form] = Form.useForm<{ temperature?: number; note?: string }>();
   const { message } = App.useApp();
@@ -118,13 +132,13 @@ function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; 
     },
   });
   const isRecheck = action?.kind === 'recheck';
-  const isAcknowledge = action?.kind === 'acknowledge';
-  const noteIsOptional = isRecheck || isAcknowledge;
+  const noteIsOptional = action?.kind !== 'close';
+  const text = DIALOG_TEXT[action?.kind ?? 'close'];
   return (
     <Modal
       open={action !== null}
-      title={isRecheck ? '记录复测体温' : isAcknowledge ? '确认预警' : '关闭预警'}
-      okText={isRecheck ? '保存复测' : isAcknowledge ? '确认并处理' : '关闭预警'}
+      title={text.title}
+      okText={text.ok}
       cancelText="取消"
       confirmLoading={submit.isPending}
       onOk={() => form.submit()}
@@ -159,7 +173,7 @@ function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; 
           label="处理说明"
           rules={noteIsOptional ? [{ max: 500, message: '最多 500 字' }] : [{ required: true, whitespace: true, message: '请填写处理说明，例如“已人工核验，为来访家长”' }, { max: 500, message: '最多 500 字' }]}
         >
-          <Input.TextArea rows={3} placeholder={isRecheck ? '可选，例如“休息 10 分钟后复测”' : isAcknowledge ? '可选，例如“已通知班主任，学生在观察点休息”' : '例如“已人工核验，为来访家长”'} />
+          <Input.TextArea rows={3} placeholder={text.placeholder} />
         </Form.Item>
       </Form>
     </Modal>
@@ -259,7 +273,7 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
               </div>
               <div className="fk-line-detail">
                 {formatDateTime(alert.createdAt)} · {ALERT_KIND[alert.kind] ?? alert.kind}
-                {alert.closedNote ? ` · ${alert.closedNote}` : alert.acknowledgedNote ? ` · ${alert.acknowledgedBy ?? ''}：${alert.acknowledgedNote}` : ''}
+                {handlingNoteOf(alert) && ` · ${handlingNoteOf(alert)}`}
               </div>
               <div style={{ marginTop: 6 }}>{actionsOf(alert)}</div>
             </div>
@@ -298,7 +312,7 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
               title: '处理说明',
               dataIndex: 'closedNote',
               width: 180,
-              render: (value: string | null, row) => value ?? (row.acknowledgedNote ? `${row.acknowledgedBy ?? ''}：${row.acknowledgedNote}` : ''),
+              render: (_value: string | null, row) => handlingNoteOf(row),
             },
             { title: '操作', key: 'actions', width: 190, render: (_, alert) => actionsOf(alert) },
           ]}
