@@ -25,7 +25,15 @@ pg.types.setTypeParser(20, (value) => Number(value));
  * `fangkong.db` in `dataDir` (WAL mode, checkpointed in a worker thread). `log` receives
  * failures of that worker.
  */
-export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFile?: string; poolSize?: number; log?: Logger }): Db {
+export function openDb(options: {
+  databaseUrl: string;
+  dataDir: string;
+  sqliteFile?: string;
+  poolSize?: number;
+  log?: Logger;
+  /** False for a second connection to a SQLite file whose server connection already checkpoints it. */
+  backgroundCheckpoint?: boolean;
+}): Db {
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     // An idle connection that the server ends (a restart, an administrator's terminate) is an
@@ -33,7 +41,7 @@ export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFi
     // drops that connection and opens a new one for the next query.
     pool.on('error', (error) => options.log?.warn({ err: error }, 'idle PostgreSQL connection closed by the server; it will be replaced'));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+    return { db, dialect: 'postgres', close: () => closeWithHooks(db) };
   }
 
   const file = options.sqliteFile ?? join(options.dataDir, 'fangkong.db');
@@ -44,18 +52,44 @@ export function openDb(options: { databaseUrl: string; dataDir: string; sqliteFi
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  if (file === ':memory:') return { db, dialect: 'sqlite', close: () => db.destroy() };
+  if (file === ':memory:') return { db, dialect: 'sqlite', close: () => closeWithHooks(db) };
 
+  sqliteFiles.set(db, file);
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
-  const checkpointer = startCheckpointer(file, options.log);
+  const checkpointer = options.backgroundCheckpoint === false ? undefined : startCheckpointer(file, options.log);
   return {
     db,
     dialect: 'sqlite',
     close: async () => {
-      await checkpointer.stop();
-      await db.destroy();
+      await closeWithHooks(db);
+      await checkpointer?.stop();
     },
   };
+}
+
+const sqliteFiles = new WeakMap<Kysely<Database>, string>();
+const closeHooks = new WeakMap<Kysely<Database>, Array<() => Promise<void>>>();
+
+/** Return the file of a SQLite database opened by `openDb`; undefined for PostgreSQL and `:memory:`. */
+export function sqliteFileOf(db: Kysely<Database>): string | undefined {
+  return sqliteFiles.get(db);
+}
+
+/**
+ * Run `hook` when the database is closed, before its connections go. Modules that keep
+ * their own connection or thread for a database (the check-in writer) close it here.
+ */
+export function onDbClose(db: Kysely<Database>, hook: () => Promise<void>): void {
+  const hooks = closeHooks.get(db) ?? [];
+  hooks.push(hook);
+  closeHooks.set(db, hooks);
+}
+
+async function closeWithHooks(db: Kysely<Database>): Promise<void> {
+  const hooks = closeHooks.get(db) ?? [];
+  closeHooks.delete(db);
+  for (const hook of hooks) await hook();
+  await db.destroy();
 }
 
 const STATEMENT_CACHE_SIZE = 500;

@@ -44,7 +44,7 @@ export function createFieldCipher(masterKey: Buffer): FieldCipher {
   const encryptionKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'fangkong field encryption', 32));
   const hashKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'fangkong lookup hash', 32));
 
-  return {
+  const fieldCipher: FieldCipher = {
     encrypt(plain) {
       const iv = takeIv();
       const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv);
@@ -66,6 +66,21 @@ export function createFieldCipher(masterKey: Buffer): FieldCipher {
       return createHmac('sha256', hashKey).update(plain, 'utf8').digest('hex');
     },
   };
+  masterKeys.set(fieldCipher, Buffer.from(masterKey));
+  return fieldCipher;
+}
+
+const masterKeys = new WeakMap<FieldCipher, Buffer>();
+
+/**
+ * Return a copy of the master key a cipher was made from, for a worker thread of this
+ * process that builds the same cipher with `createFieldCipher`. The key is kept outside
+ * the cipher object, so logging the cipher never prints it.
+ */
+export function masterKeyOf(cipher: FieldCipher): Buffer {
+  const key = masterKeys.get(cipher);
+  if (!key) throw new Error('this cipher was not made by createFieldCipher');
+  return Buffer.from(key);
 }
 
 /**

@@ -229,6 +229,8 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
         const freshAdmin = await makeUser(fresh.ctx, 'district_admin');
         const venue = await service.getVenueOrThrow(fresh.ctx, (await buildVenue(fresh.ctx, freshAdmin)).id);
         fresh.bureau.setFaults({ sequence: ['timeout'] });
+        // Time the deadline, not the start of the SQLite writer thread.
+        await checkinWriter(fresh.ctx).ready();
         const started = performance.now();
         const late = await recordCheckin(fresh.ctx, { venue, method: 'scan', identity: { name: '郑超时', idNumber: nextIdNumber() } });
         expect(late.checkin.code_color).toBe('unknown');

@@ -1,246 +1,269 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import type { AppContext } from '../../context.js';
-import { newId } from '../../shared/ids.js';
-import { RecentCheckins } from './recent-checkins.js';
-import { checkTravel } from './travel-check.js';
-import * as store from './store.js';
+import { onDbClose, sqliteFileOf } from '../../db/connection.js';
+import { masterKeyOf } from '../../shared/crypto.js';
+import { CheckinGroupWriter, type GroupResult } from './checkin-group.js';
+import type { CheckinDraft, CheckinWindows, WrittenCheckin } from './checkin-rules.js';
+import type { FromThread, ThreadData, ToThread } from './checkin-thread-protocol.js';
 
 /**
- * Group commit of check-ins. Check-ins that arrive while a write runs wait and go into
- * the next one together. One indexed query reads the recent check-ins of everyone in
- * the group. Repeat scans within the duplicate window are folded into the earlier
- * check-in, far-apart check-ins of one ID number are flagged, and the rest are inserted
- * with one statement. Each caller's promise resolves after the insert has
- * committed, so every check-in that gets a reply is stored. On a busy morning this
- * turns hundreds of small transactions a second into a few dozen larger ones.
+ * Group commit of check-ins. Check-ins that arrive while a group is written wait and go
+ * into the next group together, and each group is decided (checkin-rules.ts) and stored
+ * in one transaction. Each caller's promise resolves after the commit, so every check-in
+ * that gets a reply is stored. On a busy morning this turns hundreds of small
+ * transactions a second into a few dozen larger ones.
  *
  * Groups are written one after another, so the decision on a scan includes that
- * person's earlier check-ins written by this process. Two processes can each write one scan of a pair that
- * arrives within the same few milliseconds; the next scan of that person sees both and
- * is folded.
+ * person's earlier check-ins written by this process. Two processes can each write one
+ * scan of a pair that arrives within the same few milliseconds; the next scan of that
+ * person sees both and is folded.
+ *
+ * Where a group is written:
+ * - PostgreSQL: in this thread (checkin-group.ts), reading the group's recent check-ins
+ *   from the database, because several server processes may write.
+ * - A SQLite file: in a worker thread with its own connection (checkin-thread.ts), which
+ *   keeps the recent check-ins in memory and encrypts what it inserts. The insert and the
+ *   encryption then use the second core instead of the thread that serves HTTP
+ *   (docs/benchmarks.md has the figures).
+ * - SQLite `:memory:`: in this thread, because another connection would see another
+ *   database.
  */
 
 /** Check-ins written per transaction at most. */
 const MAX_GROUP = 200;
+/**
+ * Groups handed to the store and not yet committed, at most. With two, the next group is
+ * read and decided while the one before commits; more would only make groups smaller.
+ */
+const MAX_GROUPS_IN_FLIGHT = 2;
 
-export interface NewCheckin {
-  row: store.CheckinRow;
-  venue: store.VenueRow;
+/** Where groups go: a writer in this thread or the SQLite worker thread. */
+interface GroupStore {
+  /** Resolves when groups can be written without a start-up wait. */
+  ready(): Promise<void>;
+  write(group: CheckinDraft[], windows: CheckinWindows, now: number): Promise<GroupResult>;
+  forgetRecent(): void;
+  close(): Promise<void>;
 }
 
-export interface WrittenCheckin {
-  checkin: store.CheckinRow;
-  duplicate: boolean;
-}
-
-interface Pending extends NewCheckin {
+interface Pending {
+  draft: CheckinDraft;
   resolve(result: WrittenCheckin): void;
   reject(error: unknown): void;
 }
 
-type RecentCheckin = store.RecentCheckinRow;
-
-/**
- * Writer of check-in groups, one group at a time, so repeat scans of one person are
- * decided in order. SQLite allows one writer anyway. PostgreSQL had four lanes (by
- * subject hash) that wrote groups side by side. Once groups formed in the check phase,
- * one lane wrote the same load with about a third of the database's CPU and half of this
- * process's per check-in, because each group then contains every waiting check-in
- * (docs/decisions.md).
- */
 export class CheckinWriter {
-  private readonly lane: Lane;
+  private queue: Pending[] = [];
+  private running: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly store: GroupStore;
 
-  constructor(ctx: AppContext) {
-    this.lane = new Lane(ctx);
+  constructor(private readonly ctx: AppContext) {
+    const file = ctx.dialect === 'sqlite' ? sqliteFileOf(ctx.db) : undefined;
+    if (file) {
+      this.store = new ThreadGroupStore({ file, masterKey: masterKeyOf(ctx.cipher) }, ctx.log);
+    } else {
+      const local = new CheckinGroupWriter(ctx.db, ctx.dialect, ctx.cipher);
+      this.store = {
+        ready: async () => {},
+        write: (group, windows, now) => local.write(group, windows, now),
+        forgetRecent: () => local.forgetRecent(),
+        close: async () => {},
+      };
+    }
+  }
+
+  /**
+   * Start the worker thread, if this database has one, and resolve once it has opened the
+   * file. `serve` calls this at start, so the first scan does not wait for the thread.
+   */
+  ready(): Promise<void> {
+    return this.store.ready();
   }
 
   /** Write one check-in with the next group; resolves after its commit. */
-  submit(checkin: NewCheckin): Promise<WrittenCheckin> {
-    return this.lane.submit(checkin);
-  }
-
-  /** Wait until every submitted check-in is written. */
-  async flushed(): Promise<void> {
-    await this.lane.flushed();
-  }
-
-  /** Drop the recent check-ins kept in memory, because rows were deleted. The next group loads them again. */
-  forgetRecent(): void {
-    this.lane.forgetRecent();
-  }
-}
-
-/** Maximum number of check-ins kept in memory (SQLite). Beyond it the writer reads the database for each group. */
-const MAX_RECENT_ROWS = 300_000;
-/** Extra time recent check-ins stay in memory beyond the longer of the two windows. */
-const RECENT_SLACK_MS = 10 * 60_000;
-
-class Lane {
-  private queue: Pending[] = [];
-  private running: Promise<void> | undefined;
-  /** Recent check-ins in memory, SQLite only. Undefined until loaded, null when there are too many. */
-  private recent: RecentCheckins | undefined | null;
-
-  constructor(private readonly ctx: AppContext) {
-    if (ctx.dialect !== 'sqlite') this.recent = null;
-  }
-
-  forgetRecent(): void {
-    if (this.recent) this.recent = undefined;
-  }
-
-  submit(checkin: NewCheckin): Promise<WrittenCheckin> {
+  submit(draft: CheckinDraft): Promise<WrittenCheckin> {
     return new Promise<WrittenCheckin>((resolve, reject) => {
-      this.queue.push({ ...checkin, resolve, reject });
+      this.queue.push({ draft, resolve, reject });
       if (!this.running) this.running = this.drain();
     });
   }
 
+  /** Wait until every submitted check-in is written. */
   async flushed(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.inFlight.size > 0) {
+      if (this.running) await this.running;
+      await Promise.all(this.inFlight);
+    }
+  }
+
+  /** Drop the recent check-ins kept in memory, because rows were deleted. The next group loads them again. */
+  forgetRecent(): void {
+    this.store.forgetRecent();
+  }
+
+  /** Write what is queued, then stop the worker thread if there is one. */
+  async close(): Promise<void> {
+    await this.flushed();
+    await this.store.close();
   }
 
   private async drain(): Promise<void> {
     // Start the write in the event loop's check phase, after the requests that came in
     // with this one have been read and have joined the queue. Without this pause, every
-    // SQLite group held one check-in: a SQLite write finishes in microtasks, so no
-    // request is read while it runs and none can join the next group.
+    // SQLite group written in this thread held one check-in: such a write finishes in
+    // microtasks, so no request is read while it runs and none can join the next group.
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
+      // Check-ins that arrive while the groups in flight are written wait for the next group.
+      while (this.inFlight.size >= MAX_GROUPS_IN_FLIGHT) await Promise.race(this.inFlight);
       const group = this.queue.splice(0, MAX_GROUP);
-      try {
-        const results = await this.write(group);
-        group.forEach((pending, i) => pending.resolve(results[i]));
-      } catch (error) {
-        this.ctx.log.error({ err: error, groupSize: group.length }, 'check-in group write failed');
-        for (const pending of group) pending.reject(error);
-      }
+      const written = this.writeGroup(group).finally(() => this.inFlight.delete(written));
+      this.inFlight.add(written);
     }
     this.running = undefined;
   }
 
-  private async write(group: Pending[]): Promise<WrittenCheckin[]> {
+  /** Write one group and settle its callers' promises; never rejects. */
+  private async writeGroup(group: Pending[]): Promise<void> {
+    try {
+      const drafts = group.map((pending) => pending.draft);
+      const { results, farApart, recentIndexDropped } = await this.store.write(drafts, this.windows(), this.ctx.now());
+      if (recentIndexDropped) this.ctx.log.warn(recentIndexDropped, 'too many recent check-ins to keep in memory, reading them from the database for each group');
+      for (const note of farApart) this.ctx.log.warn(note, 'far-apart check-ins flagged for review');
+      group.forEach((pending, i) => pending.resolve(results[i]));
+    } catch (error) {
+      this.ctx.log.error({ err: error, groupSize: group.length }, 'check-in group write failed');
+      for (const pending of group) pending.reject(error);
+    }
+  }
+
+  private windows(): CheckinWindows {
     const { duplicateWindowMinutes, travelWindowMinutes } = this.ctx.config.venues;
-    const duplicateMs = duplicateWindowMinutes * 60_000;
-    const travelMs = travelWindowMinutes * 60_000;
-    const earliest = Math.min(...group.map((p) => p.row.checked_in_at));
-    const subjects = [...new Set(group.map((p) => p.row.subject_hash))];
-
-    const windowMs = Math.max(duplicateMs, travelMs);
-    const recent = await this.recentOf(subjects, earliest - windowMs, windowMs);
-    const bySubject = new Map<string, RecentCheckin[]>();
-    for (const row of recent) {
-      const list = bySubject.get(row.subject_hash) ?? [];
-      list.push(row);
-      bySubject.set(row.subject_hash, list);
-    }
-
-    const results: WrittenCheckin[] = [];
-    const inserts: store.CheckinRow[] = [];
-    const flags: store.FlagRow[] = [];
-    for (const { row, venue } of group) {
-      const list = bySubject.get(row.subject_hash) ?? [];
-      const earlier = duplicateMs > 0 ? findLatest(list, (c) => c.venue_id === venue.id && c.checked_in_at >= row.checked_in_at - duplicateMs) : undefined;
-      if (earlier) {
-        results.push({ checkin: withoutPosition(earlier), duplicate: true });
-        continue;
-      }
-
-      const checkin = { ...row };
-      if (checkin.id_number_hash && venue.latitude !== null && venue.longitude !== null) {
-        const far = findFarApart(list, venue, checkin.checked_in_at, travelMs);
-        if (far) {
-          checkin.flagged = 1;
-          flags.push({
-            id: newId(checkin.checked_in_at),
-            subject_hash: checkin.subject_hash,
-            checkin_id: checkin.id,
-            previous_checkin_id: far.previousId,
-            distance_m: far.distanceM,
-            minutes: Math.round(far.minutes * 10) / 10,
-            status: 'open',
-            created_at: checkin.checked_in_at,
-            reviewed_by: null,
-            reviewed_at: null,
-            review_note: null,
-          });
-          this.ctx.log.warn({ checkinId: checkin.id, venueId: venue.id, distanceM: far.distanceM, minutes: far.minutes }, 'far-apart check-ins flagged for review');
-        }
-      }
-      inserts.push(checkin);
-      list.push({ ...checkin, latitude: venue.latitude, longitude: venue.longitude });
-      bySubject.set(checkin.subject_hash, list);
-      results.push({ checkin, duplicate: false });
-    }
-
-    // One insert commits by itself; flags need a transaction with it.
-    if (flags.length === 0) {
-      await store.insertCheckins(this.ctx.db, inserts);
-    } else {
-      await this.ctx.db.transaction().execute(async (trx) => {
-        await store.insertCheckins(trx, inserts);
-        for (const flag of flags) await store.insertFlag(trx, flag);
-      });
-    }
-    if (this.recent) {
-      const venues = new Map(group.map((p) => [p.row.id, p.venue]));
-      for (const checkin of inserts) this.recent.add(checkin, venues.get(checkin.id)!);
-      this.recent.prune(this.ctx.now());
-    }
-    return results;
+    return { duplicateMs: duplicateWindowMinutes * 60_000, travelMs: travelWindowMinutes * 60_000 };
   }
-
-  /**
-   * Return the check-ins of these people at or after `since`. SQLite reads them from
-   * memory, because this process is the only writer. Otherwise they come from the
-   * database without a transaction, because this lane is the only writer of check-ins in
-   * this process and it writes one group at a time.
-   */
-  private async recentOf(subjects: string[], since: number, windowMs: number): Promise<RecentCheckin[]> {
-    if (this.recent === undefined) {
-      const completeSince = this.ctx.now() - windowMs - RECENT_SLACK_MS;
-      this.recent = new RecentCheckins(await store.listCheckinsSince(this.ctx.db, completeSince), completeSince, windowMs + RECENT_SLACK_MS);
-    }
-    if (this.recent && this.recent.size > MAX_RECENT_ROWS) {
-      this.ctx.log.warn({ rows: this.recent.size, limit: MAX_RECENT_ROWS }, 'too many recent check-ins to keep in memory, reading them from the database for each group');
-      this.recent = null;
-    }
-    return this.recent?.of(subjects, since) ?? store.listRecentCheckinsOfSubjects(this.ctx.db, subjects, since);
-  }
-
 }
 
-function findLatest(list: RecentCheckin[], match: (c: RecentCheckin) => boolean): RecentCheckin | undefined {
-  for (let i = list.length - 1; i >= 0; i--) if (match(list[i])) return list[i];
-  return undefined;
-}
+/** A thread that does not stop this long after it was asked to is terminated. */
+const THREAD_STOP_TIMEOUT_MS = 5_000;
 
-/** Find the most recent check-in elsewhere, within the travel window, too far away to have come from. */
-function findFarApart(list: RecentCheckin[], venue: store.VenueRow, at: number, travelMs: number) {
-  const here = { latitude: venue.latitude!, longitude: venue.longitude! };
-  for (let i = list.length - 1; i >= 0; i--) {
-    const other = list[i];
-    if (other.venue_id === venue.id || other.latitude === null || other.longitude === null) continue;
-    if (other.checked_in_at < at - travelMs) continue;
-    const verdict = checkTravel({ latitude: other.latitude, longitude: other.longitude }, other.checked_in_at, here, at);
-    if (verdict.flagged) return { previousId: other.id, distanceM: verdict.distanceM, minutes: verdict.minutes };
+/**
+ * Groups written by the worker thread of checkin-thread.ts. The thread starts with the
+ * first group and again after a crash; a group in flight when it crashed fails, and its
+ * callers get the error.
+ */
+class ThreadGroupStore implements GroupStore {
+  private worker: Worker | undefined;
+  private started: Promise<void> | undefined;
+  private exited: Promise<void> | undefined;
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve(result: GroupResult): void; reject(error: unknown): void }>();
+
+  constructor(
+    private readonly data: ThreadData,
+    private readonly log: Logger,
+  ) {}
+
+  async ready(): Promise<void> {
+    if (!this.worker) this.start();
+    await this.started;
   }
-  return undefined;
+
+  write(group: CheckinDraft[], windows: CheckinWindows, now: number): Promise<GroupResult> {
+    const worker = this.worker ?? this.start();
+    const seq = ++this.seq;
+    // Referenced while a group is in flight, so a script that awaits a check-in does not exit first.
+    worker.ref();
+    return new Promise<GroupResult>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      this.send(worker, { kind: 'write', seq, group, windows, now });
+    });
+  }
+
+  forgetRecent(): void {
+    if (this.worker) this.send(this.worker, { kind: 'forget' });
+  }
+
+  async close(): Promise<void> {
+    const { worker, exited } = this;
+    if (!worker || !exited) return;
+    this.send(worker, { kind: 'close' });
+    const timeout = setTimeout(() => void worker.terminate(), THREAD_STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timeout);
+  }
+
+  private send(worker: Worker, message: ToThread): void {
+    worker.postMessage(message);
+  }
+
+  private start(): Worker {
+    const worker = new Worker(THREAD_BOOTSTRAP, { eval: true, workerData: { ...this.data, ...threadEntry() } });
+    worker.unref();
+    this.worker = worker;
+    this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.started = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('exit', (code) => reject(new Error(`check-in writer thread exited with code ${code} before it was ready`)));
+    });
+    // A failed start is reported by the 'error' listener and by the groups that fail.
+    this.started.catch(() => {});
+
+    worker.on('message', (message: FromThread) => {
+      if (message.kind === 'ready') return;
+      const waiter = this.waiting.get(message.seq);
+      if (!waiter) return;
+      this.waiting.delete(message.seq);
+      if (this.waiting.size === 0) worker.unref();
+      if (message.kind === 'written') waiter.resolve(message.result);
+      else waiter.reject(Object.assign(new Error(message.message), { code: message.code }));
+    });
+    worker.on('error', (error) => {
+      this.log.error({ err: error }, 'check-in writer thread failed; the next group starts a new one');
+    });
+    worker.once('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      const error = new Error(`check-in writer thread exited with code ${code} while groups were in flight`);
+      for (const waiter of this.waiting.values()) waiter.reject(error);
+      this.waiting.clear();
+    });
+    return worker;
+  }
 }
 
-function withoutPosition(row: RecentCheckin): store.CheckinRow {
-  const { latitude: _latitude, longitude: _longitude, ...checkin } = row;
-  return checkin;
+// The thread runs checkin-thread.js from the built package. Under tsx or Vitest this
+// module is TypeScript, so the thread first registers tsx to load checkin-thread.ts.
+const THREAD_BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
+  await import(workerData.entry);
+})().catch((error) => {
+  setImmediate(() => { throw error; });
+});
+`;
+
+function threadEntry(): { entry: string; tsxApi: string | null } {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return { entry: new URL('./checkin-thread.js', here).href, tsxApi: null };
+  // require.resolve picks the package's "require" export; the thread needs the ES module beside it.
+  const tsxApi = createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs');
+  return { entry: new URL('./checkin-thread.ts', here).href, tsxApi: pathToFileURL(tsxApi).href };
 }
 
 const writers = new WeakMap<object, CheckinWriter>();
 
-/** Return the check-in writer of this process for the context's database. */
+/** Return the check-in writer of this process for the context's database; it closes with the database. */
 export function checkinWriter(ctx: AppContext): CheckinWriter {
   let writer = writers.get(ctx.db);
   if (!writer) {
-    writer = new CheckinWriter(ctx);
-    writers.set(ctx.db, writer);
+    const created = new CheckinWriter(ctx);
+    writers.set(ctx.db, created);
+    onDbClose(ctx.db, () => created.close());
+    writer = created;
   }
   return writer;
 }

@@ -6,6 +6,7 @@ import { newId } from '../../shared/ids.js';
 import { venueCodeLookup, type CodeLookupResult } from './code-lookup.js';
 import { cardHashOf, checkIdNumber, normalizeCardNumber, normalizePhone } from './service.js';
 import { checkinWriter } from './checkin-writer.js';
+import type { CheckinDraft } from './checkin-rules.js';
 import * as store from './store.js';
 
 /**
@@ -81,17 +82,15 @@ export async function recordCheckin(ctx: AppContext, request: CheckinRequest): P
     ? await venueCodeLookup(ctx).lookup(identity.idNumber, idNumberHash!)
     : { color: 'unknown', source: 'no_id_number' };
 
-  const row: store.CheckinRow = {
+  const row: CheckinDraft['row'] = {
     id: newId(now),
     venue_id: venue.id,
     checked_in_at: now,
     method: request.method,
     subject_hash: (idNumberHash ?? phoneHash)!,
     name: identity.name,
-    id_number_enc: identity.idNumber ? ctx.cipher.encrypt(identity.idNumber) : null,
     id_number_hash: idNumberHash,
     id_number_masked: identity.idNumber ? maskIdNumber(identity.idNumber) : null,
-    phone_enc: identity.phone ? ctx.cipher.encrypt(identity.phone) : null,
     phone_hash: phoneHash,
     phone_masked: identity.phone ? maskPhone(identity.phone) : null,
     code_color: code.color,
@@ -106,7 +105,9 @@ export async function recordCheckin(ctx: AppContext, request: CheckinRequest): P
     row.code_seen = request.codeSeen ? 1 : 0;
     if (request.codeSeen) row.seen_color = request.seenColor ?? null;
   }
-  return checkinWriter(ctx).submit({ row, venue });
+  // The writer encrypts the ID number and phone of a check-in it inserts.
+  const position = { id: venue.id, latitude: venue.latitude, longitude: venue.longitude };
+  return checkinWriter(ctx).submit({ row, idNumber: identity.idNumber ?? null, phone: identity.phone ?? null, venue: position });
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
 import type { Worker } from '../../workers.js';
+import { checkinWriter } from './checkin-writer.js';
 import { venueCodeLookup } from './code-lookup.js';
 import { purgeExpiredCheckins } from './retention.js';
 
@@ -7,10 +8,13 @@ import { purgeExpiredCheckins } from './retention.js';
 const RETENTION_INTERVAL_MS = 60 * 60_000;
 const FIRST_RUN_DELAY_MS = 60_000;
 
-/** The venues module's background work in `serve`: check-in retention. */
+/** The venues module's background work in `serve`: the check-in writer's thread and check-in retention. */
 export const venueWorker: Worker = {
   name: 'venues',
   start(ctx: AppContext) {
+    checkinWriter(ctx)
+      .ready()
+      .catch((error: unknown) => ctx.log.error({ err: error }, 'check-in writer thread did not start; the first check-in tries again'));
     let running: Promise<void> | undefined;
     const run = () => {
       if (running) return;
