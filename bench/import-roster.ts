@@ -72,7 +72,8 @@ async function readWithExcelJs(file: Buffer): Promise<void> {
 }
 
 async function importInto(t: TestDb, file: Buffer, expect: 'created' | 'unchanged', schoolCode: string): Promise<void> {
-  const result = await importRoster(t.ctx, schoolCode, file);
+  // A new school has no classes yet, so the import creates them, as a first import does.
+  const result = await importRoster(t.ctx, schoolCode, file, { createClasses: true });
   if (result.counts[expect] !== ROWS) throw new Error(`expected ${ROWS} ${expect}, got ${JSON.stringify(result.counts)}`);
 }
 

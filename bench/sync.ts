@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Insertable } from 'kysely';
 import pg from 'pg';
 import { loadConfig, type Config } from '../src/config.js';
 import { createContext, type AppContext } from '../src/context.js';
@@ -137,7 +138,7 @@ async function seed(ctx: AppContext): Promise<SchoolSummary[]> {
   const perSchool = Math.ceil(PEOPLE / SCHOOLS);
   const chunk = 1000;
   let persons: ReturnType<typeof buildPersonRow>[] = [];
-  let consents: ConsentTable[] = [];
+  let consents: Insertable<ConsentTable>[] = [];
   const flush = async () => {
     if (persons.length === 0) return;
     await ctx.db.insertInto('persons').values(persons).execute();

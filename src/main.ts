@@ -10,7 +10,7 @@ import { CliError, UsageError, type CliArgs, type Command } from './cli/command.
 import { commands } from './cli/commands.js';
 
 /** Options that never take a value, so `--staff FILE` leaves FILE a positional. */
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'staff', 'messy', 'picture', 'password-stdin']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'staff', 'messy', 'picture', 'password-stdin', 'create-classes']);
 
 /** Split argv into options and positionals; a flag, or `--name` without a value, is true. */
 export function parseArgs(argv: string[]): CliArgs {

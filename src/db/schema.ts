@@ -128,6 +128,15 @@ export interface ConsentTable {
   given_at: number;
   revoked_at: number | null;
   note: string | null;
+  /** Console account that recorded the consent; null on rows from before 2026120503 and from the command line. */
+  recorded_by_user_id: string | null;
+  /** Username and display name of that account at the time. */
+  recorded_by_username: string | null;
+  recorded_by_name: string | null;
+  /** Console account that revoked the consent, as for the recorder. */
+  revoked_by_user_id: string | null;
+  revoked_by_username: string | null;
+  revoked_by_name: string | null;
 }
 
 export type CodeColor = 'green' | 'yellow' | 'red' | 'unknown';

@@ -23,6 +23,7 @@ describe.each(DIALECTS)('%s: consent records over HTTP', (dialect) => {
   let pupil: Awaited<ReturnType<typeof buildStudent>>;
   let otherPupil: Awaited<ReturnType<typeof buildStudent>>;
   let admin: Session;
+  let otherAdmin: Session;
   let head: Session;
 
   async function signIn(username: string): Promise<Session> {
@@ -56,9 +57,11 @@ describe.each(DIALECTS)('%s: consent records over HTTP', (dialect) => {
     pupil = await buildStudent(t.ctx, school.id, { grade: 3, classNumber: 1 });
     otherPupil = await buildStudent(t.ctx, school.id, { grade: 3, classNumber: 2 });
     const teacher = await buildStaff(t.ctx, school.id, 'head_teacher', { classId: pupil.klass.id });
-    await createUser(t.ctx, { username: 'consent-admin', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
+    await createUser(t.ctx, { username: 'consent-admin', displayName: '钱校长', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
+    await createUser(t.ctx, { username: 'consent-admin2', displayName: '孙主任', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
     await createUser(t.ctx, { username: 'consent-head', role: 'head_teacher', schoolCode: school.code, className: '三(1)班', personId: teacher.id, password: PASSWORD }, null);
     admin = await signIn('consent-admin');
+    otherAdmin = await signIn('consent-admin2');
     head = await signIn('consent-head');
   });
 
@@ -71,7 +74,10 @@ describe.each(DIALECTS)('%s: consent records over HTTP', (dialect) => {
     const listed = await call(head, 'GET', `/persons/${pupil.person.id}/consents`);
     expect(listed.statusCode, listed.body).toBe(200);
     const body = listed.json();
-    expect(body.items).toEqual([expect.objectContaining({ purpose: 'health_code', givenBy: 'guardian', guardianId: pupil.guardianId, revokedAt: null })]);
+    // The factory writes the consent as rows from before accounts were stored.
+    expect(body.items).toEqual([
+      expect.objectContaining({ purpose: 'health_code', givenBy: 'guardian', guardianId: pupil.guardianId, revokedAt: null, recordedBy: null, revokedBy: null }),
+    ]);
     expect(body.items[0].guardianName).toBe(body.guardians[0].name);
     expect(body.faceDescriptors).toBe(0);
 
@@ -96,7 +102,10 @@ describe.each(DIALECTS)('%s: consent records over HTTP', (dialect) => {
 
     const granted = await call(admin, 'POST', `/persons/${pupil.person.id}/consents`, { purpose: 'face', givenBy: 'guardian', guardianId: pupil.guardianId, note: '纸质授权书已存档' });
     expect(granted.statusCode, granted.body).toBe(200);
-    expect(granted.json()).toMatchObject({ purpose: 'face', givenBy: 'guardian', note: '纸质授权书已存档', revokedAt: null });
+    const accounts = await t.ctx.db.selectFrom('users').select(['id', 'username']).where('username', 'in', ['consent-admin', 'consent-admin2']).execute();
+    const idOf = (username: string) => accounts.find((a) => a.username === username)!.id;
+    const recorder = { userId: idOf('consent-admin'), username: 'consent-admin', displayName: '钱校长' };
+    expect(granted.json()).toMatchObject({ purpose: 'face', givenBy: 'guardian', note: '纸质授权书已存档', revokedAt: null, recordedBy: recorder, revokedBy: null });
     const twice = await call(admin, 'POST', `/persons/${pupil.person.id}/consents`, { purpose: 'face', givenBy: 'self' });
     expect(twice.statusCode).toBe(409);
     expect(twice.json().message).toContain('已有有效的人脸识别授权');
@@ -104,7 +113,7 @@ describe.each(DIALECTS)('%s: consent records over HTTP', (dialect) => {
     const enrolled = await enrolPhoto(pupil.person.id);
     expect(enrolled.statusCode, enrolled.body).toBe(200);
 
-    const revoked = await call(admin, 'DELETE', `/persons/${pupil.person.id}/consents?purpose=face`);
+    const revoked = await call(otherAdmin, 'DELETE', `/persons/${pupil.person.id}/consents?purpose=face`);
     expect(revoked.statusCode, revoked.body).toBe(200);
     expect(revoked.json()).toEqual({ revoked: 1, faceDescriptorsDeleted: 1 });
     const again = await call(admin, 'DELETE', `/persons/${pupil.person.id}/consents?purpose=face`);
@@ -115,6 +124,8 @@ describe.each(DIALECTS)('%s: consent records over HTTP', (dialect) => {
     expect(after.faceDescriptors).toBe(0);
     const face = after.items.find((c: { purpose: string }) => c.purpose === 'face');
     expect(face.revokedAt).toBe(t.ctx.now());
+    expect(face.recordedBy).toEqual(recorder);
+    expect(face.revokedBy).toEqual({ userId: idOf('consent-admin2'), username: 'consent-admin2', displayName: '孙主任' });
     const actions = await t.ctx.db.selectFrom('audit_log').select('action').where('target', '=', pupil.person.id).execute();
     expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['consent.grant', 'consent.revoke', 'face.enrol']));
   });

@@ -41,12 +41,22 @@ describe.each(DIALECTS)('%s: roster commands', (dialect) => {
     await t.close();
   });
 
-  it('imports a roster, prints counts and rejected rows, exits 0', async () => {
+  it('rejects rows of classes the school lacks without --create-classes', async () => {
     const result = await fangkong(['import-roster', '--school', schoolCode, rosterFile]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('新增 0 人，更新 0 人，未变 0 人，拒绝 5 行；新建班级 0 个');
+    expect(result.stdout).toContain('第 3 行 班级 “1班”：班级“1班”（即三(1)班）不存在，请检查拼写，或加上 --create-classes 重新导入（本校还没有任何班级）');
+    expect(result.stdout).toContain('注意：4 行因班级不存在未导入（三(1)班、三(2)班）；请核对班级名称，如确需新建这些班级，请加上 --create-classes 重新导入');
+  });
+
+  it('imports a roster, prints counts and rejected rows, exits 0', async () => {
+    const result = await fangkong(['import-roster', '--school', schoolCode, '--create-classes', rosterFile]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('共 5 行');
     expect(result.stdout).toContain('新增 4 人，更新 0 人，未变 0 人，拒绝 1 行；新建班级 2 个');
+    expect(result.stdout).toContain('新建的班级：三(1)班、三(2)班');
     expect(result.stdout).toContain('第 7 行 身份证号 “3.30106E+17”：身份证号在 Excel 中丢失了位数');
   });
 

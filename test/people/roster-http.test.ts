@@ -44,11 +44,11 @@ describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
     return { cookie: `fk_session=${session.value}; fk_csrf=${csrf.value}`, csrf: csrf.value };
   }
 
-  async function upload(code: string, bytes: Uint8Array, session: Session | null = admin): Promise<LightMyRequestResponse> {
+  async function upload(code: string, bytes: Uint8Array, session: Session | null = admin, query = ''): Promise<LightMyRequestResponse> {
     const { body, contentType } = await multipartBody(bytes);
     const headers: Record<string, string> = { 'content-type': contentType };
     if (session) Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
-    return app.inject({ method: 'POST', url: `/api/schools/${code}/roster`, payload: body, headers });
+    return app.inject({ method: 'POST', url: `/api/schools/${code}/roster${query}`, payload: body, headers });
   }
 
   async function get(url: string, session: Session = admin): Promise<LightMyRequestResponse> {
@@ -76,7 +76,7 @@ describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
 
     const rows = pupils.map((p, i) => studentRow(p, '', i < 3 ? '一(1)班' : '一(2)班', `S${i}`));
     rows.push(['没有号码', '', '', '', '一(1)班', '', '', '', '是']);
-    const response = await upload(school.code, await buildXlsx({ titles: ['接口小学学生名单'], headers: STUDENT_HEADERS, rows }));
+    const response = await upload(school.code, await buildXlsx({ titles: ['接口小学学生名单'], headers: STUDENT_HEADERS, rows }), admin, '?createClasses=true');
     expect(response.statusCode, response.body).toBe(200);
   });
 
@@ -89,15 +89,47 @@ describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
     const extra = pupil(5100);
     const rows = [...pupils.map((p, i) => studentRow(p, '', i < 3 ? '一(1)班' : '一(2)班', `S${i}`)), studentRow(extra, '二年级', '3班', 'S9')];
     rows.push(['坏号码', '', '110101900307867', '', '一(1)班', '', '', '', '是']);
-    const response = await upload(school.code, await buildXlsx({ titles: ['接口小学学生名单'], headers: STUDENT_HEADERS, rows }));
+    const file = await buildXlsx({ titles: ['接口小学学生名单'], headers: STUDENT_HEADERS, rows });
+    const badId = { row: 10, problems: [{ column: '身份证号', value: '110********7867', reason: '旧版15位身份证号，请填写18位号码' }] };
 
+    const response = await upload(school.code, file);
     expect(response.statusCode, response.body).toBe(200);
     const body = response.json();
-    expect(body.counts).toEqual({ rows: 8, created: 1, updated: 0, unchanged: 6, rejected: 1, classesCreated: 1 });
+    expect(body.counts).toEqual({ rows: 8, created: 0, updated: 0, unchanged: 6, rejected: 2, classesCreated: 0 });
     expect(body.rejected).toEqual([
-      { row: 10, problems: [{ column: '身份证号', value: '110********7867', reason: '旧版15位身份证号，请填写18位号码' }] },
+      {
+        row: 9,
+        problems: [{ column: '班级', value: '3班', reason: '班级“3班”（即二(3)班）不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校还没有二年级的班级）' }],
+      },
+      badId,
     ]);
-    expect(await auditActions(school.id)).toContain('roster.import');
+    expect(body.createdClasses).toEqual([]);
+
+    const allowed = await upload(school.code, file, admin, '?createClasses=true');
+    expect(allowed.statusCode, allowed.body).toBe(200);
+    expect(allowed.json().counts).toEqual({ rows: 8, created: 1, updated: 0, unchanged: 6, rejected: 1, classesCreated: 1 });
+    expect(allowed.json().rejected).toEqual([badId]);
+    expect(allowed.json().createdClasses).toEqual(['二(3)班']);
+
+    const audits = await t.ctx.db.selectFrom('audit_log').select(['action', 'detail']).where('school_id', '=', school.id).where('action', '=', 'roster.import').execute();
+    expect(audits.map((a) => JSON.parse(a.detail).createClasses)).toEqual([true, false, true]);
+  });
+
+  it('answers 400 for a createClasses value that is not a boolean', async () => {
+    const file = await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(pupils[0], '', '一(1)班', 'S0')] });
+    const response = await upload(school.code, file, admin, '?createClasses=maybe');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toContain('createClasses');
+  });
+
+  it('stores the uploading account on the consents the import records', async () => {
+    const person = await t.ctx.db.selectFrom('persons').select('id').where('id_number_hash', '=', t.ctx.cipher.hash(pupils[0].idNumber)).executeTakeFirstOrThrow();
+    const response = await get(`/api/schools/${school.code}/persons/${person.id}/consents`);
+    expect(response.statusCode, response.body).toBe(200);
+    const admin1 = await t.ctx.db.selectFrom('users').select(['id', 'display_name']).where('username', '=', 'admin1').executeTakeFirstOrThrow();
+    expect(response.json().items).toEqual([
+      expect.objectContaining({ purpose: 'health_code', note: '花名册导入', recordedBy: { userId: admin1.id, username: 'admin1', displayName: admin1.display_name }, revokedBy: null }),
+    ]);
   });
 
   it('answers 400 for a file that is not a spreadsheet', async () => {

@@ -14,6 +14,9 @@ import { STUDENT_HEADERS, buildXlsx, pupil, studentRow, type Pupil } from './ros
 
 const STAFF_HEADERS = ['姓名', '工号', '手机号', '钉钉用户ID', '职务', '班主任班级', '健康码授权'];
 
+/** Imports into a new school name classes it does not have yet, so they ask to create them. */
+const NEW_CLASSES = { createClasses: true };
+
 async function countRows(t: TestDb, table: 'persons' | 'guardians' | 'consents' | 'classes', schoolId: string): Promise<number> {
   const db = t.ctx.db;
   if (table === 'classes' || table === 'persons') {
@@ -57,7 +60,7 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
   it('loads pupils, classes, guardians and consent', async () => {
     const school = await buildSchool(t.ctx);
     const pupils = Array.from({ length: 8 }, (_, i) => pupil(1000 + i));
-    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils));
+    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils), NEW_CLASSES);
 
     expect(result).toMatchObject({ kind: 'student', format: 'xlsx', headerRow: 2, rejected: [], warnings: [], dingtalk: null });
     expect(result.counts).toEqual({ rows: 8, created: 8, updated: 0, unchanged: 0, rejected: 0, classesCreated: 4 });
@@ -85,7 +88,7 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
   it('changes nothing when the same file is imported again', async () => {
     const school = await buildSchool(t.ctx);
     const file = await pupilRoster(Array.from({ length: 6 }, (_, i) => pupil(1100 + i)));
-    await importRoster(t.ctx, school.code, file);
+    await importRoster(t.ctx, school.code, file, NEW_CLASSES);
     const before = await t.ctx.db.selectFrom('persons').select(['id', 'updated_at']).where('school_id', '=', school.id).orderBy('id').execute();
 
     t.setNow(t.ctx.now() + 60_000);
@@ -100,14 +103,14 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
   it('updates a changed row and revokes consent on 否', async () => {
     const school = await buildSchool(t.ctx);
     const pupils = Array.from({ length: 4 }, (_, i) => pupil(1200 + i));
-    await importRoster(t.ctx, school.code, await pupilRoster(pupils));
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils), NEW_CLASSES);
 
     const moved = { ...pupils[0], phone: '10099990000' };
     const changes = new Map<number, unknown[]>([
       [0, studentRow(moved, '', '3-2', 'XS000')],
       [1, studentRow(pupils[1], '', '2-1', 'XS001', '否')],
     ]);
-    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils, changes));
+    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils, changes), NEW_CLASSES);
     expect(result.counts).toMatchObject({ created: 0, updated: 2, unchanged: 2, classesCreated: 1 });
 
     const person = await findPerson(t, school.id, moved.idNumber);
@@ -131,7 +134,7 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
     const school = await buildSchool(t.ctx);
     const pupils = Array.from({ length: 3 }, (_, i) => pupil(1300 + i));
     const bad = new Map<number, unknown[]>([[1, [pupils[1].name, pupils[1].gender, 330106199003071230, '', '1-1', 'XS1', '', '', '是']]]);
-    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils, bad));
+    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils, bad), NEW_CLASSES);
 
     expect(result.counts).toMatchObject({ rows: 3, created: 2, rejected: 1 });
     expect(result.rejected).toEqual([{ row: 4, problems: [expect.objectContaining({ column: '身份证号', value: '3.30106E+17' })] }]);
@@ -144,7 +147,7 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
     pupils[4] = { ...pupils[4], name: '触发失败' };
     await installFailingTrigger(t, '触发失败');
     try {
-      await expect(importRoster(t.ctx, school.code, await pupilRoster(pupils))).rejects.toThrow(/boom/);
+      await expect(importRoster(t.ctx, school.code, await pupilRoster(pupils), NEW_CLASSES)).rejects.toThrow(/boom/);
     } finally {
       await dropFailingTrigger(t);
     }
@@ -173,7 +176,7 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
       ['孙老师', 'T005', '', '', '', '二(3)班', ''],
     ];
     const file = await buildXlsx({ titles: ['教职工名单'], headers: STAFF_HEADERS, rows });
-    const first = await importRoster(t.ctx, school.code, file);
+    const first = await importRoster(t.ctx, school.code, file, NEW_CLASSES);
     expect(first.kind).toBe('staff');
     expect(first.counts).toEqual({ rows: 5, created: 5, updated: 0, unchanged: 0, rejected: 0, classesCreated: 2 });
 
@@ -210,7 +213,7 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
       ['王老师', 'T001', '10000000001', '', '班主任', '一(1)班', ''],
       ['李老师', 'T002', '10000000002', '', '班主任', '一(2)班', ''],
     ];
-    await importRoster(t.ctx, school.code, await buildXlsx({ headers: STAFF_HEADERS, rows: before }));
+    await importRoster(t.ctx, school.code, await buildXlsx({ headers: STAFF_HEADERS, rows: before }), NEW_CLASSES);
 
     const after = [
       ['王老师', 'T001', '10000000011', '', '班主任', '一(2)班', ''],
@@ -240,7 +243,7 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
   it('lists persons masked and filtered by name and class', async () => {
     const school = await buildSchool(t.ctx);
     const pupils = Array.from({ length: 4 }, (_, i) => pupil(1700 + i));
-    await importRoster(t.ctx, school.code, await pupilRoster(pupils));
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils), NEW_CLASSES);
 
     const all = await listPersons(t.ctx, school.id, { limit: 50, offset: 0 });
     expect(all.total).toBe(4);
@@ -253,6 +256,181 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
     const byName = await listPersons(t.ctx, school.id, { name: pupils[2].name, limit: 50, offset: 0 });
     expect(byName.items.map((p) => p.name)).toContain(pupils[2].name);
     expect((await listPersons(t.ctx, school.id, { name: '%', limit: 50, offset: 0 })).total).toBe(0);
+  });
+});
+
+describe.each(DIALECTS)('%s: roster classes', (dialect) => {
+  let t: TestDb;
+
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** Create a school with 二(1)班 to 二(3)班, one pupil each, by a first import that may create classes. */
+  async function schoolWithGradeTwo() {
+    const school = await buildSchool(t.ctx);
+    const first = [pupil(4000), pupil(4001), pupil(4002)];
+    const rows = first.map((p, i) => studentRow(p, '', `二(${i + 1})班`, `A${i}`));
+    const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }), NEW_CLASSES);
+    expect(result.createdClasses).toEqual(['二(1)班', '二(2)班', '二(3)班']);
+    return school;
+  }
+
+  async function classNames(schoolId: string): Promise<string[]> {
+    return (await listClassSummaries(t.ctx, schoolId)).map((c) => c.name);
+  }
+
+  it('matches class spellings to one class', async () => {
+    const school = await schoolWithGradeTwo();
+    const spellings = ['二(3)班', '二（3）班', '二 ( 3 ) 班', '2年级3班', '二年级3班', '二年级（3）班', '二【3】班', '2-3', '203', '２－３'];
+    const pupils = spellings.map((_, i) => pupil(4100 + i));
+    const rows = pupils.map((p, i) => studentRow(p, '', spellings[i], `B${i}`));
+    const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }));
+
+    expect(result.rejected).toEqual([]);
+    expect(result.counts).toMatchObject({ created: spellings.length, classesCreated: 0 });
+    expect(await classNames(school.id)).toEqual(['二(1)班', '二(2)班', '二(3)班']);
+    const inClass = await listPersons(t.ctx, school.id, { className: '二(3)班', limit: 50, offset: 0 });
+    expect(inClass.total).toBe(spellings.length + 1);
+  });
+
+  it('rejects rows naming missing classes', async () => {
+    const school = await schoolWithGradeTwo();
+    const [good, typo, hyphen, withGrade] = [pupil(4200), pupil(4201), pupil(4202), pupil(4203)];
+    const headers = [...STUDENT_HEADERS];
+    const rows = [
+      studentRow(good, '二年级', '二(2)班', 'C0'),
+      studentRow(typo, '', '二(13)班', 'C1'),
+      studentRow(hyphen, '', '2-13', 'C2'),
+      studentRow(withGrade, '三年级', '1班', 'C3'),
+    ];
+    const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers, rows }));
+
+    expect(result.counts).toMatchObject({ rows: 4, created: 1, rejected: 3, classesCreated: 0 });
+    expect(result.createdClasses).toEqual([]);
+    expect(result.rejected.map((r) => r.row)).toEqual([3, 4, 5]);
+    expect(result.rejected[0].problems).toEqual([
+      {
+        column: '班级',
+        value: '二(13)班',
+        reason: '班级“二(13)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校二年级现有二(1)班至二(3)班）',
+      },
+    ]);
+    expect(result.rejected[1].problems[0].reason).toMatch(/^班级“2-13”（即二\(13\)班）不存在，请检查拼写/);
+    expect(result.rejected[2].problems[0]).toMatchObject({ column: '班级', value: '1班' });
+    expect(result.rejected[2].problems[0].reason).toContain('班级“1班”（即三(1)班）不存在');
+    expect(result.rejected[2].problems[0].reason).toContain('本校还没有三年级的班级');
+    expect(result.warnings).toContain('3 行因班级不存在未导入（二(13)班、三(1)班）；请核对班级名称，如确需新建这些班级，请在导入时勾选“自动新建班级”');
+
+    expect(await classNames(school.id)).toEqual(['二(1)班', '二(2)班', '二(3)班']);
+    expect(await countRows(t, 'persons', school.id)).toBe(4);
+    await expect(findPerson(t, school.id, typo.idNumber)).rejects.toThrow();
+  });
+
+  it('keeps known pupil out of missing class', async () => {
+    const school = await schoolWithGradeTwo();
+    const known = pupil(4000);
+    const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(known, '', '二(31)班', 'A0')] }));
+
+    expect(result.counts).toMatchObject({ updated: 0, rejected: 1 });
+    const person = await findPerson(t, school.id, known.idNumber);
+    const klass = await t.ctx.db.selectFrom('classes').selectAll().where('id', '=', person.class_id!).executeTakeFirstOrThrow();
+    expect(klass.name).toBe('二(1)班');
+  });
+
+  it('creates missing classes when asked', async () => {
+    const school = await schoolWithGradeTwo();
+    const rows = [studentRow(pupil(4300), '', '二(13)班', 'D0'), studentRow(pupil(4301), '', '二（13）班', 'D1'), studentRow(pupil(4302), '', '3-1', 'D2')];
+    const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }), NEW_CLASSES);
+
+    expect(result.rejected).toEqual([]);
+    expect(result.counts).toMatchObject({ created: 3, classesCreated: 2 });
+    expect(result.createdClasses).toEqual(['二(13)班', '三(1)班']);
+    expect(result.warnings).toEqual([]);
+    expect(await classNames(school.id)).toEqual(['二(1)班', '二(2)班', '二(3)班', '二(13)班', '三(1)班']);
+  });
+
+  it('rejects rows of school without classes', async () => {
+    const school = await buildSchool(t.ctx);
+    const rows = [studentRow(pupil(4400), '', '一(1)班', 'E0'), studentRow(pupil(4401), '', '一(2)班', 'E1')];
+    const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }));
+
+    expect(result.counts).toMatchObject({ created: 0, rejected: 2, classesCreated: 0 });
+    expect(result.rejected[0].problems[0].reason).toBe('班级“一(1)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校还没有任何班级）');
+    expect(result.warnings.join()).toContain('2 行因班级不存在未导入（一(1)班、一(2)班）');
+    expect(await countRows(t, 'classes', school.id)).toBe(0);
+    expect(await countRows(t, 'persons', school.id)).toBe(0);
+  });
+
+  it('rejects head teacher of missing class', async () => {
+    const school = await schoolWithGradeTwo();
+    const rows = [
+      ['王老师', 'T101', '10000000101', '', '班主任', '二(1)班', '是'],
+      ['李老师', 'T102', '10000000102', '', '班主任', '二(2)班、二(12)班', '是'],
+    ];
+    const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STAFF_HEADERS, rows }));
+
+    expect(result.counts).toMatchObject({ created: 1, rejected: 1, classesCreated: 0 });
+    expect(result.rejected).toEqual([
+      {
+        row: 3,
+        problems: [
+          {
+            column: '班主任班级',
+            value: '二(2)班、二(12)班',
+            reason: '班级“二(12)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校二年级现有二(1)班至二(3)班）',
+          },
+        ],
+      },
+    ]);
+    const classes = await listClassSummaries(t.ctx, school.id);
+    expect(classes.map((c) => [c.name, c.headTeacher?.name ?? null])).toEqual([
+      ['二(1)班', '王老师'],
+      ['二(2)班', null],
+      ['二(3)班', null],
+    ]);
+    expect(await t.ctx.db.selectFrom('persons').select('id').where('school_id', '=', school.id).where('staff_number', '=', 'T102').execute()).toEqual([]);
+
+    const allowed = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STAFF_HEADERS, rows }), NEW_CLASSES);
+    expect(allowed.counts).toMatchObject({ created: 1, unchanged: 1, rejected: 0, classesCreated: 1 });
+    expect(allowed.createdClasses).toEqual(['二(12)班']);
+  });
+
+  it('uses the given hint for new classes', async () => {
+    const school = await schoolWithGradeTwo();
+    const file = await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(pupil(4500), '', '二(9)班', 'F0')] });
+    const result = await importRoster(t.ctx, school.code, file, { createClassesHint: '加上 --create-classes 重新导入' });
+
+    expect(result.rejected[0].problems[0].reason).toBe('班级“二(9)班”不存在，请检查拼写，或加上 --create-classes 重新导入（本校二年级现有二(1)班至二(3)班）');
+    expect(result.warnings.join()).toContain('如确需新建这些班级，请加上 --create-classes 重新导入');
+  });
+
+  it('records importing account on consents', async () => {
+    const school = await buildSchool(t.ctx);
+    const pupils = [pupil(4600), pupil(4601)];
+    const principal = { userId: 'user-principal', username: 'principal', displayName: '王校长' };
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils), { ...NEW_CLASSES, actor: principal });
+
+    const consents = await t.ctx.db
+      .selectFrom('consents')
+      .innerJoin('persons', 'persons.id', 'consents.person_id')
+      .selectAll('consents')
+      .where('persons.school_id', '=', school.id)
+      .execute();
+    expect(consents).toHaveLength(2);
+    for (const consent of consents) {
+      expect(consent).toMatchObject({ recorded_by_user_id: 'user-principal', recorded_by_username: 'principal', recorded_by_name: '王校长', revoked_by_user_id: null });
+    }
+
+    const clerk = { userId: 'user-clerk', username: 'clerk', displayName: '赵干事' };
+    const revoke = new Map<number, unknown[]>([[1, studentRow(pupils[1], '', '1-1', 'XS001', '否')]]);
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils, revoke), { actor: clerk });
+    const revoked = await t.ctx.db.selectFrom('consents').selectAll().where('person_id', '=', (await findPerson(t, school.id, pupils[1].idNumber)).id).executeTakeFirstOrThrow();
+    expect(revoked).toMatchObject({ recorded_by_username: 'principal', revoked_by_user_id: 'user-clerk', revoked_by_username: 'clerk', revoked_by_name: '赵干事' });
+    expect(revoked.revoked_at).toBe(t.ctx.now());
   });
 });
 
@@ -270,7 +448,7 @@ describe.each(DIALECTS)('%s: roster export', (dialect) => {
     const school = await buildSchool(t.ctx, { name: '回环小学' });
     const pupils = Array.from({ length: 5 }, (_, i) => pupil(2000 + i));
     const rows = new Map<number, unknown[]>([[0, [pupils[0].name, pupils[0].gender, pupils[0].idNumber, '', '1-1', '=1+1', '@家长', pupils[0].phone, '是']]]);
-    await importRoster(t.ctx, school.code, await pupilRoster(pupils, rows));
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils, rows), NEW_CLASSES);
 
     const exported = await exportRoster(t.ctx, school.code, { kind: 'student', format: 'xlsx' });
     expect(exported.fileName).toBe('回环小学学生名单.xlsx');
@@ -299,7 +477,7 @@ describe.each(DIALECTS)('%s: roster export', (dialect) => {
 
   it('round-trips a CSV export with leading tabs on digits', async () => {
     const school = await buildSchool(t.ctx);
-    await importRoster(t.ctx, school.code, await pupilRoster(Array.from({ length: 3 }, (_, i) => pupil(2100 + i))));
+    await importRoster(t.ctx, school.code, await pupilRoster(Array.from({ length: 3 }, (_, i) => pupil(2100 + i))), NEW_CLASSES);
 
     const exported = await exportRoster(t.ctx, school.code, { kind: 'student', format: 'csv' });
     expect([...exported.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
@@ -316,7 +494,7 @@ describe.each(DIALECTS)('%s: roster export', (dialect) => {
       ['王老师', 'T001', '10000000001', 'dt-wang', '班主任', '一(1)班、一(2)班', '是'],
       ['李校长', 'T002', '10000000002', '-dt-li', '副校长', '', '否'],
     ];
-    await importRoster(t.ctx, school.code, await buildXlsx({ headers: STAFF_HEADERS, rows }));
+    await importRoster(t.ctx, school.code, await buildXlsx({ headers: STAFF_HEADERS, rows }), NEW_CLASSES);
 
     for (const format of ['xlsx', 'csv'] as const) {
       const exported = await exportRoster(t.ctx, school.code, { kind: 'staff', format });
@@ -365,7 +543,7 @@ describe.each(DIALECTS)('%s: DingTalk lookups', (dialect) => {
   it('stores found user ids after the import and warns about the rest', async () => {
     const school = await buildSchool(t.ctx);
     const file = await pupilRoster(pupils);
-    const result = await importRoster(t.ctx, school.code, file, { lookupDingTalkUserId: lookup });
+    const result = await importRoster(t.ctx, school.code, file, { lookupDingTalkUserId: lookup, ...NEW_CLASSES });
 
     expect(result.counts.created).toBe(4);
     expect(result.dingtalk).toEqual({ lookedUp: 4, found: 2, notFound: 2, failed: 0, skipped: 0 });
@@ -385,7 +563,7 @@ describe.each(DIALECTS)('%s: DingTalk lookups', (dialect) => {
     const many = Array.from({ length: 8 }, (_, i) => pupil(3100 + i));
     await simulator.setFaults({ down: 'error503' });
     try {
-      const result = await importRoster(t.ctx, school.code, await pupilRoster(many), { lookupDingTalkUserId: lookup });
+      const result = await importRoster(t.ctx, school.code, await pupilRoster(many), { lookupDingTalkUserId: lookup, ...NEW_CLASSES });
       expect(result.counts.created).toBe(8);
       expect(result.dingtalk!.failed).toBeGreaterThanOrEqual(5);
       expect(result.dingtalk!.failed + result.dingtalk!.skipped).toBe(8);

@@ -50,31 +50,37 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
   it('downloads the rejected rows of a roster import as CSV', async () => {
     const good = pupil(890_001);
     const bad = pupil(890_002);
+    const misspelt = pupil(890_003);
     const lines = [
       STUDENT_HEADERS,
-      studentRow(good, '二年级', '二(6)班', 'XS890001'),
-      studentRow({ ...bad, idNumber: '330102201801010000' }, '二年级', '二(6)班', 'XS890002'),
+      studentRow(good, '二年级', '二(4)班', 'XS890001'),
+      studentRow({ ...bad, idNumber: '330102201801010000' }, '二年级', '二(4)班', 'XS890002'),
+      studentRow(misspelt, '二年级', '二(14)班', 'XS890003'),
     ];
     const csv = '\ufeff' + lines.map((row) => row.join(',')).join('\r\n');
 
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
     await page.getByTestId('roster-upload').waitFor();
-    await page.locator('input[type="file"]').first().setInputFiles({ name: '二(6)班名单.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
-    await page.getByText('导入完成：新增 1 人，更新 0 人，拒绝 1 行').waitFor();
-    const tableCells = await page.getByTestId('rejected-rows').locator('.ant-table-tbody tr.ant-table-row td').allTextContents();
+    expect(await page.getByTestId('roster-create-classes').isChecked()).toBe(false);
+    await page.locator('input[type="file"]').first().setInputFiles({ name: '二(4)班名单.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+    await page.getByText('导入完成：新增 1 人，更新 0 人，拒绝 2 行').waitFor();
+    const tableRows = page.getByTestId('rejected-rows').locator('.ant-table-tbody tr.ant-table-row');
+    const tableCells = await Promise.all((await tableRows.all()).map((row) => row.locator('td').allTextContents()));
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rejected-download').click()]);
-    expect(download.suggestedFilename()).toBe('二(6)班名单-被拒绝的行.csv');
+    expect(download.suggestedFilename()).toBe('二(4)班名单-被拒绝的行.csv');
     const text = await readFile((await download.path())!, 'utf8');
     expect(text.startsWith('\ufeff')).toBe(true);
     const rows = text.slice(1).trimEnd().split('\r\n').map((line) => line.split(','));
     expect(rows[0]).toEqual(['行号', '列', '内容', '原因']);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
     // The file contains exactly what the table shows, and never the full ID number.
-    expect(rows[1]).toEqual(tableCells);
+    expect(rows.slice(1)).toEqual(tableCells);
     expect(rows[1][0]).toBe('3');
     expect(rows[1][1]).toBe('身份证号');
+    expect(rows[2]).toEqual(['4', '班级', '二(14)班', '班级“二(14)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校二年级现有二(3)班至二(4)班）']);
+    expect(await page.getByText('1 行因班级不存在未导入（二(14)班）').count()).toBe(1);
     expect(text).not.toContain(bad.idNumber);
     expect(text).not.toContain('330102201801010000');
     await page.context().close();
@@ -98,10 +104,11 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     expect(await drawer.getByTestId('guardians').textContent()).toContain('（母亲）');
     expect(await drawer.getByTestId('guardians').textContent()).toMatch(/1\d{2}\*{4}\d{4}/);
 
-    // The roster's health-code consent, given by the guardian.
+    // The roster's health-code consent, given by the guardian. It was stored without an account.
     const consents = drawer.getByTestId('consents');
     await consents.getByText('健康码查询：已授权').waitFor();
     expect(await consents.getByTestId('consent-item').first().textContent()).toMatch(/监护人 .+于 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 授权/);
+    expect(await consents.getByTestId('consent-item').first().getByTestId('consent-recorded-by').textContent()).toBe('登记人：—');
 
     // The code history in Beijing time.
     const history = drawer.getByTestId('code-history');
@@ -123,6 +130,8 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     await page.getByText('授权已登记').waitFor();
     await consents.getByText('人脸识别：已授权').waitFor();
     expect(await consents.textContent()).toContain('备注：纸质授权书已存档');
+    const faceConsent = consents.getByTestId('consent-item').filter({ hasText: '人脸识别' });
+    expect(await faceConsent.getByTestId('consent-recorded-by').textContent()).toBe(`登记人：李校长（${world.users.principal}）`);
 
     // A photo without a face is refused with the server's Chinese reason; a real face is enrolled.
     const enrolment = drawer.getByTestId('face-enrolment');
@@ -145,6 +154,9 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     await page.locator('.ant-popconfirm').getByRole('button', { name: '撤回' }).click();
     await page.getByText('授权已撤回，已删除 1 张人脸照片').waitFor();
     await drawer.getByTestId('face-needs-consent').waitFor();
+    expect(await faceConsent.getByTestId('consent-revoked').textContent()).toMatch(
+      new RegExp(`^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} 撤回，操作人：李校长（${world.users.principal}）$`),
+    );
     const audit = await server.ctx.db.selectFrom('audit_log').select('action').where('target', '=', world.classPupils[1].id).execute();
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['consent.view', 'consent.grant', 'face.enrol', 'consent.revoke', 'healthcode.history.view']));
     await page.context().close();

@@ -4,7 +4,7 @@ import type { HttpApp } from '../../http.js';
 import { AppError } from '../../shared/errors.js';
 import { assertClassScope, assertSchoolScope, auditRequest, requireUser, type AuthUser } from '../auth/index.js';
 import { ADMIN_ROLES } from '../auth/roles.js';
-import { grantConsent, listPersonConsents, revokePersonConsent } from '../people/consents.js';
+import { consentActorOf, grantConsent, listPersonConsents, revokePersonConsent } from '../people/consents.js';
 import { findPerson, getSchoolByCodeOrThrow } from '../people/service.js';
 import { listGuardiansOfPersons } from '../people/store.js';
 import { deleteFaceEnrolment } from './service.js';
@@ -12,7 +12,13 @@ import { countDescriptorsOfPerson } from './store.js';
 
 const PersonParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }), id: Type.String({ minLength: 1, maxLength: 64 }) });
 const Purpose = Type.Union([Type.Literal('health_code'), Type.Literal('face')]);
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T, options?: { description: string }) => Type.Union([schema, Type.Null()], options);
+
+const ConsentActor = Type.Object({
+  userId: Type.String(),
+  username: Type.String(),
+  displayName: Type.String({ description: 'Display name of the account at the time' }),
+});
 
 const ConsentItem = Type.Object({
   id: Type.String(),
@@ -23,6 +29,8 @@ const ConsentItem = Type.Object({
   givenAt: Type.Number({ description: 'Epoch ms' }),
   revokedAt: Nullable(Type.Number({ description: 'Epoch ms; null while the consent is in force' })),
   note: Nullable(Type.String()),
+  recordedBy: Nullable(ConsentActor, { description: 'Console account that recorded the consent; null for older records and command-line imports' }),
+  revokedBy: Nullable(ConsentActor, { description: 'Console account that revoked the consent; null while in force or when not stored' }),
 });
 
 const ConsentsReply = Type.Object({
@@ -84,7 +92,7 @@ export async function consentRoutes(app: HttpApp, ctx: AppContext): Promise<void
     async (request) => {
       const user = requireUser(request, { roles: ADMIN_ROLES });
       const { person } = await scopedPerson(user, request.params.code, request.params.id);
-      const consent = await grantConsent(ctx, person.id, request.body);
+      const consent = await grantConsent(ctx, person.id, request.body, consentActorOf(user));
       await auditRequest(ctx, request, 'consent.grant', person.id, { consentId: consent.id, purpose: consent.purpose, givenBy: consent.givenBy });
       return consent;
     },
@@ -105,7 +113,7 @@ export async function consentRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const user = requireUser(request, { roles: ADMIN_ROLES });
       const { school, person } = await scopedPerson(user, request.params.code, request.params.id);
       const { purpose } = request.query;
-      const { revoked } = await revokePersonConsent(ctx, person.id, purpose);
+      const { revoked } = await revokePersonConsent(ctx, person.id, purpose, consentActorOf(user));
       const faceDescriptorsDeleted = purpose === 'face' ? (await deleteFaceEnrolment(ctx, { schoolId: school.id, personId: person.id })).deleted : 0;
       await auditRequest(ctx, request, 'consent.revoke', person.id, { purpose, revoked, faceDescriptorsDeleted });
       return { revoked, faceDescriptorsDeleted };

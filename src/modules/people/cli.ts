@@ -6,6 +6,9 @@ import { audit } from '../auth/index.js';
 import { createDingTalkLookup } from './dingtalk-lookup.js';
 import { checkRosterSize } from './roster-read.js';
 import { exportRoster, importRoster, type RosterImportResult } from './roster-service.js';
+
+/** Hint in the reason of a row naming a missing class, for command-line users: how to allow new classes. */
+const CREATE_CLASSES_HINT_CLI = '加上 --create-classes 重新导入';
 import { getSchoolByCodeOrThrow } from './service.js';
 
 const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
@@ -25,6 +28,7 @@ export function formatImportReport(result: RosterImportResult): string {
     `已读取${KIND_NAMES[result.kind]}名单（${result.format}，工作表“${result.sheet}”，表头在第 ${result.headerRow} 行），共 ${counts.rows} 行`,
     `新增 ${counts.created} 人，更新 ${counts.updated} 人，未变 ${counts.unchanged} 人，拒绝 ${counts.rejected} 行；新建班级 ${counts.classesCreated} 个`,
   ];
+  if (result.createdClasses.length > 0) lines.push(`新建的班级：${result.createdClasses.join('、')}`);
   if (result.dingtalk) {
     const d = result.dingtalk;
     lines.push(`钉钉账号查询 ${d.lookedUp} 个：找到 ${d.found}，未找到 ${d.notFound}，失败 ${d.failed}${d.skipped ? `，未查询 ${d.skipped}` : ''}`);
@@ -45,8 +49,9 @@ export function formatImportReport(result: RosterImportResult): string {
 export const peopleCommands: Command[] = [
   {
     name: ['import-roster'],
-    usage: 'import-roster --school C FILE [--json]',
-    summary: 'import a pupil or staff roster (.xlsx or .csv); exit 0 when the file was read, even with rejected rows',
+    usage: 'import-roster --school C FILE [--create-classes] [--json]',
+    summary:
+      'import a pupil or staff roster (.xlsx or .csv); rows naming a class the school lacks are rejected unless --create-classes; exit 0 when the file was read, even with rejected rows',
     run: async (args, runtime) => {
       const ctx = runtime!.ctx;
       const schoolCode = requireOption(args, 'school');
@@ -57,7 +62,11 @@ export const peopleCommands: Command[] = [
         const info = await stat(file).catch(() => undefined);
         if (!info || !info.isFile()) throw new AppError('ROSTER_UNREADABLE', { detail: `找不到文件 ${file}` });
         checkRosterSize(info.size, ctx.config.roster.maxFileMb);
-        result = await importRoster(ctx, schoolCode, await readFile(file), { lookupDingTalkUserId: createDingTalkLookup(ctx) });
+        result = await importRoster(ctx, schoolCode, await readFile(file), {
+          lookupDingTalkUserId: createDingTalkLookup(ctx),
+          createClasses: args.options['create-classes'] === true,
+          createClassesHint: CREATE_CLASSES_HINT_CLI,
+        });
       } catch (error) {
         if (!wantsJson(args) || !isAppError(error)) throw error;
         printJson({ error: error.code, message: error.userMessage });
@@ -65,7 +74,7 @@ export const peopleCommands: Command[] = [
       }
 
       const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
-      await audit(ctx, null, 'roster.import', school.id, { via: 'cli', kind: result.kind, ...result.counts }, { schoolId: school.id });
+      await audit(ctx, null, 'roster.import', school.id, { via: 'cli', kind: result.kind, createClasses: args.options['create-classes'] === true, ...result.counts }, { schoolId: school.id });
       if (wantsJson(args)) printJson(result);
       else process.stdout.write(formatImportReport(result));
       return 0;

@@ -1,6 +1,6 @@
 /**
- * Grades and classes as schools write them in rosters: 一(1)班, 一（1）班, 一年级1班,
- * 1年级1班, 2-3, 101 (grade 1, class 01), 初一(3)班, or 1班 beside a 年级 column.
+ * Grades and classes as schools write them in rosters: 一(1)班, 一（1）班, 一【1】班,
+ * 一年级1班, 1年级1班, 2-3, 101 (grade 1, class 01), 初一(3)班, or 1班 beside a 年级 column.
  */
 
 export interface ClassRef {
@@ -48,12 +48,17 @@ export function parseNumeral(text: string): number | undefined {
   return tens * 10 + (last ? NUMERAL_VALUES[last] : 0);
 }
 
-/** Normalise full-width digits, brackets, dashes and spaces before matching. */
+/**
+ * Normalise full-width digits, brackets, dashes and spaces before matching, and read the
+ * square and lenticular brackets some rosters use (二[3]班, 二【3】班) as parentheses.
+ */
 export function normalizeClassText(text: string): string {
   return text
     .normalize('NFKC')
     .replace(/\s+/g, '')
-    .replace(/[－—–‐]/g, '-');
+    .replace(/[－—–‐]/g, '-')
+    .replace(/[[【〔]/g, '(')
+    .replace(/[\]】〕]/g, ')');
 }
 
 /** The grade of a 年级 cell (一年级, 1年级, 1, 初一, 高二); undefined when not recognised. */

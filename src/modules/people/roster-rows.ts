@@ -56,6 +56,8 @@ export interface StudentRecord {
   idNumber: string;
   birthDate: string;
   class: ClassRef;
+  /** The class cell as written, for messages. */
+  classText: string;
   studentNumber: string | null;
   /** Null when the row names neither a guardian nor a phone. */
   guardian: GuardianInput | null;
@@ -76,6 +78,8 @@ export interface StaffRecord {
   role: StaffRole | null;
   /** Classes this person heads; null when the cell is empty or the column absent. */
   headTeacherClasses: ClassRef[] | null;
+  /** The 班主任班级 cell as written, for messages. */
+  headTeacherClassesText: string;
   /** Health-code consent given by the person; null when not stated. */
   consent: boolean | null;
 }
@@ -90,6 +94,8 @@ interface ParsedRosterBase {
   /** Notes for the user in Chinese, for example a missing consent column. */
   warnings: string[];
   hasConsentColumn: boolean;
+  /** The header of each recognised column as the file writes it. */
+  columnHeaders: Partial<Record<RosterField, string>>;
 }
 
 export type ParsedRoster =
@@ -180,6 +186,7 @@ function parseSheet(sheet: RosterSheet, header: HeaderMap, today: string): Parse
     dataRows: dataRows.length,
     warnings,
     hasConsentColumn: fields.has('consent'),
+    columnHeaders: Object.fromEntries([...header.columns].map(([field, index]) => [field, header.headers.get(index) ?? HEADER_VARIANTS[field][0]])),
   };
 
   if (kind === 'student') {
@@ -460,6 +467,8 @@ function readStudent(reader: RowReader, today: string): StudentRecord | undefine
     idNumber: id.idNumber,
     birthDate: id.birthDate,
     class: klass,
+    // The row has no problems, so the cell reads as text again without recording one.
+    classText: reader.text('class') ?? '',
     studentNumber,
     guardian: hasGuardian ? { name: guardianName || `${name}的监护人`, phone, dingtalkUserId } : null,
     consent,
@@ -508,6 +517,7 @@ function readStaff(reader: RowReader, today: string): StaffRecord | undefined {
     dingtalkUserId,
     role,
     headTeacherClasses,
+    headTeacherClassesText: reader.text('headTeacherClasses') ?? '',
     consent,
   };
 }

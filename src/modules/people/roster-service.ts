@@ -5,19 +5,20 @@ import { maskIdNumber, maskPhone } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import { schoolDay } from '../../shared/time.js';
 import { className } from './class-name.js';
-import { gradeLabel, type ClassRef } from './roster-class.js';
+import { gradeLabel, normalizeClassText, type ClassRef } from './roster-class.js';
 import { EXPORT_FIELDS, STAFF_ROLE_LABELS, exportHeader, type RosterField, type RosterKind } from './roster-fields.js';
 import { ROSTER_CONTENT_TYPES, writeRosterCsv, writeRosterXlsx, type RosterFileFormat, type RosterTable } from './roster-export.js';
 import { readRosterFile } from './roster-read.js';
-import { parseRosterSheets, type RejectedRow, type StaffRecord, type StudentRecord } from './roster-rows.js';
+import { parseRosterSheets, type RejectedRow, type RosterProblem, type StaffRecord, type StudentRecord } from './roster-rows.js';
 import { buildPersonRow, getSchoolByCodeOrThrow, type SchoolSummary } from './service.js';
 import * as store from './store.js';
 
 /**
  * Roster import and export. An import loads every good row of a file in one transaction:
- * classes are created as needed, pupils are matched by the keyed hash of their ID number
- * and staff by 工号, guardians and consents are added or updated. Importing the same file
- * again changes nothing.
+ * pupils are matched by the keyed hash of their ID number and staff by 工号, guardians
+ * and consents are added or updated. A row naming a class the school does not have is
+ * rejected, unless the import is asked to create new classes, so a typo in a class name
+ * cannot create a class. Importing the same file again changes nothing.
  */
 
 /** Finds the DingTalk user id of a mobile number; undefined when DingTalk has no such user. */
@@ -32,6 +33,9 @@ export interface RosterImportCounts {
   rejected: number;
   classesCreated: number;
 }
+
+/** Hint in the reason of a row naming a missing class, for console users: how to allow new classes. */
+export const CREATE_CLASSES_HINT_CONSOLE = '在导入时勾选“自动新建班级”';
 
 export interface DingTalkLookupSummary {
   lookedUp: number;
@@ -50,6 +54,8 @@ export interface RosterImportResult {
   counts: RosterImportCounts;
   rejected: RejectedRow[];
   warnings: string[];
+  /** Names of the classes this import created, by grade and number. */
+  createdClasses: string[];
   /** Null when no lookup function was given (DingTalk not configured). */
   dingtalk: DingTalkLookupSummary | null;
 }
@@ -57,6 +63,18 @@ export interface RosterImportResult {
 export interface ImportRosterOptions {
   /** Looks up DingTalk user ids of phones that have none, after the import commits. */
   lookupDingTalkUserId?: DingTalkLookup;
+  /**
+   * Create the classes that rows name and the school does not have. Off by default: such
+   * rows are rejected with a reason naming the class.
+   */
+  createClasses?: boolean;
+  /**
+   * Hint for allowing new classes, in the reason of a rejected row and in the summary
+   * warning. CREATE_CLASSES_HINT_CONSOLE when not given.
+   */
+  createClassesHint?: string;
+  /** Console account importing, stored on the consents the import records and revokes. */
+  actor?: store.ConsentActor;
 }
 
 /** After this many failed lookups the rest are skipped: DingTalk is probably down or misconfigured. */
@@ -64,6 +82,8 @@ const MAX_LOOKUP_FAILURES = 5;
 const LOOKUP_CONCURRENCY = 4;
 /** Row numbers listed in one warning; longer lists end with 等. */
 const MAX_ROWS_IN_WARNING = 20;
+/** Class names listed in one warning or reason; longer lists end with 等. */
+const MAX_CLASSES_IN_WARNING = 12;
 
 const CONSENT_NOTE = '花名册导入';
 
@@ -79,9 +99,22 @@ interface ApplyOutcome {
   created: number;
   updated: number;
   unchanged: number;
-  classesCreated: number;
+  classesCreated: ClassRef[];
   rejected: RejectedRow[];
   lookups: LookupCandidate[];
+  /** Missing classes (by display name) that rows were rejected for. */
+  missingClasses: Set<string>;
+  /** Rows rejected because they name a missing class. */
+  missingClassRows: number[];
+}
+
+/** Settings of applyStudents and applyStaff besides the rows. */
+interface ApplyOptions {
+  createClasses: boolean;
+  createClassesHint: string;
+  /** Header of the class and 班主任班级 columns as the file writes them. */
+  columnHeaders: Partial<Record<RosterField, string>>;
+  actor: store.ConsentActor | null;
 }
 
 /**
@@ -98,13 +131,22 @@ export async function importRoster(
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
   const workbook = await readRosterFile(bytes, { maxFileMb: ctx.config.roster.maxFileMb });
   const parsed = parseRosterSheets(workbook.sheets, { today: schoolDay(ctx.now()) });
+  const applyOptions: ApplyOptions = {
+    createClasses: options.createClasses ?? false,
+    createClassesHint: options.createClassesHint ?? CREATE_CLASSES_HINT_CONSOLE,
+    columnHeaders: parsed.columnHeaders,
+    actor: options.actor ?? null,
+  };
 
   const outcome = await ctx.db.transaction().execute((trx) =>
-    parsed.kind === 'student' ? applyStudents(ctx, trx, school, parsed.records) : applyStaff(ctx, trx, school, parsed.records),
+    parsed.kind === 'student'
+      ? applyStudents(ctx, trx, school, parsed.records, applyOptions)
+      : applyStaff(ctx, trx, school, parsed.records, applyOptions),
   );
 
   const rejected = [...parsed.rejected, ...outcome.rejected].sort((a, b) => a.row - b.row);
   const warnings = [...parsed.warnings];
+  if (outcome.missingClasses.size > 0) warnings.push(missingClassesWarning(outcome, applyOptions.createClassesHint));
   let dingtalk: DingTalkLookupSummary | null = null;
   if (options.lookupDingTalkUserId) {
     dingtalk = await lookUpDingTalkUserIds(ctx, outcome.lookups, options.lookupDingTalkUserId, warnings);
@@ -116,10 +158,19 @@ export async function importRoster(
     updated: outcome.updated,
     unchanged: outcome.unchanged,
     rejected: rejected.length,
-    classesCreated: outcome.classesCreated,
+    classesCreated: outcome.classesCreated.length,
   };
-  ctx.log.info({ school: school.code, kind: parsed.kind, format: workbook.format, ...counts }, 'roster imported');
-  return { kind: parsed.kind, format: workbook.format, sheet: parsed.sheetName, headerRow: parsed.headerRow, counts, rejected, warnings, dingtalk };
+  const createdClasses = [...outcome.classesCreated].sort((a, b) => a.grade - b.grade || a.number - b.number).map((ref) => className(ref.grade, ref.number));
+  ctx.log.info({ school: school.code, kind: parsed.kind, format: workbook.format, ...counts, createClasses: applyOptions.createClasses }, 'roster imported');
+  return { kind: parsed.kind, format: workbook.format, sheet: parsed.sheetName, headerRow: parsed.headerRow, counts, rejected, warnings, createdClasses, dingtalk };
+}
+
+/** Summarise the rows rejected for naming classes the school does not have. */
+function missingClassesWarning(outcome: ApplyOutcome, hint: string): string {
+  const rows = outcome.missingClassRows.length;
+  const names = [...outcome.missingClasses];
+  const listed = names.slice(0, MAX_CLASSES_IN_WARNING).join('、') + (names.length > MAX_CLASSES_IN_WARNING ? ' 等' : '');
+  return `${rows} 行因班级不存在未导入（${listed}）；请核对班级名称，如确需新建这些班级，请${hint}`;
 }
 
 /** The school's classes by grade and number, creating missing ones in memory first. */
@@ -132,6 +183,19 @@ class ClassBook {
     rows: store.ClassRow[],
   ) {
     for (const row of rows) this.byKey.set(`${row.grade}-${row.number}`, row);
+  }
+
+  find(ref: ClassRef): store.ClassRow | undefined {
+    return this.byKey.get(`${ref.grade}-${ref.number}`);
+  }
+
+  /** Class numbers of a grade that existed before the import, ascending. */
+  numbersOfGrade(grade: number): number[] {
+    const createdIds = new Set(this.created.map((row) => row.id));
+    return this.all()
+      .filter((row) => row.grade === grade && !createdIds.has(row.id))
+      .map((row) => row.number)
+      .sort((a, b) => a - b);
   }
 
   ensure(ref: ClassRef): store.ClassRow {
@@ -233,10 +297,10 @@ class InsertPipeline {
 }
 
 /** Write the updates and revocations, after every new row is in. */
-async function writeUpdates(trx: Transaction<Database>, writes: PendingWrites, now: number): Promise<void> {
+async function writeUpdates(trx: Transaction<Database>, writes: PendingWrites, now: number, actor: store.ConsentActor | null): Promise<void> {
   for (const update of writes.personUpdates) await store.updatePerson(trx, update.id, update.changes);
   for (const update of writes.guardianUpdates) await store.updateGuardian(trx, update.id, update.changes);
-  for (const id of writes.revokedConsentIds) await store.revokeConsent(trx, id, now);
+  for (const id of writes.revokedConsentIds) await store.revokeConsent(trx, id, now, actor);
 }
 
 /*
@@ -262,6 +326,7 @@ function applyConsent(
   personId: string,
   consent: boolean | null,
   giver: { givenBy: 'self' | 'guardian'; guardianId: string | null },
+  actor: store.ConsentActor | null,
 ): boolean {
   if (consent === null) return false;
 
@@ -276,6 +341,8 @@ function applyConsent(
       given_at: ctx.now(),
       revoked_at: null,
       note: CONSENT_NOTE,
+      ...store.recordedByColumns(actor),
+      ...store.revokedByColumns(null),
     };
     writes.consents.push(row);
     activeConsents.set(personId, row);
@@ -312,7 +379,65 @@ function rejectRow(row: number, column: string, value: string, reason: string): 
   return { row, problems: [{ column, value, reason }] };
 }
 
-async function applyStudents(ctx: AppContext, trx: Transaction<Database>, school: SchoolSummary, records: StudentRecord[]): Promise<ApplyOutcome> {
+/**
+ * Find the class a row names, or create it in memory when the import may create classes.
+ * Otherwise, when the school has no such class, record the problem and return undefined.
+ */
+function resolveClass(
+  classes: ClassBook,
+  ref: ClassRef,
+  written: string,
+  column: string,
+  options: ApplyOptions,
+  outcome: ApplyOutcome,
+  problems: RosterProblem[],
+): store.ClassRow | undefined {
+  const existing = classes.find(ref);
+  if (existing) return existing;
+  if (options.createClasses) {
+    const created = classes.ensure(ref);
+    if (!outcome.classesCreated.some((c) => c.grade === ref.grade && c.number === ref.number)) outcome.classesCreated.push(ref);
+    return created;
+  }
+
+  const name = className(ref.grade, ref.number);
+  outcome.missingClasses.add(name);
+  problems.push({ column, value: written, reason: missingClassReason(classes, ref, written, options.createClassesHint) });
+  return undefined;
+}
+
+/**
+ * Say that the class does not exist and what to do, with the classes the grade has, so
+ * that a typo (二(13)班 for 二(3)班) is easy to spot.
+ */
+function missingClassReason(classes: ClassBook, ref: ClassRef, written: string, hint: string): string {
+  const name = className(ref.grade, ref.number);
+  const quotedName = normalizeClassText(written) === name || written === '' ? `“${name}”` : `“${written}”（即${name}）`;
+  const numbers = classes.numbersOfGrade(ref.grade);
+  let existing: string;
+  if (classes.all().length === 0) existing = '本校还没有任何班级';
+  else if (numbers.length === 0) existing = `本校还没有${gradeLabel(ref.grade)}的班级`;
+  else existing = `本校${gradeLabel(ref.grade)}现有${describeClassNumbers(ref.grade, numbers)}`;
+  return `班级${quotedName}不存在，请检查拼写，或${hint}（${existing}）`;
+}
+
+/** Describe class numbers of a grade: 二(1)班至二(12)班 for a run without gaps, else the names listed. */
+function describeClassNumbers(grade: number, numbers: number[]): string {
+  const first = numbers[0];
+  const last = numbers[numbers.length - 1];
+  if (numbers.length === 1) return className(grade, first);
+  if (last - first + 1 === numbers.length) return `${className(grade, first)}至${className(grade, last)}`;
+  const listed = numbers.slice(0, MAX_CLASSES_IN_WARNING).map((n) => className(grade, n)).join('、');
+  return numbers.length > MAX_CLASSES_IN_WARNING ? `${listed} 等 ${numbers.length} 个班` : listed;
+}
+
+async function applyStudents(
+  ctx: AppContext,
+  trx: Transaction<Database>,
+  school: SchoolSummary,
+  records: StudentRecord[],
+  options: ApplyOptions,
+): Promise<ApplyOutcome> {
   const now = ctx.now();
   const persons = await store.listSchoolPersons(trx, school.id);
   const personByHash = new Map(persons.filter((p) => p.id_number_hash).map((p) => [p.id_number_hash!, p]));
@@ -322,7 +447,7 @@ async function applyStudents(ctx: AppContext, trx: Transaction<Database>, school
 
   const writes = emptyWrites();
   const pipeline = new InsertPipeline(trx, classes, writes);
-  const outcome: ApplyOutcome = { created: 0, updated: 0, unchanged: 0, classesCreated: 0, rejected: [], lookups: [] };
+  const outcome = emptyOutcome();
 
   for (const [index, record] of records.entries()) {
     const turn = pipeline.beforeRecord(index);
@@ -335,7 +460,13 @@ async function applyStudents(ctx: AppContext, trx: Transaction<Database>, school
       continue;
     }
 
-    const klass = classes.ensure(record.class);
+    const problems: RosterProblem[] = [];
+    const klass = resolveClass(classes, record.class, record.classText, options.columnHeaders.class ?? '班级', options, outcome, problems);
+    if (!klass) {
+      outcome.rejected.push({ row: record.row, problems });
+      outcome.missingClassRows.push(record.row);
+      continue;
+    }
     let personId: string;
     let changed = false;
 
@@ -385,7 +516,7 @@ async function applyStudents(ctx: AppContext, trx: Transaction<Database>, school
       guardianId = guardiansByPerson.get(personId)?.[0]?.id ?? null;
     }
 
-    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'guardian', guardianId }) || changed;
+    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'guardian', guardianId }, options.actor) || changed;
 
     if (!existing) outcome.created += 1;
     else if (changed) outcome.updated += 1;
@@ -393,9 +524,12 @@ async function applyStudents(ctx: AppContext, trx: Transaction<Database>, school
   }
 
   await pipeline.finish();
-  await writeUpdates(trx, writes, now);
-  outcome.classesCreated = classes.created.length;
+  await writeUpdates(trx, writes, now, options.actor);
   return outcome;
+}
+
+function emptyOutcome(): ApplyOutcome {
+  return { created: 0, updated: 0, unchanged: 0, classesCreated: [], rejected: [], lookups: [], missingClasses: new Set(), missingClassRows: [] };
 }
 
 /**
@@ -445,7 +579,13 @@ function upsertGuardian(
   return { id: match.id, changed: true, dingtalkUserId: match.dingtalk_user_id };
 }
 
-async function applyStaff(ctx: AppContext, trx: Transaction<Database>, school: SchoolSummary, records: StaffRecord[]): Promise<ApplyOutcome> {
+async function applyStaff(
+  ctx: AppContext,
+  trx: Transaction<Database>,
+  school: SchoolSummary,
+  records: StaffRecord[],
+  options: ApplyOptions,
+): Promise<ApplyOutcome> {
   const now = ctx.now();
   const persons = await store.listSchoolPersons(trx, school.id);
   const personByStaffNumber = new Map(persons.filter((p) => p.staff_number).map((p) => [p.staff_number!, p]));
@@ -457,7 +597,7 @@ async function applyStaff(ctx: AppContext, trx: Transaction<Database>, school: S
   const headTeacherByClass = new Map(classes.all().map((c) => [c.id, c.head_teacher_id]));
   const writes = emptyWrites();
   const pipeline = new InsertPipeline(trx, classes, writes);
-  const outcome: ApplyOutcome = { created: 0, updated: 0, unchanged: 0, classesCreated: 0, rejected: [], lookups: [] };
+  const outcome = emptyOutcome();
 
   for (const [index, record] of records.entries()) {
     const turn = pipeline.beforeRecord(index);
@@ -476,6 +616,18 @@ async function applyStaff(ctx: AppContext, trx: Transaction<Database>, school: S
         continue;
       }
       existing = holder;
+    }
+
+    // Classes are checked before anything is written, so a rejected row changes nothing.
+    const problems: RosterProblem[] = [];
+    const headedClasses = (record.headTeacherClasses ?? []).map((ref) =>
+      resolveClass(classes, ref, '', options.columnHeaders.headTeacherClasses ?? '班主任班级', options, outcome, problems),
+    );
+    if (problems.length > 0) {
+      for (const problem of problems) problem.value = record.headTeacherClassesText;
+      outcome.rejected.push({ row: record.row, problems });
+      outcome.missingClassRows.push(record.row);
+      continue;
     }
 
     const headsClasses = (record.headTeacherClasses ?? []).length > 0;
@@ -526,9 +678,10 @@ async function applyStaff(ctx: AppContext, trx: Transaction<Database>, school: S
     }
 
     if (record.headTeacherClasses !== null) {
-      changed = assignHeadTeacher(classes, headTeacherByClass, personId, record.headTeacherClasses) || changed;
+      const classIds = headedClasses.map((klass) => klass!.id);
+      changed = assignHeadTeacher(headTeacherByClass, personId, classIds) || changed;
     }
-    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'self', guardianId: null }) || changed;
+    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'self', guardianId: null }, options.actor) || changed;
 
     if (!existing) outcome.created += 1;
     else if (changed) outcome.updated += 1;
@@ -536,12 +689,11 @@ async function applyStaff(ctx: AppContext, trx: Transaction<Database>, school: S
   }
 
   await pipeline.finish();
-  await writeUpdates(trx, writes, now);
+  await writeUpdates(trx, writes, now, options.actor);
   const stored = new Map(classes.all().map((c) => [c.id, c.head_teacher_id]));
   for (const [classId, headTeacherId] of headTeacherByClass) {
     if (stored.get(classId) !== headTeacherId) await store.setHeadTeacher(trx, classId, headTeacherId);
   }
-  outcome.classesCreated = classes.created.length;
   return outcome;
 }
 
@@ -549,9 +701,9 @@ async function applyStaff(ctx: AppContext, trx: Transaction<Database>, school: S
  * Make the person head teacher of exactly these classes: set them, and clear the classes
  * the person headed before and no longer does. Returns true when anything changes.
  */
-function assignHeadTeacher(classes: ClassBook, headTeacherByClass: Map<string, string | null>, personId: string, refs: ClassRef[]): boolean {
+function assignHeadTeacher(headTeacherByClass: Map<string, string | null>, personId: string, classIds: string[]): boolean {
   let changed = false;
-  const headedClassIds = new Set(refs.map((ref) => classes.ensure(ref).id));
+  const headedClassIds = new Set(classIds);
 
   for (const classId of headedClassIds) {
     if (headTeacherByClass.get(classId) === personId) continue;

@@ -9,9 +9,16 @@ import { ADMIN_ROLES } from '../auth/roles.js';
 import { checkRosterSize, MEGABYTE } from './roster-read.js';
 import { createDingTalkLookup } from './dingtalk-lookup.js';
 import { exportRoster, importRoster } from './roster-service.js';
+import { consentActorOf } from './consents.js';
 import { getSchoolByCodeOrThrow, getSchoolByIdOrThrow, listClassSummaries, listPersons, listSchools } from './service.js';
 
 const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
+
+const RosterImportQuery = Type.Object({
+  createClasses: Type.Optional(
+    Type.Boolean({ default: false, description: 'Create classes the roster names that the school lacks; when false such rows are rejected' }),
+  ),
+});
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -41,6 +48,7 @@ export const RosterImportReply = Type.Object({
   }),
   rejected: Type.Array(RejectedRow),
   warnings: Type.Array(Type.String()),
+  createdClasses: Type.Array(Type.String(), { description: 'Names of the classes the import created (only with createClasses=true)' }),
   dingtalk: Nullable(
     Type.Object({ lookedUp: Type.Integer(), found: Type.Integer(), notFound: Type.Integer(), failed: Type.Integer(), skipped: Type.Integer() }),
   ),
@@ -106,6 +114,7 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
           summary: 'Import a pupil or staff roster (.xlsx or .csv) as multipart field "file"',
           consumes: ['multipart/form-data'],
           params: SchoolParams,
+          querystring: RosterImportQuery,
           response: { 200: RosterImportReply },
         },
       },
@@ -115,8 +124,9 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
         assertSchoolScope(user, school.id);
 
         const bytes = await readUploadedFile(ctx, request);
-        const result = await importRoster(ctx, school.code, bytes, { lookupDingTalkUserId });
-        await auditRequest(ctx, request, 'roster.import', school.id, { kind: result.kind, ...result.counts });
+        const createClasses = request.query.createClasses ?? false;
+        const result = await importRoster(ctx, school.code, bytes, { lookupDingTalkUserId, createClasses, actor: consentActorOf(user) });
+        await auditRequest(ctx, request, 'roster.import', school.id, { kind: result.kind, createClasses, ...result.counts });
         return result;
       },
     );

@@ -1,4 +1,4 @@
-import { CompiledQuery, PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { SqliteRowBatch } from '../../db/connection.js';
 import type { Database, PersonTable, SchoolTable, ClassTable, GuardianTable, StaffRole, ConsentTable } from '../../db/schema.js';
 
@@ -9,6 +9,23 @@ export type ClassRow = ClassTable;
 export type PersonRow = PersonTable;
 export type GuardianRow = GuardianTable;
 export type ConsentRow = ConsentTable;
+
+/** A console account as a consent record names it: the id, username and display name at the time. */
+export interface ConsentActor {
+  userId: string;
+  username: string;
+  displayName: string;
+}
+
+/** Build the recorded_by_* columns of a consent recorded by the account, all null without one. */
+export function recordedByColumns(actor: ConsentActor | null | undefined) {
+  return { recorded_by_user_id: actor?.userId ?? null, recorded_by_username: actor?.username ?? null, recorded_by_name: actor?.displayName ?? null };
+}
+
+/** Build the revoked_by_* columns of a consent revoked by the account, all null without one. */
+export function revokedByColumns(actor: ConsentActor | null | undefined) {
+  return { revoked_by_user_id: actor?.userId ?? null, revoked_by_username: actor?.username ?? null, revoked_by_name: actor?.displayName ?? null };
+}
 
 export async function findDistrictByCode(db: Executor, code: string) {
   return db.selectFrom('districts').selectAll().where('code', '=', code).executeTakeFirst();
@@ -143,7 +160,8 @@ export async function updateGuardian(db: Executor, id: string, changes: Partial<
   await db.updateTable('guardians').set(changes).where('id', '=', id).execute();
 }
 
-export async function insertConsent(db: Executor, row: ConsentRow): Promise<void> {
+/** Insert a consent. The recorder and revoker columns may be left out, which stores null. */
+export async function insertConsent(db: Executor, row: Insertable<ConsentTable>): Promise<void> {
   await db.insertInto('consents').values(row).execute();
 }
 
@@ -261,8 +279,9 @@ export async function listSchoolActiveConsents(db: Executor, schoolId: string, p
     .execute();
 }
 
-export async function revokeConsent(db: Executor, id: string, revokedAt: number): Promise<void> {
-  await db.updateTable('consents').set({ revoked_at: revokedAt }).where('id', '=', id).execute();
+/** Mark a consent revoked at `revokedAt`, by the console account when there is one. */
+export async function revokeConsent(db: Executor, id: string, revokedAt: number, actor: ConsentActor | null): Promise<void> {
+  await db.updateTable('consents').set({ revoked_at: revokedAt, ...revokedByColumns(actor) }).where('id', '=', id).execute();
 }
 
 export async function setPersonDingtalkUserId(db: Executor, id: string, dingtalkUserId: string, now: number): Promise<void> {

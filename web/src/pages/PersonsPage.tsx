@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, Col, Descriptions, Input, Progress, Row, Segmented, Space, Table, Tag, Upload } from 'antd';
+import { Alert, App, Button, Card, Checkbox, Col, Descriptions, Input, Progress, Row, Segmented, Space, Table, Tag, Tooltip, Upload } from 'antd';
 import { DownloadOutlined, UploadOutlined } from '@ant-design/icons';
 import { ApiError, api, uploadFile } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
@@ -19,6 +19,8 @@ interface RosterImportResult {
   counts: { rows: number; created: number; updated: number; unchanged: number; rejected: number; classesCreated: number };
   rejected: Array<{ row: number; problems: Array<{ column: string; value: string; reason: string }> }>;
   warnings: string[];
+  /** Names of the classes the import created; empty unless 自动新建班级 was ticked. */
+  createdClasses: string[];
 }
 
 const PAGE_SIZE = 20;
@@ -31,6 +33,8 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
   const [result, setResult] = useState<RosterImportResult | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [fileName, setFileName] = useState('');
+  // Off by default, so a misspelt class is rejected instead of becoming a new class.
+  const [createClasses, setCreateClasses] = useState(false);
 
   if (route.isLoading) return <Loading />;
   if (!route.path) return <NotOpen title="花名册导入" />;
@@ -41,7 +45,8 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
     setPercent(0);
     setFileName(file.name);
     try {
-      const reply = await uploadFile<RosterImportResult>(fillPath(route.path!, { code: schoolCode }), 'file', file, setPercent);
+      const path = `${fillPath(route.path!, { code: schoolCode })}${createClasses ? '?createClasses=true' : ''}`;
+      const reply = await uploadFile<RosterImportResult>(path, 'file', file, setPercent);
       setResult(reply);
       message.success(`导入完成：新增 ${reply.counts.created} 人，更新 ${reply.counts.updated} 人，拒绝 ${reply.counts.rejected} 行`);
       client.invalidateQueries({ queryKey: ['persons', schoolCode] });
@@ -63,8 +68,17 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
               上传花名册
             </Button>
           </Upload>
+          <Tooltip title="勾选后，花名册中本校还没有的班级会被新建；不勾选时这些行被拒绝，以免班级名称写错时多出一个班。首次导入时请勾选。">
+            <Checkbox checked={createClasses} onChange={(event) => setCreateClasses(event.target.checked)} data-testid="roster-create-classes">
+              自动新建班级
+            </Checkbox>
+          </Tooltip>
       </Space>
-      <Alert type="info" showIcon title="支持 .xlsx 和 .csv，表头使用中文（姓名、性别、身份证号、班级……）；有问题的行会列出原因，其余行照常导入。" />
+      <Alert
+        type="info"
+        showIcon
+        title="支持 .xlsx 和 .csv，表头使用中文（姓名、性别、身份证号、班级……）；班级写法如 二(3)班、二（3）班、2年级3班、2-3 均可。有问题的行会列出原因，其余行照常导入。"
+      />
       {percent !== null && <Progress percent={percent} status={result ? 'success' : 'active'} style={{ marginTop: 16 }} data-testid="roster-progress" />}
       {error && <ErrorAlert error={error} />}
       {result && (
@@ -77,6 +91,9 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
             <Descriptions.Item label="拒绝">{result.counts.rejected}</Descriptions.Item>
             <Descriptions.Item label="新建班级">{result.counts.classesCreated}</Descriptions.Item>
           </Descriptions>
+          {result.createdClasses.length > 0 && (
+            <Alert type="info" showIcon title={`新建了 ${result.createdClasses.length} 个班级：${result.createdClasses.join('、')}`} style={{ marginTop: 8 }} data-testid="created-classes" />
+          )}
           {result.warnings.map((warning) => (
             <Alert key={warning} type="warning" showIcon title={warning} style={{ marginTop: 8 }} />
           ))}

@@ -28,15 +28,40 @@ export interface Person {
 
 type Purpose = 'health_code' | 'face';
 
+/** A console account as a consent record names it. */
+interface ConsentActor {
+  userId: string;
+  username: string;
+  displayName: string;
+}
+
 /** GET /api/schools/:code/persons/:id/consents reply. */
 interface ConsentsReply {
-  items: Array<{ id: string; purpose: Purpose; givenBy: 'self' | 'guardian'; guardianId: string | null; guardianName: string | null; givenAt: number; revokedAt: number | null; note: string | null }>;
+  items: Array<{
+    id: string;
+    purpose: Purpose;
+    givenBy: 'self' | 'guardian';
+    guardianId: string | null;
+    guardianName: string | null;
+    givenAt: number;
+    revokedAt: number | null;
+    note: string | null;
+    /** Null for records from before accounts were stored, and for command-line imports. */
+    recordedBy: ConsentActor | null;
+    revokedBy: ConsentActor | null;
+  }>;
   guardians: Array<{ id: string; name: string; relation: string | null }>;
   faceDescriptors: number;
 }
 
 export const STAFF_ROLES: Record<string, string> = { head_teacher: '班主任', management: '学校管理层', school_doctor: '校医', guard: '门卫', teacher: '教师' };
 const PURPOSES: Record<Purpose, string> = { health_code: '健康码查询', face: '人脸识别' };
+
+/** 王校长（principal）, or — when the record names no account. */
+function actorLabel(actor: ConsentActor | null): string {
+  if (!actor) return '—';
+  return actor.displayName && actor.displayName !== actor.username ? `${actor.displayName}（${actor.username}）` : actor.username;
+}
 
 interface GrantForm {
   purpose: Purpose;
@@ -129,8 +154,15 @@ function Consents({ schoolCode, person, data }: { schoolCode: string; person: Pe
                   </Space>
                   <div style={{ fontSize: 13 }}>
                     {giver}于 {formatDateTime(consent.givenAt)} 授权
-                    {consent.revokedAt !== null && `；${formatDateTime(consent.revokedAt)} 撤回`}
                   </div>
+                  <div style={{ fontSize: 13 }} data-testid="consent-recorded-by">
+                    登记人：{actorLabel(consent.recordedBy)}
+                  </div>
+                  {consent.revokedAt !== null && (
+                    <div style={{ fontSize: 13 }} data-testid="consent-revoked">
+                      {formatDateTime(consent.revokedAt)} 撤回，操作人：{actorLabel(consent.revokedBy)}
+                    </div>
+                  )}
                   {consent.note && <Typography.Text type="secondary">备注：{consent.note}</Typography.Text>}
                 </div>
               </List.Item>
