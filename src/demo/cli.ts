@@ -82,20 +82,39 @@ function printReport(report: MorningReport, where: string): void {
   const n = report.notices;
   lines.push(`  通知：共 ${n.queued} 条，已送达 ${n.sent}，被钉钉过滤 ${n.filtered}，等待中 ${n.waiting}，失败 ${n.failed}`);
   lines.push(`  模拟钉钉收到工作通知 ${report.dingtalkDeliveries} 条；需电话联系的家长提醒 ${report.phoneRequests} 条`);
-  const g = report.gate;
-  const reasons = Object.entries(g.reasons).map(([reason, n]) => `${REASON_NAMES[reason] ?? reason} ${n}`).join('，');
-  lines.push(`  07:00-08:15 校门通行：${g.attempts} 人次，放行 ${g.passed}，拒绝 ${g.denied}（${reasons || '无'}）`);
-  lines.push(`    发热 ${g.fevers} 人，未识别人脸 ${g.unknownFaces} 人，迟到 ${g.late} 人，不在本年级入校时段 ${g.flaggedOutsideWindow} 人次`);
-  for (const recheck of g.rechecks) lines.push(`    ${recheck.at} 临时观察点复测 ${recheck.temperature.toFixed(1)} °C：${recheck.result}`);
+  lines.push(...gateLines(report));
   if (report.sampleNotice) lines.push('  班主任收到的通知示例：', ...report.sampleNotice.split('\n').map((line) => `    ${line}`));
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/**
+ * Format the gate part of the report. For a day replayed before, the lines state that the
+ * gate kept its events once and that the figures are the ones recorded then.
+ */
+function gateLines(report: MorningReport): string[] {
+  const g = report.gate;
+  const reasons = Object.entries(g.reasons).map(([reason, n]) => `${REASON_NAMES[reason] ?? reason} ${n}`).join('，');
+  const lines: string[] = [];
+  if (g.duplicates > 0 && g.duplicates === g.attempts) {
+    lines.push(`  07:00-08:15 校门通行：${report.day} 已重放过，${g.attempts} 条通行事件已在校门记录中，按事件编号去重，未重复写入`);
+    lines.push(`    此前记录的结果：放行 ${g.passed}，拒绝 ${g.denied}（${reasons || '无'}）`);
+  } else {
+    lines.push(`  07:00-08:15 校门通行：${g.attempts} 人次，放行 ${g.passed}，拒绝 ${g.denied}（${reasons || '无'}）`);
+    if (g.duplicates > 0) lines.push(`    其中 ${g.duplicates} 条事件此前已重放过，按事件编号去重，未重复写入`);
+  }
+  lines.push(`    发热 ${g.fevers} 人，未识别人脸 ${g.unknownFaces} 人，迟到 ${g.late} 人，不在本年级入校时段 ${g.flaggedOutsideWindow} 人次`);
+  for (const recheck of g.rechecks) {
+    const earlier = recheck.alreadyRecorded ? '（此前已记录，未重复登记）' : '';
+    lines.push(`    ${recheck.at} 临时观察点复测 ${recheck.temperature.toFixed(1)} °C：${recheck.result}${earlier}`);
+  }
+  return lines;
 }
 
 export const demoCommands: Command[] = [
   {
     name: ['demo', 'morning'],
     usage: 'demo morning [--json]',
-    summary: 'replay the evening, 04:30 and 06:30 syncs and their notices on the demo school',
+    summary: 'replay the evening, 04:30 and 06:30 syncs, their notices and the gate morning on the demo school; gate events of a day replayed before are not recorded again',
     needsRuntime: false,
     run: async (args) => {
       const { report, where } = await replay();

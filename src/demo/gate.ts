@@ -5,8 +5,8 @@ import { getSchoolByCodeOrThrow, updateSchoolSettings } from '../modules/people/
 import { saveDescriptor } from '../modules/face/service.js';
 import { createDevice, listDevices } from '../modules/gate/devices.js';
 import { handleDeviceEvent } from '../modules/gate/device-events.js';
-import { listAlerts, recordRecheck } from '../modules/gate/alerts.js';
-import type { DeviceRow } from '../modules/gate/store.js';
+import { recordRecheck } from '../modules/gate/alerts.js';
+import { listRechecks, type DeviceRow } from '../modules/gate/store.js';
 import { DEMO_SCHOOL } from './seed.js';
 
 /** Grades 1-2 enter 07:10-07:25 at the east gate, 3-4 07:25-07:40, 5-6 07:40-07:55. */
@@ -110,6 +110,12 @@ export async function ensureDemoGate(ctx: AppContext): Promise<DeviceRow[]> {
 
 export interface GateReplayReport {
   attempts: number;
+  /**
+   * Attempts the gate had already recorded (same device, same event id) from an earlier
+   * replay of the day. It records them once and returns the stored decision, which the
+   * counts below include.
+   */
+  duplicates: number;
   passed: number;
   denied: number;
   /** Denials by reason code. */
@@ -119,7 +125,17 @@ export interface GateReplayReport {
   late: number;
   flaggedOutsideWindow: number;
   /** The fever re-checks at the observation point and their results. */
-  rechecks: Array<{ at: string; temperature: number; result: string }>;
+  rechecks: ReplayRecheck[];
+}
+
+/** A fever re-check at the observation point, as the replay reports it. */
+export interface ReplayRecheck {
+  /** Beijing time, 'HH:MM'. */
+  at: string;
+  temperature: number;
+  result: string;
+  /** True when an earlier replay of the day recorded it, so this one did not again. */
+  alreadyRecorded: boolean;
 }
 
 /**
@@ -127,11 +143,18 @@ export interface GateReplayReport {
  * window at its lanes, staff before 07:30, a few pupils with a fever (one re-checked
  * normal at 07:40), two strangers whose faces are not enrolled, and a few late pupils.
  * Each event goes through the device API's handler with the clock set to its time.
+ *
+ * A replay of the same day again posts the same events: the event id is made of the day
+ * and the person, and the lane of each person is fixed by a hash of their id. The gate
+ * records an event id once per device, so it returns the stored decision instead of
+ * recording the entry twice, and the report counts those as duplicates. The re-check is
+ * recorded once a day as well.
  */
 export async function replayGateMorning(ctx: AppContext, day: string): Promise<GateReplayReport> {
   const devices = await ensureDemoGate(ctx);
   const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
-  const lanes = (lane: string) => devices.filter((d) => d.lane === lane);
+  // By name, so each person's device is the same on every replay.
+  const lanes = (lane: string) => devices.filter((d) => d.lane === lane).sort((a, b) => a.name.localeCompare(b.name));
 
   const people = await ctx.db
     .selectFrom('persons')
@@ -148,7 +171,6 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
     body: Record<string, unknown>;
   }
   const plan: Planned[] = [];
-  const runTag = newId().slice(-8);
   let index = 0;
 
   for (const person of people) {
@@ -159,13 +181,16 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
     // One pupil in 400 comes after 08:00 and is late; the rest spread over their window.
     const isLate = person.kind === 'student' && index % 400 === 7;
     const at = isLate ? instantOf(day, '08:05') + (index % 10) * 60_000 : from + ((index * 7919) % span);
-    const laneDevices = lanes(window?.lanes[index % window.lanes.length] ?? '东门');
+    // The lane and device come from the id, not the position in the list, so adding or
+    // removing a person since the last replay keeps everyone else on the same device.
+    const personHash = hashString(person.id) >>> 0;
+    const laneDevices = lanes(window?.lanes[personHash % window.lanes.length] ?? '东门');
     const isFever = person.kind === 'student' && index % 1000 === 11;
     const temperature = isFever ? 37.6 : 36.2 + ((index * 31) % 7) / 10;
     plan.push({
       at,
-      device: laneDevices[index % laneDevices.length],
-      body: { eventId: `demo-${runTag}-${index}`, occurredAt: at, temperature, descriptor: Array.from(syntheticDescriptor(person.id, 0.02, index)) },
+      device: laneDevices[(personHash >>> 8) % laneDevices.length],
+      body: { eventId: `demo-${day}-${person.id}`, occurredAt: at, temperature, descriptor: Array.from(syntheticDescriptor(person.id, 0.02, index)) },
     });
   }
 
@@ -174,17 +199,18 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
     plan.push({
       at,
       device: lanes('东门')[0],
-      body: { eventId: `demo-${runTag}-stranger-${stranger}`, occurredAt: at, temperature: 36.5, descriptor: Array.from(syntheticDescriptor(`stranger-${runTag}-${stranger}`)) },
+      body: { eventId: `demo-${day}-stranger-${stranger}`, occurredAt: at, temperature: 36.5, descriptor: Array.from(syntheticDescriptor(`stranger-${day}-${stranger}`)) },
     });
   }
 
   plan.sort((a, b) => a.at - b.at);
-  const report: GateReplayReport = { attempts: 0, passed: 0, denied: 0, reasons: {}, fevers: 0, unknownFaces: 0, late: 0, flaggedOutsideWindow: 0, rechecks: [] };
+  const report: GateReplayReport = { attempts: 0, duplicates: 0, passed: 0, denied: 0, reasons: {}, fevers: 0, unknownFaces: 0, late: 0, flaggedOutsideWindow: 0, rechecks: [] };
 
   for (const attempt of plan) {
     const eventCtx: AppContext = { ...ctx, now: () => attempt.at + 500 };
     const outcome = await handleDeviceEvent(eventCtx, attempt.device, attempt.body);
     report.attempts += 1;
+    if (outcome.duplicate) report.duplicates += 1;
     if (outcome.decision === 'pass') report.passed += 1;
     else {
       report.denied += 1;
@@ -196,15 +222,42 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
     if (outcome.flags.some((flag) => flag.includes('window'))) report.flaggedOutsideWindow += 1;
   }
 
-  // The school doctor re-checks the first fever at 07:40: 37.0 °C, so the alert closes as normal.
-  // Visitors' fever alerts (no person) take no re-check, so the first pupil's is picked.
-  const feverAlerts = (await listAlerts(ctx, school.id, { kind: 'fever', status: 'open', limit: 50 })).filter((alert) => alert.personId !== null).slice(0, 1);
-  for (const alert of feverAlerts) {
-    const at = instantOf(day, '07:40');
-    const outcome = await recordRecheck({ ...ctx, now: () => at }, school.code, alert.id, { temperature: 37.0, measuredBy: '校医' });
-    report.rechecks.push({ at: formatLocalTime(at), temperature: 37.0, result: outcome.result === 'normal' ? '复测正常' : '复测仍发热' });
-  }
+  const recheck = await recheckFirstFever(ctx, school, day);
+  if (recheck) report.rechecks.push(recheck);
 
-  ctx.log.info({ attempts: report.attempts, passed: report.passed, denied: report.denied }, 'demo gate morning replayed');
+  ctx.log.info({ day, attempts: report.attempts, duplicates: report.duplicates, passed: report.passed, denied: report.denied }, 'demo gate morning replayed');
   return report;
+}
+
+/**
+ * Record the school doctor's re-check of the day's first fever at 07:40: 37.0 °C, so the
+ * alert closes as normal. Only a pupil's alert is taken, because a visitor's takes no
+ * re-check. When an earlier replay of the day already re-checked it, return that re-check.
+ */
+async function recheckFirstFever(ctx: AppContext, school: { id: string; code: string }, day: string): Promise<ReplayRecheck | undefined> {
+  const alert = await ctx.db
+    .selectFrom('alerts')
+    .innerJoin('gate_events', 'gate_events.id', 'alerts.gate_event_id')
+    .select('alerts.id')
+    .where('alerts.school_id', '=', school.id)
+    .where('alerts.kind', '=', 'fever')
+    .where('alerts.person_id', 'is not', null)
+    .where('gate_events.day', '=', day)
+    .where('gate_events.event_id', 'like', `demo-${day}-%`)
+    .orderBy('gate_events.occurred_at')
+    .orderBy('alerts.id')
+    .executeTakeFirst();
+  if (!alert) return undefined;
+
+  const [earlier] = await listRechecks(ctx.db, alert.id);
+  if (earlier) {
+    return { at: formatLocalTime(Number(earlier.measured_at)), temperature: Number(earlier.temperature), result: recheckLabel(earlier.result), alreadyRecorded: true };
+  }
+  const at = instantOf(day, '07:40');
+  const outcome = await recordRecheck({ ...ctx, now: () => at }, school.code, alert.id, { temperature: 37.0, measuredBy: '校医' });
+  return { at: formatLocalTime(at), temperature: 37.0, result: recheckLabel(outcome.result), alreadyRecorded: false };
+}
+
+function recheckLabel(result: 'normal' | 'fever'): string {
+  return result === 'normal' ? '复测正常' : '复测仍发热';
 }

@@ -14,6 +14,10 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
   let bureau: BureauSimulator;
   let dingtalk: DingTalkSimulator;
   let report: MorningReport;
+  let again: MorningReport;
+  /** Rows of the replayed day after the first replay and after the second. */
+  let rowsAfterFirst: DayRows;
+  let rowsAfterSecond: DayRows;
 
   beforeAll(async () => {
     bureau = await startBureauSimulator({ port: 0, appKey: 'k', appSecret: 's' });
@@ -32,11 +36,14 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
     const stop = startDispatcherLoop(t.ctx, client, { confirmDelayMs: 200 });
     try {
       report = await replayMorning(t.ctx, { bureau, dingtalk });
+      rowsAfterFirst = await countDayRows(t, report.day);
+      again = await replayMorning(t.ctx, { bureau, dingtalk });
+      rowsAfterSecond = await countDayRows(t, again.day);
     } finally {
       await stop();
       await closeBureauClient(t.ctx);
     }
-  }, 240_000);
+  }, 360_000);
 
   afterAll(async () => {
     await t?.close();
@@ -70,6 +77,58 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
   });
 
   it('closes a re-checked fever as normal', () => {
-    expect(report.gate.rechecks).toEqual([{ at: '07:40', temperature: 37, result: '复测正常' }]);
+    expect(report.gate.rechecks).toEqual([{ at: '07:40', temperature: 37, result: '复测正常', alreadyRecorded: false }]);
+  });
+
+  it('records the gate events once when replayed again', () => {
+    // The two replays pick the day from the clock; this check needs them on the same day.
+    expect(again.day, 'the replays straddled 08:30 or midnight in Beijing; run the test again').toBe(report.day);
+    expect(report.gate.duplicates).toBe(0);
+    expect(again.gate.attempts).toBe(3005);
+    expect(again.gate.duplicates).toBe(3005);
+    expect(rowsAfterFirst.gateEvents).toBe(3005);
+    expect(rowsAfterSecond).toEqual(rowsAfterFirst);
+  });
+
+  it('reports the stored decisions on the second replay', () => {
+    expect(again.gate.passed).toBe(report.gate.passed);
+    expect(again.gate.denied).toBe(report.gate.denied);
+    expect(again.gate.reasons).toEqual(report.gate.reasons);
+    expect(again.gate.late).toBe(report.gate.late);
+    expect(again.gate.rechecks).toEqual([{ at: '07:40', temperature: 37, result: '复测正常', alreadyRecorded: true }]);
+  });
+
+  it('still runs the syncs on the second replay', () => {
+    expect(again.steps.map((s) => s.run.changes)).toEqual([2, 1, 1]);
+    const firstNames = report.changed.map((c) => c.name);
+    expect(again.changed.map((c) => c.name).some((name) => !firstNames.includes(name))).toBe(true);
   });
 });
+
+interface DayRows {
+  gateEvents: number;
+  attendance: number;
+  alerts: number;
+  rechecks: number;
+}
+
+/** Count the rows the gate wrote for the demo school on the day. */
+async function countDayRows(t: TestDb, day: string): Promise<DayRows> {
+  const school = await t.ctx.db.selectFrom('schools').select('id').where('code', '=', 'demo-primary').executeTakeFirstOrThrow();
+  const count = async (query: Promise<{ n: number | string | bigint } | undefined>) => Number((await query)?.n ?? 0);
+  const db = t.ctx.db;
+  return {
+    gateEvents: await count(db.selectFrom('gate_events').select((eb) => eb.fn.countAll<number>().as('n')).where('school_id', '=', school.id).where('day', '=', day).executeTakeFirst()),
+    attendance: await count(db.selectFrom('attendance').select((eb) => eb.fn.countAll<number>().as('n')).where('school_id', '=', school.id).where('day', '=', day).executeTakeFirst()),
+    alerts: await count(
+      db
+        .selectFrom('alerts')
+        .innerJoin('gate_events', 'gate_events.id', 'alerts.gate_event_id')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('alerts.school_id', '=', school.id)
+        .where('gate_events.day', '=', day)
+        .executeTakeFirst(),
+    ),
+    rechecks: await count(db.selectFrom('rechecks').select((eb) => eb.fn.countAll<number>().as('n')).where('school_id', '=', school.id).executeTakeFirst()),
+  };
+}
