@@ -330,6 +330,16 @@ describe.each(DIALECTS)('%s: roster classes', (dialect) => {
     await expect(findPerson(t, school.id, typo.idNumber)).rejects.toThrow();
   });
 
+  it('lists grade classes with gaps by name', async () => {
+    const school = await buildSchool(t.ctx);
+    const rows = [studentRow(pupil(4700), '', '五(1)班', 'G0'), studentRow(pupil(4701), '', '五(2)班', 'G1'), studentRow(pupil(4702), '', '五(4)班', 'G2')];
+    await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }), NEW_CLASSES);
+
+    const file = await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(pupil(4703), '', '五(3)班', 'G3')] });
+    const result = await importRoster(t.ctx, school.code, file);
+    expect(result.rejected[0].problems[0].reason).toContain('（本校五年级现有五(1)班、五(2)班、五(4)班）');
+  });
+
   it('keeps known pupil out of missing class', async () => {
     const school = await schoolWithGradeTwo();
     const known = pupil(4000);

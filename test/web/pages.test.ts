@@ -96,6 +96,8 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     await page.locator('input[type="file"]').setInputFiles({ name: '二(5)班名单.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
     await page.getByText('导入完成：新增 1 人，更新 0 人，拒绝 1 行').waitFor();
     expect(await page.getByTestId('created-classes').textContent()).toBe('新建了 1 个班级：二(5)班');
+    // The box clears after the import, so the next file cannot create classes by mistake.
+    expect(await page.getByTestId('roster-create-classes').isChecked()).toBe(false);
     const rejected = page.getByTestId('rejected-rows');
     expect(await rejected.locator('.ant-table-tbody tr.ant-table-row').count()).toBe(1);
     expect(await rejected.locator('.ant-table-tbody tr.ant-table-row td').first().textContent()).toBe('3');

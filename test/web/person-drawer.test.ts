@@ -79,7 +79,7 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     expect(rows.slice(1)).toEqual(tableCells);
     expect(rows[1][0]).toBe('3');
     expect(rows[1][1]).toBe('身份证号');
-    expect(rows[2]).toEqual(['4', '班级', '二(14)班', '班级“二(14)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校二年级现有二(3)班至二(4)班）']);
+    expect(rows[2]).toEqual(['4', '班级', '二(14)班', '班级“二(14)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校二年级现有二(3)班、二(4)班）']);
     expect(await page.getByText('1 行因班级不存在未导入（二(14)班）').count()).toBe(1);
     expect(text).not.toContain(bad.idNumber);
     expect(text).not.toContain('330102201801010000');

@@ -421,12 +421,12 @@ function missingClassReason(classes: ClassBook, ref: ClassRef, written: string, 
   return `班级${quotedName}不存在，请检查拼写，或${hint}（${existing}）`;
 }
 
-/** Describe class numbers of a grade: 二(1)班至二(12)班 for a run without gaps, else the names listed. */
+/** Describe class numbers of a grade: 二(1)班至二(12)班 for a run of three or more without gaps, else the names listed. */
 function describeClassNumbers(grade: number, numbers: number[]): string {
   const first = numbers[0];
   const last = numbers[numbers.length - 1];
   if (numbers.length === 1) return className(grade, first);
-  if (last - first + 1 === numbers.length) return `${className(grade, first)}至${className(grade, last)}`;
+  if (numbers.length >= 3 && last - first + 1 === numbers.length) return `${className(grade, first)}至${className(grade, last)}`;
   const listed = numbers.slice(0, MAX_CLASSES_IN_WARNING).map((n) => className(grade, n)).join('、');
   return numbers.length > MAX_CLASSES_IN_WARNING ? `${listed} 等 ${numbers.length} 个班` : listed;
 }

@@ -33,7 +33,7 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
   const [result, setResult] = useState<RosterImportResult | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [fileName, setFileName] = useState('');
-  // Off by default, so a misspelt class is rejected instead of becoming a new class.
+  // Off by default and again after each import, so a misspelt class is rejected instead of becoming a new class.
   const [createClasses, setCreateClasses] = useState(false);
 
   if (route.isLoading) return <Loading />;
@@ -48,6 +48,7 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
       const path = `${fillPath(route.path!, { code: schoolCode })}${createClasses ? '?createClasses=true' : ''}`;
       const reply = await uploadFile<RosterImportResult>(path, 'file', file, setPercent);
       setResult(reply);
+      setCreateClasses(false);
       message.success(`导入完成：新增 ${reply.counts.created} 人，更新 ${reply.counts.updated} 人，拒绝 ${reply.counts.rejected} 行`);
       client.invalidateQueries({ queryKey: ['persons', schoolCode] });
     } catch (caught) {
@@ -68,7 +69,7 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
               上传花名册
             </Button>
           </Upload>
-          <Tooltip title="勾选后，花名册中本校还没有的班级会被新建；不勾选时这些行被拒绝，以免班级名称写错时多出一个班。首次导入时请勾选。">
+          <Tooltip title="勾选后，花名册中本校还没有的班级会被新建；不勾选时这些行被拒绝，以免班级名称写错时多出一个班。首次导入时请勾选；每次导入后自动取消勾选。">
             <Checkbox checked={createClasses} onChange={(event) => setCreateClasses(event.target.checked)} data-testid="roster-create-classes">
               自动新建班级
             </Checkbox>
