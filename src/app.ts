@@ -19,12 +19,13 @@ import { gateRoutes } from './modules/gate/routes.js';
 import { reportRoutes } from './modules/reports/routes.js';
 import { visitorRoutes } from './modules/visitors/routes.js';
 import { checksRoutes } from './modules/checks/routes.js';
+import { calendarRoutes } from './modules/calendar/routes.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
 
 /** Route modules in dependency order; each file only registers routes. */
-const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, notifyRoutes, faceRoutes, gateRoutes, venueRoutes, visitorRoutes, checksRoutes, reportRoutes];
+const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, calendarRoutes, notifyRoutes, faceRoutes, gateRoutes, venueRoutes, visitorRoutes, checksRoutes, reportRoutes];
 
 /**
  * Build the Fastify app with every module's routes. Background workers (the scheduler and

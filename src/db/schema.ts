@@ -44,6 +44,7 @@ export interface Database {
   venue_retention_runs: VenueRetentionRunTable;
   daily_reports: DailyReportTable;
   district_report_settings: DistrictReportSettingsTable;
+  calendar_days: CalendarDayTable;
   daily_checks: DailyCheckTable;
   check_history: CheckHistoryTable;
   absence_follow_ups: AbsenceFollowUpTable;
@@ -865,4 +866,24 @@ export interface DistrictReportSettingsTable {
   deadline: string;
   updated_at: number;
   updated_by: string | null;
+}
+
+/**
+ * One day of the school calendar (校历) set by the district or by one school; it overrides
+ * the weekday rule for that day. A school's row wins over its district's.
+ */
+export interface CalendarDayTable {
+  scope: 'district' | 'school';
+  /** The district id for a district row, the school id for a school row. */
+  scope_id: string;
+  district_id: string;
+  /** 'YYYY-MM-DD' in Asia/Shanghai. */
+  day: string;
+  /** 1 for a day with school (调休上课), 0 for a day without (放假, 停课). */
+  is_school_day: number;
+  /** Why, as users read it: 国庆节, 流感停课. */
+  reason: string;
+  updated_at: number;
+  updated_by: string | null;
+  updated_by_name: string;
 }
