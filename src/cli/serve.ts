@@ -10,6 +10,7 @@ import { DEMO_PASSWORD, seedDemoAccounts } from '../demo/accounts.js';
 import { startDemoEnvironment, type DemoEnvironment } from '../demo/environment.js';
 import { demoRoutes } from '../demo/routes.js';
 import { seedDemoVisitors } from '../demo/visitors.js';
+import { seedDemoCalendar } from '../demo/calendar.js';
 import { seedDemoChecks } from '../demo/checks.js';
 import { seedDemoReports } from '../demo/reports.js';
 
@@ -29,6 +30,7 @@ export async function serveCommand(): Promise<void> {
     const seeded = await seedDemo(runtime.ctx);
     const accounts = await seedDemoAccounts(runtime.ctx);
     const devices = await ensureDemoGate(runtime.ctx);
+    const madeSchoolDay = await seedDemoCalendar(runtime.ctx);
     await seedDemoVisitors(runtime.ctx);
     await seedDemoChecks(runtime.ctx);
     await seedDemoReports(runtime.ctx);
@@ -41,6 +43,7 @@ export async function serveCommand(): Promise<void> {
         `  模拟大数据局：${demo.bureau.url}（统计：${demo.bureau.url}/_sim/stats）`,
         `  模拟钉钉：${demo.dingtalk.url}（收到的工作通知：${demo.dingtalk.url}/_sim/messages）`,
         `  校门通道：${devices.length} 个（东门、南门），全员已录入演示人脸特征值`,
+        ...(madeSchoolDay ? ['  今天本不是上学日，演示学校的校历已把今天设为上学日（设置 › 校历）'] : []),
         `  演示账号（密码均为 ${DEMO_PASSWORD}）：`,
         ...accounts.map((a) => `    ${a.username.padEnd(10)} ${a.label}`),
         '',

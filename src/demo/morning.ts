@@ -7,6 +7,7 @@ import type { BureauSimulator } from '../../tools/simulators/bureau.js';
 import type { DingTalkSimulator, WorkDelivery } from '../../tools/simulators/dingtalk.js';
 import { DEMO_SCHOOL } from './seed.js';
 import { replayGateMorning, type GateReplayReport } from './gate.js';
+import { makeDemoSchoolDay } from './calendar.js';
 
 export interface MorningStep {
   /** Local time of the step on the replayed day, 'YYYY-MM-DD HH:MM'. */
@@ -54,9 +55,10 @@ function previousDay(day: string): string {
 }
 
 /**
- * Replay a school morning on the demo school. At 21:00 the evening
- * before, two pupils of one class turn yellow. At 04:30 one more pupil turns red, and at
- * 06:30 one of the yellow pupils is green again. Then everyone passes the gates in the
+ * Replay a school morning on the demo school, on a day made a school day of its calendar
+ * when it was none (see makeDemoSchoolDay). At 21:00 the evening before, two pupils of
+ * one class turn yellow. At 04:30 one more pupil turns red, and at 06:30 one of the
+ * yellow pupils is green again. Then everyone passes the gates in the
  * staggered windows (see replayGateMorning). Each step is a real sync against the bureau
  * simulator with the clock set to that time; the dispatcher (running in this process or
  * in the server) sends the notices to the DingTalk simulator, and the replay waits for
@@ -65,6 +67,7 @@ function previousDay(day: string): string {
 export async function replayMorning(ctx: AppContext, simulators: Simulators, options: { waitMs?: number } = {}): Promise<MorningReport> {
   const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
   const day = replayDay(ctx.now());
+  await makeDemoSchoolDay(ctx, day);
   const deliveredBefore = countDeliveries(simulators.dingtalk);
   const replayStart = instantOf(previousDay(day), '21:00');
   const earlierNotices = new Set(

@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js';
 import { newId } from '../shared/ids.js';
-import { instantOf, schoolDay, weekday } from '../shared/time.js';
+import { instantOf, schoolDay } from '../shared/time.js';
+import { describeSchoolsOnDays } from '../modules/calendar/service.js';
 import { getSchoolByCodeOrThrow } from '../modules/people/service.js';
 import { isZeroReport, keyFiguresOf, summaryLine, totalOf, type DailyReportContent, type GradeRow } from '../modules/reports/report-model.js';
 import { buildReport } from '../modules/reports/service.js';
@@ -56,10 +57,13 @@ export async function seedDemoReports(ctx: AppContext): Promise<number> {
   const built = await buildReport(ctx, school, today, { userId: null, name: '系统定时生成' }, 'schedule');
   let written = 1;
   if (await reportsOf(today, '<')) return written;
+  const firstDay = schoolDay(instantOf(today, '12:00') - HISTORY_DAYS * 86_400_000);
+  const calendar = (await describeSchoolsOnDays(ctx, [school], firstDay, today)).get(school.id) ?? [];
+  const schoolDays = new Set(calendar.filter((status) => status.isSchoolDay).map((status) => status.day));
   for (let back = 1; back <= HISTORY_DAYS; back++) {
     const at = instantOf(today, '12:00') - back * 86_400_000;
     const day = schoolDay(at);
-    if (weekday(at) === 0 || weekday(at) === 6) continue;
+    if (!schoolDays.has(day)) continue;
     const content = historyContent(built.content, day);
     const f = content.figures;
     await ctx.db

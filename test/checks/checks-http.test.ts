@@ -243,10 +243,12 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     expect(notices[0]!.body).toContain(pupil(4).name);
   });
 
-  it('sends no reminder on a weekend', async () => {
+  it('rejects a check on a weekend and sends no reminder', async () => {
     await moveTo('2026-12-12', '09:00');
     const school = await getSchoolByIdOrThrow(t.ctx, world.school.id);
-    await save(teacher, '2026-12-12', [absent(4, 'unknown')]);
+    const saturday = await save(teacher, '2026-12-12', [absent(4, 'unknown')]);
+    expect(saturday.statusCode).toBe(400);
+    expect(saturday.json().message).toContain('2026-12-12 是周六，不是上学日，不能登记晨午检');
     expect(await sendUnknownAbsenceReminders(t.ctx, school)).toBe(0);
   });
 });

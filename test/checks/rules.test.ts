@@ -3,7 +3,6 @@ import { dayProblem, isLateEntry, validateEntries } from '../../src/modules/chec
 import { DEFAULT_CHECK_SETTINGS, readCheckSettings, validateCheckSettings } from '../../src/modules/checks/check-settings.js';
 import { evaluateClusters, type IllnessCase } from '../../src/modules/checks/cluster-rule.js';
 import { DIAGNOSES, findDiagnosis } from '../../src/modules/checks/notifiable-diseases.js';
-import { isSchoolDay, schoolDaysEndingOn } from '../../src/modules/checks/school-days.js';
 import { instantOf, schoolDay } from '../../src/shared/time.js';
 
 const pupils = new Map([
@@ -84,18 +83,6 @@ describe('check entry validation', () => {
 });
 
 describe('school days', () => {
-  it('skips weekends and holidays, keeps make-up days', () => {
-    const calendar = { schoolWeekdays: [1, 2, 3, 4, 5], holidays: ['2026-12-09'], extraSchoolDays: ['2026-12-12'] };
-    expect(isSchoolDay('2026-12-07', calendar)).toBe(true); // Monday
-    expect(isSchoolDay('2026-12-09', calendar)).toBe(false); // holiday Wednesday
-    expect(isSchoolDay('2026-12-12', calendar)).toBe(true); // make-up Saturday
-    expect(isSchoolDay('2026-12-13', calendar)).toBe(false); // Sunday
-  });
-
-  it('counts three school days back across a weekend', () => {
-    expect(schoolDaysEndingOn('2026-12-07', 3, DEFAULT_CHECK_SETTINGS)).toEqual(['2026-12-03', '2026-12-04', '2026-12-07']);
-  });
-
   it('puts 23:59 and 00:01 Shanghai on different days', () => {
     expect(schoolDay(Date.parse('2026-12-07T23:59:00+08:00'))).toBe('2026-12-07');
     expect(schoolDay(Date.parse('2026-12-08T00:01:00+08:00'))).toBe('2026-12-08');
@@ -168,19 +155,17 @@ describe('cluster rule', () => {
 
 describe('check settings', () => {
   it('falls back to defaults for bad stored values', () => {
-    const read = readCheckSettings({ checks: { clusterSameDayThreshold: 'three', unknownAbsenceReminderAt: '25:00', holidays: ['2026-10-01', 'soon'] } });
+    const read = readCheckSettings({ checks: { clusterSameDayThreshold: 'three', unknownAbsenceReminderAt: '25:00' } });
     expect(read.clusterSameDayThreshold).toBe(3);
     expect(read.unknownAbsenceReminderAt).toBe('09:00');
-    expect(read.holidays).toEqual(['2026-10-01']);
   });
 
   it('names each invalid field', () => {
-    const { problems } = validateCheckSettings({ ...DEFAULT_CHECK_SETTINGS, unknownAbsenceReminderAt: '9点', clusterSameDayThreshold: 1, holidays: ['2026-13-01'], symptoms: [{ code: 'Fever', label: '发热' }] });
+    const { problems } = validateCheckSettings({ ...DEFAULT_CHECK_SETTINGS, unknownAbsenceReminderAt: '9点', clusterSameDayThreshold: 1, symptoms: [{ code: 'Fever', label: '发热' }] });
     expect(problems).toEqual([
       '症状代码“Fever”无效：只能用小写字母、数字和下划线，以字母开头，最多 32 个字符',
       '原因不明缺勤提醒时间“9点”无效，请写 HH:MM，例如 09:00',
       '单日聚集人数阈值“1”无效，请填写 2-50 的整数',
-      '放假日期“2026-13-01”无效，请写 YYYY-MM-DD，例如 2026-10-01',
     ]);
   });
 });

@@ -22,6 +22,7 @@ const pupil = (overrides: Partial<EntryFacts> = {}): EntryFacts => ({
   occurredAt: at('07:15'),
   lane: '东门',
   holds: [],
+  isSchoolDay: true,
   ...overrides,
 });
 
@@ -66,6 +67,7 @@ const table: Row[] = [
   { name: 'wrong lane for the grade', facts: pupil({ lane: '西门' }), decision: 'pass', reason: 'ok', prompt: PROMPTS.passWithTemperature, flags: ['wrong_lane'] },
   { name: 'window without lanes ignores the lane', facts: pupil({ identity: { status: 'identified', personKind: 'student', grade: 3 }, occurredAt: at('07:30'), lane: '西门' }), decision: 'pass', reason: 'ok', prompt: PROMPTS.passWithTemperature, flags: [] },
   { name: 'grade without a window', facts: pupil({ identity: { status: 'identified', personKind: 'student', grade: 6 }, occurredAt: at('06:00') }), decision: 'pass', reason: 'ok', prompt: PROMPTS.passWithTemperature, flags: [] },
+  { name: 'no school day: neither late nor outside', facts: pupil({ occurredAt: at('09:30'), lane: '西门', isSchoolDay: false }), decision: 'pass', reason: 'ok', prompt: PROMPTS.passWithTemperature, flags: [] },
   { name: 'staff ignore windows', facts: pupil({ identity: { status: 'identified', personKind: 'staff', grade: null }, occurredAt: at('06:30') }), decision: 'pass', reason: 'ok', prompt: PROMPTS.passWithTemperature, flags: [] },
 ];
 

@@ -3,6 +3,7 @@ import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
 import { createDevice } from '../../src/modules/gate/devices.js';
 import { decideEntry, type EntryPolicySettings } from '../../src/modules/gate/entry-policy.js';
+import { describeSchoolDay, type CalendarEntry } from '../../src/modules/calendar/calendar-rules.js';
 import { checkEntryWindows, guardView } from '../../src/modules/gate/entry-windows.js';
 import { DEFAULT_GATE_SETTINGS, type EntryWindow } from '../../src/modules/gate/gate-settings.js';
 import { instantOf } from '../../src/shared/time.js';
@@ -20,6 +21,10 @@ const WINDOWS: EntryWindow[] = [
   { grades: [3, 4], from: '07:45', to: '08:00', lanes: ['南门'], weekdays: [3] },
   { grades: [5, 6], from: '07:40', to: '07:55' },
 ];
+
+/** A day of a Monday-to-Friday school with the district entries given. */
+const dayOf = (day: string, entries: { district?: Array<[string, CalendarEntry]> } = {}) =>
+  describeSchoolDay(day, { weekdays: [1, 2, 3, 4, 5], district: new Map(entries.district ?? []), school: new Map() });
 
 describe('entry window rules', () => {
   it('accepts windows that overlap only on different weekdays, and normalises them', () => {
@@ -45,7 +50,7 @@ describe('entry window rules', () => {
   });
 
   it('shows the guard the open windows by lane, per weekday', () => {
-    const monday = guardView(WINDOWS, instantOf(MONDAY, '07:30'), ['东门', '南门'], [1, 2, 3, 4, 5]);
+    const monday = guardView(WINDOWS, instantOf(MONDAY, '07:30'), ['东门', '南门'], dayOf(MONDAY));
     expect(monday.isSchoolDay).toBe(true);
     expect(monday.windows.map((w) => [w.from, w.state])).toEqual([
       ['07:10', 'closed'],
@@ -58,15 +63,33 @@ describe('entry window rules', () => {
     ]);
     expect(monday.next?.gradeNames).toBe('五年级、六年级');
 
-    const wednesday = guardView(WINDOWS, instantOf(WEDNESDAY, '07:50'), ['东门', '南门'], [1, 2, 3, 4, 5]);
+    const wednesday = guardView(WINDOWS, instantOf(WEDNESDAY, '07:50'), ['东门', '南门'], dayOf(WEDNESDAY));
     expect(wednesday.lanesNow).toEqual([
       { lane: '东门', grades: [5, 6], gradeNames: '五年级、六年级' },
       { lane: '南门', grades: [3, 4, 5, 6], gradeNames: '三年级、四年级、五年级、六年级' },
     ]);
-    const saturday = guardView([...WINDOWS, { grades: [1], from: '08:00', to: '08:30', weekdays: [6] }], instantOf('2026-12-12', '07:50'), ['东门'], [1, 2, 3, 4, 5]);
+  });
+
+  it('shows no windows on a day without school', () => {
+    const withSaturday = [...WINDOWS, { grades: [1], from: '08:00', to: '08:30', weekdays: [6] }];
+    const saturday = guardView(withSaturday, instantOf('2026-12-12', '07:50'), ['东门'], dayOf('2026-12-12'));
     expect(saturday.isSchoolDay).toBe(false);
-    expect(saturday.windows.map((w) => w.from)).toEqual(['08:00']);
+    expect(saturday.notSchoolDayText).toBe('2026-12-12 是周六，不是上学日');
+    expect(saturday.windows).toEqual([]);
     expect(saturday.lanesNow).toEqual([{ lane: '东门', grades: [], gradeNames: '' }]);
+
+    const holiday = guardView(WINDOWS, instantOf(MONDAY, '07:30'), ['东门'], dayOf(MONDAY, { district: [[MONDAY, { isSchoolDay: false, reason: '冬至' }]] }));
+    expect(holiday.notSchoolDayText).toBe(`${MONDAY}（周一）全区放假：冬至，不是上学日`);
+    expect(holiday.windows).toEqual([]);
+  });
+
+  it('applies Saturday windows on a make-up Saturday', () => {
+    const withSaturday = [...WINDOWS, { grades: [1], from: '08:00', to: '08:30', weekdays: [6] }];
+    const makeUp = guardView(withSaturday, instantOf('2026-12-12', '07:50'), ['东门'], dayOf('2026-12-12', { district: [['2026-12-12', { isSchoolDay: true, reason: '调休' }]] }));
+    expect(makeUp.isSchoolDay).toBe(true);
+    expect(makeUp.notSchoolDayText).toBeNull();
+    // The Monday-to-Friday windows (weekdays 1-5) stay off; the window without weekdays and the Saturday one apply.
+    expect(makeUp.windows.map((w) => w.from)).toEqual(['07:10', '07:40', '08:00']);
   });
 
   it('flags a pupil outside the window of the day at the gate', () => {
@@ -79,6 +102,7 @@ describe('entry window rules', () => {
       occurredAt: at,
       lane,
       holds: [],
+      isSchoolDay: true,
     });
     expect(decideEntry(facts(instantOf(MONDAY, '07:30'), '东门'), settings).flags).toEqual([]);
     expect(decideEntry(facts(instantOf(WEDNESDAY, '07:30'), '东门'), settings).flags).toEqual(['outside_window', 'wrong_lane']);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markSchoolDays } from '../../src/modules/calendar/service.js';
 import { getCurrentCode, getCurrentCodes, recoverInterruptedRuns, runSync, startSync } from '../../src/modules/healthcode/service.js';
 import { RUN_STALE_AFTER_MS } from '../../src/modules/healthcode/sync.js';
 import { AppError } from '../../src/shared/errors.js';
@@ -127,6 +128,26 @@ describe.each(DIALECTS)('health-code sync on %s', (dialect) => {
     expect(mayReturn).toHaveLength(1);
     expect(mayReturn[0].title).toContain('今天（12月7日）可以到校');
     expect(mayReturn[0].body).toContain('2026-12-07 06:30');
+  });
+
+  it('sends no stay-home notice before a day without school', async () => {
+    t.setNow(instantOf('2026-12-11', '10:15'));
+    const s = await buildSyncSchool(t.ctx, { pupilsPerClass: 2 });
+    await runSync(t.ctx, s.school.id, 'test', { client: bureau.client });
+    bureau.simulator.setCode(s.pupils[0].idNumber, 'yellow');
+    await markSchoolDays(t.ctx, { user: null, name: '测试', ip: null }, s.school, { from: '2026-12-14', isSchoolDay: false, reason: '流感停课' });
+
+    // Friday evening is about Saturday; Sunday evening about Monday, which the school closed.
+    t.setNow(instantOf('2026-12-11', '21:00'));
+    await runSync(t.ctx, s.school.id, 'schedule', { client: bureau.client });
+    t.setNow(instantOf('2026-12-13', '21:00'));
+    await runSync(t.ctx, s.school.id, 'schedule', { client: bureau.client });
+    expect((await outboxOf(t.ctx, s.school.id)).filter((n) => n.kind === 'stay_home')).toEqual([]);
+
+    // Monday evening is about Tuesday, a school day again.
+    t.setNow(instantOf('2026-12-14', '21:00'));
+    await runSync(t.ctx, s.school.id, 'schedule', { client: bureau.client });
+    expect((await outboxOf(t.ctx, s.school.id)).filter((n) => n.kind === 'stay_home')).toHaveLength(1);
   });
 
   it('turns notFound and unauthorized people unknown', async () => {

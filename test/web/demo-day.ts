@@ -9,6 +9,7 @@ import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/envir
 import { replayMorning, type MorningReport } from '../../src/demo/morning.js';
 import { DEMO_SCHOOL, seedDemo } from '../../src/demo/seed.js';
 import { seedDemoVisitors } from '../../src/demo/visitors.js';
+import { seedDemoCalendar } from '../../src/demo/calendar.js';
 import { seedDemoChecks } from '../../src/demo/checks.js';
 import { seedDemoReports } from '../../src/demo/reports.js';
 import { closeBureauClient } from '../../src/modules/healthcode/service.js';
@@ -42,6 +43,7 @@ export async function seedDemoDay(ctx: AppContext, demo: DemoEnvironment): Promi
 
   await seedDemo(seedCtx);
   await seedDemoAccounts(seedCtx);
+  await seedDemoCalendar(seedCtx);
 
   const client = createDingTalkClient(seedCtx.config.dingtalk, seedCtx.log);
   const stopDispatcher = startDispatcherLoop(seedCtx, client, { confirmDelayMs: 100 });

@@ -1,5 +1,7 @@
 import { parseClock } from '../../shared/time.js';
 
+export { isCalendarDay } from '../calendar/calendar-rules.js';
+
 /**
  * The checks' part of a school's settings, stored under the `checks` key of the school's
  * settings JSON. Every field has a default, so a school that never set one works.
@@ -17,12 +19,6 @@ export interface CheckSettings {
   /** Cases in one class within `clusterWindowSchoolDays` school days that raise a cluster alert. */
   clusterWindowThreshold: number;
   clusterWindowSchoolDays: number;
-  /** Days of the week with school (0 Sunday to 6 Saturday). */
-  schoolWeekdays: number[];
-  /** Days without school although on a school weekday, 'YYYY-MM-DD'. */
-  holidays: string[];
-  /** Make-up school days on a weekend (调休), 'YYYY-MM-DD'. */
-  extraSchoolDays: string[];
 }
 
 export interface SymptomOption {
@@ -52,12 +48,7 @@ export const DEFAULT_CHECK_SETTINGS: CheckSettings = {
   clusterSameDayThreshold: 3,
   clusterWindowThreshold: 5,
   clusterWindowSchoolDays: 3,
-  schoolWeekdays: [1, 2, 3, 4, 5],
-  holidays: [],
-  extraSchoolDays: [],
 };
-
-const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Read the check settings from a school's parsed settings object. A field of the wrong
@@ -77,10 +68,6 @@ export function readCheckSettings(schoolSettings: unknown): CheckSettings {
     clusterSameDayThreshold: integerIn(raw.clusterSameDayThreshold, 2, 50, d.clusterSameDayThreshold),
     clusterWindowThreshold: integerIn(raw.clusterWindowThreshold, 2, 100, d.clusterWindowThreshold),
     clusterWindowSchoolDays: integerIn(raw.clusterWindowSchoolDays, 2, 10, d.clusterWindowSchoolDays),
-    schoolWeekdays:
-      Array.isArray(raw.schoolWeekdays) && raw.schoolWeekdays.every((w) => Number.isInteger(w) && w >= 0 && w <= 6) ? (raw.schoolWeekdays as number[]) : d.schoolWeekdays,
-    holidays: dayList(raw.holidays),
-    extraSchoolDays: dayList(raw.extraSchoolDays),
   };
 }
 
@@ -119,21 +106,16 @@ export function validateCheckSettings(input: CheckSettings): { settings: CheckSe
     const value = input[field];
     if (!Number.isInteger(value) || value < min || value > max) problems.push(`${label}“${value}”无效，请填写 ${min}-${max} 的整数`);
   }
-  if (!input.schoolWeekdays.every((w) => Number.isInteger(w) && w >= 0 && w <= 6)) problems.push(`上课日“${input.schoolWeekdays.join(',')}”无效，请用 0（周日）到 6（周六）`);
-  for (const [field, label] of [
-    ['holidays', '放假日期'],
-    ['extraSchoolDays', '调休上课日期'],
-  ] as const) {
-    for (const day of input[field]) if (!isCalendarDay(day)) problems.push(`${label}“${day}”无效，请写 YYYY-MM-DD，例如 2026-10-01`);
-  }
-  return { settings: { ...input, symptoms, holidays: [...new Set(input.holidays)].sort(), extraSchoolDays: [...new Set(input.extraSchoolDays)].sort() }, problems };
-}
-
-/** True for a real calendar day written 'YYYY-MM-DD'. */
-export function isCalendarDay(text: string): boolean {
-  if (!DAY_PATTERN.test(text)) return false;
-  const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+  const settings: CheckSettings = {
+    symptoms,
+    unknownAbsenceReminderAt: input.unknownAbsenceReminderAt,
+    morningDueAt: input.morningDueAt,
+    noonDueAt: input.noonDueAt,
+    clusterSameDayThreshold: input.clusterSameDayThreshold,
+    clusterWindowThreshold: input.clusterWindowThreshold,
+    clusterWindowSchoolDays: input.clusterWindowSchoolDays,
+  };
+  return { settings, problems };
 }
 
 function readSymptoms(value: unknown): SymptomOption[] {
@@ -152,8 +134,4 @@ function clockOr(value: unknown, fallback: string): string {
 
 function integerIn(value: unknown, min: number, max: number, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fallback;
-}
-
-function dayList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && isCalendarDay(v)) : [];
 }

@@ -2,13 +2,13 @@ import type { AppContext } from '../../context.js';
 import type { ClusterRule } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { listSchoolDaysEndingOn } from '../calendar/service.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import { getClassesByIds } from '../people/class-roster.js';
 import { getContacts, getSchoolByIdOrThrow, listSchools, listStaffByRole } from '../people/service.js';
 import { readCheckSettings, type CheckSettings } from './check-settings.js';
 import { evaluateClusters, type ClusterFinding, type IllnessCase } from './cluster-rule.js';
 import { diagnosisName } from './notifiable-diseases.js';
-import { schoolDaysEndingOn } from './school-days.js';
 import * as store from './store.js';
 
 /** How the rule reads on screens and in notices. */
@@ -75,7 +75,7 @@ async function gatherCases(ctx: AppContext, classId: string, fromDay: string, to
 export async function evaluateClassClusters(ctx: AppContext, schoolId: string, classId: string, day: string): Promise<number> {
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
   const settings = readCheckSettings(school.settings);
-  const windowDays = schoolDaysEndingOn(day, settings.clusterWindowSchoolDays, settings);
+  const windowDays = await listSchoolDaysEndingOn(ctx, school, day, settings.clusterWindowSchoolDays);
   const fromDay = windowDays[0] && windowDays[0] < day ? windowDays[0] : day;
   const cases = await gatherCases(ctx, classId, fromDay, day);
   const findings = evaluateClusters(day, windowDays, cases, { sameDayThreshold: settings.clusterSameDayThreshold, windowThreshold: settings.clusterWindowThreshold });

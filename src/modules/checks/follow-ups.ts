@@ -9,7 +9,7 @@ import { getSchoolByIdOrThrow } from '../people/service.js';
 import { isCalendarDay, readCheckSettings } from './check-settings.js';
 import { evaluateClassClusters } from './clusters.js';
 import { findDiagnosis } from './notifiable-diseases.js';
-import { addDays } from './school-days.js';
+import { addDays } from '../calendar/calendar-rules.js';
 import * as store from './store.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;

@@ -3,8 +3,8 @@ import { minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import { getClassesByIds } from '../people/class-roster.js';
 import { getContacts, listSchools, type SchoolSummary } from '../people/service.js';
+import { getSchoolDayStatus } from '../calendar/service.js';
 import { readCheckSettings } from './check-settings.js';
-import { isSchoolDay } from './school-days.js';
 import * as store from './store.js';
 
 /** Reminders are sent up to this long after their time, for a server started late. */
@@ -23,7 +23,8 @@ export async function sendUnknownAbsenceReminders(ctx: AppContext, school: Schoo
   const settings = readCheckSettings(school.settings);
   const sendAt = parseClock(settings.unknownAbsenceReminderAt)!;
   const minute = minuteOfDay(now);
-  if (!isSchoolDay(day, settings) || minute < sendAt || minute > sendAt + REMINDER_WINDOW_MINUTES) return 0;
+  if (minute < sendAt || minute > sendAt + REMINDER_WINDOW_MINUTES) return 0;
+  if (!(await getSchoolDayStatus(ctx, school, day)).isSchoolDay) return 0;
 
   const absences = await store.listUnknownAbsences(ctx.db, school.id, day, 'morning');
   if (absences.length === 0) return 0;

@@ -11,7 +11,7 @@ import type { CheckSettings } from './check-settings.js';
 import { listClusterAlerts, setClusterAlertStatus } from './clusters.js';
 import { CONTACT_RESULT_LABELS, addContact, getFollowUpHistory, getFollowUpOrThrow, listFollowUps, recordCertificate, updateFollowUp, type FollowUpUpdate } from './follow-ups.js';
 import { DIAGNOSES } from './notifiable-diseases.js';
-import { addDays } from './school-days.js';
+import { addDays } from '../calendar/calendar-rules.js';
 import { getCheckSettings, getClassCheck, getClassCheckHistory, saveClassCheck, setCheckSettings, toHistoryItem, type Actor } from './service.js';
 
 const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "School day 'YYYY-MM-DD' in Asia/Shanghai" });
@@ -43,9 +43,6 @@ const SettingsBody = Type.Object({
   clusterSameDayThreshold: Type.Integer(),
   clusterWindowThreshold: Type.Integer(),
   clusterWindowSchoolDays: Type.Integer(),
-  schoolWeekdays: Type.Array(Type.Integer(), { maxItems: 7 }),
-  holidays: Type.Array(Type.String(), { maxItems: 400 }),
-  extraSchoolDays: Type.Array(Type.String(), { maxItems: 100 }),
 });
 
 function actorOf(user: AuthUser): Actor {
@@ -123,7 +120,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
 
   app.get<{ Params: { code: string } }>(
     '/schools/:code/check-settings',
-    { schema: { tags: ['checks'], summary: "A school's symptom list, reminder time, cluster thresholds and calendar", params: Type.Object({ code: Type.String() }) } },
+    { schema: { tags: ['checks'], summary: "A school's symptom list, reminder and due times and cluster thresholds", params: Type.Object({ code: Type.String() }) } },
     async (request) => {
       const user = requireUser(request, { roles: CHECK_READERS });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);

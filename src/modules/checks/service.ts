@@ -3,6 +3,8 @@ import type { CheckSession, CodeColor } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { schoolDay } from '../../shared/time.js';
+import { notSchoolDayText } from '../calendar/calendar-rules.js';
+import { getSchoolDayStatus, type SchoolDayStatus } from '../calendar/service.js';
 import { listClassArrivals } from '../gate/arrivals.js';
 import { getCurrentCodes } from '../healthcode/service.js';
 import { getClassRoster } from '../people/class-roster.js';
@@ -49,6 +51,8 @@ export interface ClassCheck {
   day: string;
   session: CheckSession;
   symptoms: CheckSettings['symptoms'];
+  /** The day in the school calendar; a check of a day without school cannot be saved. */
+  schoolDay: SchoolDayStatus & { text: string | null };
   lines: CheckLine[];
   /** Pupils with a stored entry, of `lines.length`. */
   savedCount: number;
@@ -79,6 +83,7 @@ export async function getClassCheck(ctx: AppContext, schoolId: string, classId: 
   const settings = readCheckSettings(school.settings);
   const problem = dayProblem(day, schoolDay(ctx.now()));
   if (problem) throw new AppError('VALIDATION', { detail: problem });
+  const dayStatus = await getSchoolDayStatus(ctx, school, day);
 
   const roster = await getClassRoster(ctx, schoolId, classId);
   const arrivals = await listClassArrivals(ctx, schoolId, classId, day);
@@ -102,7 +107,17 @@ export async function getClassCheck(ctx: AppContext, schoolId: string, classId: 
       hasOpenFollowUp: openFollowUps.has(pupil.id),
     };
   });
-  return { schoolId, classId, className: roster.klass.name, day, session, symptoms: settings.symptoms, lines, savedCount: stored.size };
+  return {
+    schoolId,
+    classId,
+    className: roster.klass.name,
+    day,
+    session,
+    symptoms: settings.symptoms,
+    schoolDay: { ...dayStatus, text: dayStatus.isSchoolDay ? null : notSchoolDayText(dayStatus) },
+    lines,
+    savedCount: stored.size,
+  };
 }
 
 export interface SaveCheckInput {
@@ -122,7 +137,8 @@ export interface SaveCheckResult {
 }
 
 /**
- * Save a class's check. Every entry is validated first, and one invalid entry rejects the
+ * Save a class's check. A day without school in the school calendar is rejected, naming
+ * the day and why. Every entry is validated first, and one invalid entry rejects the
  * whole request with a Chinese message per problem, so nothing is half-written. A first
  * entry and each correction write a history row with the values before and after and
  * who changed them. An entry equal to the stored one writes nothing. An illness absence
@@ -135,6 +151,8 @@ export async function saveClassCheck(ctx: AppContext, actor: Actor, schoolId: st
   const now = ctx.now();
   const problem = dayProblem(input.day, schoolDay(now));
   if (problem) throw new AppError('VALIDATION', { detail: problem });
+  const dayStatus = await getSchoolDayStatus(ctx, school, input.day);
+  if (!dayStatus.isSchoolDay) throw new AppError('VALIDATION', { detail: `${notSchoolDayText(dayStatus)}，不能登记晨午检` });
   if (input.entries.length === 0) throw new AppError('VALIDATION', { detail: '没有要保存的学生记录（entries 为空）' });
 
   const roster = await getClassRoster(ctx, schoolId, classId);

@@ -4,6 +4,7 @@ import type { CodeColor, Database, PersonTable } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { formatLocalDateTime, formatLocalTime, minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
+import { getSchoolDayStatus } from '../calendar/service.js';
 import { enqueueNotice, type NoticeInput } from '../notify/outbox.js';
 import { getContacts, getSchoolByCodeOrThrow, listManagement, listStaffByRole } from '../people/service.js';
 import type { EntryAlert } from './entry-policy.js';
@@ -295,6 +296,7 @@ export async function recordRecheck(ctx: AppContext, schoolCode: string, alertId
 
   const arrivedAt = event?.occurred_at ?? now;
   const dayStart = parseClock(school.settings.dayStartsAt);
+  const { isSchoolDay } = await getSchoolDayStatus(ctx, school, schoolDay(arrivedAt));
   const changes: Partial<store.AlertRow> =
     result === 'normal'
       ? { status: 'closed', closed_at: now, closed_note: `复测正常（${reading} °C）` }
@@ -320,7 +322,7 @@ export async function recordRecheck(ctx: AppContext, schoolCode: string, alertId
         day: schoolDay(arrivedAt),
         school_id: school.id,
         first_pass_at: arrivedAt,
-        late: dayStart !== undefined && minuteOfDay(arrivedAt) > dayStart ? 1 : 0,
+        late: isSchoolDay && dayStart !== undefined && minuteOfDay(arrivedAt) > dayStart ? 1 : 0,
         gate_event_id: event?.id ?? alert.id,
         source: 'recheck',
       });

@@ -1,5 +1,7 @@
 import type { AppContext } from '../../context.js';
-import { formatLocalTime, instantOf, minuteOfDay, parseClock, schoolDay, weekday } from '../../shared/time.js';
+import { formatLocalTime, instantOf, minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
+import { notSchoolDayText } from '../calendar/calendar-rules.js';
+import { getSchoolDayStatus } from '../calendar/service.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import { getContacts, getSchoolByCodeOrThrow, listSchools, type SchoolSummary } from '../people/service.js';
 import { readGateSettings } from './gate-settings.js';
@@ -17,6 +19,10 @@ export interface ClassArrivals {
 
 export interface AttendanceDay {
   day: string;
+  /** Whether the day is a school day in the school calendar; on other days nobody is expected. */
+  isSchoolDay: boolean;
+  /** Why the day has no school, naming it ("2026-12-05 是周六，不是上学日"); null on a school day. */
+  notSchoolDayText: string | null;
   arrivedCount: number;
   notArrivedCount: number;
   lateCount: number;
@@ -44,8 +50,11 @@ export async function getAttendanceDay(ctx: AppContext, schoolId: string, day: s
 
   const classes = [...byClass.values()];
   for (const group of classes) group.arrived.sort((a, b) => a.firstPassAt - b.firstPassAt);
+  const status = await getSchoolDayStatus(ctx, schoolId, day);
   return {
     day,
+    isSchoolDay: status.isSchoolDay,
+    notSchoolDayText: status.isSchoolDay ? null : notSchoolDayText(status),
     arrivedCount: classes.reduce((sum, c) => sum + c.arrived.length, 0),
     notArrivedCount: classes.reduce((sum, c) => sum + c.notArrived.length, 0),
     lateCount: classes.reduce((sum, c) => sum + c.arrived.filter((a) => a.late).length, 0),
@@ -75,7 +84,7 @@ function sentListsOf(ctx: AppContext): Set<string> {
 
 /**
  * Send each head teacher the pupils of their class not arrived yet, once per school day
- * at the school's notArrivedNoticeAt. The idempotency key (school, day, class) keeps it
+ * of the school calendar at the school's notArrivedNoticeAt. The idempotency key (school, day, class) keeps it
  * to one notice however often the job runs and however many processes run it.
  * Returns the number of notices queued.
  */
@@ -84,12 +93,15 @@ export async function sendNotArrivedLists(ctx: AppContext, school: SchoolSummary
   const day = schoolDay(now);
   const settings = readGateSettings(school.settings);
   const sendAt = parseClock(settings.notArrivedNoticeAt)!;
-  if (!settings.schoolWeekdays.includes(weekday(now)) || minuteOfDay(now) < sendAt) return 0;
+  if (minuteOfDay(now) < sendAt) return 0;
   // Late by more than the window (the server was down), the list would only mislead.
   if (minuteOfDay(now) > sendAt + NOT_ARRIVED_WINDOW_MINUTES) return 0;
   const doneKey = `${school.id}:${day}`;
   const done = sentListsOf(ctx);
   if (done.has(doneKey)) return 0;
+  // On a day without school nobody is expected, so nobody is missing. Asked each run, so
+  // a day the admin marks as a school day within the window still gets its list.
+  if (!(await getSchoolDayStatus(ctx, school, day)).isSchoolDay) return 0;
 
   const view = await getAttendanceDay(ctx, school.id, day);
   const teacherIds = view.classes.map((c) => c.headTeacherId).filter((id): id is string => id !== null);

@@ -38,6 +38,8 @@ export interface EntryFacts {
   /** The lane name of the device (device.lane). */
   lane: string | null;
   holds: EntryHold[];
+  /** False on a day without school in the school calendar: then no pass is late or outside its window. */
+  isSchoolDay: boolean;
 }
 
 export type EntryReason =
@@ -154,12 +156,13 @@ export function decideEntry(facts: EntryFacts, settings: EntryPolicySettings): E
 }
 
 /**
- * Flags about when and where a pass happened: late after the start of the school day,
- * and, for pupils of a grade with a staggered-entry window that day, outside it or at
- * another lane.
+ * Flags about when and where a pass happened on a school day: late after the start of the
+ * school day, and, for pupils of a grade with a staggered-entry window that day, outside
+ * it or at another lane. A day without school has none.
  */
 function scheduleFlags(facts: EntryFacts, settings: EntryPolicySettings): EntryFlag[] {
   const flags: EntryFlag[] = [];
+  if (!facts.isSchoolDay) return flags;
   const minute = minuteOfDay(facts.occurredAt);
   const dayStart = parseClock(settings.dayStartsAt);
   if (dayStart !== undefined && minute > dayStart) flags.push('late');

@@ -1,6 +1,9 @@
 import type { AppContext } from '../../context.js';
 import { AppError } from '../../shared/errors.js';
+import { schoolDay } from '../../shared/time.js';
 import { audit, type AuditActor } from '../auth/audit.js';
+import { readSchoolWeekdays } from '../calendar/calendar-rules.js';
+import { getSchoolDayStatus } from '../calendar/service.js';
 import { getSchoolByCodeOrThrow, updateSchoolSettings } from '../people/service.js';
 import { listDevices } from './devices.js';
 import { checkEntryWindows, guardView, type GuardView } from './entry-windows.js';
@@ -13,7 +16,7 @@ export interface EntryWindowsView {
   windows: EntryWindow[];
   /** Lane names of the school's active entry devices, the names a window may use. */
   lanes: string[];
-  /** Days of the week with school, 0 Sunday to 6 Saturday. */
+  /** Days of the week with school in the school calendar, 0 Sunday to 6 Saturday. */
   schoolWeekdays: number[];
 }
 
@@ -26,7 +29,7 @@ async function entryLanes(ctx: AppContext, schoolCode: string): Promise<string[]
 export async function getEntryWindows(ctx: AppContext, schoolCode: string): Promise<EntryWindowsView> {
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
   const settings = readGateSettings(school.settings);
-  return { windows: settings.entryWindows, lanes: await entryLanes(ctx, school.code), schoolWeekdays: settings.schoolWeekdays };
+  return { windows: settings.entryWindows, lanes: await entryLanes(ctx, school.code), schoolWeekdays: readSchoolWeekdays(school.settings) };
 }
 
 /**
@@ -48,12 +51,14 @@ export async function setEntryWindows(ctx: AppContext, schoolCode: string, input
   });
   forgetSchoolGateSettings(ctx, school.id);
   ctx.log.info({ schoolId: school.id, windows: checked.windows.length }, 'entry windows changed');
-  return { windows: checked.windows, lanes, schoolWeekdays: readGateSettings(settings).schoolWeekdays };
+  return { windows: checked.windows, lanes, schoolWeekdays: readSchoolWeekdays(school.settings) };
 }
 
-/** Today's windows and which grades should be at which lane now, for the guard. */
+/** Today's windows and which grades should be at which lane now, for the guard; none on a day without school. */
 export async function getGuardView(ctx: AppContext, schoolCode: string): Promise<GuardView> {
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
   const settings = readGateSettings(school.settings);
-  return guardView(settings.entryWindows, ctx.now(), await entryLanes(ctx, school.code), settings.schoolWeekdays);
+  const now = ctx.now();
+  const today = await getSchoolDayStatus(ctx, school, schoolDay(now));
+  return guardView(settings.entryWindows, now, await entryLanes(ctx, school.code), today);
 }

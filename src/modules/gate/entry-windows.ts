@@ -1,5 +1,6 @@
 import { chineseNumeral } from '../people/class-name.js';
 import { minuteOfDay, parseClock, weekday as weekdayOf } from '../../shared/time.js';
+import { notSchoolDayText, type SchoolDayStatus } from '../calendar/calendar-rules.js';
 import type { EntryWindow } from './gate-settings.js';
 
 /**
@@ -127,11 +128,15 @@ export interface GuardWindow extends EntryWindow {
 }
 
 export interface GuardView {
+  /** Today, 'YYYY-MM-DD' in Asia/Shanghai. */
+  day: string;
   /** 0 Sunday to 6 Saturday, Asia/Shanghai. */
   weekday: number;
   /** 'HH:MM' now, Asia/Shanghai. */
   now: string;
   isSchoolDay: boolean;
+  /** Why today has no school, naming the day ("2026-12-05 是周六，不是上学日"); null on a school day. */
+  notSchoolDayText: string | null;
   /** Today's windows in time order, with their state now. */
   windows: GuardWindow[];
   /** Each lane with the grades that should enter there now; lanes of no open window have none. */
@@ -142,15 +147,16 @@ export interface GuardView {
 
 /**
  * What the guard sees at an instant: today's windows, which are open, and who should be at
- * each lane now. On a day without school only windows that name that weekday count (a
- * Saturday made a school day, say).
+ * each lane now. `today` is the instant's day in the school calendar. A day without school
+ * has no windows. On a school day the windows without weekdays apply, and those that name
+ * the weekday (a window for Saturdays applies on a make-up Saturday).
  */
-export function guardView(windows: EntryWindow[], at: number, lanes: string[], schoolWeekdays: number[]): GuardView {
+export function guardView(windows: EntryWindow[], at: number, lanes: string[], today: SchoolDayStatus): GuardView {
   const weekday = weekdayOf(at);
   const minute = minuteOfDay(at);
-  const isSchoolDay = schoolWeekdays.includes(weekday);
-  const today = windows
-    .filter((w) => (isSchoolDay ? windowApplies(w, weekday) : (w.weekdays ?? []).includes(weekday)))
+  const isSchoolDay = today.isSchoolDay;
+  const todays = windows
+    .filter((w) => isSchoolDay && windowApplies(w, weekday))
     .map((w): GuardWindow => {
       const from = parseClock(w.from)!;
       const to = parseClock(w.to)!;
@@ -161,9 +167,9 @@ export function guardView(windows: EntryWindow[], at: number, lanes: string[], s
     })
     .sort((a, b) => a.from.localeCompare(b.from));
 
-  const allLanes = [...new Set([...lanes, ...today.flatMap((w) => w.lanes ?? [])])];
+  const allLanes = [...new Set([...lanes, ...todays.flatMap((w) => w.lanes ?? [])])];
   const lanesNow = allLanes.map((lane) => {
-    const grades = today
+    const grades = todays
       .filter((w) => w.state === 'open' && (!w.lanes || w.lanes.length === 0 || w.lanes.includes(lane)))
       .flatMap((w) => w.grades)
       .sort((a, b) => a - b);
@@ -172,11 +178,13 @@ export function guardView(windows: EntryWindow[], at: number, lanes: string[], s
   const hh = String(Math.floor(minute / 60)).padStart(2, '0');
   const mm = String(minute % 60).padStart(2, '0');
   return {
+    day: today.day,
     weekday,
     now: `${hh}:${mm}`,
     isSchoolDay,
-    windows: today,
+    notSchoolDayText: isSchoolDay ? null : notSchoolDayText(today),
+    windows: todays,
     lanesNow,
-    next: today.find((w) => w.state === 'upcoming') ?? null,
+    next: todays.find((w) => w.state === 'upcoming') ?? null,
   };
 }

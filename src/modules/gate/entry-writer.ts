@@ -16,8 +16,11 @@ import * as store from './store.js';
 
 export interface EntryWrite {
   row: store.GateEventRow;
-  /** Set when the entry is a pass of a known person that counts as the day's arrival. */
-  arrival: { personId: string; dayStartsAt: string } | null;
+  /**
+   * Set when the entry is a pass of a known person that counts as the day's arrival. It
+   * is late after `dayStartsAt` on a school day, and never on a day without school.
+   */
+  arrival: { personId: string; dayStartsAt: string; isSchoolDay: boolean } | null;
   plan: AlertPlan | undefined;
 }
 
@@ -95,7 +98,7 @@ async function writeOne(trx: Transaction<Database>, write: EntryWrite): Promise<
       day: row.day,
       school_id: row.school_id,
       first_pass_at: row.occurred_at,
-      late: dayStart !== undefined && minuteOfDay(row.occurred_at) > dayStart ? 1 : 0,
+      late: arrival.isSchoolDay && dayStart !== undefined && minuteOfDay(row.occurred_at) > dayStart ? 1 : 0,
       gate_event_id: row.id,
       source: 'gate',
     });

@@ -22,10 +22,8 @@ export interface GateSettings {
   snapshotRetentionDays: number;
   /** A device silent for this long raises a device_offline alert. */
   deviceOfflineMinutes: number;
-  /** When each head teacher gets the list of pupils not arrived, 'HH:MM'. */
+  /** When each head teacher gets the list of pupils not arrived, 'HH:MM', on school days of the school calendar. */
   notArrivedNoticeAt: string;
-  /** Days of the week with school (0 Sunday to 6 Saturday) for the not-arrived list. */
-  schoolWeekdays: number[];
 }
 
 export interface EntryWindow {
@@ -35,7 +33,7 @@ export interface EntryWindow {
   to: string;
   /** Lane names (device.lane) of this window; empty or absent means any lane. */
   lanes?: string[];
-  /** Days of the week (0 Sunday to 6 Saturday) the window applies; empty or absent means every day. */
+  /** Days of the week (0 Sunday to 6 Saturday) the window applies; empty or absent means every school day. */
   weekdays?: number[];
 }
 
@@ -50,7 +48,6 @@ export const DEFAULT_GATE_SETTINGS: GateSettings = {
   snapshotRetentionDays: 7,
   deviceOfflineMinutes: 10,
   notArrivedNoticeAt: '08:10',
-  schoolWeekdays: [1, 2, 3, 4, 5],
 };
 
 /**
@@ -74,9 +71,6 @@ export function readGateSettings(schoolSettings: unknown): GateSettings {
     snapshotRetentionDays: numberIn(raw.snapshotRetentionDays, 1, 365, d.snapshotRetentionDays),
     deviceOfflineMinutes: numberIn(raw.deviceOfflineMinutes, 1, 24 * 60, d.deviceOfflineMinutes),
     notArrivedNoticeAt: typeof raw.notArrivedNoticeAt === 'string' && parseClock(raw.notArrivedNoticeAt) !== undefined ? raw.notArrivedNoticeAt : d.notArrivedNoticeAt,
-    schoolWeekdays: Array.isArray(raw.schoolWeekdays) && raw.schoolWeekdays.every((w) => Number.isInteger(w) && w >= 0 && w <= 6)
-      ? (raw.schoolWeekdays as number[])
-      : d.schoolWeekdays,
   };
 }
 

@@ -3,6 +3,8 @@ import type { GateMethod } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { schoolDay } from '../../shared/time.js';
+import { addDays, describeSchoolDay } from '../calendar/calendar-rules.js';
+import { getSchoolDayStatus, loadSchoolCalendar, type SchoolCalendar, type SchoolDayStatus } from '../calendar/service.js';
 import { staleMinutesOf } from '../healthcode/service.js';
 import { getSchoolByIdOrThrow } from '../people/service.js';
 import { planEntryAlerts } from './alerts.js';
@@ -69,14 +71,24 @@ interface SettingsCacheEntry {
   dayStartsAt: string;
   /** Minutes after which a code is stale at this school. */
   codeStaleMinutes: number;
+  /** The school calendar of the days from `calendarFrom` to `calendarTo`, around the day it was loaded. */
+  calendar: SchoolCalendar;
+  calendarFrom: string;
+  calendarTo: string;
   loadedAt: number;
 }
+
+/** Days before and after today whose calendar the settings cache holds; an older event reads the database. */
+const CACHED_CALENDAR_DAYS = { before: 7, after: 1 } as const;
 
 /** School settings are read at most every 10 seconds per school on the hot path. */
 const SETTINGS_CACHE_MS = 10_000;
 const settingsCaches = new WeakMap<AppContext, Map<string, SettingsCacheEntry>>();
 
-/** Read a school's gate settings and start of the school day, cached for 10 seconds. */
+/**
+ * Read a school's gate settings, start of the school day and calendar, cached for 10
+ * seconds, so a change on the settings or calendar page reaches the lanes within that.
+ */
 export async function schoolGateSettings(ctx: AppContext, schoolId: string): Promise<SettingsCacheEntry> {
   let cache = settingsCaches.get(ctx);
   if (!cache) {
@@ -87,14 +99,26 @@ export async function schoolGateSettings(ctx: AppContext, schoolId: string): Pro
   if (cached && ctx.now() - cached.loadedAt < SETTINGS_CACHE_MS && ctx.now() >= cached.loadedAt) return cached;
 
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
-  const entry = {
+  const today = schoolDay(ctx.now());
+  const calendarFrom = addDays(today, -CACHED_CALENDAR_DAYS.before);
+  const calendarTo = addDays(today, CACHED_CALENDAR_DAYS.after);
+  const entry: SettingsCacheEntry = {
     settings: readGateSettings(school.settings),
     dayStartsAt: school.settings.dayStartsAt,
     codeStaleMinutes: staleMinutesOf(ctx, school.settings),
+    calendar: await loadSchoolCalendar(ctx, school, calendarFrom, calendarTo),
+    calendarFrom,
+    calendarTo,
     loadedAt: ctx.now(),
   };
   cache.set(schoolId, entry);
   return entry;
+}
+
+/** Decide a day of the school from the cached calendar, or from the database for a day outside it. */
+async function schoolDayStatusOf(ctx: AppContext, cached: SettingsCacheEntry, schoolId: string, day: string): Promise<SchoolDayStatus> {
+  if (day >= cached.calendarFrom && day <= cached.calendarTo) return describeSchoolDay(day, cached.calendar);
+  return getSchoolDayStatus(ctx, schoolId, day);
 }
 
 /** Drop cached settings, after an admin changed them. */
@@ -123,7 +147,9 @@ export async function recordEntry(ctx: AppContext, attempt: EntryAttempt): Promi
   const receivedAt = ctx.now();
   const occurredAt = attempt.occurredAt ?? receivedAt;
   const day = schoolDay(occurredAt);
-  const { settings, dayStartsAt, codeStaleMinutes } = await schoolGateSettings(ctx, device.school_id);
+  const cached = await schoolGateSettings(ctx, device.school_id);
+  const { settings, dayStartsAt, codeStaleMinutes } = cached;
+  const { isSchoolDay } = await schoolDayStatusOf(ctx, cached, device.school_id, day);
 
   const person = await findPersonOfSchool(ctx, device.school_id, attempt.identity);
   const identity = policyIdentity(attempt.identity, person);
@@ -140,6 +166,7 @@ export async function recordEntry(ctx: AppContext, attempt: EntryAttempt): Promi
       occurredAt,
       lane: device.lane,
       holds,
+      isSchoolDay,
     },
     { ...settings, dayStartsAt },
   );
@@ -179,7 +206,7 @@ export async function recordEntry(ctx: AppContext, attempt: EntryAttempt): Promi
   const plan = alertKinds.length > 0 ? await planEntryAlerts(ctx, alertSubject(row, device, person, code), alertKinds) : undefined;
 
   const countsAsArrival = row.decision === 'pass' && row.reason !== 'exit' && person !== undefined;
-  const inserted = await writeEntry(ctx, { row, plan, arrival: countsAsArrival ? { personId: person.id, dayStartsAt } : null });
+  const inserted = await writeEntry(ctx, { row, plan, arrival: countsAsArrival ? { personId: person.id, dayStartsAt, isSchoolDay } : null });
   if (!inserted) {
     const existing = await store.findGateEvent(ctx.db, device.id, attempt.eventId);
     if (!existing) throw new Error(`gate event ${attempt.eventId} of device ${device.id} conflicted but cannot be read`);

@@ -109,7 +109,8 @@ export interface StayHomeWindow {
  * Return the stay-home window that contains an instant: from `stayHomeNoticeFrom` in the evening to `stayHomeNoticeUntil`
  * the next morning (Asia/Shanghai), start included, end excluded. Returns undefined
  * outside it. A window that does not cross midnight (05:00 to 08:00) is about today.
- * NOTE: there is no school calendar yet, so a Friday-evening notice names Saturday.
+ * The target day may have no school (Saturday after a Friday evening); the sync checks
+ * the school calendar before it sends anything.
  */
 export function stayHomeWindow(instant: number, settings: { stayHomeNoticeFrom: string; stayHomeNoticeUntil: string }): StayHomeWindow | undefined {
   const from = parseClock(settings.stayHomeNoticeFrom) ?? 18 * 60;

@@ -5,6 +5,7 @@ import type { AppContext } from '../../context.js';
 import type { CodeColor, Database } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { getSchoolDayStatus } from '../calendar/service.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import * as people from '../people/service.js';
 import { codeStaleMinutesOf } from '../people/school-settings.js';
@@ -387,7 +388,10 @@ async function commitBatch(ctx: AppContext, run: RunContext, batch: people.SyncT
   for (const color of colors) tally.counts[color] += 1;
 }
 
-/** Guardian notices of a batch: only inside the stay-home window, only for pupils. */
+/**
+ * Guardian notices of a batch: only inside the stay-home window, only for pupils, and
+ * only when the day the notice is about is a school day in the school calendar.
+ */
 async function planBatchGuardianNotices(
   ctx: AppContext,
   run: RunContext,
@@ -398,6 +402,8 @@ async function planBatchGuardianNotices(
   const plan: NoticePlan = { notices: [] };
   const window = stayHomeWindow(now, run.school.settings);
   if (!window) return plan;
+  // "Do not come to school" means nothing on a day without school (a Friday evening's notice would name Saturday).
+  if (!(await getSchoolDayStatus(ctx, run.school, window.targetDay)).isSchoolDay) return plan;
 
   // Only people with a bureau result get notices, because a failed fetch brings no new information.
   const concerned = codeRows.filter((row) => row.last_attempt_at === row.fetched_at && (row.color !== 'green' || changeByPerson.has(row.person_id)));

@@ -142,13 +142,14 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
   ];
 }
 
-const STATE_NAMES = { submitted: '已上报', draft: '未上报（草稿）', missing: '未上报' } as const;
+const STATE_NAMES = { submitted: '已上报', draft: '未上报（草稿）', missing: '未上报', no_school: '非上学日' } as const;
 const YES_NO: Record<string, string> = { true: '是', false: '否', null: '' };
 
-/** The state column: a late first submission and a missed deadline are named as such. */
+/** The state column: a late first submission, a missed deadline and the reason of a day without school are named. */
 function stateName(row: DistrictDayView['schools'][number]): string {
   if (row.state === 'submitted' && row.late) return '逾期上报';
   if (row.missedDeadline) return '逾期未报';
+  if (row.state === 'no_school' && row.noSchoolLabel) return `非上学日（${row.noSchoolLabel}）`;
   return STATE_NAMES[row.state];
 }
 
@@ -164,7 +165,7 @@ export function districtSheets(view: DistrictDayView): SheetLayout[] {
       name: '全区汇总',
       title: `${chineseDate(view.day)} 全区学校疫情防控日报汇总`,
       notes: [
-        `上报截止时间 ${view.deadline}；共 ${t.schools} 所学校，已上报 ${t.submitted} 所，未上报 ${t.missing} 所，逾期上报 ${t.lateSubmissions} 所，零报告 ${t.zero} 所`,
+        `上报截止时间 ${view.deadline}；共 ${t.schools} 所学校，已上报 ${t.submitted} 所，未上报 ${t.missing} 所，${t.noSchool > 0 ? `非上学日无需上报 ${t.noSchool} 所，` : ''}逾期上报 ${t.lateSubmissions} 所，零报告 ${t.zero} 所`,
       ],
       headers: ['学校代码', '学校名称', '上报状态', '版本', '上报时间', '应到人数', '实到人数', '缺勤人数', '出勤率', '迟到人数', '发热人数', '非绿码人数', '健康码过期人数', '因病缺勤人数', '待跟进缺勤人数', '聚集性预警数', '外来人员数', '零报告'],
       rows: [

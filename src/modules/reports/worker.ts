@@ -1,6 +1,6 @@
 import type { AppContext } from '../../context.js';
-import { minuteOfDay, parseClock, schoolDay, weekday } from '../../shared/time.js';
-import { readGateSettings } from '../gate/gate-settings.js';
+import { minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
+import { describeSchoolsOnDays } from '../calendar/service.js';
 import { listSchools } from '../people/service.js';
 import type { Worker } from '../../workers.js';
 import { readSchoolReportSettings } from './report-settings.js';
@@ -11,18 +11,19 @@ const TICK_MS = 60_000;
 
 /**
  * Build today's draft of every school whose set time (default 16:30) has passed, on its
- * school days, unless the school already has a report of today. Safe in several
- * processes: a second build of the same draft rebuilds it, and the notice carries a
- * deterministic key. Returns the number of reports built.
+ * school days in the school calendar, unless the school already has a report of today.
+ * Safe in several processes: a second build of the same draft rebuilds it, and the
+ * notice carries a deterministic key. Returns the number of reports built.
  */
 export async function buildDueReports(ctx: AppContext): Promise<number> {
   const now = ctx.now();
   const day = schoolDay(now);
   let built = 0;
-  for (const school of await listSchools(ctx)) {
-    const { buildAt } = readSchoolReportSettings(school.settings);
-    if (!readGateSettings(school.settings).schoolWeekdays.includes(weekday(now))) continue;
-    if (minuteOfDay(now) < parseClock(buildAt)!) continue;
+  const due = (await listSchools(ctx)).filter((school) => minuteOfDay(now) >= parseClock(readSchoolReportSettings(school.settings).buildAt)!);
+  const calendars = await describeSchoolsOnDays(ctx, due, day, day);
+  for (const school of due) {
+    // No report is expected on a day without school.
+    if (!calendars.get(school.id)?.[0]?.isSchoolDay) continue;
     try {
       if (await buildScheduledReport(ctx, school, day)) built += 1;
     } catch (error) {

@@ -4,6 +4,8 @@ import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { formatLocalTime, instantOf, parseClock, schoolDay } from '../../shared/time.js';
 import type { AuthUser } from '../auth/index.js';
+import { notSchoolDayText } from '../calendar/calendar-rules.js';
+import { getSchoolDayStatus } from '../calendar/service.js';
 import { planVisitorAlerts, writeAlertPlan, type AlertPlan } from '../gate/alerts.js';
 import { readGateSettings } from '../gate/gate-settings.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
@@ -149,8 +151,17 @@ function emptyCheck() {
 
 export type RegisterVisitorInput = VisitorDetailsInput & VisitWindowInput;
 
-/** Register a visit in advance. The host is the signed-in user unless a host name is given. */
-export async function registerVisitor(ctx: AppContext, actor: AuthUser, schoolCode: string, input: RegisterVisitorInput): Promise<VisitorView> {
+/** A registered visit, with a warning when its day has no school. */
+export interface RegisteredVisitor extends VisitorView {
+  /** Why the visit's day has no school in the school calendar ("2027-01-01（周五）全区放假：元旦，不是上学日"); null on a school day. */
+  notSchoolDayText: string | null;
+}
+
+/**
+ * Register a visit in advance. The host is the signed-in user unless a host name is given.
+ * A day without school is allowed (repairs are often done then), and the reply says so.
+ */
+export async function registerVisitor(ctx: AppContext, actor: AuthUser, schoolCode: string, input: RegisterVisitorInput): Promise<RegisteredVisitor> {
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
   const now = ctx.now();
   const today = schoolDay(now);
@@ -176,7 +187,8 @@ export async function registerVisitor(ctx: AppContext, actor: AuthUser, schoolCo
   };
   await store.insertVisitor(ctx.db, row);
   ctx.log.info({ schoolId: school.id, visitorId: row.id, day: row.day }, 'visitor registered');
-  return toView(row);
+  const dayStatus = await getSchoolDayStatus(ctx, school, row.day);
+  return { ...toView(row), notSchoolDayText: dayStatus.isSchoolDay ? null : notSchoolDayText(dayStatus) };
 }
 
 export interface ArrivalInput {

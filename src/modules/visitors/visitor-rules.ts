@@ -194,6 +194,8 @@ export function decideVisitorEntry(
       occurredAt: facts.occurredAt,
       lane: null,
       holds: [],
+      // A visitor keeps no school hours: never late, and no staggered-entry window applies.
+      isSchoolDay: false,
     },
     { ...settings, staleGreenCode: 'deny', missingTemperature: 'deny', entryWindows: [], dayStartsAt: '23:59' },
   );
