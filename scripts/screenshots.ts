@@ -30,6 +30,8 @@ const PAGES = [
   { name: 'settings-sync', path: '/settings?tab=sync', user: 'principal' },
   { name: 'settings-retention', path: '/settings?tab=retention', user: 'principal' },
   { name: 'settings-dingtalk', path: '/settings?tab=dingtalk', user: 'principal' },
+  { name: 'settings-calendar', path: '/settings?tab=calendar', user: 'principal' },
+  { name: 'settings-calendar-district', path: '/settings?tab=calendar', user: 'district' },
   { name: 'head-teacher-alerts', path: '/alerts', user: 'teacher23' },
   { name: 'district', path: '/district', user: 'district' },
   { name: 'reports', path: '/reports', user: 'principal' },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCheckSettings, listOpenFollowUps, saveClassCheck } from '../../src/modules/checks/service.js';
 import { schoolDay } from '../../src/shared/time.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
-import { WORLD_PASSWORD, buildConsoleWorld, postGateEvent, type ConsoleWorld } from './world.js';
+import { WORLD_PASSWORD, buildConsoleWorld, openSchoolToday, postGateEvent, type ConsoleWorld } from './world.js';
 
 if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
 
@@ -18,6 +18,8 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     server = await startConsoleServer();
     browser = await launchBrowser();
     world = await buildConsoleWorld(server.ctx, 'checks', '晨检测试小学');
+    // Checks are saved on the real today; on a weekend the school opens for the test.
+    await openSchoolToday(server.ctx, world.school.code);
     await postGateEvent(server.url, world.device, world.classPupils[0].id, 36.6);
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
-import { WORLD_PASSWORD, buildConsoleWorld, postGateEvent, type ConsoleWorld } from './world.js';
+import { WORLD_PASSWORD, buildConsoleWorld, openSchoolToday, postGateEvent, type ConsoleWorld } from './world.js';
 
 if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
 
@@ -15,6 +15,9 @@ describe.skipIf(!BROWSER_ENABLED)('roles, district and class pages in Chromium',
     browser = await launchBrowser();
     world = await buildConsoleWorld(server.ctx, 'roles', '角色测试小学');
     secondSchool = await buildConsoleWorld(server.ctx, 'roles2', '第二测试小学');
+    // The district page counts today's arrivals against the pupils due, which needs a school day.
+    await openSchoolToday(server.ctx, world.school.code);
+    await openSchoolToday(server.ctx, secondSchool.school.code);
     await postGateEvent(server.url, world.device, world.classPupils[0].id, 36.4);
     await postGateEvent(server.url, world.device, world.otherPupil.id, 36.6);
   });

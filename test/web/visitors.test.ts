@@ -99,7 +99,7 @@ describe.skipIf(!BROWSER_ENABLED)('visitor and staggered-entry pages in Chromium
     // Stored straight, as an older version might have left them: the page must show the overlap on save.
     // Every weekday is a school day, so the guard view shows the window whatever day the test runs.
     const all = { grades: [1, 2, 3, 4, 5, 6], from: '00:00', to: '23:59', lanes: ['东门'] };
-    await updateSchoolSettings(server.ctx, school.id, { ...settings, gate: { entryWindows: [all, { grades: [2], from: '07:00', to: '07:20' }], schoolWeekdays: [0, 1, 2, 3, 4, 5, 6] } });
+    await updateSchoolSettings(server.ctx, school.id, { ...settings, gate: { entryWindows: [all, { grades: [2], from: '07:00', to: '07:20' }] }, calendar: { weekdays: [0, 1, 2, 3, 4, 5, 6] } });
 
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, 'vprincipal', PASSWORD, '/entry-windows');

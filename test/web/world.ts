@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../src/context.js';
 import type { CodeColor } from '../../src/db/schema.js';
 import { createUser } from '../../src/modules/auth/service.js';
+import { getSchoolDayStatus, markSchoolDays } from '../../src/modules/calendar/service.js';
 import { createDevice, type CreatedDevice } from '../../src/modules/gate/devices.js';
+import { getSchoolByCodeOrThrow } from '../../src/modules/people/service.js';
+import { schoolDay } from '../../src/shared/time.js';
 import { buildSchool, buildStaff, buildStudent } from '../helpers/factories.js';
 
 export const WORLD_PASSWORD = 'Console-World-1';
@@ -14,6 +17,17 @@ export async function setCode(ctx: AppContext, schoolId: string, personId: strin
     .values({ person_id: personId, school_id: schoolId, color, bureau_updated_at: fetchedAt, fetched_at: fetchedAt, last_attempt_at: fetchedAt, last_failure: null, reason: null })
     .onConflict((oc) => oc.column('person_id').doUpdateSet({ color, fetched_at: fetchedAt, bureau_updated_at: fetchedAt }))
     .execute();
+}
+
+/**
+ * Make today a school day of the school when its calendar has no school today (a
+ * weekend), so a test that works on the real date expects the same pages on any day.
+ */
+export async function openSchoolToday(ctx: AppContext, schoolCode: string): Promise<void> {
+  const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
+  const today = schoolDay(Date.now());
+  if ((await getSchoolDayStatus(ctx, school, today)).isSchoolDay) return;
+  await markSchoolDays(ctx, { user: null, name: '测试', ip: null }, school, { from: today, isSchoolDay: true, reason: '浏览器测试' });
 }
 
 export interface ConsoleWorld {

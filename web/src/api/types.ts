@@ -65,6 +65,10 @@ export interface ClassArrivals {
 /** GET /api/schools/:code/attendance */
 export interface AttendanceDay {
   day: string;
+  /** Whether the day is a school day in the school calendar; nobody is expected on other days. */
+  isSchoolDay: boolean;
+  /** Why the day has no school; null on a school day. */
+  notSchoolDayText: string | null;
   arrivedCount: number;
   notArrivedCount: number;
   lateCount: number;

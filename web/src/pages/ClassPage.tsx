@@ -1,6 +1,6 @@
 import { useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Badge, Button, Card, Col, Empty, Flex, Row, Select, Space, Tag, Typography } from 'antd';
+import { Alert, Badge, Button, Card, Col, Empty, Flex, Row, Select, Space, Tag, Typography } from 'antd';
 import { AlertOutlined, CheckCircleFilled, MailOutlined, WarningFilled } from '@ant-design/icons';
 import { api } from '../api/client';
 import { useGateStream, useThrottledInvalidate, type LiveDecision } from '../api/live';
@@ -266,6 +266,7 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
         {picker}
       </Flex>
       {attendance.error && <ErrorAlert error={attendance.error} />}
+      {attendance.data && !attendance.data.isSchoolDay && <Alert type="info" showIcon style={{ marginBottom: 12 }} title={`${attendance.data.notSchoolDayText}，未到校的学生无需追问`} />}
       {!attendanceRoute.path ? (
         <NotOpen title="到校情况" compact />
       ) : (

@@ -25,6 +25,15 @@ function Arrivals({ code }: { code: string }) {
   if (attendance.error) return <Typography.Text type="danger">加载失败</Typography.Text>;
   const data = attendance.data;
   if (!data) return <Typography.Text type="secondary">…</Typography.Text>;
+  if (!data.isSchoolDay) {
+    return (
+      <Tooltip title={data.notSchoolDayText}>
+        <Typography.Text type="secondary" data-testid={`arrivals-${code}`}>
+          今天不上学（到校 {data.arrivedCount} 人）
+        </Typography.Text>
+      </Tooltip>
+    );
+  }
   const expected = data.arrivedCount + data.notArrivedCount;
   const percent = expected === 0 ? 0 : Math.round((data.arrivedCount / expected) * 100);
   return (

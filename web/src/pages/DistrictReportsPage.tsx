@@ -15,6 +15,7 @@ import type { DistrictDay, DistrictSchoolRow, Report, TrendPoint } from './repor
 function StateTag({ row }: { row: DistrictSchoolRow }) {
   if (row.state === 'submitted') return row.late ? <Tag color="orange">逾期上报</Tag> : <Tag color="green">已上报</Tag>;
   if (row.missedDeadline) return <Tag color="red">逾期未报</Tag>;
+  if (row.state === 'no_school') return <Tag title={row.noSchoolLabel ?? undefined}>非上学日{row.noSchoolLabel ? `（${row.noSchoolLabel}）` : ''}</Tag>;
   return row.state === 'draft' ? <Tag color="gold">草稿未上报</Tag> : <Tag>未上报</Tag>;
 }
 
@@ -58,7 +59,7 @@ function SchoolReport({ code, day, onClose }: { code: string | null; day: string
 
 function trendOptions(points: TrendPoint[]): { attendance: EChartsOption; abnormal: EChartsOption } {
   const days = points.map((p) => p.day.slice(5));
-  // A day without any submitted report (a weekend, say) is a gap in the lines, not a zero.
+  // Days without school are left out by the server; a school day without any submitted report is a gap in the lines, not a zero.
   const reported = (value: (p: TrendPoint) => number) => points.map((p) => (p.submitted === 0 ? null : value(p)));
   return {
     attendance: {
@@ -178,6 +179,7 @@ export function DistrictReportsPage() {
                 ['学校', totals.schools],
                 ['已上报', totals.submitted],
                 ['未上报', totals.missing],
+                ...(totals.noSchool > 0 ? [['非上学日', totals.noSchool] as [string, number]] : []),
                 ['逾期上报', totals.lateSubmissions],
                 ['零报告', totals.zero],
                 ['应到', totals.figures.expected],
@@ -205,6 +207,7 @@ export function DistrictReportsPage() {
                     ? '截止时所有学校均已上报。'
                     : `截止时仍有 ${missed.length} 所学校未上报：${missed.map((s) => s.name).join('、')}`
                   : `尚未到截止时间，目前 ${totals.missing} 所未上报。`}
+                {totals.noSchool > 0 && ` ${totals.noSchool} 所学校当天不上学，无需上报。`}
               </Typography.Text>
               <DeadlineSetting deadline={data.deadline} />
             </Flex>
@@ -235,7 +238,7 @@ export function DistrictReportsPage() {
               dataSource={data.schools}
               columns={[
                 { title: '学校', dataIndex: 'name', fixed: isPhone ? undefined : 'left', render: (name: string, row) => <Button type="link" style={{ padding: 0 }} onClick={() => setOpenCode(row.code)}>{name}</Button> },
-                { title: '状态', key: 'state', render: (_: unknown, row) => <StateTag row={row} />, filters: [{ text: '未上报', value: 'missing' }, { text: '已上报', value: 'submitted' }], onFilter: (value, row) => (value === 'submitted' ? row.state === 'submitted' : row.state !== 'submitted') },
+                { title: '状态', key: 'state', render: (_: unknown, row) => <StateTag row={row} />, filters: [{ text: '未上报', value: 'missing' }, { text: '已上报', value: 'submitted' }], onFilter: (value, row) => (value === 'submitted' ? row.state === 'submitted' : row.state === 'missing' || row.state === 'draft') },
                 { title: '版本', dataIndex: 'version', render: (v: number | null) => (v ? `第 ${v} 版` : '—') },
                 { title: '上报时间', dataIndex: 'submittedAt', render: (ms: number | null) => formatDateTime(ms) },
                 { title: '应到', key: 'expected', render: (_: unknown, row) => row.figures?.expected ?? '—' },

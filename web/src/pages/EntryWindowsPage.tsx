@@ -29,9 +29,12 @@ interface GuardWindow extends EntryWindow {
 }
 
 interface GuardView {
+  day: string;
   weekday: number;
   now: string;
   isSchoolDay: boolean;
+  /** Why today has no school, naming the day and the reason; null on a school day. */
+  notSchoolDayText: string | null;
   windows: GuardWindow[];
   lanesNow: Array<{ lane: string; grades: number[]; gradeNames: string }>;
   next: GuardWindow | null;
@@ -52,7 +55,7 @@ function lanesText(lanes?: string[]): string {
 }
 
 function weekdaysText(weekdays?: number[]): string {
-  return weekdays && weekdays.length > 0 ? weekdays.map((d) => WEEKDAYS[d]).join('、') : '每天';
+  return weekdays && weekdays.length > 0 ? weekdays.map((d) => WEEKDAYS[d]).join('、') : '每个上学日';
 }
 
 /** Show the guard each lane with the grades due there now, and today's windows. */
@@ -68,7 +71,7 @@ function GuardCard({ code, path }: { code: string; path: string }) {
   const data = view.data;
   return (
     <Card title={`现在 ${data.now}（${WEEKDAYS[data.weekday]}）· 各通道应到年级`} data-testid="guard-view">
-      {!data.isSchoolDay && <Alert type="info" showIcon title="今天不是上学日" style={{ marginBottom: 12 }} />}
+      {!data.isSchoolDay && <Alert type="info" showIcon title={`今天 ${data.notSchoolDayText}，没有错峰入校时段`} style={{ marginBottom: 12 }} data-testid="not-school-day" />}
       <Row gutter={[12, 12]}>
         {data.lanesNow.map((lane) => (
           <Col xs={12} md={6} key={lane.lane}>
@@ -201,7 +204,7 @@ function WindowsEditor({ code, path }: { code: string; path: string }) {
             key: 'weekdays',
             width: 220,
             render: (_, row, i) => (
-              <Select mode="multiple" placeholder="每天" style={{ width: '100%' }} value={row.weekdays ?? []} options={WEEKDAY_OPTIONS} onChange={(value) => update(i, { weekdays: value })} />
+              <Select mode="multiple" placeholder="每个上学日" style={{ width: '100%' }} value={row.weekdays ?? []} options={WEEKDAY_OPTIONS} onChange={(value) => update(i, { weekdays: value })} />
             ),
           },
           {

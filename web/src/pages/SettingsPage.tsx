@@ -10,6 +10,7 @@ import { isAdmin, useUser, type CurrentUser, type UserRole } from '../auth/sessi
 import { ErrorAlert, PageTitle } from '../components/common';
 import { formatDateTime } from '../format';
 import { useSchool } from '../layout/school';
+import { CalendarTab } from './settings/CalendarTab';
 import { DingTalkTab } from './settings/DingTalkTab';
 import { GateThresholdsTab } from './settings/GateThresholdsTab';
 import { RetentionTab } from './settings/RetentionTab';
@@ -71,6 +72,11 @@ const ACTIONS: Record<string, string> = {
   'checks.follow_up.certificate': '登记复课证明',
   'checks.cluster.acknowledge': '处置聚集性预警',
   'checks.cluster.close': '关闭聚集性预警',
+  'calendar.district.mark': '设置全区校历',
+  'calendar.district.clear': '删除全区校历设置',
+  'calendar.school.mark': '设置本校停课或补课',
+  'calendar.school.clear': '删除本校校历设置',
+  'calendar.school.weekdays': '修改每周上学日',
   'visitor.register': '预约访客',
   'visitor.walk_in': '登记临时访客',
   'visitor.arrive': '访客入校核验',
@@ -333,6 +339,7 @@ export function SettingsPage() {
       { key: 'sync', label: '同步时间', children: <SchoolTab render={(code) => <SyncScheduleTab schoolCode={code} />} /> },
       { key: 'retention', label: '保留期限', children: <SchoolTab render={(code) => <RetentionTab schoolCode={code} />} /> },
       { key: 'checks', label: '晨午检', children: <SchoolTab render={(code) => <CheckSettingsPanel schoolCode={code} />} /> },
+      { key: 'calendar', label: '校历', children: <CalendarTab /> },
       { key: 'dingtalk', label: '钉钉', children: <SchoolTab render={(code) => <DingTalkTab schoolCode={code} />} /> },
       { key: 'accounts', label: '账号管理', children: <Accounts /> },
       { key: 'audit', label: '审计日志', children: <AuditLog /> },

@@ -136,7 +136,7 @@ export function VisitorsPage() {
 
   const register = useMutation({
     mutationFn: (values: RegisterValues) =>
-      api<Visitor>(base!, {
+      api<Visitor & { notSchoolDayText: string | null }>(base!, {
         method: 'POST',
         body: {
           name: values.name,
@@ -151,6 +151,8 @@ export function VisitorsPage() {
       }),
     onSuccess: (visitor) => {
       message.success(`已登记访客 ${visitor.name}（${visitor.day}）`);
+      // A visit on a day without school is allowed; the host should know nobody may be there.
+      if (visitor.notSchoolDayText) message.warning(`${visitor.notSchoolDayText}，请确认当天有人接待`, 8);
       setRegistering(false);
       registerForm.resetFields();
       void refresh();

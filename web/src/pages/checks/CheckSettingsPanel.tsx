@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, Checkbox, DatePicker, Divider, Form, Input, InputNumber, Space, Tag, TimePicker, Typography } from 'antd';
+import { Alert, App, Button, Card, Divider, Form, Input, InputNumber, Space, Tag, TimePicker, Typography } from 'antd';
+import { Link } from 'react-router';
 import { PlusOutlined } from '@ant-design/icons';
 import dayjs, { type Dayjs } from 'dayjs';
 import { api } from '../../api/client';
@@ -16,9 +17,6 @@ interface CheckSettings {
   clusterSameDayThreshold: number;
   clusterWindowThreshold: number;
   clusterWindowSchoolDays: number;
-  schoolWeekdays: number[];
-  holidays: string[];
-  extraSchoolDays: string[];
 }
 
 interface FormValues {
@@ -28,10 +26,8 @@ interface FormValues {
   clusterSameDayThreshold: number;
   clusterWindowThreshold: number;
   clusterWindowSchoolDays: number;
-  schoolWeekdays: number[];
 }
 
-const WEEKDAYS = ['周日', '周一', '周二', '周三', '周四', '周五', '周六'];
 /** The symptom every school keeps, so any complaint can be marked. */
 const OTHER_SYMPTOM = 'other';
 
@@ -44,34 +40,10 @@ function nextSymptomCode(symptoms: SymptomOption[]): string {
   return `custom_${n}`;
 }
 
-/** A list of days ('YYYY-MM-DD') as closable tags with a picker to add one. */
-function DayList({ label, days, onChange }: { label: string; days: string[]; onChange: (days: string[]) => void }) {
-  return (
-    <Form.Item label={label}>
-      <Space wrap>
-        {days.map((day) => (
-          <Tag key={day} closable onClose={() => onChange(days.filter((d) => d !== day))}>
-            {day}
-          </Tag>
-        ))}
-        <DatePicker
-          aria-label={`添加${label}`}
-          placeholder="添加日期"
-          value={null}
-          onChange={(value: Dayjs | null) => {
-            const day = value?.format('YYYY-MM-DD');
-            if (day && !days.includes(day)) onChange([...days, day].sort());
-          }}
-        />
-      </Space>
-    </Form.Item>
-  );
-}
-
 /**
  * The school's check settings for its admin: the symptom list head teachers mark, the
- * reminder and due times, the cluster-alert thresholds and the school calendar. The
- * server checks every field again and names the one that is wrong.
+ * reminder and due times and the cluster-alert thresholds. School days come from the
+ * 校历 tab. The server checks every field again and names the one that is wrong.
  */
 export function CheckSettingsPanel({ schoolCode }: { schoolCode: string }) {
   const { message } = App.useApp();
@@ -80,16 +52,12 @@ export function CheckSettingsPanel({ schoolCode }: { schoolCode: string }) {
   const path = `/api/schools/${encodeURIComponent(schoolCode)}/check-settings`;
   const settings = useQuery({ queryKey: ['check-settings', schoolCode], queryFn: () => api<CheckSettings>(path) });
   const [symptoms, setSymptoms] = useState<SymptomOption[]>([]);
-  const [holidays, setHolidays] = useState<string[]>([]);
-  const [extraDays, setExtraDays] = useState<string[]>([]);
   const [newSymptom, setNewSymptom] = useState('');
 
   useEffect(() => {
     const data = settings.data;
     if (!data) return;
     setSymptoms(data.symptoms);
-    setHolidays(data.holidays);
-    setExtraDays(data.extraSchoolDays);
     form.setFieldsValue({
       unknownAbsenceReminderAt: clock(data.unknownAbsenceReminderAt),
       morningDueAt: clock(data.morningDueAt),
@@ -97,7 +65,6 @@ export function CheckSettingsPanel({ schoolCode }: { schoolCode: string }) {
       clusterSameDayThreshold: data.clusterSameDayThreshold,
       clusterWindowThreshold: data.clusterWindowThreshold,
       clusterWindowSchoolDays: data.clusterWindowSchoolDays,
-      schoolWeekdays: data.schoolWeekdays,
     });
   }, [settings.data, form]);
 
@@ -113,9 +80,6 @@ export function CheckSettingsPanel({ schoolCode }: { schoolCode: string }) {
           clusterSameDayThreshold: values.clusterSameDayThreshold,
           clusterWindowThreshold: values.clusterWindowThreshold,
           clusterWindowSchoolDays: values.clusterWindowSchoolDays,
-          schoolWeekdays: [...values.schoolWeekdays].sort(),
-          holidays,
-          extraSchoolDays: extraDays,
         },
       }),
     onSuccess: (saved) => {
@@ -188,14 +152,16 @@ export function CheckSettingsPanel({ schoolCode }: { schoolCode: string }) {
         </Space>
         <Typography.Paragraph type="secondary">病例指因病缺勤或在校出现症状、且有相同症状或相同诊断的学生。达到任一条件即提醒校医和学校管理人员，并报区级。</Typography.Paragraph>
 
-        <Divider />
-        <Typography.Title level={5}>校历</Typography.Title>
-        <Form.Item name="schoolWeekdays" label="上学日" rules={[{ required: true, type: 'array', min: 1, message: '至少选择一天上学日' }]}>
-          <Checkbox.Group options={WEEKDAYS.map((label, value) => ({ label, value }))} />
-        </Form.Item>
-        <DayList label="放假日" days={holidays} onChange={setHolidays} />
-        <DayList label="调休上学日" days={extraDays} onChange={setExtraDays} />
-        <Alert type="info" showIcon style={{ marginBottom: 16 }} title="放假日不计入聚集性预警的连续上学日，也不发缺勤提醒。" />
+        <Alert
+          type="info"
+          showIcon
+          style={{ marginBottom: 16 }}
+          title={
+            <>
+              连续上学日按<Link to="/settings?tab=calendar">校历</Link>计算：放假、停课的日子不计入，也不收晨午检、不发缺勤提醒。
+            </>
+          }
+        />
 
         <Button type="primary" htmlType="submit" loading={save.isPending}>
           保存晨午检设置

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Empty, Flex, Input, InputNumber, Segmented, Select, Space, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, Empty, Flex, Input, InputNumber, Segmented, Select, Space, Tag, Typography } from 'antd';
 import { api } from '../../api/client';
 import { useUser } from '../../auth/session';
 import { ErrorAlert, Loading, PageTitle } from '../../components/common';
@@ -29,6 +29,8 @@ interface ClassCheck {
   day: string;
   session: Session;
   symptoms: SymptomOption[];
+  /** The day in the school calendar; `text` says why there is no school, and the check cannot be saved then. */
+  schoolDay: { isSchoolDay: boolean; text: string | null };
   lines: CheckLine[];
   savedCount: number;
 }
@@ -244,6 +246,9 @@ function ChecksOfSchool({ schoolCode }: { schoolCode: string }) {
       </Flex>
       {check.error && <ErrorAlert error={check.error} />}
       {save.error && <ErrorAlert error={save.error} />}
+      {check.data && !check.data.schoolDay.isSchoolDay && (
+        <Alert type="info" showIcon style={{ marginBottom: 8 }} data-testid="not-school-day" title={`${check.data.schoolDay.text}，无需晨午检`} />
+      )}
       {check.isLoading ? (
         <Loading />
       ) : lines.length === 0 ? (
@@ -264,7 +269,7 @@ function ChecksOfSchool({ schoolCode }: { schoolCode: string }) {
           ))}
         </Card>
       )}
-      {lines.length > 0 && (
+      {lines.length > 0 && check.data?.schoolDay.isSchoolDay && (
         <div className="fk-sticky-actions">
           <Button
             type="primary"

@@ -42,7 +42,7 @@ export function ArrivalCurve({ attendance, isLoading, error }: Props) {
     <Card title="到校曲线" loading={isLoading}>
       {error ? <ErrorAlert error={error} /> : null}
       {points.length === 0 ? (
-        <NoData text="今日还没有人到校" />
+        <NoData text={attendance && !attendance.isSchoolDay ? `${attendance.notSchoolDayText}` : '今日还没有人到校'} />
       ) : (
         <Chart
           height={300}

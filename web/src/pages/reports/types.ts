@@ -71,13 +71,17 @@ export interface Report extends ReportVersion {
 export interface DistrictSchoolRow {
   code: string;
   name: string;
-  state: 'submitted' | 'draft' | 'missing';
+  /** 'no_school': the day has no school in the school's calendar, so no report is expected. */
+  state: 'submitted' | 'draft' | 'missing' | 'no_school';
   version: number | null;
   firstSubmittedAt: number | null;
   submittedAt: number | null;
   submittedBy: string | null;
   late: boolean;
   missedDeadline: boolean;
+  isSchoolDay: boolean;
+  /** Why the day has no school (周六, 全区放假：国庆节, 本校停课：…); null on a school day. */
+  noSchoolLabel: string | null;
   figures: KeyFigures | null;
   isZero: boolean | null;
 }
@@ -88,11 +92,13 @@ export interface DistrictDay {
   deadline: string;
   deadlinePassed: boolean;
   schools: DistrictSchoolRow[];
-  totals: { schools: number; submitted: number; missing: number; zero: number; lateSubmissions: number; figures: KeyFigures };
+  totals: { schools: number; submitted: number; missing: number; noSchool: number; zero: number; lateSubmissions: number; figures: KeyFigures };
 }
 
 export interface TrendPoint {
   day: string;
+  /** Schools with school that day; days without school anywhere are left out of the trend. */
+  expectedSchools: number;
   submitted: number;
   expected: number;
   arrived: number;
