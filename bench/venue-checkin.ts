@@ -2,7 +2,7 @@
  * Venue check-ins per second against a bare Fastify route, and tracing over a city-day
  * of check-ins on PostgreSQL.
  *
- *   npx tsx bench/venue-checkin.ts [--connections 10] [--duration 10] [--rounds 3] [--sqlite-only | --postgres-only] [--json]
+ *   npx tsx bench/venue-checkin.ts [--connections 10] [--duration 10] [--rounds 3] [--warmup 3] [--sqlite-only | --postgres-only] [--json]
  *   npx tsx bench/venue-checkin.ts --trace [--rows 5000000] [--people 200000] [--json]
  *
  * Check-in run (SQLite, then PostgreSQL at FANGKONG_TEST_PG_URL): 300 buses, 20,000
@@ -10,7 +10,8 @@
  * through a bureau simulator on loopback). Autocannon posts JSON check-ins (a random
  * person at a random bus, as the phone form does with Accept: application/json) and the
  * same bodies to a bare Fastify route that parses the JSON and returns a small object.
- * The two servers take turns, `--rounds` times, in this process. Autocannon runs in a
+ * Each server first gets `--warmup` seconds of the same load, not counted. Then the two
+ * servers take turns, `--rounds` times, in this process. Autocannon runs in a
  * child process (bench/_venue-load.mjs), so the servers and the load generator each
  * have an event loop.
  *
@@ -21,11 +22,12 @@
  * dropped for the load and built again after it. Each query goes through the tracing
  * service (the query, the decryption of every row and the audit entry) and is timed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { sql } from 'kysely';
@@ -49,6 +51,7 @@ interface Args {
   connections: number;
   duration: number;
   rounds: number;
+  warmup: number;
   trace: boolean;
   rows: number;
   people: number;
@@ -65,6 +68,7 @@ function parseArgs(argv: string[]): Args {
     connections: value('connections', 10),
     duration: value('duration', 10),
     rounds: value('rounds', 3),
+    warmup: value('warmup', 3),
     trace: argv.includes('--trace'),
     rows: value('rows', 5_000_000),
     people: value('people', 200_000),
@@ -157,11 +161,62 @@ async function load(url: string, paths: string[], bodies: string[], args: Args):
  * request. Both servers live in this process and only one is loaded at a time, so the
  * figure is the server's own cost, which other processes on the machine barely change.
  */
-async function loadWithCpu(url: string, paths: string[], bodies: string[], args: Args): Promise<{ result: LoadResult; cpuUsPerRequest: number }> {
+async function loadWithCpu(url: string, paths: string[], bodies: string[], args: Args): Promise<{ result: LoadResult; cpuUsPerRequest: number; mainThreadCpuUsPerRequest: number | null; postgresCpuUsPerRequest: number; mainThreadBusy: number }> {
   const before = process.cpuUsage();
+  const mainBefore = mainThreadCpuUs();
+  const postgresBefore = postgresCpuUs();
+  const loopBefore = performance.eventLoopUtilization();
   const result = await load(url, paths, bodies, args);
   const used = process.cpuUsage(before);
-  return { result, cpuUsPerRequest: Math.round((used.user + used.system) / Math.max(1, result.requests)) };
+  const mainAfter = mainThreadCpuUs();
+  const postgresAfter = postgresCpuUs();
+  const loop = performance.eventLoopUtilization(loopBefore);
+  const requests = Math.max(1, result.requests);
+  return {
+    result,
+    cpuUsPerRequest: Math.round((used.user + used.system) / requests),
+    mainThreadCpuUsPerRequest: mainBefore === null || mainAfter === null ? null : Math.round((mainAfter - mainBefore) / requests),
+    postgresCpuUsPerRequest: Math.round((postgresAfter - postgresBefore) / requests),
+    mainThreadBusy: Number(loop.utilization.toFixed(2)),
+  };
+}
+
+/**
+ * CPU time of every PostgreSQL server process on this machine in µs (Linux /proc), or 0
+ * elsewhere. Other clients' queries count too, so the figure is only meaningful on a quiet machine.
+ */
+function postgresCpuUs(): number {
+  let total = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.split(') ')[1].split(' ');
+        total += (Number(fields[11]) + Number(fields[12])) * 10_000;
+      } catch {
+        // The process ended between the listing and the read.
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return total;
+}
+
+/**
+ * CPU time of this process's main thread (the one serving HTTP) in µs, from Linux's
+ * /proc/self/task/<pid>/stat (utime and stime, in clock ticks of 10 ms); null elsewhere.
+ */
+function mainThreadCpuUs(): number | null {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // Fields 14 and 15 of stat(5), counted from the state field, which is field 3.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
 }
 
 async function checkinRun(dialect: DialectName, args: Args) {
@@ -197,7 +252,22 @@ async function checkinRun(dialect: DialectName, args: Args) {
     const app = await buildApp(ctx);
     const appUrl = await app.listen({ port: 0, host: '127.0.0.1' });
 
-    const rounds: Array<{ baseline: LoadResult; checkin: LoadResult; ratio: number; cpuUsPerRequest: { baseline: number; checkin: number } }> = [];
+    // Warm both servers (JIT, statement caches, the writer thread) before the measured rounds.
+    if (args.warmup > 0) {
+      const warm = { ...args, duration: args.warmup };
+      await load(bareUrl, ['/bare'], bodies, warm);
+      await load(appUrl, paths, bodies, warm);
+    }
+
+    const rounds: Array<{
+      baseline: LoadResult;
+      checkin: LoadResult;
+      ratio: number;
+      cpuUsPerRequest: { baseline: number; checkin: number };
+      mainThreadCpuUsPerRequest: { baseline: number | null; checkin: number | null };
+      postgresCpuUsPerRequest: number;
+      mainThreadBusy: { baseline: number; checkin: number };
+    }> = [];
     for (let round = 0; round < args.rounds; round++) {
       const baseline = await loadWithCpu(bareUrl, ['/bare'], bodies, args);
       const checkin = await loadWithCpu(appUrl, paths, bodies, args);
@@ -206,6 +276,9 @@ async function checkinRun(dialect: DialectName, args: Args) {
         checkin: checkin.result,
         ratio: Number((checkin.result.rps / baseline.result.rps).toFixed(3)),
         cpuUsPerRequest: { baseline: baseline.cpuUsPerRequest, checkin: checkin.cpuUsPerRequest },
+        mainThreadCpuUsPerRequest: { baseline: baseline.mainThreadCpuUsPerRequest, checkin: checkin.mainThreadCpuUsPerRequest },
+        postgresCpuUsPerRequest: checkin.postgresCpuUsPerRequest,
+        mainThreadBusy: { baseline: baseline.mainThreadBusy, checkin: checkin.mainThreadBusy },
       });
     }
     await bare.close();

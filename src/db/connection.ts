@@ -41,6 +41,7 @@ export function openDb(options: {
     // drops that connection and opens a new one for the next query.
     pool.on('error', (error) => options.log?.warn({ err: error }, 'idle PostgreSQL connection closed by the server; it will be replaced'));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    pgPools.set(db, pool);
     return { db, dialect: 'postgres', close: () => closeWithHooks(db) };
   }
 
@@ -68,6 +69,15 @@ export function openDb(options: {
 }
 
 const sqliteFiles = new WeakMap<Kysely<Database>, string>();
+const pgPools = new WeakMap<Kysely<Database>, pg.Pool>();
+
+/**
+ * Return the pool of a PostgreSQL database opened by `openDb`, for a hot path that runs
+ * named (server-side prepared) statements, which Kysely does not offer. Undefined for SQLite.
+ */
+export function pgPoolOf(db: Kysely<Database>): pg.Pool | undefined {
+  return pgPools.get(db);
+}
 const closeHooks = new WeakMap<Kysely<Database>, Array<() => Promise<void>>>();
 
 /** Return the file of a SQLite database opened by `openDb`; undefined for PostgreSQL and `:memory:`. */

@@ -102,7 +102,9 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       expect(first.checkin.code_color).toBe('green');
       expect(first.checkin.code_source).toBe('bureau');
       expect(first.checkin.id_number_masked).toBe(`${idNumber.slice(0, 3)}***********${idNumber.slice(-4)}`);
-      expect(first.checkin.id_number_enc).not.toContain(idNumber);
+      const stored = await store.findCheckin(world.ctx.db, first.checkin.id);
+      expect(stored?.id_number_enc).not.toContain(idNumber);
+      expect(world.ctx.cipher.decrypt(stored!.id_number_enc!)).toBe(idNumber);
 
       at('07:03');
       const second = await recordCheckin(world.ctx, { venue: other, method: 'scan', identity: { name: '王小明', idNumber } });
@@ -149,7 +151,8 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       const identity = { name: '孙重启', idNumber: nextIdNumber() };
       const first = await recordCheckin(world.ctx, { venue: bus, method: 'scan', identity });
       // Stored by a run before this one: the writer has not seen it.
-      const stored = { ...first.checkin, id: newId(first.checkin.checked_in_at), venue_id: shop.id };
+      const original = (await store.findCheckin(world.ctx.db, first.checkin.id))!;
+      const stored = { ...original, id: newId(first.checkin.checked_in_at), venue_id: shop.id };
       await store.insertCheckins(world.ctx.db, [stored]);
       checkinWriter(world.ctx).forgetRecent();
       at('09:13');

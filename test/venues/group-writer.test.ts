@@ -61,7 +61,7 @@ describe('check-in decisions', () => {
     const repeat = draftOf(ctx, bus, idNumber, start + 4 * MINUTE);
     const decision = decideGroup([first, repeat], [], WINDOWS, cipher);
     expect(decision.inserts).toHaveLength(1);
-    expect(decision.results[1]).toMatchObject({ duplicate: true, checkin: { id: first.row.id } });
+    expect(decision.results[1]).toMatchObject({ duplicate: true, earlier: { id: first.row.id } });
   });
 
   it('encrypts only the check-ins it inserts', () => {

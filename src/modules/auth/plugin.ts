@@ -86,10 +86,7 @@ export async function registerAuth(app: HttpApp, ctx: AppContext): Promise<void>
   app.decorateRequest('user', null);
   app.decorateRequest('authProblem', null);
 
-  app.addHook('onRequest', async (request, reply) => {
-    const token = request.cookies[SESSION_COOKIE];
-    if (!token) return;
-
+  const signIn = async (request: FastifyRequest, reply: FastifyReply, token: string) => {
     const found = await resolveSession(ctx, token);
     if ('problem' in found) {
       request.authProblem = found.problem;
@@ -101,17 +98,26 @@ export async function registerAuth(app: HttpApp, ctx: AppContext): Promise<void>
       return;
     }
     request.user = found.user;
+  };
+
+  // Both hooks run on every request, the phones' check-ins too, so they take Fastify's
+  // callback form and return at once when there is nothing to do instead of making a promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (!token) return done();
+    signIn(request, reply, token).then(() => done(), done);
   });
 
   // onSend rather than onResponse, so the audit entry exists once the client has the reply.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode !== 403) return payload;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode !== 403) return done(null, payload);
     const userId = request.user?.id ?? null;
     request.log.warn({ userId, method: request.method, url: request.url, authProblem: request.authProblem }, 'request forbidden');
-    if (request.user) {
-      await audit(ctx, request.user, 'access.denied', `${request.method} ${request.routeOptions.url ?? request.url}`, { url: request.url }, { ip: request.ip });
-    }
-    return payload;
+    if (!request.user) return done(null, payload);
+    audit(ctx, request.user, 'access.denied', `${request.method} ${request.routeOptions.url ?? request.url}`, { url: request.url }, { ip: request.ip }).then(
+      () => done(null, payload),
+      (error: Error) => done(error),
+    );
   });
 }
 

@@ -1,8 +1,19 @@
 import type { Kysely } from 'kysely';
-import type { DialectName } from '../../db/connection.js';
+import type pg from 'pg';
+import { pgPoolOf, type DialectName } from '../../db/connection.js';
 import type { Database } from '../../db/schema.js';
 import type { FieldCipher } from '../../shared/crypto.js';
-import { decideGroup, recentSince, type CheckinDraft, type CheckinWindows, type FarApartNote, type GroupDecision, type WrittenCheckin } from './checkin-rules.js';
+import {
+  decideGroup,
+  recentSince,
+  recordOf,
+  type CheckinDraft,
+  type CheckinRecord,
+  type CheckinWindows,
+  type FarApartNote,
+  type GroupDecision,
+  type WrittenCheckin,
+} from './checkin-rules.js';
 import { RecentCheckins } from './recent-checkins.js';
 import * as store from './store.js';
 
@@ -12,14 +23,16 @@ import * as store from './store.js';
  * server's thread; on a SQLite file it runs in a worker thread (checkin-thread.ts) with
  * its own connection, so the insert does not take the thread that serves HTTP.
  *
- * Groups may be written while earlier ones are still in flight. The read of a group then
- * overlaps the commit of the one before, which on PostgreSQL is most of a group's time.
- * The results are the same as if groups were written one by one:
+ * Groups may be written while earlier ones are still in flight: the read of a group then
+ * overlaps the commit of the one before, and on PostgreSQL groups that share no person
+ * commit side by side, so one WAL flush can cover several. The results are the same as if
+ * groups were written one by one:
  * - groups are decided in the order `write` was called, and each decision also sees the
  *   check-ins that earlier groups decided to insert but have not committed yet;
- * - groups commit in that order, each after the one before;
- * - when a group fails, its check-ins are not stored, so every later group decided with
- *   them reads and decides again before its commit.
+ * - a group that shares a person with an earlier group in flight commits after it;
+ * - when such an earlier group fails or decides again, the later one reads and decides
+ *   again before its commit, because a scan may have been folded into a check-in that
+ *   was never stored.
  */
 
 /** Maximum number of check-ins kept in memory (SQLite). Beyond it the writer reads the database for each group. */
@@ -35,18 +48,27 @@ export interface GroupResult {
 }
 
 type RecentCheckin = store.RecentCheckinRow;
+type PlacedCheckin = store.PlacedCheckin;
+
+/** A group decided and not yet committed. */
+interface InFlightGroup {
+  /** Order of the `write` call. */
+  seq: number;
+  subjects: Set<string>;
+  /** The check-ins it will insert, with venue positions. */
+  rows: RecentCheckin[];
+  /** Resolves true once committed as first decided, false when it failed or decided again. */
+  settled: Promise<boolean>;
+}
 
 export class CheckinGroupWriter {
   /** Recent check-ins in memory, SQLite only. Undefined until loaded, null when there are too many. */
   private recent: RecentCheckins | undefined | null;
-  /** Check-ins of groups decided and not yet committed, by group. */
-  private readonly uncommitted = new Set<RecentCheckin[]>();
+  private readonly inFlight = new Set<InFlightGroup>();
   /** Settles when the last group so far has been decided. */
   private decided: Promise<void> = Promise.resolve();
-  /** Settles when the last group so far has committed or failed. */
-  private committed: Promise<void> = Promise.resolve();
-  /** Number of groups that failed; a group decided before a failure decides again. */
-  private failures = 0;
+  private seq = 0;
+  private readonly pool: pg.Pool | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -54,6 +76,7 @@ export class CheckinGroupWriter {
     private readonly cipher: FieldCipher,
   ) {
     if (dialect !== 'sqlite') this.recent = null;
+    this.pool = pgPoolOf(db);
   }
 
   /** Drop the recent check-ins kept in memory, because rows were deleted. The next group loads them again. */
@@ -63,70 +86,90 @@ export class CheckinGroupWriter {
 
   /** Decide and store one group; `now` is the server's clock when the group formed. */
   async write(group: CheckinDraft[], windows: CheckinWindows, now: number): Promise<GroupResult> {
+    const seq = ++this.seq;
     const decidedBefore = this.decided;
-    const committedBefore = this.committed;
     let markDecided!: () => void;
-    let markCommitted!: () => void;
+    let markSettled!: (asDecided: boolean) => void;
     this.decided = new Promise<void>((resolve) => (markDecided = resolve));
-    this.committed = new Promise<void>((resolve) => (markCommitted = resolve));
+    const settled = new Promise<boolean>((resolve) => (markSettled = resolve));
 
-    let mine: RecentCheckin[] | undefined;
+    let mine: InFlightGroup | undefined;
+    let decidedAgain = false;
     try {
       const since = recentSince(group, windows);
-      const subjects = [...new Set(group.map((draft) => draft.row.subject_hash))];
+      const subjects = new Set(group.map((draft) => draft.row.subject_hash));
       const windowMs = Math.max(windows.duplicateMs, windows.travelMs);
 
-      // The read may overlap the commit of the group before; the decision waits its turn.
-      let read = await this.recentOf(subjects, since, windowMs, now);
+      // The read may overlap earlier groups' commits; the decision waits its turn.
+      let read = await this.recentOf([...subjects], since, windowMs, now);
       await decidedBefore;
-      let decidedAt = this.failures;
-      let decision = this.decide(group, read.rows, subjects, since, windows);
-      mine = this.positioned(decision, group);
-      this.uncommitted.add(mine);
-      markDecided();
+      for (;;) {
+        const earlier = [...this.inFlight].filter((other) => other.seq < seq && sharesSubject(other.subjects, subjects));
+        const decision = this.decide(group, read.rows, earlier, subjects, since, windows);
+        mine = { seq, subjects, rows: this.positioned(decision, group), settled };
+        this.inFlight.add(mine);
+        markDecided();
 
-      await committedBefore;
-      if (this.failures !== decidedAt) {
-        // An earlier group failed after this one was decided, perhaps folding a scan into a
-        // check-in that was never stored. Read and decide again.
-        this.uncommitted.delete(mine);
-        read = await this.recentOf(subjects, since, windowMs, now);
-        decidedAt = this.failures;
-        decision = this.decide(group, read.rows, subjects, since, windows);
-        mine = this.positioned(decision, group);
-        this.uncommitted.add(mine);
-      }
+        const earlierAsDecided = await Promise.all(earlier.map((other) => other.settled));
+        if (earlierAsDecided.every(Boolean)) {
+          // Looked up before the insert, so a failed lookup leaves nothing stored.
+          const results = await this.completeResults(decision);
+          await this.insert(decision);
+          this.inFlight.delete(mine);
+          if (this.recent) {
+            const venues = new Map(group.map((draft) => [draft.row.id, draft.venue]));
+            for (const checkin of decision.inserts) this.recent.add(checkin, venues.get(checkin.id)!);
+            this.recent.prune(now);
+          }
+          markSettled(!decidedAgain);
+          return { results, farApart: decision.farApart, recentIndexDropped: read.dropped };
+        }
 
-      await this.insert(decision);
-      this.uncommitted.delete(mine);
-      if (this.recent) {
-        const venues = new Map(group.map((draft) => [draft.row.id, draft.venue]));
-        for (const checkin of decision.inserts) this.recent.add(checkin, venues.get(checkin.id)!);
-        this.recent.prune(now);
+        // An earlier group failed or changed, so a scan may have been folded into a
+        // check-in that is not stored. Read and decide again.
+        this.inFlight.delete(mine);
+        decidedAgain = true;
+        read = await this.recentOf([...subjects], since, windowMs, now);
       }
-      return { results: decision.results, farApart: decision.farApart, recentIndexDropped: read.dropped };
     } catch (error) {
-      if (mine) this.uncommitted.delete(mine);
-      this.failures += 1;
+      if (mine) this.inFlight.delete(mine);
       throw error;
     } finally {
       markDecided();
-      markCommitted();
+      markSettled(false);
     }
   }
 
-  /** Decide over the rows read plus the matching check-ins of earlier groups still uncommitted. */
-  private decide(group: CheckinDraft[], read: RecentCheckin[], subjects: string[], since: number, windows: CheckinWindows): GroupDecision {
-    if (this.uncommitted.size === 0) return decideGroup(group, read, windows, this.cipher);
-    const wanted = new Set(subjects);
+  /**
+   * Turn the decision's outcomes into check-ins. A repeat folded into a check-in read from
+   * the database carries only its place and time, so those are looked up, in one query.
+   */
+  private async completeResults(decision: GroupDecision): Promise<WrittenCheckin[]> {
+    const missing = decision.results.flatMap((outcome) => (outcome.duplicate && !isWhole(outcome.earlier) ? [outcome.earlier.id] : []));
+    const found = new Map<string, CheckinRecord>();
+    for (const record of await store.findCheckinRecords(this.db, [...new Set(missing)])) found.set(record.id, record);
+
+    return decision.results.map((outcome) => {
+      if (!outcome.duplicate) return outcome;
+      const { earlier } = outcome;
+      const checkin = isWhole(earlier) ? recordOf(earlier) : found.get(earlier.id);
+      // Only a deletion between the read and this lookup gets here; retention keeps at least a day.
+      if (!checkin) throw new Error(`check-in ${earlier.id} was deleted while a repeat of it was decided`);
+      return { duplicate: true, checkin };
+    });
+  }
+
+  /** Decide over the rows read plus the matching check-ins of earlier groups still in flight. */
+  private decide(group: CheckinDraft[], read: PlacedCheckin[], earlier: InFlightGroup[], subjects: Set<string>, since: number, windows: CheckinWindows): GroupDecision {
+    if (earlier.length === 0) return decideGroup(group, read, windows, this.cipher);
     const seen = new Set(read.map((row) => row.id));
     const merged = [...read];
-    for (const rows of this.uncommitted) {
-      for (const row of rows) {
-        if (wanted.has(row.subject_hash) && row.checked_in_at >= since && !seen.has(row.id)) merged.push(row);
+    for (const other of earlier) {
+      for (const row of other.rows) {
+        if (subjects.has(row.subject_hash) && row.checked_in_at >= since && !seen.has(row.id)) merged.push(row);
       }
     }
-    merged.sort((a, b) => a.checked_in_at - b.checked_in_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    merged.sort(byTimeThenId);
     return decideGroup(group, merged, windows, this.cipher);
   }
 
@@ -155,7 +198,7 @@ export class CheckinGroupWriter {
    * memory, because this writer is the only writer of check-ins to the file. Otherwise they
    * come from the database.
    */
-  private async recentOf(subjects: string[], since: number, windowMs: number, now: number): Promise<{ rows: RecentCheckin[]; dropped?: GroupResult['recentIndexDropped'] }> {
+  private async recentOf(subjects: string[], since: number, windowMs: number, now: number): Promise<{ rows: PlacedCheckin[]; dropped?: GroupResult['recentIndexDropped'] }> {
     let dropped: GroupResult['recentIndexDropped'];
     if (this.recent === undefined) {
       const completeSince = now - windowMs - RECENT_SLACK_MS;
@@ -165,7 +208,25 @@ export class CheckinGroupWriter {
       dropped = { rows: this.recent.size, limit: MAX_RECENT_ROWS };
       this.recent = null;
     }
-    const rows = this.recent?.of(subjects, since) ?? (await store.listRecentCheckinsOfSubjects(this.db, subjects, since));
+    const rows = this.recent?.of(subjects, since) ?? (await store.listRecentCheckinsOfSubjects(this.db, subjects, since, this.pool));
     return { rows, dropped };
   }
+}
+
+function sharesSubject(a: Set<string>, b: Set<string>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const subject of small) if (large.has(subject)) return true;
+  return false;
+}
+
+/** True for a check-in row with all its columns (from memory or this writer), false for one read for a decision. */
+function isWhole(checkin: PlacedCheckin): checkin is RecentCheckin {
+  return 'method' in checkin;
+}
+
+/** Order of the database's reads: (checked_in_at, id). */
+function byTimeThenId(a: PlacedCheckin, b: PlacedCheckin): number {
+  if (a.checked_in_at !== b.checked_in_at) return a.checked_in_at - b.checked_in_at;
+  if (a.id === b.id) return 0;
+  return a.id < b.id ? -1 : 1;
 }

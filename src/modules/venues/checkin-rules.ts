@@ -1,7 +1,7 @@
 import { newId } from '../../shared/ids.js';
 import type { FieldCipher } from '../../shared/crypto.js';
 import { checkTravel } from './travel-check.js';
-import type { CheckinRow, FlagRow, RecentCheckinRow, VenueRow } from './store.js';
+import type { CheckinRow, FlagRow, PlacedCheckin, RecentCheckinRow, VenueRow } from './store.js';
 
 /**
  * Decisions on a group of check-ins, apart from any IO. A repeat scan within the
@@ -26,8 +26,11 @@ export interface CheckinDraft {
   venue: VenuePosition;
 }
 
+/** A stored check-in without its encrypted ID number and phone, as callers of the writer get it. */
+export type CheckinRecord = Omit<CheckinRow, 'id_number_enc' | 'phone_enc'>;
+
 export interface WrittenCheckin {
-  checkin: CheckinRow;
+  checkin: CheckinRecord;
   /** True when this scan fell inside the duplicate window and returned the earlier check-in. */
   duplicate: boolean;
 }
@@ -47,9 +50,16 @@ export interface FarApartNote {
   minutes: number;
 }
 
+/**
+ * The decision on one draft: inserted, or folded into an earlier check-in. The earlier
+ * one may carry only its place and time (read for the decision), so the writer looks up
+ * the rest of it.
+ */
+export type DraftOutcome = { duplicate: false; checkin: CheckinRecord } | { duplicate: true; earlier: PlacedCheckin };
+
 export interface GroupDecision {
   /** One per draft, in the group's order. */
-  results: WrittenCheckin[];
+  results: DraftOutcome[];
   inserts: CheckinRow[];
   flags: FlagRow[];
   farApart: FarApartNote[];
@@ -64,11 +74,10 @@ export function recentSince(group: readonly CheckinDraft[], windows: CheckinWind
 
 /**
  * Decide a group in order. `recent` contains the stored check-ins of the group's people
- * since `recentSince(group)`, each person's oldest first, with venue positions. It is not
- * changed. A later draft of the group sees the check-ins inserted for earlier ones.
+ * since `recentSince(group)`, oldest first, with venue positions. It is not changed. A later draft of the group sees the check-ins inserted for earlier ones.
  */
-export function decideGroup(group: readonly CheckinDraft[], recent: readonly RecentCheckinRow[], windows: CheckinWindows, cipher: FieldCipher): GroupDecision {
-  const bySubject = new Map<string, RecentCheckinRow[]>();
+export function decideGroup(group: readonly CheckinDraft[], recent: readonly PlacedCheckin[], windows: CheckinWindows, cipher: FieldCipher): GroupDecision {
+  const bySubject = new Map<string, PlacedCheckin[]>();
   for (const row of recent) {
     const list = bySubject.get(row.subject_hash);
     if (list) list.push(row);
@@ -80,7 +89,7 @@ export function decideGroup(group: readonly CheckinDraft[], recent: readonly Rec
     const list = bySubject.get(row.subject_hash) ?? [];
     const earlier = windows.duplicateMs > 0 ? findLatest(list, (c) => c.venue_id === venue.id && c.checked_in_at >= row.checked_in_at - windows.duplicateMs) : undefined;
     if (earlier) {
-      decision.results.push({ checkin: withoutPosition(earlier), duplicate: true });
+      decision.results.push({ duplicate: true, earlier });
       continue;
     }
 
@@ -112,18 +121,18 @@ export function decideGroup(group: readonly CheckinDraft[], recent: readonly Rec
     decision.inserts.push(checkin);
     list.push({ ...checkin, latitude: venue.latitude, longitude: venue.longitude });
     bySubject.set(checkin.subject_hash, list);
-    decision.results.push({ checkin, duplicate: false });
+    decision.results.push({ duplicate: false, checkin: recordOf(checkin) });
   }
   return decision;
 }
 
-function findLatest(list: RecentCheckinRow[], match: (c: RecentCheckinRow) => boolean): RecentCheckinRow | undefined {
+function findLatest(list: PlacedCheckin[], match: (c: PlacedCheckin) => boolean): PlacedCheckin | undefined {
   for (let i = list.length - 1; i >= 0; i--) if (match(list[i])) return list[i];
   return undefined;
 }
 
 /** Find the most recent check-in elsewhere, within the travel window, too far away to have come from. */
-function findFarApart(list: RecentCheckinRow[], venue: VenuePosition, at: number, travelMs: number) {
+function findFarApart(list: PlacedCheckin[], venue: VenuePosition, at: number, travelMs: number) {
   const here = { latitude: venue.latitude!, longitude: venue.longitude! };
   for (let i = list.length - 1; i >= 0; i--) {
     const other = list[i];
@@ -135,7 +144,8 @@ function findFarApart(list: RecentCheckinRow[], venue: VenuePosition, at: number
   return undefined;
 }
 
-function withoutPosition(row: RecentCheckinRow): CheckinRow {
-  const { latitude: _latitude, longitude: _longitude, ...checkin } = row;
-  return checkin;
+/** Return a check-in without its venue position and ciphertext. */
+export function recordOf(row: CheckinRow | RecentCheckinRow): CheckinRecord {
+  const { id_number_enc: _idNumber, phone_enc: _phone, latitude: _latitude, longitude: _longitude, ...record } = row as CheckinRow & Partial<RecentCheckinRow>;
+  return record;
 }

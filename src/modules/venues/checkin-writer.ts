@@ -7,7 +7,7 @@ import { onDbClose, sqliteFileOf } from '../../db/connection.js';
 import { masterKeyOf } from '../../shared/crypto.js';
 import { CheckinGroupWriter, type GroupResult } from './checkin-group.js';
 import type { CheckinDraft, CheckinWindows, WrittenCheckin } from './checkin-rules.js';
-import type { FromThread, ThreadData, ToThread } from './checkin-thread-protocol.js';
+import { unpackResult, type FromThread, type ThreadData, type ToThread } from './checkin-thread-protocol.js';
 
 /**
  * Group commit of check-ins. Check-ins that arrive while a group is written wait and go
@@ -23,7 +23,9 @@ import type { FromThread, ThreadData, ToThread } from './checkin-thread-protocol
  *
  * Where a group is written:
  * - PostgreSQL: in this thread (checkin-group.ts), reading the group's recent check-ins
- *   from the database, because several server processes may write.
+ *   from the database, because several server processes may write. A worker thread with
+ *   its own pool was tried too and cost the database more CPU per check-in
+ *   (docs/decisions.md).
  * - A SQLite file: in a worker thread with its own connection (checkin-thread.ts), which
  *   keeps the recent check-ins in memory and encrypts what it inserts. The insert and the
  *   encryption then use the second core instead of the thread that serves HTTP
@@ -40,7 +42,7 @@ const MAX_GROUP = 200;
  */
 const MAX_GROUPS_IN_FLIGHT = 2;
 
-/** Where groups go: a writer in this thread or the SQLite worker thread. */
+/** Destination of groups: a writer in this thread or the SQLite worker thread. */
 interface GroupStore {
   /** Resolves when groups can be written without a start-up wait. */
   ready(): Promise<void>;
@@ -160,7 +162,7 @@ class ThreadGroupStore implements GroupStore {
   private started: Promise<void> | undefined;
   private exited: Promise<void> | undefined;
   private seq = 0;
-  private readonly waiting = new Map<number, { resolve(result: GroupResult): void; reject(error: unknown): void }>();
+  private readonly waiting = new Map<number, { group: CheckinDraft[]; resolve(result: GroupResult): void; reject(error: unknown): void }>();
 
   constructor(
     private readonly data: ThreadData,
@@ -178,7 +180,7 @@ class ThreadGroupStore implements GroupStore {
     // Referenced while a group is in flight, so a script that awaits a check-in does not exit first.
     worker.ref();
     return new Promise<GroupResult>((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject });
+      this.waiting.set(seq, { group, resolve, reject });
       this.send(worker, { kind: 'write', seq, group, windows, now });
     });
   }
@@ -218,7 +220,7 @@ class ThreadGroupStore implements GroupStore {
       if (!waiter) return;
       this.waiting.delete(message.seq);
       if (this.waiting.size === 0) worker.unref();
-      if (message.kind === 'written') waiter.resolve(message.result);
+      if (message.kind === 'written') waiter.resolve(unpackResult(message.result, waiter.group));
       else waiter.reject(Object.assign(new Error(message.message), { code: message.code }));
     });
     worker.on('error', (error) => {

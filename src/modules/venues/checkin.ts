@@ -6,7 +6,7 @@ import { newId } from '../../shared/ids.js';
 import { venueCodeLookup, type CodeLookupResult } from './code-lookup.js';
 import { cardHashOf, checkIdNumber, normalizeCardNumber, normalizePhone } from './service.js';
 import { checkinWriter } from './checkin-writer.js';
-import type { CheckinDraft } from './checkin-rules.js';
+import type { CheckinDraft, CheckinRecord } from './checkin-rules.js';
 import * as store from './store.js';
 
 /**
@@ -62,7 +62,7 @@ export interface CheckinRequest {
 }
 
 export interface CheckinOutcome {
-  checkin: store.CheckinRow;
+  checkin: CheckinRecord;
   /** True when this scan fell inside the duplicate window and returned the earlier check-in. */
   duplicate: boolean;
 }

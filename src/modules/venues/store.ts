@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { CompiledQuery, PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import { SqliteRowBatch } from '../../db/connection.js';
 import { prepareQuery } from '../../db/prepared.js';
@@ -182,11 +183,14 @@ export async function insertCheckins(db: Executor, rows: CheckinRow[]): Promise<
   await db.executeQuery(CompiledQuery.raw(text, [parameter]));
 }
 
-/** A check-in with its venue's position, for the duplicate and far-apart checks. */
+/** A check-in with its venue's position, as the in-memory index of recent check-ins keeps it. */
 export interface RecentCheckinRow extends CheckinRow {
   latitude: number | null;
   longitude: number | null;
 }
+
+/** An earlier check-in as the duplicate and far-apart checks need it: whose, where and when. */
+export type PlacedCheckin = Pick<RecentCheckinRow, 'id' | 'venue_id' | 'checked_in_at' | 'subject_hash' | 'latitude' | 'longitude'>;
 
 /**
  * Query of the recent check-ins of a group's people, prepared once. The subject hashes go
@@ -194,7 +198,7 @@ export interface RecentCheckinRow extends CheckinRow {
  * so the text does not change with the group's size. Both plans probe the
  * (subject_hash, checked_in_at) index once per person.
  */
-const recentCheckinsQuery = prepareQuery<{ subjects: string | string[]; since: number }, RecentCheckinRow>((db, slot) => {
+const recentCheckinsQuery = prepareQuery<{ subjects: string | string[]; since: number }, PlacedCheckin>((db, slot) => {
   const subjects =
     db.getExecutor().adapter instanceof PostgresAdapter
       ? sql<boolean>`c.subject_hash = any(${slot('subjects')})`
@@ -202,19 +206,50 @@ const recentCheckinsQuery = prepareQuery<{ subjects: string | string[]; since: n
   return db
     .selectFrom('venue_checkins as c')
     .innerJoin('venues as v', 'v.id', 'c.venue_id')
-    .selectAll('c')
-    .select(['v.latitude', 'v.longitude'])
+    .select(['c.id', 'c.venue_id', 'c.checked_in_at', 'c.subject_hash', 'v.latitude', 'v.longitude'])
     .where(subjects)
     .where('c.checked_in_at', '>=', slot('since'))
     .orderBy('c.checked_in_at')
     .orderBy('c.id');
 });
 
-/** List the check-ins of these people (subject hashes) at or after `since`, oldest first. */
-export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: string[], since: number): Promise<RecentCheckinRow[]> {
+/**
+ * List the check-ins of these people (subject hashes) at or after `since`, oldest first.
+ * On PostgreSQL, given the pool, it runs as a named statement, which the server parses and
+ * plans once per connection instead of once per group.
+ */
+export async function listRecentCheckinsOfSubjects(db: Executor, subjectHashes: string[], since: number, pool?: pg.Pool): Promise<PlacedCheckin[]> {
   if (subjectHashes.length === 0) return [];
-  const subjects = db.getExecutor().adapter instanceof PostgresAdapter ? subjectHashes : JSON.stringify(subjectHashes);
-  return (await recentCheckinsQuery(db, { subjects, since })).rows;
+  if (db.getExecutor().adapter instanceof PostgresAdapter) {
+    if (pool) {
+      const text = recentCheckinsText(db);
+      return (await pool.query<PlacedCheckin>({ name: 'fangkong_recent_checkins', text, values: [subjectHashes, since] })).rows;
+    }
+    return (await recentCheckinsQuery(db, { subjects: subjectHashes, since })).rows;
+  }
+  return (await recentCheckinsQuery(db, { subjects: JSON.stringify(subjectHashes), since })).rows;
+}
+
+let recentTextPostgres: string | undefined;
+
+function recentCheckinsText(db: Executor): string {
+  recentTextPostgres ??= db
+    .selectFrom('venue_checkins as c')
+    .innerJoin('venues as v', 'v.id', 'c.venue_id')
+    .select(['c.id', 'c.venue_id', 'c.checked_in_at', 'c.subject_hash', 'v.latitude', 'v.longitude'])
+    .where(sql<boolean>`c.subject_hash = any(${sql.raw('$1')})`)
+    .where('c.checked_in_at', '>=', sql.raw<number>('$2'))
+    .orderBy('c.checked_in_at')
+    .orderBy('c.id')
+    .compile().sql;
+  return recentTextPostgres;
+}
+
+/** Find check-ins by id, without their ciphertext columns. */
+export async function findCheckinRecords(db: Executor, ids: string[]): Promise<Omit<CheckinRow, 'id_number_enc' | 'phone_enc'>[]> {
+  if (ids.length === 0) return [];
+  const columns = CHECKIN_COLUMNS.filter((name): name is Exclude<(typeof CHECKIN_COLUMNS)[number], 'id_number_enc' | 'phone_enc'> => name !== 'id_number_enc' && name !== 'phone_enc');
+  return db.selectFrom('venue_checkins').select(columns).where('id', 'in', ids).execute();
 }
 
 /**
