@@ -1,5 +1,6 @@
 import { UsageError, optionalOption, printJson, requireOption, wantsJson, type CliArgs, type Command } from '../../cli/command.js';
 import { DEFAULT_SIMULATOR_OPTIONS, runTerminalSimulator } from '../../../tools/simulators/terminal.js';
+import { formatLocalDateTime } from '../../shared/time.js';
 import { assignCard } from './cards.js';
 import { createDevice, listDevices } from './devices.js';
 
@@ -62,7 +63,7 @@ export const gateCommands: Command[] = [
       }
       if (rows.length === 0) process.stdout.write('该学校还没有登记设备\n');
       for (const row of rows) {
-        const seen = row.lastSeenAt ? new Date(row.lastSeenAt).toISOString() : '从未上报';
+        const seen = row.lastSeenAt ? `${formatLocalDateTime(row.lastSeenAt)}（北京时间）` : '从未上报';
         process.stdout.write(`${row.id}  ${KIND_LABELS[row.kind]}  ${row.name}  ${row.lane ?? '-'}  ${row.direction === 'in' ? '入校' : '离校'}  最后上报：${seen}\n`);
       }
     },
