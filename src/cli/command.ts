@@ -10,6 +10,7 @@ export interface Command {
   /** Words that select the command, for example ['school', 'add']. */
   name: string[];
   usage: string;
+  /** One line for `--help`, in Chinese like everything a user sees. */
   summary: string;
   /** False for commands that must not open the database (simulators). */
   needsRuntime?: boolean;

@@ -14,14 +14,14 @@ export const commands: Command[] = [
   {
     name: ['serve'],
     usage: 'serve',
-    summary: 'serve the API and run the scheduler and the notice dispatcher',
+    summary: '启动服务：提供 API 和控制台，并运行定时任务与通知发送',
     needsRuntime: false,
     run: async () => serveCommand(),
   },
   {
     name: ['school', 'add'],
     usage: 'school add --code C --name N [--district D] [--json]',
-    summary: 'create a school',
+    summary: '创建学校',
     run: async (args, runtime) => {
       const school = await createSchool(runtime!.ctx, {
         code: requireOption(args, 'code'),

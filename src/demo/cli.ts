@@ -114,7 +114,7 @@ export const demoCommands: Command[] = [
   {
     name: ['demo', 'morning'],
     usage: 'demo morning [--json]',
-    summary: 'replay the evening, 04:30 and 06:30 syncs, their notices and the gate morning on the demo school; gate events of a day replayed before are not recorded again',
+    summary: '在演示学校重放前一晚 21:00、当天 04:30 和 06:30 的同步、相应通知和早晨校门通行；已重放过的日期不会重复记录通行事件',
     needsRuntime: false,
     run: async (args) => {
       const { report, where } = await replay();

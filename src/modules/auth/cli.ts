@@ -52,7 +52,7 @@ export const authCommands: Command[] = [
   {
     name: ['user', 'add'],
     usage: 'user add --username U --role R [--school C] [--class 二(3)班] [--name 显示名] --password-stdin [--json]',
-    summary: 'create a console account; the password is read from standard input',
+    summary: '创建控制台账号；密码从标准输入读取',
     run: async (args, runtime) => addUser(args, runtime),
   },
 ];

@@ -51,7 +51,7 @@ export const faceCommands: Command[] = [
   {
     name: ['enroll-face'],
     usage: 'enroll-face --school C PATH [--person ID] [--json]',
-    summary: 'enrol a face photo of --person (id, student or staff number, ID number), or every photo of folder PATH named by those numbers; a re-run skips photos already enrolled',
+    summary: '为 --person（人员 ID、学号、工号或身份证号）录入一张人脸照片，或录入文件夹 PATH 中按这些编号命名的全部照片；重新运行会跳过已录入的照片',
     run: async (args, runtime) => {
       const ctx = runtime!.ctx;
       const school = await getSchoolByCodeOrThrow(ctx, requireOption(args, 'school'));
@@ -85,7 +85,7 @@ export const faceCommands: Command[] = [
   {
     name: ['identify'],
     usage: 'identify --school C PHOTO [--json]',
-    summary: 'match the face in PHOTO against the school gallery: nearest person, distance, margin to the second and the gate decision',
+    summary: '将照片 PHOTO 中的人脸与本校人脸库比对：最相近的人、距离、与第二相近者的差距，以及闸机的判定',
     run: async (args, runtime) => {
       const ctx = runtime!.ctx;
       const school = await getSchoolByCodeOrThrow(ctx, requireOption(args, 'school'));

@@ -23,7 +23,7 @@ export const gateCommands: Command[] = [
   {
     name: ['device', 'add'],
     usage: 'device add --school C --kind hikvision|api|kiosk --name N [--lane L] [--direction in|out] [--json]',
-    summary: 'register a gate device and print its id and key (the key is shown once)',
+    summary: '登记闸机设备，输出设备 ID 和密钥（密钥只显示一次）',
     run: async (args, runtime) => {
       const { device, key } = await createDevice(runtime!.ctx, {
         schoolCode: requireOption(args, 'school'),
@@ -53,7 +53,7 @@ export const gateCommands: Command[] = [
   {
     name: ['device', 'list'],
     usage: 'device list --school C [--json]',
-    summary: 'list the gate devices of a school with when each was last heard from',
+    summary: '列出学校的闸机设备及各自最后上报时间（北京时间）',
     run: async (args, runtime) => {
       const devices = await listDevices(runtime!.ctx, requireOption(args, 'school'));
       const rows = devices.map((d) => ({ id: d.id, kind: d.kind, name: d.name, lane: d.lane, direction: d.direction, active: d.active === 1, lastSeenAt: d.last_seen_at }));
@@ -71,7 +71,7 @@ export const gateCommands: Command[] = [
   {
     name: ['card', 'assign'],
     usage: 'card assign --school C --card NUMBER (--student-number X | --staff-number X | --person ID) [--json]',
-    summary: 'give a card number to a person (a card moves if it was someone else’s)',
+    summary: '为人员绑定卡号（该卡原属他人时改绑到此人）',
     run: async (args, runtime) => {
       const result = await assignCard(runtime!.ctx, {
         schoolCode: requireOption(args, 'school'),
@@ -87,7 +87,7 @@ export const gateCommands: Command[] = [
   {
     name: ['simulate', 'terminal'],
     usage: 'simulate terminal --url U --device ID --key K [--mode hikvision|api] [--count N] [--rate R] [--concurrency C] [--employee-no A,B] [--card A,B] [--fever-every N] [--messy] [--picture] [--first-serial N] [--json]',
-    summary: 'send gate events to a Fangkong server on this machine as a Hikvision terminal or an API lane',
+    summary: '模拟海康终端或 API 通道，向本机的防控平台发送通行事件',
     needsRuntime: false,
     run: async (args) => {
       const mode = optionalOption(args, 'mode') ?? 'hikvision';

@@ -22,7 +22,7 @@ export const healthcodeCommands: Command[] = [
   {
     name: ['sync'],
     usage: 'sync --school C [--json]',
-    summary: 'sync a school’s health codes now; notices only go to the outbox',
+    summary: '立即同步该校健康码；通知只写入待发队列',
     run: async (args, runtime) => {
       const ctx = runtime!.ctx;
       const school = await getSchoolByCodeOrThrow(ctx, requireOption(args, 'school'));
@@ -50,7 +50,7 @@ export const healthcodeCommands: Command[] = [
   {
     name: ['codes'],
     usage: 'codes --school C [--json]',
-    summary: 'list each person’s current health code (ID numbers masked)',
+    summary: '列出每人当前的健康码（身份证号脱敏）',
     run: async (args, runtime) => {
       const ctx = runtime!.ctx;
       const entries = await service.listSchoolCodes(ctx, requireOption(args, 'school'));
@@ -70,7 +70,7 @@ export const healthcodeCommands: Command[] = [
   {
     name: ['schedule'],
     usage: 'schedule --school C (--preset P | --cron "M H D M W[;...]") [--json]',
-    summary: `set a school's full-sync times (presets: ${Object.keys(SYNC_PRESETS).join(', ')}; Asia/Shanghai)`,
+    summary: `设置学校的全量同步时间（预设：${Object.keys(SYNC_PRESETS).join('、')}；北京时间）`,
     run: async (args, runtime) => {
       const preset = optionalOption(args, 'preset');
       const cron = optionalOption(args, 'cron');
@@ -88,7 +88,7 @@ export const healthcodeCommands: Command[] = [
   {
     name: ['simulate', 'bureau'],
     usage: 'simulate bureau [--port N] [--app-key K] [--app-secret S] [--latency MS] [--rps N] [--error-rate R] [--json]',
-    summary: 'run the health-code bureau simulator on 127.0.0.1 until Ctrl-C',
+    summary: '在 127.0.0.1 上运行大数据局健康码接口模拟器，按 Ctrl-C 停止',
     needsRuntime: false,
     run: async (args) => {
       const simulator = await startBureauSimulator({

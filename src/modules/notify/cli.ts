@@ -15,7 +15,7 @@ export const notifyCommands: Command[] = [
   {
     name: ['simulate', 'dingtalk'],
     usage: 'simulate dingtalk [--port N] [--app-key K] [--app-secret S] [--agent-id A] [--robot-secret S] [--robot-token T] [--keywords A,B] [--json]',
-    summary: 'run the DingTalk simulator on 127.0.0.1 until Ctrl-C',
+    summary: '在 127.0.0.1 上运行钉钉模拟器，按 Ctrl-C 停止',
     needsRuntime: false,
     run: async (args) => {
       const appKey = optionalOption(args, 'app-key') ?? 'fangkong-dingtalk-sim';

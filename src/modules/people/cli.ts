@@ -51,7 +51,7 @@ export const peopleCommands: Command[] = [
     name: ['import-roster'],
     usage: 'import-roster --school C FILE [--create-classes] [--json]',
     summary:
-      'import a pupil or staff roster (.xlsx or .csv); rows naming a class the school lacks are rejected unless --create-classes; exit 0 when the file was read, even with rejected rows',
+      '导入学生或教职工花名册（.xlsx 或 .csv）；班级不存在的行会被拒绝，除非加 --create-classes；文件读取成功即返回 0，即使有被拒绝的行',
     run: async (args, runtime) => {
       const ctx = runtime!.ctx;
       const schoolCode = requireOption(args, 'school');
@@ -83,7 +83,7 @@ export const peopleCommands: Command[] = [
   {
     name: ['export-roster'],
     usage: 'export-roster --school C FILE [--staff] [--json]',
-    summary: 'write the pupil roster (or --staff) to FILE (.xlsx or .csv) in the import layout, ID numbers included',
+    summary: '按导入格式把学生花名册（加 --staff 为教职工）写入 FILE（.xlsx 或 .csv），含身份证号',
     run: async (args, runtime) => {
       const ctx = runtime!.ctx;
       const schoolCode = requireOption(args, 'school');
