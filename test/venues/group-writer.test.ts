@@ -19,7 +19,7 @@ interface Place {
   longitude: number | null;
 }
 
-/** A scan check-in of `idNumber` at `venue`, as recordCheckin builds it. */
+/** Build a scan check-in of `idNumber` at `venue`, as recordCheckin does. */
 function draftOf(ctx: AppContext, venue: Place, idNumber: string, at: number, name = '测试乘客'): CheckinDraft {
   const hash = ctx.cipher.hash(idNumber);
   return {

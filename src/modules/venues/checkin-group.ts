@@ -20,7 +20,7 @@ import * as store from './store.js';
 /**
  * The database side of the check-in writer: read the group's recent check-ins, decide the
  * group (checkin-rules.ts) and insert it in one transaction. On PostgreSQL it runs in the
- * server's thread; on a SQLite file it runs in a worker thread (checkin-thread.ts) with
+ * server's thread. On a SQLite file it runs in a worker thread (checkin-thread.ts) with
  * its own connection, so the insert does not take the thread that serves HTTP.
  *
  * Groups may be written while earlier ones are still in flight: the read of a group then

@@ -39,8 +39,9 @@ const MAX_GROUP = 200;
 /**
  * Groups handed to the store and not yet committed, at most. In this thread two let the
  * next group read and decide while the one before commits. The SQLite worker thread gets
- * one at a time, so the next group grows while it writes: 25 to 29 % of the bare route at
- * 10 connections against 23 to 26 % with two and 22 to 24 % with four (2026-12-05).
+ * one at a time, so the next group grows while it writes. At 10 connections that reached
+ * 25 to 29 % of the bare route, against 23 to 26 % with two and 22 to 24 % with four
+ * (bench/venue-checkin.ts, 2-core machine, 2026-12-05).
  */
 const MAX_GROUPS_IN_FLIGHT = { local: 2, thread: 1 };
 
@@ -159,8 +160,8 @@ const THREAD_STOP_TIMEOUT_MS = 5_000;
 
 /**
  * Groups written by the worker thread of checkin-thread.ts. The thread starts with the
- * first group and again after a crash; a group in flight when it crashed fails, and its
- * callers get the error.
+ * first group, and again with the next group after a crash. A group in flight when the
+ * thread crashed fails, and its callers get the error.
  */
 class ThreadGroupStore implements GroupStore {
   private worker: Worker | undefined;
