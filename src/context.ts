@@ -17,6 +17,12 @@ export interface AppContext {
   log: Logger;
   /** Current instant in epoch milliseconds; tests replace it to walk through a day. */
   now: () => number;
+  /**
+   * The process's clock for heartbeats that other processes check for staleness. Code
+   * that backdates `now` to record past events (the demo replay) keeps this clock, so a
+   * live run never looks dead to a process on the real clock.
+   */
+  livenessNow: () => number;
 }
 
 export function createContext(options: {
@@ -25,6 +31,8 @@ export function createContext(options: {
   cipher: FieldCipher;
   log: Logger;
   now?: () => number;
+  /** Defaults to `now`, so a test that moves its clock moves both. */
+  livenessNow?: () => number;
 }): AppContext {
   return {
     config: options.config,
@@ -33,5 +41,6 @@ export function createContext(options: {
     cipher: options.cipher,
     log: options.log,
     now: options.now ?? Date.now,
+    livenessNow: options.livenessNow ?? options.now ?? Date.now,
   };
 }

@@ -150,12 +150,12 @@ export async function setRunTotal(db: Executor, id: string, total: number): Prom
   await db.updateTable('sync_runs').set({ total }).where('id', '=', id).execute();
 }
 
-/** Add one committed batch to the run's counters (in the batch's transaction). */
+/** Add one committed batch to the run's counters (in the batch's transaction) and renew its heartbeat. */
 export async function addBatchProgress(
   db: Executor,
   id: string,
   progress: { processed: number; failed: number; changes: number; failedBatch: boolean },
-  now: number,
+  heartbeatAt: number,
 ): Promise<void> {
   await db
     .updateTable('sync_runs')
@@ -164,7 +164,7 @@ export async function addBatchProgress(
       failed: eb('failed', '+', progress.failed),
       changes: eb('changes', '+', progress.changes),
       failed_batches: eb('failed_batches', '+', progress.failedBatch ? 1 : 0),
-      heartbeat_at: now,
+      heartbeat_at: heartbeatAt,
     }))
     .where('id', '=', id)
     .execute();
@@ -174,11 +174,11 @@ export async function finishRun(
   db: Executor,
   id: string,
   result: { status: SyncRunStatus; counts: string; error: string | null },
-  now: number,
+  at: { finishedAt: number; heartbeatAt: number },
 ): Promise<void> {
   await db
     .updateTable('sync_runs')
-    .set({ status: result.status, finished_at: now, heartbeat_at: now, counts: result.counts, error: result.error })
+    .set({ status: result.status, finished_at: at.finishedAt, heartbeat_at: at.heartbeatAt, counts: result.counts, error: result.error })
     .where('id', '=', id)
     .execute();
 }

@@ -42,8 +42,14 @@ import * as store from './store.js';
 export const HOLDER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 /** How often a running sync proves it is alive. */
 export const RUN_HEARTBEAT_MS = 10_000;
-/** A running sync whose heartbeat is older than this belongs to a dead process. */
+/**
+ * A running sync whose heartbeat is older than this belongs to a dead process. Heartbeats
+ * and this check use ctx.livenessNow, never the run's own (possibly backdated) clock.
+ */
 export const RUN_STALE_AFTER_MS = 60_000;
+
+/** Ids of the runs this process is executing. Recovery never interrupts them. */
+const runsInThisProcess = new Set<string>();
 
 export interface ColorCounts {
   green: number;
@@ -130,8 +136,11 @@ export async function startSync(
   const school = await people.getSchoolByIdOrThrow(ctx, schoolId);
   const client = options.client ?? getBureauClient(ctx);
   const runId = await claimRun(ctx, school, trigger, options.resumedFrom ?? null);
+  runsInThisProcess.add(runId);
   ctx.log.info({ runId, schoolId, trigger }, 'health-code sync started');
-  const done = executeRun(ctx, { runId, school, client, signal: options.signal, resumedFrom: options.resumedFrom ?? null });
+  const done = executeRun(ctx, { runId, school, client, signal: options.signal, resumedFrom: options.resumedFrom ?? null }).finally(() =>
+    runsInThisProcess.delete(runId),
+  );
   return { runId, done };
 }
 
@@ -145,7 +154,7 @@ async function claimRun(ctx: AppContext, school: people.SchoolSummary, trigger: 
       status: 'running',
       started_at: now,
       finished_at: null,
-      heartbeat_at: now,
+      heartbeat_at: ctx.livenessNow(),
       holder: HOLDER,
       total: 0,
       processed: 0,
@@ -163,8 +172,8 @@ async function claimRun(ctx: AppContext, school: people.SchoolSummary, trigger: 
       // The partial unique index allows one running run per school.
       const running = await store.findRunningSyncRun(ctx.db, school.id);
       if (!running) throw error;
-      const staleBefore = now - RUN_STALE_AFTER_MS;
-      if (running.heartbeat_at >= staleBefore) throw new AppError('SYNC_ALREADY_RUNNING', { school: school.name });
+      const staleBefore = ctx.livenessNow() - RUN_STALE_AFTER_MS;
+      if (runsInThisProcess.has(running.id) || running.heartbeat_at >= staleBefore) throw new AppError('SYNC_ALREADY_RUNNING', { school: school.name });
       await interruptRun(ctx, running, staleBefore);
     }
   }
@@ -197,7 +206,7 @@ class RunTally {
 async function executeRun(ctx: AppContext, run: RunContext): Promise<SyncRunResult> {
   const log = ctx.log.child({ runId: run.runId, schoolId: run.school.id });
   const heartbeat = setInterval(() => {
-    store.touchRun(ctx.db, run.runId, ctx.now()).catch((error: unknown) => log.warn({ err: error }, 'sync heartbeat failed'));
+    store.touchRun(ctx.db, run.runId, ctx.livenessNow()).catch((error: unknown) => log.warn({ err: error }, 'sync heartbeat failed'));
   }, RUN_HEARTBEAT_MS);
   heartbeat.unref();
 
@@ -377,7 +386,7 @@ async function commitBatch(ctx: AppContext, run: RunContext, batch: people.SyncT
     await store.upsertCodes(trx, codeRows);
     await store.insertChanges(trx, changeRows);
     await writePlan(trx, plan, now);
-    await store.addBatchProgress(trx, run.runId, { processed: batch.length, failed, changes: changeRows.length, failedBatch: !outcome.ok }, now);
+    await store.addBatchProgress(trx, run.runId, { processed: batch.length, failed, changes: changeRows.length, failedBatch: !outcome.ok }, ctx.livenessNow());
   });
 
   for (const row of codeRows) run.codes?.set(row.person_id, row);
@@ -485,7 +494,7 @@ async function finishRunWithNotices(
     await writePlan(trx, changePlan, now);
     await store.markChangesNotified(trx, changes.map((c) => c.id), now);
     await writePlan(trx, failurePlan, now);
-    await store.finishRun(trx, run.runId, { status, counts: JSON.stringify(tally.counts), error }, now);
+    await store.finishRun(trx, run.runId, { status, counts: JSON.stringify(tally.counts), error }, { finishedAt: now, heartbeatAt: ctx.livenessNow() });
   });
 }
 
@@ -521,10 +530,12 @@ async function planRunChangeNotices(
 }
 
 /**
- * Mark a dead process's run interrupted (only if it is still stale) and queue the
- * notices of the changes it committed. Returns whether this call interrupted it.
+ * Mark a dead process's run interrupted (only if it is still stale and not executing in
+ * this process) and queue the notices of the changes it committed. Returns whether this
+ * call interrupted it.
  */
 async function interruptRun(ctx: AppContext, running: store.SyncRunRow, staleBefore: number): Promise<boolean> {
+  if (runsInThisProcess.has(running.id)) return false;
   const now = ctx.now();
   const won = await store.markRunInterrupted(ctx.db, running.id, staleBefore, now, `运行同步的进程（${running.holder}）已停止，本次同步中断`);
   if (!won) return false;
@@ -556,15 +567,14 @@ export async function recoverInterruptedRuns(
   ctx: AppContext,
   options: { resume: boolean; client?: BureauClient },
 ): Promise<Array<{ interruptedRunId: string; runId?: string; done?: Promise<SyncRunResult> }>> {
-  const now = ctx.now();
-  const staleBefore = now - RUN_STALE_AFTER_MS;
+  const staleBefore = ctx.livenessNow() - RUN_STALE_AFTER_MS;
   const recovered: Array<{ interruptedRunId: string; runId?: string; done?: Promise<SyncRunResult> }> = [];
-  for (const run of await store.listStaleRunningRuns(ctx.db, staleBefore)) {
+  for (const run of await listStaleRuns(ctx, staleBefore)) {
     if (await interruptRun(ctx, run, staleBefore)) recovered.push({ interruptedRunId: run.id });
   }
   if (!options.resume) return recovered;
 
-  for (const run of await listResumableRuns(ctx, now)) {
+  for (const run of await listResumableRuns(ctx, ctx.now())) {
     let entry = recovered.find((r) => r.interruptedRunId === run.id);
     if (!entry) {
       entry = { interruptedRunId: run.id };
@@ -581,6 +591,11 @@ export async function recoverInterruptedRuns(
   return recovered;
 }
 
+/** Running runs with a stale heartbeat, except those this process is executing. */
+async function listStaleRuns(ctx: AppContext, staleBefore: number): Promise<store.SyncRunRow[]> {
+  return (await store.listStaleRunningRuns(ctx.db, staleBefore)).filter((run) => !runsInThisProcess.has(run.id));
+}
+
 /** Interrupted runs of the last six hours that are still their school's latest run. */
 async function listResumableRuns(ctx: AppContext, now: number): Promise<store.SyncRunRow[]> {
   const resumable: store.SyncRunRow[] = [];
@@ -593,7 +608,6 @@ async function listResumableRuns(ctx: AppContext, now: number): Promise<store.Sy
 
 /** True when recoverInterruptedRuns has work: a stale running run, or one to resume. */
 export async function hasRecoverableRuns(ctx: AppContext, options: { resume: boolean }): Promise<boolean> {
-  const now = ctx.now();
-  if ((await store.listStaleRunningRuns(ctx.db, now - RUN_STALE_AFTER_MS)).length > 0) return true;
-  return options.resume && (await listResumableRuns(ctx, now)).length > 0;
+  if ((await listStaleRuns(ctx, ctx.livenessNow() - RUN_STALE_AFTER_MS)).length > 0) return true;
+  return options.resume && (await listResumableRuns(ctx, ctx.now())).length > 0;
 }
