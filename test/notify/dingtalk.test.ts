@@ -130,6 +130,14 @@ describe('DingTalk client against the simulator', () => {
     expect(logLines.join('')).not.toContain('10012345678');
   });
 
+  it('logs an unknown mobile at debug, not as a warning', async () => {
+    logLines.length = 0;
+    expect(await client.getUserIdByMobile('10088888888')).toBeUndefined();
+    const lookups = logLines.map((line) => JSON.parse(line)).filter((line) => line.operation === 'getbymobile');
+    expect(lookups).toEqual([expect.objectContaining({ level: 20, errcode: 60121 })]);
+    expect(logLines.join('')).not.toContain('dingtalk returned an error');
+  });
+
   it('signs robot messages the simulator accepts', async () => {
     sim.reset();
     await client.sendRobot({ title: '防控提醒', markdown: '### 防控提醒\n\n今日无异常。' });

@@ -88,6 +88,8 @@ interface RequestSpec {
   body?: unknown;
   /** True for calls that deliver a message: a failure after the request left is uncertain. */
   delivers: boolean;
+  /** Errcodes that are an expected result, not a failure (60121 for getbymobile). They are thrown as usual but logged at debug. */
+  expectedErrcodes?: number[];
 }
 
 export function createDingTalkClient(config: Config['dingtalk'], log: Logger, options: DingTalkClientOptions = {}): DingTalkClient {
@@ -147,14 +149,14 @@ export function createDingTalkClient(config: Config['dingtalk'], log: Logger, op
   }
 
   /** Call an endpoint that takes the access token, fetching a new token once when DingTalk rejects it. */
-  async function callWithToken(operation: string, path: string, body: unknown, delivers: boolean): Promise<DingTalkReply> {
+  async function callWithToken(operation: string, path: string, body: unknown, delivers: boolean, expectedErrcodes?: number[]): Promise<DingTalkReply> {
     requireWorkNoticeConfig(operation);
     for (let round = 1; ; round++) {
       const token = await getAccessToken();
       const url = new URL(`${apiUrl}${path}`);
       url.searchParams.set('access_token', token);
       try {
-        return await call({ operation, method: 'POST', url, body, delivers });
+        return await call({ operation, method: 'POST', url, body, delivers, expectedErrcodes });
       } catch (error) {
         if (!isDingTalkError(error) || error.kind !== 'token' || round > 1) throw error;
         log.warn({ operation, errcode: error.details.errcode }, 'dingtalk rejected the access token; fetching a new one');
@@ -188,7 +190,11 @@ export function createDingTalkClient(config: Config['dingtalk'], log: Logger, op
 
     if (reply && typeof reply.errcode === 'number' && reply.errcode !== 0) {
       const kind = classifyErrcode(reply.errcode);
-      log.warn({ operation: spec.operation, errcode: reply.errcode, httpStatus: response.status, durationMs }, 'dingtalk returned an error');
+      if (spec.expectedErrcodes?.includes(reply.errcode)) {
+        log.debug({ operation: spec.operation, errcode: reply.errcode, durationMs }, 'dingtalk request done');
+      } else {
+        log.warn({ operation: spec.operation, errcode: reply.errcode, httpStatus: response.status, durationMs }, 'dingtalk returned an error');
+      }
       throw new DingTalkError(kind, `${spec.operation} failed with errcode ${reply.errcode}`, {
         operation: spec.operation,
         errcode: reply.errcode,
@@ -260,7 +266,7 @@ export function createDingTalkClient(config: Config['dingtalk'], log: Logger, op
 
     async getUserIdByMobile(mobile) {
       try {
-        const reply = await callWithToken('getbymobile', '/topapi/v2/user/getbymobile', { mobile }, false);
+        const reply = await callWithToken('getbymobile', '/topapi/v2/user/getbymobile', { mobile }, false, [USER_NOT_FOUND_ERRCODE]);
         const result = reply.result as { userid?: unknown } | undefined;
         return typeof result?.userid === 'string' && result.userid !== '' ? result.userid : undefined;
       } catch (error) {
