@@ -4,13 +4,14 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, demoDataDir, loadConfig, type Config } from './config.js';
 import pino from 'pino';
 import { openRuntime, type Runtime } from './runtime.js';
-import { createLogger } from './shared/logger.js';
 import { AppError } from './shared/errors.js';
 import { CliError, UsageError, type CliArgs, type Command } from './cli/command.js';
 import { commands } from './cli/commands.js';
+import { openCliLog, type CliLog } from './cli/cli-log.js';
+import { formatLogSummary } from './cli/log-summary.js';
 
 /** Options that never take a value, so `--staff FILE` leaves FILE a positional. */
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'staff', 'messy', 'picture', 'password-stdin', 'create-classes']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'verbose', 'staff', 'messy', 'picture', 'password-stdin', 'create-classes']);
 
 /** Split argv into options and positionals; a flag, or `--name` without a value, is true. */
 export function parseArgs(argv: string[]): CliArgs {
@@ -47,7 +48,16 @@ function findCommand(positionals: string[]): { command: Command; rest: string[] 
 function printHelp(): void {
   const lines = ['fangkong：智慧防控平台命令行', '', '命令：'];
   for (const command of commands) lines.push(`  ${command.usage.padEnd(58)} ${command.summary}`);
-  lines.push('', '设置来自 FANGKONG_* 环境变量，详见 README.zh-CN.md。凡输出报告的命令都支持 --json，输出一个 JSON 对象。');
+  lines.push(
+    '',
+    '设置来自 FANGKONG_* 环境变量，详见 README.zh-CN.md。凡输出报告的命令都支持 --json，输出一个 JSON 对象。',
+    '',
+    '日志：命令的运行日志（JSON 行，时间为 UTC）写入数据目录下的 logs/cli-YYYY-MM-DD.log（按北京时间每天一个文件），',
+    '终端只显示命令结果；运行中有警告或错误时，结束时用中文列出条数和日志文件位置。',
+    '  --verbose                同时把 JSON 日志输出到标准错误（供开发人员排查）',
+    '  FANGKONG_LOG_LEVEL       日志级别（默认 info；silent 不写日志）',
+    'serve 的日志仍输出到标准输出。',
+  );
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -67,20 +77,59 @@ export async function runCli(argv: string[]): Promise<void> {
     return;
   }
 
+  const commandName = found.command.name.join(' ');
+  const started = Date.now();
   let runtime: Runtime | undefined;
+  let cliLog: CliLog | undefined;
   try {
-    if (found.command.needsRuntime !== false) {
-      // Logs go to stderr, so stdout carries only the command's output (one object with --json).
-      const config = commandConfig();
-      runtime = await openRuntime({ config, log: createLogger(config.logLevel, pino.destination(2)) });
-    }
-    const code = await found.command.run({ options: args.options, positionals: found.rest }, runtime);
+    // Logs go to the command-line log file (and stderr with --verbose), so the terminal
+    // shows only the command's Chinese output and stdout only its result.
+    const config = found.command.needsRuntime !== false ? commandConfig() : undefined;
+    cliLog = openCommandLog(found.command, config, args.options.verbose === true);
+    const log = cliLog?.log ?? SILENT_LOG;
+    log.info({ command: commandName, options: Object.keys(args.options) }, 'command started');
+    if (config) runtime = await openRuntime({ config, log });
+    const code = await found.command.run({ options: args.options, positionals: found.rest }, runtime, log);
     if (typeof code === 'number') process.exitCode = code;
   } catch (error) {
-    process.exitCode = reportCliError(error, found.command);
+    logCommandError(cliLog, commandName, error);
+    process.exitCode = reportCliError(error, found.command, cliLog?.fileWritten() ? cliLog.file : undefined);
   } finally {
     if (runtime) await runtime.close();
+    if (cliLog) finishCommandLog(cliLog, commandName, started);
   }
+}
+
+const SILENT_LOG = pino({ level: 'silent' });
+
+/**
+ * Open the log file of a command: under the data directory it works on, or the one its
+ * `logDataDir` names. Undefined for commands that do not log (simulators, `serve`).
+ */
+function openCommandLog(command: Command, config: Readonly<Config> | undefined, verbose: boolean): CliLog | undefined {
+  if (config) return openCliLog({ dataDir: config.dataDir, level: config.logLevel, verbose });
+  if (!command.logDataDir) return undefined;
+  const base = loadConfig();
+  return openCliLog({ dataDir: command.logDataDir(base), level: base.logLevel, verbose });
+}
+
+/** Log a failed command: an expected failure (bad usage, a Chinese message for the user) at info, any other at error. */
+function logCommandError(cliLog: CliLog | undefined, command: string, error: unknown): void {
+  if (!cliLog) return;
+  const expected = error instanceof UsageError || error instanceof CliError || error instanceof ConfigError || error instanceof AppError;
+  if (expected) cliLog.log.info({ command, error: error instanceof AppError ? error.code : error.constructor.name }, 'command rejected');
+  else cliLog.log.error({ command, err: error }, COMMAND_FAILED);
+}
+
+/** The log message of an unexpected command failure, which reportCliError already shows, so the summary leaves it out. */
+const COMMAND_FAILED = 'command failed';
+
+/** Log the end of the run, print the Chinese summary of its warnings and errors, and close the file. */
+function finishCommandLog(cliLog: CliLog, command: string, started: number): void {
+  cliLog.log.info({ command, exitCode: Number(process.exitCode ?? 0), durationMs: Date.now() - started }, 'command finished');
+  const summary = formatLogSummary(cliLog.problems().filter((problem) => problem.message !== COMMAND_FAILED), cliLog.file);
+  if (summary) process.stderr.write(summary);
+  cliLog.close();
 }
 
 /**
@@ -97,7 +146,8 @@ function commandConfig(): Config {
   return Object.freeze({ ...config, dataDir });
 }
 
-function reportCliError(error: unknown, command: Command): number {
+/** Print a failed command's Chinese message. `logFile` is where an unexpected error's stack was logged. */
+function reportCliError(error: unknown, command: Command, logFile: string | undefined): number {
   if (error instanceof UsageError) {
     process.stderr.write(`${error.message}\n用法：fangkong ${command.usage}\n`);
     return 2;
@@ -116,6 +166,7 @@ function reportCliError(error: unknown, command: Command): number {
   }
   process.stderr.write(`命令执行失败：${error instanceof Error ? error.message : String(error)}\n`);
   if (process.env.FANGKONG_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  else if (logFile) process.stderr.write(`错误详情（含堆栈）已写入日志文件 ${logFile}；设置 FANGKONG_DEBUG=1 可直接显示。\n`);
   else process.stderr.write('设置 FANGKONG_DEBUG=1 可查看详细的错误堆栈。\n');
   return 1;
 }

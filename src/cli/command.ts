@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import type { Runtime } from '../runtime.js';
 
 /** Parsed command-line options: `--name value` pairs, flags as true, and positionals. */
@@ -14,7 +16,14 @@ export interface Command {
   summary: string;
   /** False for commands that must not open the database (simulators). */
   needsRuntime?: boolean;
-  run(args: CliArgs, runtime: Runtime | undefined): Promise<number | void>;
+  /**
+   * For a command without a runtime that logs: the data directory whose `logs/` folder
+   * receives its log file. Without it such a command gets a silent logger (the
+   * simulators, and `serve`, which logs on stdout itself).
+   */
+  logDataDir?: (config: Readonly<Config>) => string;
+  /** `log` writes to the command-line log file (see cli-log.ts), as the runtime's logger does. */
+  run(args: CliArgs, runtime: Runtime | undefined, log: Logger): Promise<number | void>;
 }
 
 export class UsageError extends Error {}

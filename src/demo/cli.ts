@@ -1,4 +1,5 @@
-import { loadConfig } from '../config.js';
+import type { Logger } from 'pino';
+import { demoDataDir, loadConfig } from '../config.js';
 import { openRuntime } from '../runtime.js';
 import { printJson, wantsJson, type Command } from '../cli/command.js';
 import { createDingTalkClient } from '../modules/notify/dingtalk-client.js';
@@ -38,7 +39,7 @@ async function runningServerUrl(): Promise<string | undefined> {
  * Replay in the running demo server when there is one (so its console shows the result),
  * otherwise in this process with its own simulators and dispatcher.
  */
-async function replay(): Promise<{ report: MorningReport; where: string }> {
+async function replay(log: Logger): Promise<{ report: MorningReport; where: string }> {
   const base = loadConfig();
   if (!base.demo) throw new Error('`demo morning` runs only in demo mode, when FANGKONG_BUREAU_URL is not set');
 
@@ -50,7 +51,7 @@ async function replay(): Promise<{ report: MorningReport; where: string }> {
   }
 
   const demo = await startDemoEnvironment(base);
-  const runtime = await openRuntime({ config: demo.config });
+  const runtime = await openRuntime({ config: demo.config, log });
   try {
     await seedDemo(runtime.ctx);
     const client = createDingTalkClient(runtime.ctx.config.dingtalk, runtime.ctx.log);
@@ -116,8 +117,9 @@ export const demoCommands: Command[] = [
     usage: 'demo morning [--json]',
     summary: '在演示学校重放前一晚 21:00、当天 04:30 和 06:30 的同步、相应通知和早晨校门通行；已重放过的日期不会重复记录通行事件',
     needsRuntime: false,
-    run: async (args) => {
-      const { report, where } = await replay();
+    logDataDir: demoDataDir,
+    run: async (args, _runtime, log) => {
+      const { report, where } = await replay(log);
       if (wantsJson(args)) printJson(report);
       else printReport(report, where);
     },

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,14 +15,16 @@ const run = promisify(execFile);
 describe('demo morning command run twice', () => {
   let dataDir: string;
   let first: string;
+  let firstStderr: string;
   let second: string;
 
-  async function demoMorning(): Promise<string> {
-    const env: NodeJS.ProcessEnv = { ...process.env, FANGKONG_DATA_DIR: dataDir, FANGKONG_LOG_LEVEL: 'silent' };
+  /** Run the command with the default log level, which logs to data/demo/logs. */
+  async function demoMorning(): Promise<{ stdout: string; stderr: string }> {
+    const env: NodeJS.ProcessEnv = { ...process.env, FANGKONG_DATA_DIR: dataDir };
     delete env.FANGKONG_BUREAU_URL;
     delete env.FANGKONG_DATABASE_URL;
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'demo', 'morning'], { env, encoding: 'utf8', timeout: 180_000 });
-    return stdout;
+    delete env.FANGKONG_LOG_LEVEL;
+    return run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'demo', 'morning'], { env, encoding: 'utf8', timeout: 180_000 });
   }
 
   function countGateEvents(): number {
@@ -36,7 +38,7 @@ describe('demo morning command run twice', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'fangkong-demo-cli-'));
-    first = await demoMorning();
+    ({ stdout: first, stderr: firstStderr } = await demoMorning());
   }, 200_000);
 
   afterAll(() => {
@@ -50,8 +52,18 @@ describe('demo morning command run twice', () => {
     expect(countGateEvents()).toBe(3005);
   });
 
+  it('logs to the demo log file, not the terminal', () => {
+    expect(firstStderr).not.toMatch(/^\{"level":/m);
+    expect(first).not.toMatch(/^\{"level":/m);
+    const logDir = join(dataDir, 'demo', 'logs');
+    const [file] = readdirSync(logDir);
+    const messages = readFileSync(join(logDir, file), 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line).msg);
+    expect(messages).toContain('demo morning replayed');
+    expect(messages.at(-1)).toBe('command finished');
+  });
+
   it('says the day was replayed and adds no gate event', async () => {
-    second = await demoMorning();
+    ({ stdout: second } = await demoMorning());
     const day = /^学校早晨重放（(\d{4}-\d{2}-\d{2})/.exec(first)![1];
     expect(second, 'the runs straddled 08:30 or midnight in Beijing; run the test again').toContain(`学校早晨重放（${day}，`);
 
