@@ -84,8 +84,14 @@ function printReport(report: MorningReport, where: string): void {
   lines.push(`  通知：共 ${n.queued} 条，已送达 ${n.sent}，被钉钉过滤 ${n.filtered}，等待中 ${n.waiting}，失败 ${n.failed}`);
   lines.push(`  模拟钉钉收到工作通知 ${report.dingtalkDeliveries} 条；需电话联系的家长提醒 ${report.phoneRequests} 条`);
   lines.push(...gateLines(report));
-  if (report.sampleNotice) lines.push('  班主任收到的通知示例：', ...report.sampleNotice.split('\n').map((line) => `    ${line}`));
+  const samples = report.sampleNotices;
+  if (samples.headTeacher) lines.push('  二(3)班班主任收到的通知示例：', ...indent(samples.headTeacher));
+  if (samples.management) lines.push('  学校管理层收到的通知示例：', ...indent(samples.management));
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+function indent(text: string): string[] {
+  return text.split('\n').map((line) => `    ${line}`);
 }
 
 /**

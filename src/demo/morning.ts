@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { AppError } from '../shared/errors.js';
 import { instantOf, schoolDay, formatLocalDateTime } from '../shared/time.js';
-import { getSchoolByCodeOrThrow } from '../modules/people/service.js';
+import { getSchoolByCodeOrThrow, listManagement } from '../modules/people/service.js';
 import { runSync, getCurrentCodes, type SyncRunResult } from '../modules/healthcode/service.js';
 import type { BureauSimulator } from '../../tools/simulators/bureau.js';
 import type { DingTalkSimulator, WorkDelivery } from '../../tools/simulators/dingtalk.js';
@@ -24,8 +24,12 @@ export interface MorningReport {
   notices: { queued: number; sent: number; filtered: number; waiting: number; failed: number };
   /** Work notices the DingTalk simulator received during the replay. */
   dingtalkDeliveries: number;
-  /** One head-teacher notice as DingTalk received it, to show what teachers read. */
-  sampleNotice: string | null;
+  /**
+   * The first code-change notice DingTalk delivered to the head teacher of 二(3)班 and the
+   * first to a member of the school's management, as received, to show what each reads.
+   * Each is null when no such notice arrived.
+   */
+  sampleNotices: { headTeacher: string | null; management: string | null };
   /** In-app requests to phone a guardian who has no DingTalk account. */
   phoneRequests: number;
   /** 07:00-08:15 at the gates. */
@@ -112,7 +116,9 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
     .executeTakeFirst();
 
   const deliveries = collectDeliveries(simulators.dingtalk).slice(deliveredBefore);
-  const sample = deliveries.find((text) => text.startsWith('健康码变化') && text.includes('二(3)班')) ?? deliveries[0] ?? null;
+  const recipients = await sampleRecipients(ctx, school.id);
+  const codeChangeTo = (isRecipient: (userId: string) => boolean) =>
+    deliveries.find((delivery) => isRecipient(delivery.userId) && delivery.text.startsWith('健康码变化'))?.text ?? null;
   ctx.log.info({ runIds, notices }, 'demo morning replayed');
 
   return {
@@ -125,7 +131,10 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
     ],
     notices,
     dingtalkDeliveries: deliveries.length,
-    sampleNotice: sample,
+    sampleNotices: {
+      headTeacher: codeChangeTo((userId) => userId === recipients.headTeacher),
+      management: codeChangeTo((userId) => recipients.management.has(userId)),
+    },
     phoneRequests: Number(phoneRequests?.count ?? 0),
     gate,
   };
@@ -204,12 +213,27 @@ function countDeliveries(dingtalk: DingTalkSimulator): number {
   return collectDeliveries(dingtalk).length;
 }
 
-function collectDeliveries(dingtalk: DingTalkSimulator): string[] {
-  const all: Array<{ at: number; text: string }> = [];
+/** Collect every work notice the simulator received, oldest first, with its recipient. */
+function collectDeliveries(dingtalk: DingTalkSimulator): Array<{ userId: string; text: string }> {
+  const all: Array<{ at: number; userId: string; text: string }> = [];
   for (const list of Object.values(dingtalk.messages())) {
-    for (const delivery of list) all.push({ at: deliveryTime(delivery), text: deliveryText(delivery) });
+    for (const delivery of list) all.push({ at: deliveryTime(delivery), userId: delivery.userId, text: deliveryText(delivery) });
   }
-  return all.sort((a, b) => a.at - b.at).map((d) => d.text);
+  return all.sort((a, b) => a.at - b.at).map(({ userId, text }) => ({ userId, text }));
+}
+
+/** Look up the DingTalk user ids of the head teacher of 二(3)班 (the class the 21:00 step changes) and of the management staff. */
+async function sampleRecipients(ctx: AppContext, schoolId: string): Promise<{ headTeacher: string | null; management: Set<string> }> {
+  const teacher = await ctx.db
+    .selectFrom('classes')
+    .innerJoin('persons', 'persons.id', 'classes.head_teacher_id')
+    .select('persons.dingtalk_user_id')
+    .where('classes.school_id', '=', schoolId)
+    .where('classes.name', '=', '二(3)班')
+    .executeTakeFirst();
+  const managers = await listManagement(ctx, schoolId);
+  const management = new Set(managers.map((person) => person.dingtalk_user_id).filter((id): id is string => id !== null));
+  return { headTeacher: teacher?.dingtalk_user_id ?? null, management };
 }
 
 function deliveryTime(delivery: WorkDelivery): number {

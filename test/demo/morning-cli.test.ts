@@ -52,6 +52,11 @@ describe('demo morning command run twice', () => {
     expect(countGateEvents()).toBe(3005);
   });
 
+  it('labels each sample notice by its recipient', () => {
+    expect(first).toMatch(/\n {2}二\(3\)班班主任收到的通知示例：\n.*\n.*\n {4}\n {4}您班上共 2 人健康码变化/);
+    expect(first).toMatch(/\n {2}学校管理层收到的通知示例：\n.*\n.*\n {4}\n {4}示范区实验小学本次同步共 2 人健康码变化/);
+  });
+
   it('logs to the demo log file, not the terminal', () => {
     expect(firstStderr).not.toMatch(/^\{"level":/m);
     expect(first).not.toMatch(/^\{"level":/m);

@@ -66,7 +66,14 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
     expect(report.notices.waiting).toBe(0);
     expect(report.notices.failed).toBe(0);
     expect(report.dingtalkDeliveries).toBe(report.notices.sent);
-    expect(report.sampleNotice).toContain('二(3)班');
+  });
+
+  it('shows each sample notice of its recipient', () => {
+    const { headTeacher, management } = report.sampleNotices;
+    expect(headTeacher).toContain('您班上共 2 人健康码变化');
+    expect(headTeacher).toContain('请联系本人或家长了解情况');
+    expect(management).toContain('示范区实验小学本次同步共 2 人健康码变化');
+    expect(management).toContain('请督促班主任跟进');
   });
 
   it('lets about 3,000 people through', () => {
