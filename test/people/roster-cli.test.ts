@@ -58,6 +58,7 @@ describe.each(DIALECTS)('%s: roster commands', (dialect) => {
     expect(result.stdout).toContain('新增 4 人，更新 0 人，未变 0 人，拒绝 1 行；新建班级 2 个');
     expect(result.stdout).toContain('新建的班级：三(1)班、三(2)班');
     expect(result.stdout).toContain('第 7 行 身份证号 “3.30106E+17”：身份证号在 Excel 中丢失了位数');
+    expect(result.stdout).toMatch(/^已读取学生名单（xlsx，工作表“Sheet1”，表头在第 2 行），共 5 行\n/);
   });
 
   it('prints JSON and changes nothing the second time', async () => {
@@ -89,6 +90,19 @@ describe.each(DIALECTS)('%s: roster commands', (dialect) => {
     const json = await fangkong(['import-roster', '--school', schoolCode, garbage, '--json']);
     expect(json.status).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: 'ROSTER_UNREADABLE' });
+  });
+
+  it('describes a CSV import without a worksheet', async () => {
+    const csvFile = join(t.dataDir, '学生名单.csv');
+    const rows = [pupil(7100), pupil(7101)].map((p, i) => studentRow(p, '三年级', '1班', `V${i}`));
+    rows.push(['坏行', '', '12345', '三年级', '1班', '', '', '', '是']);
+    writeFileSync(csvFile, [STUDENT_HEADERS, ...rows].map((row) => row.join(',')).join('\n') + '\n');
+
+    const result = await fangkong(['import-roster', '--school', schoolCode, csvFile]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^已读取学生名单（CSV 文件，表头在第 1 行），共 3 行\n/);
+    expect(result.stdout).not.toContain('工作表');
+    expect(result.stdout).toMatch(/\n {2}第 4 行 身份证号 /);
   });
 });
 

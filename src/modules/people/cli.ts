@@ -24,8 +24,10 @@ function requireFile(args: CliArgs): string {
 /** Format the report of an import for a terminal, in Chinese. */
 export function formatImportReport(result: RosterImportResult): string {
   const { counts } = result;
+  // A CSV file has no worksheets, so its rows are named by line number alone.
+  const source = result.format === 'csv' ? 'CSV 文件' : `${result.format}，工作表“${result.sheet}”`;
   const lines = [
-    `已读取${KIND_NAMES[result.kind]}名单（${result.format}，工作表“${result.sheet}”，表头在第 ${result.headerRow} 行），共 ${counts.rows} 行`,
+    `已读取${KIND_NAMES[result.kind]}名单（${source}，表头在第 ${result.headerRow} 行），共 ${counts.rows} 行`,
     `新增 ${counts.created} 人，更新 ${counts.updated} 人，未变 ${counts.unchanged} 人，拒绝 ${counts.rejected} 行；新建班级 ${counts.classesCreated} 个`,
   ];
   if (result.createdClasses.length > 0) lines.push(`新建的班级：${result.createdClasses.join('、')}`);
