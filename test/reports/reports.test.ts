@@ -4,6 +4,7 @@ import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
 import type { AuthUser } from '../../src/modules/auth/index.js';
 import { createUser } from '../../src/modules/auth/service.js';
+import { markDistrictDays, markSchoolDays } from '../../src/modules/calendar/service.js';
 import { saveClassCheck } from '../../src/modules/checks/service.js';
 import { createDevice } from '../../src/modules/gate/devices.js';
 import { recordRecheck } from '../../src/modules/gate/alerts.js';
@@ -12,6 +13,7 @@ import { recordWalkIn } from '../../src/modules/visitors/service.js';
 import { makePhone } from '../../src/shared/synthetic.js';
 import { instantOf } from '../../src/shared/time.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
+import { getSchoolByIdOrThrow } from '../../src/modules/people/service.js';
 import { buildSchool, buildStaff, buildStudent } from '../helpers/factories.js';
 import { setCode } from '../gate/helpers.js';
 
@@ -468,5 +470,58 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     const rebuilt = await call('POST', `/api/schools/${schoolC.code}/reports/${DAY}/build`, adminC);
     expect(rebuilt.status, JSON.stringify(rebuilt.body)).toBe(200);
     expect(rebuilt.body.content.total).toMatchObject({ expected: 1, arrived: 1, absent: 0, late: 0 });
+  });
+
+  // These change the calendar of December, so they run after every other test of the file.
+  it('rejects a day without school', async () => {
+    const actor = { user: null, name: '测试', ip: null };
+    await markSchoolDays(t.ctx, actor, await getSchoolByIdOrThrow(t.ctx, schoolC.id), { from: '2026-12-03', isSchoolDay: false, reason: '流感停课' });
+    await markDistrictDays(t.ctx, actor, (await getSchoolByIdOrThrow(t.ctx, schoolB.id)).districtId, { from: '2026-12-02', isSchoolDay: false, reason: '冬季运动会' });
+
+    const cases: Array<[Session, string, string, string]> = [
+      [adminC, schoolC.code, '2026-12-05', '2026-12-05 是周六，不是上学日'],
+      [adminC, schoolC.code, '2026-12-03', '2026-12-03（周四）本校停课：流感停课，不是上学日'],
+      [adminB, schoolB.code, '2026-12-02', '2026-12-02（周三）全区放假：冬季运动会，不是上学日'],
+    ];
+    for (const [session, code, day, why] of cases) {
+      const build = await call('POST', `/api/schools/${code}/reports/${day}/build`, session);
+      expect(build.status, day).toBe(400);
+      expect(build.body.message).toContain(`${why}，当天没有校门入校记录和晨午检记录，不需要生成日报`);
+      expect(build.body.message).toContain('设置 › 校历');
+      const submit = await call('POST', `/api/schools/${code}/reports/${day}/submit`, session, {});
+      expect(submit.status, day).toBe(400);
+      expect(submit.body.message).toContain(`${why}，当天没有校门入校记录和晨午检记录，不需要上报日报`);
+      expect((await call('GET', `/api/schools/${code}/reports/${day}`, session)).status).toBe(404);
+    }
+  });
+
+  it('notes gate arrivals without school', async () => {
+    // p3 passed the gate on Sunday evening, 23:50 on 6 December.
+    const note = '2026-12-06 是周日，不是上学日；当天有校门入校记录 1 人，日报按这些记录生成';
+    const build = await call('POST', `/api/schools/${schoolA.code}/reports/${PREVIOUS_DAY}/build`, adminA);
+    expect(build.status, JSON.stringify(build.body)).toBe(200);
+    expect(build.body.content.calendarNote).toBe(note);
+    expect(build.body.content.total.arrived).toBe(1);
+    const submit = await call('POST', `/api/schools/${schoolA.code}/reports/${PREVIOUS_DAY}/submit`, adminA, {});
+    expect(submit.status, JSON.stringify(submit.body)).toBe(200);
+    expect(submit.body.status).toBe('submitted');
+
+    const workbook = await download(`/api/schools/${schoolA.code}/reports/${PREVIOUS_DAY}/export`, adminA);
+    expect(rowsOf(workbook.getWorksheet('汇总')!).flat()).toContain(note);
+  });
+
+  it('asks to rebuild a stale draft', async () => {
+    // School C's pupil was checked present on the 7th. The school then closes that day.
+    await markSchoolDays(t.ctx, { user: null, name: '测试', ip: null }, await getSchoolByIdOrThrow(t.ctx, schoolC.id), { from: DAY, isSchoolDay: false, reason: '流感停课' });
+    const stale = await call('POST', `/api/schools/${schoolC.code}/reports/${DAY}/submit`, adminC, {});
+    expect(stale.status).toBe(409);
+    expect(stale.body.message).toContain('2026-12-07（周一）本校停课：流感停课，不是上学日');
+    expect(stale.body.message).toContain('请重新生成日报');
+
+    const rebuilt = await call('POST', `/api/schools/${schoolC.code}/reports/${DAY}/build`, adminC);
+    expect(rebuilt.status, JSON.stringify(rebuilt.body)).toBe(200);
+    expect(rebuilt.body.content.calendarNote).toBe('2026-12-07（周一）本校停课：流感停课，不是上学日；当天有晨午检记录 1 条，日报按这些记录生成');
+    const submitted = await call('POST', `/api/schools/${schoolC.code}/reports/${DAY}/submit`, adminC, {});
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
   });
 });

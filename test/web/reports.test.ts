@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/modules/auth/service.js';
+import { markSchoolDays } from '../../src/modules/calendar/service.js';
+import { saveClassCheck } from '../../src/modules/checks/service.js';
+import { getSchoolByCodeOrThrow } from '../../src/modules/people/service.js';
+import { schoolDay } from '../../src/shared/time.js';
 import { buildSchool, buildStudent } from '../helpers/factories.js';
 import { setCode } from '../gate/helpers.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
+import { openSchoolToday } from './world.js';
 
 const PASSWORD = 'Reports-Page-1';
 
@@ -21,6 +26,8 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     const other = await buildStudent(server.ctx, school.id, { grade: 1, classNumber: 2 });
     await setCode(server.ctx, school.id, pupil.person.id, 'green');
     await setCode(server.ctx, school.id, other.person.id, 'red');
+    // The page builds today's report, and a report needs a school day.
+    await openSchoolToday(server.ctx, school.code);
     await createUser(server.ctx, { username: 'rpadmin', displayName: '李校长', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
     await createUser(server.ctx, { username: 'rpdistrict', displayName: '区教育局', role: 'district_admin', password: PASSWORD }, null);
   });
@@ -65,6 +72,50 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     await table.getByRole('button', { name: '日报页面小学' }).click();
     await page.getByRole('dialog').getByTestId('report-summary').waitFor();
     expect(await page.getByRole('dialog').getByText('第 2 版 · 已上报').isVisible()).toBe(true);
+    await page.context().close();
+  });
+
+  it('explains a day without school', async () => {
+    const actor = { user: null, name: '测试', ip: null };
+    const today = schoolDay(Date.now());
+    const closed = await buildSchool(server.ctx, { name: '停课小学' });
+    await buildStudent(server.ctx, closed.id, { grade: 2, classNumber: 1 });
+    await markSchoolDays(server.ctx, actor, await getSchoolByCodeOrThrow(server.ctx, closed.code), { from: today, isSchoolDay: false, reason: '流感停课' });
+    await createUser(server.ctx, { username: 'rpclosed', displayName: '王校长', role: 'school_admin', schoolCode: closed.code, password: PASSWORD }, null);
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'rpclosed', PASSWORD, '/reports');
+    const hint = page.getByTestId('report-day-status');
+    await hint.waitFor();
+    expect(await hint.textContent()).toContain('本校停课：流感停课，不是上学日，不需要日报');
+
+    await page.getByRole('button', { name: '生成日报' }).click();
+    const error = page.getByRole('alert').filter({ hasText: '当天没有校门入校记录和晨午检记录，不需要生成日报' });
+    await error.waitFor();
+    expect(await error.textContent()).toContain(`${today}（`);
+    await page.context().close();
+  });
+
+  it('notes records of a day without school', async () => {
+    const actor = { user: null, name: '测试', ip: null };
+    const today = schoolDay(Date.now());
+    const checked = await buildSchool(server.ctx, { name: '晨检后停课小学' });
+    const pupil = await buildStudent(server.ctx, checked.id, { grade: 2, classNumber: 1 });
+    // The morning check was recorded while the day was a school day, and the school closed later.
+    await openSchoolToday(server.ctx, checked.code);
+    await saveClassCheck(server.ctx, { userId: 'head-checked', name: '二(1)班班主任' }, checked.id, pupil.klass.id, { day: today, session: 'morning', entries: [{ personId: pupil.person.id, status: 'present' }] });
+    await markSchoolDays(server.ctx, actor, await getSchoolByCodeOrThrow(server.ctx, checked.code), { from: today, isSchoolDay: false, reason: '流感停课' });
+    await createUser(server.ctx, { username: 'rpchecked', displayName: '赵校长', role: 'school_admin', schoolCode: checked.code, password: PASSWORD }, null);
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'rpchecked', PASSWORD, '/reports');
+    await page.getByTestId('report-day-status').waitFor();
+    await page.getByRole('button', { name: '生成日报' }).click();
+    const note = page.getByTestId('report-calendar-note');
+    await note.waitFor();
+    expect(await note.textContent()).toContain('本校停课：流感停课，不是上学日；当天有晨午检记录 1 条，日报按这些记录生成');
+    await page.getByRole('button', { name: '上报区教育局' }).click();
+    await page.getByText('第 1 版 · 已上报').first().waitFor();
     await page.context().close();
   });
 });

@@ -63,6 +63,7 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
       ? `第 ${version.version} 版，已于 ${dateTime(version.submittedAt)} 由 ${version.submittedBy ?? ''} 上报`
       : `第 ${version.version} 版草稿，尚未上报（生成于 ${dateTime(version.builtAt)}）`;
   const notes = [`学校代码：${content.schoolCode}；${state}`, content.summary];
+  if (content.calendarNote) notes.push(content.calendarNote);
   if (version.changeNote) notes.push(`更正说明：${version.changeNote}`);
 
   const figureRows = (Object.keys(FIGURE_LABELS) as Array<keyof KeyFigures>)

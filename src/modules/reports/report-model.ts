@@ -128,6 +128,12 @@ export interface DailyReportContent {
   isZero: boolean;
   /** One line for the top of the report: the zero report line, or what there is to report. */
   summary: string;
+  /**
+   * Note on why a report exists for a day without school in the school calendar, naming
+   * the day and the gate arrivals and check records it had. Null on a school day, and
+   * absent from reports built before the calendar was checked.
+   */
+  calendarNote?: string | null;
 }
 
 /** 一年级 for grade 1; 未分班 for pupils in no class. */
@@ -223,6 +229,29 @@ export function summaryLine(figures: KeyFigures): string {
   ];
   for (const [value, label, unit] of optional) parts.push(value === null ? `${label}（未接入）` : `${label} ${value} ${unit}`);
   return `${parts.join('；')}。`;
+}
+
+/** Gate arrivals and morning/noon check records of one school's day. */
+export interface DayRecords {
+  /** People with a first pass at the gate (attendance rows). */
+  arrivals: number;
+  /** Morning and noon check entries. */
+  checks: number;
+}
+
+export function hasDayRecords(records: DayRecords): boolean {
+  return records.arrivals > 0 || records.checks > 0;
+}
+
+/**
+ * Write the note of a report built for a day without school that had records, such as
+ * "2026-12-12 是周六，不是上学日；当天有校门入校记录 35 人、晨午检记录 12 条，日报按这些记录生成".
+ */
+export function calendarNoteOf(notSchoolDayText: string, records: DayRecords): string {
+  const parts: string[] = [];
+  if (records.arrivals > 0) parts.push(`校门入校记录 ${records.arrivals} 人`);
+  if (records.checks > 0) parts.push(`晨午检记录 ${records.checks} 条`);
+  return `${notSchoolDayText}；当天有${parts.join('、')}，日报按这些记录生成`;
 }
 
 /** Chinese names of the key figures, in report order. */

@@ -2,11 +2,15 @@ import type { AppContext } from '../../context.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { formatLocalDateTime, schoolDay } from '../../shared/time.js';
+import { notSchoolDayText } from '../calendar/calendar-rules.js';
+import { getSchoolDayStatus } from '../calendar/service.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import type { SchoolSummary } from '../people/service.js';
 import {
+  calendarNoteOf,
   describeChanges,
   diffFigures,
+  hasDayRecords,
   isZeroReport,
   keyFiguresOf,
   summaryLine,
@@ -113,8 +117,33 @@ export function toVersionView(row: store.ReportSummaryRow): ReportVersionView {
   };
 }
 
-/** Read every section and assemble the report content of a school's day. */
-export async function composeReport(ctx: AppContext, school: SchoolSummary, day: string): Promise<DailyReportContent> {
+/** A day without school that had records, so its report goes ahead with a note. */
+interface NotSchoolDay {
+  /** The calendar's sentence, such as "2026-12-12 是周六，不是上学日". */
+  text: string;
+  /** The note stored in the report (see calendarNoteOf). */
+  note: string;
+}
+
+/**
+ * Check the school calendar before a report of `day` is built or submitted. A day
+ * without school is rejected, naming the day and why, unless it had gate arrivals or
+ * check records. Returns such a day with its note, or null on a school day.
+ */
+async function checkReportDay(ctx: AppContext, school: SchoolSummary, day: string, action: '生成' | '上报'): Promise<NotSchoolDay | null> {
+  const status = await getSchoolDayStatus(ctx, school, day);
+  if (status.isSchoolDay) return null;
+
+  const text = notSchoolDayText(status);
+  const records = await store.countDayRecords(ctx.db, school.id, day);
+  if (hasDayRecords(records)) return { text, note: calendarNoteOf(text, records) };
+  throw new AppError('VALIDATION', {
+    detail: `${text}，当天没有校门入校记录和晨午检记录，不需要${action}日报。如果这一天实际上课，请先在 设置 › 校历 中把它设为上学日`,
+  });
+}
+
+/** Read every section and assemble the report content of a school's day; `calendarNote` explains a day without school. */
+export async function composeReport(ctx: AppContext, school: SchoolSummary, day: string, calendarNote: string | null = null): Promise<DailyReportContent> {
   const sources = await readReportSources(ctx, school, day);
   const total = totalOf(sources.grades);
   const sections = { ...sources, total };
@@ -135,6 +164,7 @@ export async function composeReport(ctx: AppContext, school: SchoolSummary, day:
     figures,
     isZero: isZeroReport(figures),
     summary: summaryLine(figures),
+    calendarNote,
   };
 }
 
@@ -149,7 +179,8 @@ function isUniqueViolation(error: unknown): boolean {
  */
 export async function buildReport(ctx: AppContext, school: SchoolSummary, day: string, actor: ReportActor, trigger: 'manual' | 'schedule' = 'manual'): Promise<ReportView> {
   assertReportDay(ctx, day);
-  const content = await composeReport(ctx, school, day);
+  const notSchoolDay = await checkReportDay(ctx, school, day, '生成');
+  const content = await composeReport(ctx, school, day, notSchoolDay?.note ?? null);
   const now = ctx.now();
   const fields = {
     trigger,
@@ -183,7 +214,7 @@ export async function buildReport(ctx: AppContext, school: SchoolSummary, day: s
     if (isUniqueViolation(error)) throw new AppError('CONFLICT', { detail: `${school.name} ${day} 的日报正由他人同时生成，请刷新后重试` });
     throw error;
   }
-  ctx.log.info({ schoolId: school.id, day, trigger, isZero: content.isZero }, 'daily report built');
+  ctx.log.info({ schoolId: school.id, day, trigger, isZero: content.isZero, notSchoolDay: notSchoolDay !== null }, 'daily report built');
   return getReportOrThrow(ctx, school, day);
 }
 
@@ -194,6 +225,7 @@ export async function buildReport(ctx: AppContext, school: SchoolSummary, day: s
  */
 export async function submitReport(ctx: AppContext, school: SchoolSummary, day: string, actor: ReportActor, note: string | undefined): Promise<ReportView> {
   assertReportDay(ctx, day);
+  const notSchoolDay = await checkReportDay(ctx, school, day, '上报');
   const versions = await store.listVersions(ctx.db, school.id, day);
   const latest = versions[0];
   if (!latest) throw new AppError('NOT_FOUND', { what: '日报', value: `${school.name} ${day}（请先生成日报）` });
@@ -201,6 +233,11 @@ export async function submitReport(ctx: AppContext, school: SchoolSummary, day: 
     throw new AppError('CONFLICT', {
       detail: `${day} 的日报第 ${latest.version} 版已上报。如需更正，请先重新生成日报（将生成第 ${latest.version + 1} 版），核对后再上报`,
     });
+  }
+
+  // The calendar may have changed since the draft was built, and the district must read why a day without school has a report.
+  if (notSchoolDay && !(await draftHasCalendarNote(ctx, school, day, latest.version))) {
+    throw new AppError('CONFLICT', { detail: `${notSchoolDay.text}，而第 ${latest.version} 版草稿生成时这一天还是上学日。请重新生成日报，核对后再上报` });
   }
 
   const previous = versions.find((row) => row.status === 'submitted');
@@ -221,6 +258,11 @@ export async function submitReport(ctx: AppContext, school: SchoolSummary, day: 
   if (!submitted) throw new AppError('CONFLICT', { detail: `${day} 的日报刚被他人上报或重新生成，请刷新后重试` });
   ctx.log.info({ schoolId: school.id, day, version: latest.version }, 'daily report submitted');
   return getReportOrThrow(ctx, school, day);
+}
+
+async function draftHasCalendarNote(ctx: AppContext, school: SchoolSummary, day: string, version: number): Promise<boolean> {
+  const row = await store.findVersion(ctx.db, school.id, day, version);
+  return Boolean(row && (JSON.parse(row.content) as DailyReportContent).calendarNote);
 }
 
 /** Read one version of a school's day (the newest when `version` is absent) with the version list. */

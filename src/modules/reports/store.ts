@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, DailyReportTable, DistrictReportSettingsTable } from '../../db/schema.js';
+import type { DayRecords } from './report-model.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -162,6 +163,13 @@ export interface GradeAttendanceRow {
  * attendance row (a gate pass or a normal re-check) or marked present in a class check
  * although the gate did not see them. Late counts gate arrivals only.
  */
+/** Count a school's gate arrivals (attendance rows) and morning/noon check entries of a day. */
+export async function countDayRecords(db: Executor, schoolId: string, day: string): Promise<DayRecords> {
+  const arrivals = await db.selectFrom('attendance').select(sql<number>`count(*)`.as('count')).where('school_id', '=', schoolId).where('day', '=', day).executeTakeFirst();
+  const checks = await db.selectFrom('daily_checks').select(sql<number>`count(*)`.as('count')).where('school_id', '=', schoolId).where('day', '=', day).executeTakeFirst();
+  return { arrivals: Number(arrivals?.count ?? 0), checks: Number(checks?.count ?? 0) };
+}
+
 export async function countAttendanceByGrade(db: Executor, schoolId: string, day: string): Promise<GradeAttendanceRow[]> {
   const rows = await db
     .selectFrom('persons')

@@ -13,6 +13,13 @@ import { useSchool } from '../layout/school';
 import { ReportDetail } from './reports/ReportDetail';
 import type { Report, ReportVersion } from './reports/types';
 
+/** GET /api/schools/:code/calendar/days/:day. */
+interface DayStatus {
+  isSchoolDay: boolean;
+  /** "2026-12-05 是周六，不是上学日" on a day without school. */
+  text: string;
+}
+
 /** Status tag of a version: draft or submitted, with the version number. */
 export function VersionTag({ version }: { version: Pick<ReportVersion, 'version' | 'status'> }) {
   return version.status === 'submitted' ? <Tag color="green">第 {version.version} 版 · 已上报</Tag> : <Tag color="gold">第 {version.version} 版 · 草稿</Tag>;
@@ -68,6 +75,12 @@ export function ReportsPage() {
       }
     },
     enabled: Boolean(school && route.path),
+  });
+  // Only a hint: the server checks the calendar again when a report is built or submitted.
+  const dayStatus = useQuery({
+    queryKey: ['calendar-day', code, day],
+    queryFn: () => api<DayStatus>(`/api/schools/${encodeURIComponent(code)}/calendar/days/${day}`),
+    enabled: Boolean(school),
   });
 
   const refresh = (next: Report) => {
@@ -125,6 +138,9 @@ export function ReportsPage() {
           if (value) {
             setDay(value.format('YYYY-MM-DD'));
             setVersion(undefined);
+            // An error of the previous day's build or submission would read as this day's.
+            build.reset();
+            submit.reset();
           }
         }}
         aria-label="日报日期"
@@ -162,9 +178,25 @@ export function ReportsPage() {
       {(build.error || submit.error) && <ErrorAlert error={build.error ?? submit.error} />}
       {report.error && <ErrorAlert error={report.error} />}
       {report.isLoading && <Loading />}
+      {report.data === null && dayStatus.data?.isSchoolDay === false && (
+        <Alert
+          type="info"
+          showIcon
+          title={`${dayStatus.data.text}，不需要日报。`}
+          description="当天有校门入校记录或晨午检记录时仍可生成和上报，日报中会注明这一天不是上学日。如果这一天实际上课，请先在 设置 › 校历 中把它设为上学日。"
+          style={{ marginBottom: 16 }}
+          data-testid="report-day-status"
+        />
+      )}
       {report.data === null && (
         <Card>
-          <Empty description={`${dayjs(day).format('M月D日')}的日报尚未生成${canBuild ? '，点击“生成日报”立即生成' : ''}。每天到设定时间（默认 16:30）会自动生成草稿。`} />
+          <Empty
+            description={
+              dayStatus.data?.isSchoolDay === false
+                ? `${dayjs(day).format('M月D日')}没有日报。`
+                : `${dayjs(day).format('M月D日')}的日报尚未生成${canBuild ? '，点击“生成日报”立即生成' : ''}。每天到设定时间（默认 16:30）会自动生成草稿。`
+            }
+          />
         </Card>
       )}
       {current && (

@@ -34,6 +34,7 @@ export function ReportDetail({ report }: { report: Report }) {
   const figure = (value: number | null) => (value === null ? '—' : value);
   return (
     <div data-testid="report-detail">
+      {content.calendarNote && <Alert type="info" showIcon title={`非上学日：${content.calendarNote}`} style={{ marginBottom: 16 }} data-testid="report-calendar-note" />}
       <Alert type={content.isZero ? 'success' : 'warning'} showIcon title={content.summary} style={{ marginBottom: 16 }} data-testid="report-summary" />
       <Row gutter={[12, 12]} style={{ marginBottom: 16 }}>
         {(

@@ -46,6 +46,8 @@ export interface ReportContent {
   figures: KeyFigures;
   isZero: boolean;
   summary: string;
+  /** Note on why a day without school in the school calendar has a report, or null (absent in older reports) on a school day. */
+  calendarNote?: string | null;
 }
 
 export interface ReportVersion {
