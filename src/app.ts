@@ -13,6 +13,7 @@ import { venueRoutes } from './modules/venues/routes.js';
 import { venuePageRoutes } from './modules/venues/page-routes.js';
 import { registerWebApp } from './web-app.js';
 import { describeSchemaIssues, type SchemaIssue } from './shared/validation-messages.js';
+import type { SchemaNode } from './shared/schema-labels.js';
 import { notifyRoutes } from './modules/notify/routes.js';
 import { faceRoutes } from './modules/face/routes.js';
 import { gateRoutes } from './modules/gate/routes.js';
@@ -23,6 +24,31 @@ import { calendarRoutes } from './modules/calendar/routes.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
+
+/** The request schemas of one route, as registered. */
+export interface RouteSchemas {
+  method: string;
+  url: string;
+  body?: SchemaNode;
+  querystring?: SchemaNode;
+  params?: SchemaNode;
+  headers?: SchemaNode;
+}
+
+/** Request schemas of every route each app registered, for checks over the whole API. */
+const routeSchemasByApp = new WeakMap<object, RouteSchemas[]>();
+
+/** List the request schemas of every route the app registered. */
+export function listRouteSchemas(app: HttpApp): RouteSchemas[] {
+  return routeSchemasByApp.get(app) ?? [];
+}
+
+/** Find the route's schema of the request part a validation error names ('body', 'querystring', ...). */
+function requestPartSchema(schema: Record<string, unknown> | undefined, part: string | undefined): SchemaNode | undefined {
+  if (!schema || !part) return undefined;
+  const found = schema[part] ?? (part === 'querystring' ? schema.query : undefined);
+  return typeof found === 'object' && found !== null ? (found as SchemaNode) : undefined;
+}
 
 /** Route modules in dependency order; each file only registers routes. */
 const ROUTE_MODULES: RouteModule[] = [healthRoutes, authRoutes, healthcodeRoutes, peopleRoutes, calendarRoutes, notifyRoutes, faceRoutes, gateRoutes, venueRoutes, visitorRoutes, checksRoutes, reportRoutes];
@@ -40,6 +66,16 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
+  const routeSchemas: RouteSchemas[] = [];
+  routeSchemasByApp.set(app, routeSchemas);
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as Record<string, SchemaNode | undefined> | undefined;
+    if (!schema) return;
+    for (const method of [route.method].flat()) {
+      routeSchemas.push({ method, url: route.url, body: schema.body, querystring: schema.querystring ?? schema.query, params: schema.params, headers: schema.headers });
+    }
+  });
+
   await app.register(swagger, {
     openapi: {
       info: { title: 'Fangkong API', version: '0.1.0', description: '智慧防控平台 HTTP API' },
@@ -54,7 +90,8 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
 
     const fastifyError = error as { validation?: SchemaIssue[]; validationContext?: string; statusCode?: number; message: string; code?: string };
     if (fastifyError.validation) {
-      const problem = new AppError('VALIDATION', { detail: describeSchemaIssues(fastifyError.validation, fastifyError.validationContext) });
+      const partSchema = requestPartSchema(request.routeOptions.schema as Record<string, unknown> | undefined, fastifyError.validationContext);
+      const problem = new AppError('VALIDATION', { detail: describeSchemaIssues(fastifyError.validation, fastifyError.validationContext, partSchema) });
       return reply.status(400).send({ error: problem.code, message: problem.userMessage });
     }
     if (fastifyError.statusCode && fastifyError.statusCode < 500) {

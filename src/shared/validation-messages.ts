@@ -1,8 +1,11 @@
 /**
  * Chinese messages for request-schema errors. Fastify's own message is English and lists
  * every branch of a union ("must be number, must be null, must match a schema in anyOf");
- * users get one sentence per field instead, naming the field and what it should be.
+ * users get one sentence per field instead, naming the field by its Chinese label (the
+ * schema's `title`, see schema-labels.ts) and what it should be.
  */
+
+import { fieldLabel, propertyLabel, type SchemaNode } from './schema-labels.js';
 
 /** One schema error as the TypeBox validator compiler reports it (Ajv's shape). */
 export interface SchemaIssue {
@@ -16,7 +19,7 @@ const TYPE_NAMES: Record<string, string> = {
   number: '数字',
   integer: '整数',
   string: '文本',
-  boolean: 'true 或 false',
+  boolean: '布尔值（true 或 false）',
   null: '空值（null）',
   array: '数组',
   object: '对象',
@@ -24,26 +27,69 @@ const TYPE_NAMES: Record<string, string> = {
 
 const PART_NAMES: Record<string, string> = { body: '请求体', querystring: '查询参数', params: '路径参数', headers: '请求头' };
 
-/** '/venues/0/name' → 'venues[0].name'; '' → ''. */
-function fieldOf(instancePath: string): string {
+/** '/venues/0/name' → ['venues', '0', 'name']; '' → []. */
+function segmentsOf(instancePath: string): string[] {
+  return instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** ['venues', '0', 'name'] → 'venues[0].name'. */
+function pathOf(segments: string[]): string {
   let path = '';
-  for (const segment of instancePath.split('/').filter(Boolean)) {
-    const part = segment.replace(/~1/g, '/').replace(/~0/g, '~');
+  for (const part of segments) {
     if (/^\d+$/.test(part)) path += `[${part}]`;
     else path = path ? `${path}.${part}` : part;
   }
   return path;
 }
 
-/** Describe the issues of one field, merging the branches of a union into one sentence. */
-function describeField(field: string, issues: SchemaIssue[], part: string): string[] {
-  const subject = field ? `字段 ${field}` : part;
+/**
+ * Name a field for a message: its Chinese label with the path callers send, as in
+ * 开始日期（from）, or 字段 from when the schema gives it no label.
+ */
+function nameField(schema: SchemaNode | undefined, segments: string[]): string {
+  const label = fieldLabel(schema, segments);
+  return label ? `${label}（${pathOf(segments)}）` : `字段 ${pathOf(segments)}`;
+}
+
+/** Join a subject and a predicate, with a space only after a Latin word (字段 step 无效, 开始日期（from）无效). */
+function sentence(subject: string, predicate: string): string {
+  return /[A-Za-z0-9\]_]$/.test(subject) ? `${subject} ${predicate}` : `${subject}${predicate}`;
+}
+
+/** List the property names a `required` or `additionalProperties` issue reports. */
+function namesOf(issue: SchemaIssue, listKey: string, singleKey: string): string[] {
+  const listed = issue.params?.[listKey];
+  if (Array.isArray(listed)) return listed.map(String);
+  return issue.params?.[singleKey] === undefined ? [] : [String(issue.params[singleKey])];
+}
+
+const COMPARISONS: Record<string, string> = { minimum: '不能小于', maximum: '不能大于', exclusiveMinimum: '应大于', exclusiveMaximum: '应小于' };
+
+/**
+ * Describe the issues of one field, merging the branches of a union into one sentence and
+ * the missing or unsupported properties of an object into one list each.
+ */
+function describeField(segments: string[], issues: SchemaIssue[], part: string, schema: SchemaNode | undefined): string[] {
+  const subject = segments.length > 0 ? nameField(schema, segments) : part;
+  // Missing and unsupported properties are named relative to their object, which leads the sentence.
+  const withinObject = (predicate: string) => (segments.length > 0 ? sentence(subject, `中${predicate}`) : predicate);
+  const nameMember = (name: string) => {
+    const label = propertyLabel(schema, segments, name);
+    return label ? `${label}（${name}）` : name;
+  };
   const types = issues.filter((i) => i.keyword === 'type').map((i) => TYPE_NAMES[String(i.params?.type)] ?? String(i.params?.type));
   const allowed = issues.filter((i) => i.keyword === 'const' || i.keyword === 'enum').flatMap((i) => (i.keyword === 'enum' ? ((i.params?.allowedValues as unknown[]) ?? []) : [i.params?.allowedValue]));
-  const lines: string[] = [];
+  const missing = new Set(issues.filter((i) => i.keyword === 'required').flatMap((i) => namesOf(i, 'requiredProperties', 'missingProperty')));
+  const extra = new Set(issues.filter((i) => i.keyword === 'additionalProperties').flatMap((i) => namesOf(i, 'additionalProperties', 'additionalProperty')));
+  const lines = new Set<string>();
 
-  if (allowed.length > 0) lines.push(`${subject} 应为 ${allowed.map((v) => JSON.stringify(v)).join('、')} 之一`);
-  else if (types.length > 0) lines.push(`${subject} 应为${[...new Set(types)].join('或')}`);
+  if (allowed.length > 0) lines.add(sentence(subject, `应为 ${[...new Set(allowed.map((v) => JSON.stringify(v)))].join('、')} 之一`));
+  else if (types.length > 0) lines.add(sentence(subject, `应为${[...new Set(types)].join('或')}`));
+  if (missing.size > 0) lines.add(withinObject(`缺少必填字段 ${[...missing].map(nameMember).join('、')}`));
+  if (extra.size > 0) lines.add(withinObject(`不支持字段 ${[...extra].join('、')}，请删除`));
 
   for (const issue of issues) {
     const limit = issue.params?.limit;
@@ -53,61 +99,58 @@ function describeField(field: string, issues: SchemaIssue[], part: string): stri
       case 'enum':
       case 'anyOf':
       case 'oneOf':
+      case 'required':
+      case 'additionalProperties':
         break;
-      case 'required': {
-        const missing = (issue.params?.requiredProperties as string[] | undefined) ?? [String(issue.params?.missingProperty)];
-        lines.push(`${field ? `${subject} 中` : ''}缺少必填字段 ${missing.join('、')}`);
-        break;
-      }
-      case 'additionalProperties': {
-        const extra = (issue.params?.additionalProperties as string[] | undefined) ?? [String(issue.params?.additionalProperty)];
-        lines.push(`${field ? `${subject} 中` : ''}不支持字段 ${extra.join('、')}，请删除`);
-        break;
-      }
       case 'minLength':
-        lines.push(Number(limit) === 1 ? `${subject} 不能为空` : `${subject} 至少 ${limit} 个字符`);
+        lines.add(Number(limit) === 1 ? sentence(subject, '不能为空') : sentence(subject, `至少 ${limit} 个字符`));
         break;
       case 'maxLength':
-        lines.push(`${subject} 不能超过 ${limit} 个字符`);
+        lines.add(sentence(subject, `不能超过 ${limit} 个字符`));
         break;
       case 'minimum':
       case 'maximum':
       case 'exclusiveMinimum':
       case 'exclusiveMaximum':
-        lines.push(`${subject} 应 ${String(issue.params?.comparison ?? (issue.keyword.includes('in') ? '>=' : '<='))} ${limit}`);
+        lines.add(sentence(subject, `${COMPARISONS[issue.keyword]} ${limit}`));
         break;
       case 'minItems':
-        lines.push(`${subject} 至少需要 ${limit} 项`);
+        lines.add(sentence(subject, `至少需要 ${limit} 项`));
         break;
       case 'maxItems':
-        lines.push(`${subject} 最多 ${limit} 项`);
+        lines.add(sentence(subject, `最多 ${limit} 项`));
         break;
       case 'pattern':
       case 'format':
-        lines.push(`${subject} 格式不正确`);
+        lines.add(sentence(subject, '格式不正确'));
         break;
       default:
-        lines.push(`${subject} 无效（${issue.message ?? issue.keyword}）`);
+        lines.add(sentence(subject, `无效（${issue.message ?? issue.keyword}）`));
     }
   }
-  return lines.length > 0 ? lines : [`${subject} 无效`];
+  return lines.size > 0 ? [...lines] : [sentence(subject, '无效')];
 }
 
 /**
  * Turn the schema errors of one request part (body, querystring, params, headers) into one
- * Chinese sentence, for example "缺少必填字段 eventId；字段 temperature 应为数字或空值（null）".
+ * Chinese sentence that names each failing field once, for example
+ * "请求体有误：缺少必填字段 事件编号（eventId）；体温（temperature）应为数字或空值（null）".
+ * `schema` is the route's schema of that part; its property titles name the fields.
  */
-export function describeSchemaIssues(issues: SchemaIssue[], context: string | undefined): string {
+export function describeSchemaIssues(issues: SchemaIssue[], context: string | undefined, schema?: SchemaNode): string {
   const part = PART_NAMES[context ?? ''] ?? '请求';
-  const byField = new Map<string, SchemaIssue[]>();
+  const byField = new Map<string, { segments: string[]; issues: SchemaIssue[] }>();
   // A property the schema forbids is reported twice: once as a false schema on the property
   // and once as additionalProperties on its object. The second names it, so the first goes.
   const namesExtras = issues.some((issue) => issue.keyword === 'additionalProperties');
   for (const issue of issues) {
     if (namesExtras && issue.keyword === 'boolean') continue;
-    const field = fieldOf(issue.instancePath ?? '');
-    byField.set(field, [...(byField.get(field) ?? []), issue]);
+    const segments = segmentsOf(issue.instancePath ?? '');
+    const key = pathOf(segments);
+    const entry = byField.get(key) ?? { segments, issues: [] };
+    entry.issues.push(issue);
+    byField.set(key, entry);
   }
-  const lines = [...byField].flatMap(([field, fieldIssues]) => describeField(field, fieldIssues, part));
-  return `${part}有误：${lines.join('；')}`;
+  const lines = new Set([...byField.values()].flatMap((entry) => describeField(entry.segments, entry.issues, part, schema)));
+  return `${part}有误：${[...lines].join('；')}`;
 }

@@ -128,6 +128,36 @@ describe.each(DIALECTS)('%s: school calendar API', (dialect) => {
     expect(badDay.json().message).toContain('日期“2026-02-30”无效');
   });
 
+  it('names each bad field once', async () => {
+    const onlyFrom = await markSchool(accounts.principal, { from: '2026-12-09' });
+    expect(onlyFrom.statusCode).toBe(400);
+    expect(onlyFrom.json().message).toBe('输入不正确：请求体有误：缺少必填字段 是否上学日（isSchoolDay）、原因（reason）');
+
+    const badType = await markSchool(accounts.principal, { from: 20261209, isSchoolDay: 'no', reason: '停课' });
+    expect(badType.json().message).toBe('输入不正确：请求体有误：开始日期（from）应为文本；是否上学日（isSchoolDay）应为布尔值（true 或 false）');
+
+    // Without `to` the span is `from` alone, so a bad `from` is not reported again as 结束日期.
+    const badFrom = await markSchool(accounts.principal, { from: '2026-13-01', isSchoolDay: false, reason: '停课' });
+    expect(badFrom.json().message).toBe('输入不正确：开始日期“2026-13-01”无效，请写 YYYY-MM-DD，例如 2026-12-07');
+
+    const badFromAndReason = await markSchool(accounts.principal, { from: '2026-13-01', isSchoolDay: false, reason: ' ' });
+    expect(badFromAndReason.json().message).toBe('输入不正确：开始日期“2026-13-01”无效，请写 YYYY-MM-DD，例如 2026-12-07；请填写原因，例如“国庆节”或“流感停课”');
+
+    const bothEnds = await markSchool(accounts.principal, { from: '2026-13-01', to: '2026-13-02', isSchoolDay: false, reason: '停课' });
+    expect(bothEnds.json().message).toBe('输入不正确：开始日期“2026-13-01”无效，请写 YYYY-MM-DD，例如 2026-12-07；结束日期“2026-13-02”无效，请写 YYYY-MM-DD，例如 2026-12-07');
+
+    const read = await app.inject({ method: 'GET', url: '/api/district/calendar?from=2026-13-01', headers: await headers(accounts.district) });
+    expect(read.statusCode).toBe(400);
+    expect(read.json().message).toBe('输入不正确：开始日期“2026-13-01”无效，请写 YYYY-MM-DD，例如 2026-12-07');
+
+    const clear = await app.inject({ method: 'DELETE', url: `/api/schools/${school.code}/calendar/days?from=2026-13-01`, headers: await headers(accounts.principal) });
+    expect(clear.statusCode).toBe(400);
+    expect(clear.json().message).toBe('输入不正确：开始日期“2026-13-01”无效，请写 YYYY-MM-DD，例如 2026-12-07');
+
+    const clearWithoutFrom = await app.inject({ method: 'DELETE', url: `/api/schools/${school.code}/calendar/days`, headers: await headers(accounts.principal) });
+    expect(clearWithoutFrom.json().message).toBe('输入不正确：查询参数有误：缺少必填字段 开始日期（from）');
+  });
+
   it('writes each change to the audit log', async () => {
     const rows = await t.ctx.db.selectFrom('audit_log').select(['action', 'target', 'detail', 'school_id']).where('action', 'like', 'calendar.%').orderBy('at').execute();
     expect(rows.map((r) => r.action)).toEqual([

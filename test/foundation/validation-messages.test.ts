@@ -18,12 +18,13 @@ describe('schema error messages', () => {
           '/validation-probe',
           {
             schema: {
+              // `count` and `items[].note` have no label, so their messages fall back to the path.
               body: Type.Object({
-                eventId: Type.String({ minLength: 1 }),
-                temperature: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+                eventId: Type.String({ minLength: 1, title: '事件编号' }),
+                temperature: Type.Optional(Type.Union([Type.Number({ title: '体温' }), Type.Null()])),
                 count: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
-                kind: Type.Optional(Type.Union([Type.Literal('face'), Type.Literal('card')])),
-                items: Type.Optional(Type.Array(Type.Object({ name: Type.String() }), { maxItems: 2 })),
+                kind: Type.Optional(Type.Union([Type.Literal('face'), Type.Literal('card')], { title: '识别方式' })),
+                items: Type.Optional(Type.Array(Type.Object({ name: Type.String({ title: '名称' }), note: Type.Optional(Type.String()) }), { maxItems: 2, title: '物品' })),
               }),
             },
           },
@@ -38,11 +39,14 @@ describe('schema error messages', () => {
   });
 
   const cases: Array<[string, unknown, string]> = [
-    ['a missing field', {}, '输入不正确：请求体有误：缺少必填字段 eventId'],
-    ['a text temperature', { eventId: 'e', temperature: 'hot' }, '输入不正确：请求体有误：字段 temperature 应为数字或空值（null）'],
-    ['an empty id and a count too high', { eventId: '', count: 9 }, '输入不正确：请求体有误：字段 eventId 不能为空；字段 count 应 <= 5'],
-    ['a value outside a union of literals', { eventId: 'e', kind: 'iris' }, '输入不正确：请求体有误：字段 kind 应为 "face"、"card" 之一'],
-    ['a nested missing field', { eventId: 'e', items: [{}] }, '输入不正确：请求体有误：字段 items[0] 中缺少必填字段 name'],
+    ['a missing field', {}, '输入不正确：请求体有误：缺少必填字段 事件编号（eventId）'],
+    ['a text temperature', { eventId: 'e', temperature: 'hot' }, '输入不正确：请求体有误：体温（temperature）应为数字或空值（null）'],
+    ['an empty id and a count too high', { eventId: '', count: 9 }, '输入不正确：请求体有误：事件编号（eventId）不能为空；字段 count 不能大于 5'],
+    ['a count too low', { eventId: 'e', count: 0 }, '输入不正确：请求体有误：字段 count 不能小于 1'],
+    ['a value outside a union of literals', { eventId: 'e', kind: 'iris' }, '输入不正确：请求体有误：识别方式（kind）应为 "face"、"card" 之一'],
+    ['a nested missing field', { eventId: 'e', items: [{}] }, '输入不正确：请求体有误：物品第 1 项（items[0]）中缺少必填字段 名称（name）'],
+    ['a nested unlabelled field', { eventId: 'e', items: [{ name: 'a' }, { name: 'b', note: 5 }] }, '输入不正确：请求体有误：字段 items[1].note 应为文本'],
+    ['several bad fields', { kind: 'iris', temperature: 'hot' }, '输入不正确：请求体有误：缺少必填字段 事件编号（eventId）；体温（temperature）应为数字或空值（null）；识别方式（kind）应为 "face"、"card" 之一'],
   ];
 
   it.each(cases)('explains %s in Chinese', async (_case, payload, expected) => {
@@ -61,6 +65,28 @@ describe('schema error messages', () => {
       'body',
     );
     expect(text).toBe('请求体有误：不支持字段 mode、times，请删除');
+  });
+
+  it('lists a repeated issue once', () => {
+    const schema = Type.Object({ from: Type.String({ title: '开始日期' }), to: Type.String({ title: '结束日期' }) });
+    const text = describeSchemaIssues(
+      [
+        { keyword: 'required', instancePath: '', params: { requiredProperties: ['to'] } },
+        { keyword: 'required', instancePath: '', params: { missingProperty: 'to' } },
+        { keyword: 'type', instancePath: '/from', params: { type: 'string' } },
+        { keyword: 'type', instancePath: '/from', params: { type: 'string' } },
+        { keyword: 'maxLength', instancePath: '/from', params: { limit: 20 } },
+        { keyword: 'maxLength', instancePath: '/from', params: { limit: 20 } },
+      ],
+      'body',
+      schema,
+    );
+    expect(text).toBe('请求体有误：缺少必填字段 结束日期（to）；开始日期（from）应为文本；开始日期（from）不能超过 20 个字符');
+  });
+
+  it('falls back to the path without a schema', () => {
+    const text = describeSchemaIssues([{ keyword: 'required', instancePath: '', params: { requiredProperties: ['purpose'] } }], 'querystring');
+    expect(text).toBe('查询参数有误：缺少必填字段 purpose');
   });
 
   it('names the request part and keeps unknown keywords', () => {

@@ -6,15 +6,18 @@ import { assertSameOrigin, clearSessionCookies, csrfTokenFor, requireUser, setSe
 import { ADMIN_ROLES } from './roles.js';
 import * as service from './service.js';
 
-const RoleSchema = Type.Union([
-  Type.Literal('district_admin'),
-  Type.Literal('school_admin'),
-  Type.Literal('head_teacher'),
-  Type.Literal('teacher'),
-  Type.Literal('school_doctor'),
-  Type.Literal('guard'),
-  Type.Literal('task_force'),
-]);
+const RoleSchema = Type.Union(
+  [
+    Type.Literal('district_admin'),
+    Type.Literal('school_admin'),
+    Type.Literal('head_teacher'),
+    Type.Literal('teacher'),
+    Type.Literal('school_doctor'),
+    Type.Literal('guard'),
+    Type.Literal('task_force'),
+  ],
+  { title: '角色' },
+);
 
 const UserReply = Type.Object({
   id: Type.String(),
@@ -36,37 +39,37 @@ const UserReply = Type.Object({
 const SessionReply = Type.Object({ user: UserReply, csrfToken: Type.String() });
 
 const Credentials = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 64 }),
-  password: Type.String({ minLength: 1, maxLength: 256 }),
+  username: Type.String({ minLength: 1, maxLength: 64, title: '用户名' }),
+  password: Type.String({ minLength: 1, maxLength: 256, title: '密码' }),
 });
 
 const SetupBody = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 64 }),
-  displayName: Type.Optional(Type.String({ maxLength: 64 })),
-  password: Type.String({ minLength: 1, maxLength: 256 }),
+  username: Type.String({ minLength: 1, maxLength: 64, title: '用户名' }),
+  displayName: Type.Optional(Type.String({ maxLength: 64, title: '姓名' })),
+  password: Type.String({ minLength: 1, maxLength: 256, title: '密码' }),
 });
 
 const PasswordBody = Type.Object({
-  oldPassword: Type.String({ minLength: 1, maxLength: 256 }),
-  newPassword: Type.String({ minLength: 1, maxLength: 256 }),
+  oldPassword: Type.String({ minLength: 1, maxLength: 256, title: '原密码' }),
+  newPassword: Type.String({ minLength: 1, maxLength: 256, title: '新密码' }),
 });
 
 const NewUserBody = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 64 }),
-  displayName: Type.Optional(Type.String({ maxLength: 64 })),
+  username: Type.String({ minLength: 1, maxLength: 64, title: '用户名' }),
+  displayName: Type.Optional(Type.String({ maxLength: 64, title: '姓名' })),
   role: RoleSchema,
-  schoolCode: Type.Optional(Type.String({ maxLength: 32 })),
-  className: Type.Optional(Type.String({ maxLength: 16 })),
-  password: Type.String({ minLength: 1, maxLength: 256 }),
+  schoolCode: Type.Optional(Type.String({ maxLength: 32, title: '学校代码' })),
+  className: Type.Optional(Type.String({ maxLength: 16, title: '班级' })),
+  password: Type.String({ minLength: 1, maxLength: 256, title: '初始密码' }),
 });
 
 const AuditQuery = Type.Object({
-  user: Type.Optional(Type.String({ maxLength: 64, description: 'Username or user id' })),
-  action: Type.Optional(Type.String({ maxLength: 64, description: "Exact action, or a prefix ending in '.' such as 'auth.'" })),
-  from: Type.Optional(Type.String({ description: 'First day, YYYY-MM-DD (Asia/Shanghai)' })),
-  to: Type.Optional(Type.String({ description: 'Last day, YYYY-MM-DD (Asia/Shanghai)' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  user: Type.Optional(Type.String({ maxLength: 64, title: '用户名或账号 ID', description: 'Username or user id' })),
+  action: Type.Optional(Type.String({ maxLength: 64, title: '操作', description: "Exact action, or a prefix ending in '.' such as 'auth.'" })),
+  from: Type.Optional(Type.String({ title: '开始日期', description: 'First day, YYYY-MM-DD (Asia/Shanghai)' })),
+  to: Type.Optional(Type.String({ title: '结束日期', description: 'Last day, YYYY-MM-DD (Asia/Shanghai)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, title: '每页条数' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, title: '跳过条数' })),
 });
 
 const AuditReply = Type.Object({
@@ -145,7 +148,7 @@ export async function authRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
 
   app.post(
     '/auth/users/:id/unlock',
-    { schema: { tags: ['auth'], params: Type.Object({ id: Type.String() }), response: { 200: UserReply } } },
+    { schema: { tags: ['auth'], params: Type.Object({ id: Type.String({ title: '账号 ID' }) }), response: { 200: UserReply } } },
     async (request) => {
       const actor = requireUser(request, { roles: ADMIN_ROLES });
       return service.unlockUser(ctx, actor, request.params.id, request.ip);

@@ -150,11 +150,15 @@ export function dayInputProblem(text: string, today: string, label: string): str
 
 /**
  * Check a span of days typed by a user: both ends valid, the start not after the end, and
- * at most `maxDays` days. Returns the Chinese problems, each naming the value.
+ * at most `maxDays` days. `to` is undefined when the user gave only `from`, which then
+ * stands for the one day, so its problem is named once, as 开始日期. Returns the Chinese
+ * problems, each naming the value.
  */
-export function rangeProblems(from: string, to: string, today: string, maxDays: number): string[] {
-  const problems = [dayInputProblem(from, today, '开始日期'), dayInputProblem(to, today, '结束日期')].filter((p): p is string => p !== null);
-  if (problems.length > 0) return problems;
+export function rangeProblems(from: string, to: string | undefined, today: string, maxDays: number): string[] {
+  const checks = [dayInputProblem(from, today, '开始日期')];
+  if (to !== undefined) checks.push(dayInputProblem(to, today, '结束日期'));
+  const problems = checks.filter((p): p is string => p !== null);
+  if (problems.length > 0 || to === undefined) return problems;
   if (from > to) return [`开始日期“${from}”晚于结束日期“${to}”，请交换两个日期`];
   const count = dayCount(from, to);
   if (count > maxDays) return [`日期范围 ${from} 至 ${to} 共 ${count} 天，超过上限 ${maxDays} 天，请分段设置`];

@@ -19,17 +19,20 @@ import {
 } from './service.js';
 
 // Days are plain strings here, so the service's Chinese message can name a malformed value.
-const DayText = (description: string) => Type.String({ maxLength: 20, description });
-const Span = Type.Object({ from: Type.Optional(DayText("First day, 'YYYY-MM-DD'")), to: Type.Optional(DayText("Last day, 'YYYY-MM-DD'")) });
-const ClearSpan = Type.Object({ from: DayText("First day, 'YYYY-MM-DD'"), to: Type.Optional(DayText("Last day, 'YYYY-MM-DD'; `from` alone when absent")) });
-const MarkBody = Type.Object({
-  from: DayText("First day, 'YYYY-MM-DD' in Asia/Shanghai"),
-  to: Type.Optional(DayText("Last day, included; `from` alone when absent")),
-  isSchoolDay: Type.Boolean({ description: 'true: a day with school (调休上课); false: no school (放假, 停课)' }),
-  reason: Type.String({ maxLength: 100, description: 'Why, as users read it: 国庆节, 流感停课' }),
+const DayText = (title: string, description: string) => Type.String({ maxLength: 20, title, description });
+const Span = Type.Object({ from: Type.Optional(DayText('开始日期', "First day, 'YYYY-MM-DD'")), to: Type.Optional(DayText('结束日期', "Last day, 'YYYY-MM-DD'")) });
+const ClearSpan = Type.Object({
+  from: DayText('开始日期', "First day, 'YYYY-MM-DD'"),
+  to: Type.Optional(DayText('结束日期', "Last day, 'YYYY-MM-DD'; `from` alone when absent")),
 });
-const DistrictQuery = Type.Optional(Type.String({ description: 'District id; the district of the first school by default' }));
-const SchoolParams = Type.Object({ code: Type.String() });
+const MarkBody = Type.Object({
+  from: DayText('开始日期', "First day, 'YYYY-MM-DD' in Asia/Shanghai"),
+  to: Type.Optional(DayText('结束日期', 'Last day, included; `from` alone when absent')),
+  isSchoolDay: Type.Boolean({ title: '是否上学日', description: 'true: a day with school (调休上课); false: no school (放假, 停课)' }),
+  reason: Type.String({ maxLength: 100, title: '原因', description: 'Why, as users read it: 国庆节, 流感停课' }),
+});
+const DistrictQuery = Type.Optional(Type.String({ title: '区县 ID', description: 'District id; the district of the first school by default' }));
+const SchoolParams = Type.Object({ code: Type.String({ title: '学校代码' }) });
 
 /** Roles that edit a school's own days and weekdays; the district admin may close any school. */
 const SCHOOL_EDITORS = ['district_admin', 'school_admin'] as const;
@@ -71,7 +74,7 @@ export async function calendarRoutes(app: HttpApp, ctx: AppContext): Promise<voi
     { schema: { tags: ['calendar'], summary: "Remove the district's entries of a span", querystring: Type.Object({ ...ClearSpan.properties, district: DistrictQuery }) } },
     async (request) => {
       const user = requireUser(request, { roles: ['district_admin'] });
-      const removed = await clearDistrictDays(ctx, { user, name: user.displayName, ip: request.ip }, request.query.district, request.query.from, request.query.to ?? request.query.from);
+      const removed = await clearDistrictDays(ctx, { user, name: user.displayName, ip: request.ip }, request.query.district, request.query.from, request.query.to);
       return { removed };
     },
   );
@@ -89,7 +92,7 @@ export async function calendarRoutes(app: HttpApp, ctx: AppContext): Promise<voi
 
   app.get<{ Params: { code: string; day: string } }>(
     '/schools/:code/calendar/days/:day',
-    { schema: { tags: ['calendar'], summary: 'Whether a day is a school day for the school, and why', params: Type.Object({ code: Type.String(), day: DayText("'YYYY-MM-DD'") }) } },
+    { schema: { tags: ['calendar'], summary: 'Whether a day is a school day for the school, and why', params: Type.Object({ code: Type.String({ title: '学校代码' }), day: DayText('日期', "'YYYY-MM-DD'") }) } },
     async (request) => {
       const user = requireUser(request);
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
@@ -120,7 +123,7 @@ export async function calendarRoutes(app: HttpApp, ctx: AppContext): Promise<voi
       const user = requireUser(request, { roles: SCHOOL_EDITORS });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
-      const removed = await clearSchoolDays(ctx, { user, name: user.displayName, ip: request.ip }, school, request.query.from, request.query.to ?? request.query.from);
+      const removed = await clearSchoolDays(ctx, { user, name: user.displayName, ip: request.ip }, school, request.query.from, request.query.to);
       return { removed };
     },
   );
@@ -132,7 +135,7 @@ export async function calendarRoutes(app: HttpApp, ctx: AppContext): Promise<voi
         tags: ['calendar'],
         summary: 'Set the days of the week a school has school',
         params: SchoolParams,
-        body: Type.Object({ weekdays: Type.Array(Type.Integer(), { maxItems: 7, description: '0 Sunday to 6 Saturday' }) }),
+        body: Type.Object({ weekdays: Type.Array(Type.Integer(), { maxItems: 7, title: '每周上学日', description: '0 Sunday to 6 Saturday' }) }),
       },
     },
     async (request) => {

@@ -108,9 +108,16 @@ export async function resolveCalendarDistrict(ctx: AppContext, districtId: strin
   return { districtId: id, schools };
 }
 
-function assertRange(ctx: AppContext, from: string, to: string, maxDays: number): void {
+/** Build one VALIDATION error that lists every problem once. */
+function problemsError(problems: string[]): AppError {
+  const unique = [...new Set(problems)];
+  return new AppError('VALIDATION', { detail: unique.join('；') }, { problems: unique });
+}
+
+/** Check a span. `to` is undefined when only `from` was given. */
+function assertRange(ctx: AppContext, from: string, to: string | undefined, maxDays: number): void {
   const problems = rangeProblems(from, to, schoolDay(ctx.now()), maxDays);
-  if (problems.length > 0) throw new AppError('VALIDATION', { detail: problems.join('；') }, { problems });
+  if (problems.length > 0) throw problemsError(problems);
 }
 
 /** Return the first day of the month `monthsLater` months after the month of `day`. */
@@ -123,10 +130,12 @@ function monthStart(day: string, monthsLater: number): string {
  * Resolve the span a calendar view shows: as requested, and by default from the first day
  * of this month to the end of the second month after `from`'s.
  */
-function spanOf(ctx: AppContext, span: { from?: string; to?: string }): { from: string; to: string } {
+function spanOf(ctx: AppContext, span: { from?: string; to?: string }, maxDays: number): { from: string; to: string } {
   const from = span.from ?? monthStart(schoolDay(ctx.now()), 0);
-  if (span.to !== undefined) return { from, to: span.to };
-  return { from, to: isCalendarDay(from) ? addDays(monthStart(from, 3), -1) : from };
+  // A malformed `from` has no default end, so it is reported once, as 开始日期.
+  const to = span.to ?? (isCalendarDay(from) ? addDays(monthStart(from, 3), -1) : undefined);
+  assertRange(ctx, from, to, maxDays);
+  return { from, to: to ?? from };
 }
 
 export interface DistrictCalendarView {
@@ -139,8 +148,7 @@ export interface DistrictCalendarView {
 /** List the district's own entries in [from, to], at most MAX_READ_DAYS days. */
 export async function getDistrictCalendar(ctx: AppContext, districtId: string | undefined, span: { from?: string; to?: string }): Promise<DistrictCalendarView> {
   const { districtId: id } = await resolveCalendarDistrict(ctx, districtId);
-  const { from, to } = spanOf(ctx, span);
-  assertRange(ctx, from, to, MAX_READ_DAYS);
+  const { from, to } = spanOf(ctx, span, MAX_READ_DAYS);
   const rows = await store.listScopeEntries(ctx.db, 'district', id, from, to);
   return { districtId: id, from, to, entries: rows.map(toEntryView) };
 }
@@ -161,8 +169,7 @@ export interface SchoolCalendarView {
 
 /** Decide every day of a school in [from, to], at most MAX_READ_DAYS days, and list the entries behind them. */
 export async function getSchoolCalendar(ctx: AppContext, school: SchoolSummary, span: { from?: string; to?: string }): Promise<SchoolCalendarView> {
-  const { from, to } = spanOf(ctx, span);
-  assertRange(ctx, from, to, MAX_READ_DAYS);
+  const { from, to } = spanOf(ctx, span, MAX_READ_DAYS);
   const rows = await store.listSchoolEntries(ctx.db, school.districtId, school.id, from, to);
   const calendar = calendarOf(school, rows);
   return {
@@ -190,9 +197,11 @@ type Scope = { scope: 'district'; districtId: string } | { scope: 'school'; scho
 
 async function markDays(ctx: AppContext, actor: CalendarActor, target: Scope, input: MarkDaysInput): Promise<number> {
   const to = input.to ?? input.from;
-  assertRange(ctx, input.from, to, MAX_MARK_DAYS);
+  // The span and the reason are checked together, so one reply names every bad field.
+  const problems = rangeProblems(input.from, input.to, schoolDay(ctx.now()), MAX_MARK_DAYS);
   const checked = checkReason(input.reason, input.isSchoolDay);
-  if ('problem' in checked) throw new AppError('VALIDATION', { detail: checked.problem }, { problems: [checked.problem] });
+  if ('problem' in checked) problems.push(checked.problem);
+  if (problems.length > 0 || 'problem' in checked) throw problemsError(problems);
 
   const now = ctx.now();
   const days = daysBetween(input.from, to);
@@ -226,8 +235,9 @@ async function markDays(ctx: AppContext, actor: CalendarActor, target: Scope, in
   return days.length;
 }
 
-async function clearDays(ctx: AppContext, actor: CalendarActor, target: Scope, from: string, to: string): Promise<number> {
-  assertRange(ctx, from, to, MAX_MARK_DAYS);
+async function clearDays(ctx: AppContext, actor: CalendarActor, target: Scope, from: string, lastDay: string | undefined): Promise<number> {
+  assertRange(ctx, from, lastDay, MAX_MARK_DAYS);
+  const to = lastDay ?? from;
   const scopeId = target.scope === 'district' ? target.districtId : target.school.id;
   const action = target.scope === 'district' ? 'calendar.district.clear' : 'calendar.school.clear';
   let removed = 0;
@@ -248,8 +258,8 @@ export async function markDistrictDays(ctx: AppContext, actor: CalendarActor, di
   return markDays(ctx, actor, { scope: 'district', districtId: id }, input);
 }
 
-/** Remove the district's entries in [from, to], so the weekday rule decides those days again. */
-export async function clearDistrictDays(ctx: AppContext, actor: CalendarActor, districtId: string | undefined, from: string, to: string): Promise<number> {
+/** Remove the district's entries in [from, to] (`from` alone without `to`), so the weekday rule decides those days again. */
+export async function clearDistrictDays(ctx: AppContext, actor: CalendarActor, districtId: string | undefined, from: string, to?: string): Promise<number> {
   const { districtId: id } = await resolveCalendarDistrict(ctx, districtId);
   return clearDays(ctx, actor, { scope: 'district', districtId: id }, from, to);
 }
@@ -259,8 +269,8 @@ export async function markSchoolDays(ctx: AppContext, actor: CalendarActor, scho
   return markDays(ctx, actor, { scope: 'school', school }, input);
 }
 
-/** Remove the school's own entries in [from, to], so the district and the weekdays decide those days again. */
-export async function clearSchoolDays(ctx: AppContext, actor: CalendarActor, school: SchoolSummary, from: string, to: string): Promise<number> {
+/** Remove the school's own entries in [from, to] (`from` alone without `to`), so the district and the weekdays decide those days again. */
+export async function clearSchoolDays(ctx: AppContext, actor: CalendarActor, school: SchoolSummary, from: string, to?: string): Promise<number> {
   return clearDays(ctx, actor, { scope: 'school', school }, from, to);
 }
 

@@ -14,11 +14,12 @@ import { DIAGNOSES } from './notifiable-diseases.js';
 import { addDays } from '../calendar/calendar-rules.js';
 import { getCheckSettings, getClassCheck, getClassCheckHistory, saveClassCheck, setCheckSettings, toHistoryItem, type Actor } from './service.js';
 
-const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: "School day 'YYYY-MM-DD' in Asia/Shanghai" });
-const Session = Type.Union([Type.Literal('morning'), Type.Literal('noon')]);
+const Day = (title: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title, description: "School day 'YYYY-MM-DD' in Asia/Shanghai" });
+const Session = Type.Union([Type.Literal('morning'), Type.Literal('noon')], { title: '检查时段' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-const ClassParams = Type.Object({ code: Type.String(), classId: Type.String() });
-const FollowUpParams = Type.Object({ code: Type.String(), id: Type.String() });
+const SchoolCode = () => Type.String({ title: '学校代码' });
+const ClassParams = Type.Object({ code: SchoolCode(), classId: Type.String({ title: '班级 ID' }) });
+const FollowUpParams = Type.Object({ code: SchoolCode(), id: Type.String({ title: '缺勤追踪 ID' }) });
 
 /** Roles that record and correct checks, each within its scope. */
 const CHECK_WRITERS = ['district_admin', 'school_admin', 'school_doctor', 'head_teacher'] as const;
@@ -27,22 +28,22 @@ const CHECK_READERS = [...CHECK_WRITERS, 'teacher'] as const;
 const CERTIFICATE_RECORDERS = ['school_admin', 'school_doctor'] as const;
 
 const CheckEntryBody = Type.Object({
-  personId: Type.String(),
-  status: Type.Union([Type.Literal('present'), Type.Literal('absent')]),
-  temperature: Type.Optional(Nullable(Type.Number({ description: `Degrees Celsius, ${MIN_BODY_TEMPERATURE_C}-${MAX_BODY_TEMPERATURE_C}` }))),
-  symptoms: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: "Codes from the school's symptom list" })),
-  absenceReason: Type.Optional(Nullable(Type.Union([Type.Literal('illness'), Type.Literal('personal'), Type.Literal('unknown')]))),
-  note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+  personId: Type.String({ title: '学生 ID' }),
+  status: Type.Union([Type.Literal('present'), Type.Literal('absent')], { title: '到校情况' }),
+  temperature: Type.Optional(Nullable(Type.Number({ title: '体温', description: `Degrees Celsius, ${MIN_BODY_TEMPERATURE_C}-${MAX_BODY_TEMPERATURE_C}` }))),
+  symptoms: Type.Optional(Type.Array(Type.String(), { maxItems: 20, title: '症状', description: "Codes from the school's symptom list" })),
+  absenceReason: Type.Optional(Nullable(Type.Union([Type.Literal('illness'), Type.Literal('personal'), Type.Literal('unknown')], { title: '缺勤原因' }))),
+  note: Type.Optional(Nullable(Type.String({ maxLength: 500, title: '备注' }))),
 });
 
 const SettingsBody = Type.Object({
-  symptoms: Type.Array(Type.Object({ code: Type.String(), label: Type.String() }), { minItems: 1, maxItems: 30 }),
-  unknownAbsenceReminderAt: Type.String(),
-  morningDueAt: Type.String(),
-  noonDueAt: Type.String(),
-  clusterSameDayThreshold: Type.Integer(),
-  clusterWindowThreshold: Type.Integer(),
-  clusterWindowSchoolDays: Type.Integer(),
+  symptoms: Type.Array(Type.Object({ code: Type.String({ title: '症状代码' }), label: Type.String({ title: '症状名称' }) }), { minItems: 1, maxItems: 30, title: '症状列表' }),
+  unknownAbsenceReminderAt: Type.String({ title: '原因不明缺勤提醒时间' }),
+  morningDueAt: Type.String({ title: '晨检截止时间' }),
+  noonDueAt: Type.String({ title: '午检截止时间' }),
+  clusterSameDayThreshold: Type.Integer({ title: '同一天同班病例数' }),
+  clusterWindowThreshold: Type.Integer({ title: '连续上学日内同班病例数' }),
+  clusterWindowSchoolDays: Type.Integer({ title: '连续上学日天数' }),
 });
 
 function actorOf(user: AuthUser): Actor {
@@ -73,7 +74,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['checks'],
         summary: "A class's morning or noon check, pre-filled from the gate",
         params: ClassParams,
-        querystring: Type.Object({ day: Type.Optional(Day), session: Type.Optional(Session) }),
+        querystring: Type.Object({ day: Type.Optional(Day('日期')), session: Type.Optional(Session) }),
       },
     },
     async (request) => {
@@ -92,7 +93,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['checks'],
         summary: "Save a class's check; corrections are kept in the history",
         params: ClassParams,
-        body: Type.Object({ day: Day, session: Session, entries: Type.Array(CheckEntryBody, { maxItems: 200 }) }),
+        body: Type.Object({ day: Day('日期'), session: Session, entries: Type.Array(CheckEntryBody, { maxItems: 200, title: '检查记录' }) }),
       },
     },
     async (request) => {
@@ -108,7 +109,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
   app.get<{ Params: { code: string; classId: string }; Querystring: { day?: string } }>(
     '/schools/:code/classes/:classId/checks/history',
     {
-      schema: { tags: ['checks'], summary: "Entries and corrections of a class's checks on a day", params: ClassParams, querystring: Type.Object({ day: Type.Optional(Day) }) },
+      schema: { tags: ['checks'], summary: "Entries and corrections of a class's checks on a day", params: ClassParams, querystring: Type.Object({ day: Type.Optional(Day('日期')) }) },
     },
     async (request) => {
       const user = requireUser(request, { roles: CHECK_READERS });
@@ -120,7 +121,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
 
   app.get<{ Params: { code: string } }>(
     '/schools/:code/check-settings',
-    { schema: { tags: ['checks'], summary: "A school's symptom list, reminder and due times and cluster thresholds", params: Type.Object({ code: Type.String() }) } },
+    { schema: { tags: ['checks'], summary: "A school's symptom list, reminder and due times and cluster thresholds", params: Type.Object({ code: SchoolCode() }) } },
     async (request) => {
       const user = requireUser(request, { roles: CHECK_READERS });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
@@ -131,7 +132,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
 
   app.put<{ Params: { code: string }; Body: CheckSettings }>(
     '/schools/:code/check-settings',
-    { schema: { tags: ['checks'], summary: "Replace a school's check settings", params: Type.Object({ code: Type.String() }), body: SettingsBody } },
+    { schema: { tags: ['checks'], summary: "Replace a school's check settings", params: Type.Object({ code: SchoolCode() }), body: SettingsBody } },
     async (request) => {
       const user = requireUser(request, { roles: ['district_admin', 'school_admin'] });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
@@ -148,8 +149,11 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['checks'],
         summary: 'Illness-absence follow-ups of a school',
-        params: Type.Object({ code: Type.String() }),
-        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('cancelled')])), classId: Type.Optional(Type.String()) }),
+        params: Type.Object({ code: SchoolCode() }),
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('cancelled')], { title: '追踪状态' })),
+          classId: Type.Optional(Type.String({ title: '班级 ID' })),
+        }),
       },
     },
     async (request) => {
@@ -188,11 +192,11 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         summary: "Change a follow-up's symptoms, doctor visit, diagnosis or expected return",
         params: FollowUpParams,
         body: Type.Object({
-          symptoms: Type.Optional(Type.Array(Type.String(), { maxItems: 20 })),
-          sawDoctor: Type.Optional(Nullable(Type.Boolean())),
-          diagnosis: Type.Optional(Nullable(Type.String({ description: 'Code from /api/check-options diagnoses' }))),
-          diagnosisNote: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
-          expectedReturnOn: Type.Optional(Nullable(Day)),
+          symptoms: Type.Optional(Type.Array(Type.String(), { maxItems: 20, title: '症状' })),
+          sawDoctor: Type.Optional(Nullable(Type.Boolean({ title: '是否就诊' }))),
+          diagnosis: Type.Optional(Nullable(Type.String({ title: '诊断', description: 'Code from /api/check-options diagnoses' }))),
+          diagnosisNote: Type.Optional(Nullable(Type.String({ maxLength: 500, title: '诊断说明' }))),
+          expectedReturnOn: Type.Optional(Nullable(Day('预计返校日期'))),
         }),
       },
     },
@@ -213,9 +217,9 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         summary: 'Record an attempt to reach the guardian',
         params: FollowUpParams,
         body: Type.Object({
-          contactedAt: Type.Optional(Type.String({ description: 'ISO 8601 instant; now when absent' })),
-          result: Type.Union([Type.Literal('reached'), Type.Literal('no_answer'), Type.Literal('unreachable'), Type.Literal('other')]),
-          note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))),
+          contactedAt: Type.Optional(Type.String({ title: '联系时间', description: 'ISO 8601 instant; now when absent' })),
+          result: Type.Union([Type.Literal('reached'), Type.Literal('no_answer'), Type.Literal('unreachable'), Type.Literal('other')], { title: '联系结果' }),
+          note: Type.Optional(Nullable(Type.String({ maxLength: 500, title: '备注' }))),
         }),
       },
     },
@@ -240,7 +244,11 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['checks'],
         summary: 'Record the return-to-school certificate; closes the follow-up and lifts the gate hold',
         params: FollowUpParams,
-        body: Type.Object({ issuedOn: Type.String({ description: "Issue date 'YYYY-MM-DD'" }), issuer: Type.Optional(Nullable(Type.String({ maxLength: 200 }))), note: Type.Optional(Nullable(Type.String({ maxLength: 500 }))) }),
+        body: Type.Object({
+          issuedOn: Type.String({ title: '证明开具日期', description: "Issue date 'YYYY-MM-DD'" }),
+          issuer: Type.Optional(Nullable(Type.String({ maxLength: 200, title: '开具机构' }))),
+          note: Type.Optional(Nullable(Type.String({ maxLength: 500, title: '备注' }))),
+        }),
       },
     },
     async (request) => {
@@ -259,7 +267,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['checks'],
         summary: 'Cluster alerts: every school for the district, the own school for school staff',
-        querystring: Type.Object({ school: Type.Optional(Type.String({ description: 'School code' })), from: Type.Optional(Day), to: Type.Optional(Day) }),
+        querystring: Type.Object({ school: Type.Optional(Type.String({ title: '学校代码', description: 'School code' })), from: Type.Optional(Day('开始日期')), to: Type.Optional(Day('结束日期')) }),
       },
     },
     async (request) => {
@@ -289,7 +297,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['checks'],
         summary: 'Acknowledge or close a cluster alert',
-        params: Type.Object({ code: Type.String(), id: Type.String(), action: Type.Union([Type.Literal('acknowledge'), Type.Literal('close')]) }),
+        params: Type.Object({ code: SchoolCode(), id: Type.String({ title: '聚集性预警 ID' }), action: Type.Union([Type.Literal('acknowledge'), Type.Literal('close')], { title: '操作' }) }),
       },
     },
     async (request) => {

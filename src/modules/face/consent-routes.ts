@@ -10,8 +10,8 @@ import { listGuardiansOfPersons } from '../people/store.js';
 import { deleteFaceEnrolment } from './service.js';
 import { countDescriptorsOfPerson } from './store.js';
 
-const PersonParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }), id: Type.String({ minLength: 1, maxLength: 64 }) });
-const Purpose = Type.Union([Type.Literal('health_code'), Type.Literal('face')]);
+const PersonParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32, title: '学校代码' }), id: Type.String({ minLength: 1, maxLength: 64, title: '人员 ID' }) });
+const Purpose = Type.Union([Type.Literal('health_code'), Type.Literal('face')], { title: '授权用途' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T, options?: { description: string }) => Type.Union([schema, Type.Null()], options);
 
 const ConsentActor = Type.Object({
@@ -41,9 +41,9 @@ const ConsentsReply = Type.Object({
 
 const GrantBody = Type.Object({
   purpose: Purpose,
-  givenBy: Type.Union([Type.Literal('self'), Type.Literal('guardian')]),
-  guardianId: Type.Optional(Type.String({ maxLength: 64 })),
-  note: Type.Optional(Type.String({ maxLength: 200, description: 'Where the signed form is kept, say' })),
+  givenBy: Type.Union([Type.Literal('self'), Type.Literal('guardian')], { title: '授权人' }),
+  guardianId: Type.Optional(Type.String({ maxLength: 64, title: '监护人 ID' })),
+  note: Type.Optional(Type.String({ maxLength: 200, title: '备注', description: 'Where the signed form is kept, say' })),
 });
 
 const RevokeQuery = Type.Object({ purpose: Purpose });

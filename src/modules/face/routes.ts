@@ -10,8 +10,8 @@ import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { consentRoutes } from './consent-routes.js';
 import { deleteFaceEnrolment, enrollFace, identifyImage } from './service.js';
 
-const PersonParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }), id: Type.String({ minLength: 1, maxLength: 64 }) });
-const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
+const PersonParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32, title: '学校代码' }), id: Type.String({ minLength: 1, maxLength: 64, title: '人员 ID' }) });
+const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32, title: '学校代码' }) });
 
 const EnrolReply = Type.Object({
   descriptorId: Type.String(),

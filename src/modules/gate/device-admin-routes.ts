@@ -14,8 +14,10 @@ import * as store from './store.js';
 const LAST_EVENT_LOOKBACK_DAYS = 30;
 const MAX_NAME_LENGTH = 40;
 
-const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
-const DeviceParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }), id: Type.String({ minLength: 1, maxLength: 64 }) });
+const SchoolCode = () => Type.String({ minLength: 1, maxLength: 32, title: '学校代码' });
+const DeviceId = () => Type.String({ minLength: 1, maxLength: 64, title: '设备 ID' });
+const SchoolParams = Type.Object({ code: SchoolCode() });
+const DeviceParams = Type.Object({ code: SchoolCode(), id: DeviceId() });
 
 const DeviceView = Type.Object({
   id: Type.String(),
@@ -39,10 +41,10 @@ const KeyReply = Type.Object({
 });
 
 const NewDeviceBody = Type.Object({
-  name: Type.Optional(Type.Unknown({ description: `Name shown on the console, at most ${MAX_NAME_LENGTH} characters` })),
-  kind: Type.Optional(Type.Unknown({ description: 'hikvision, api or kiosk' })),
-  lane: Type.Optional(Type.Unknown({ description: 'Lane name such as 东门; optional' })),
-  direction: Type.Optional(Type.Unknown({ description: 'in (default) or out' })),
+  name: Type.Optional(Type.Unknown({ title: '设备名称', description: `Name shown on the console, at most ${MAX_NAME_LENGTH} characters` })),
+  kind: Type.Optional(Type.Unknown({ title: '设备类型', description: 'hikvision, api or kiosk' })),
+  lane: Type.Optional(Type.Unknown({ title: '通道', description: 'Lane name such as 东门; optional' })),
+  direction: Type.Optional(Type.Unknown({ title: '通行方向', description: 'in (default) or out' })),
 });
 
 type DeviceViewValue = {
@@ -163,7 +165,7 @@ export async function deviceAdminRoutes(app: HttpApp, ctx: AppContext): Promise<
       schema: {
         tags: ['gate'],
         summary: 'Disable a device (its key is refused) or enable it again',
-        params: Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }), id: Type.String({ minLength: 1, maxLength: 64 }), action: Type.Union([Type.Literal('disable'), Type.Literal('enable')]) }),
+        params: Type.Object({ code: SchoolCode(), id: DeviceId(), action: Type.Union([Type.Literal('disable'), Type.Literal('enable')], { title: '操作' }) }),
         response: { 200: DeviceView },
       },
     },

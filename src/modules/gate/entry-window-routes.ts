@@ -5,14 +5,14 @@ import { assertSchoolScope, requireUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { getEntryWindows, getGuardView, setEntryWindows } from './entry-window-service.js';
 
-const SchoolParams = Type.Object({ code: Type.String() });
+const SchoolParams = Type.Object({ code: Type.String({ title: '学校代码' }) });
 const WindowBody = Type.Object(
   {
-    grades: Type.Array(Type.Unknown(), { maxItems: 20, description: 'Grades 1 to 12' }),
-    from: Type.String({ maxLength: 10, description: 'HH:MM, Asia/Shanghai' }),
-    to: Type.String({ maxLength: 10, description: 'HH:MM, after from' }),
-    lanes: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 20 }), Type.Null()], { description: 'Lane names; empty means any lane' })),
-    weekdays: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 7 }), Type.Null()], { description: '0 Sunday to 6 Saturday; empty means every school day' })),
+    grades: Type.Array(Type.Unknown(), { maxItems: 20, title: '年级', description: 'Grades 1 to 12' }),
+    from: Type.String({ maxLength: 10, title: '开始时间', description: 'HH:MM, Asia/Shanghai' }),
+    to: Type.String({ maxLength: 10, title: '结束时间', description: 'HH:MM, after from' }),
+    lanes: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 20 }), Type.Null()], { title: '通道', description: 'Lane names; empty means any lane' })),
+    weekdays: Type.Optional(Type.Union([Type.Array(Type.Unknown(), { maxItems: 7 }), Type.Null()], { title: '星期', description: '0 Sunday to 6 Saturday; empty means every school day' })),
   },
   { additionalProperties: false },
 );
@@ -37,7 +37,7 @@ export async function entryWindowRoutes(app: HttpApp, ctx: AppContext): Promise<
         tags: ['gate'],
         summary: 'Replace the staggered entry windows; overlaps for a grade, bad times and unknown lanes are refused',
         params: SchoolParams,
-        body: Type.Object({ windows: Type.Array(WindowBody, { maxItems: 50 }) }),
+        body: Type.Object({ windows: Type.Array(WindowBody, { maxItems: 50, title: '入校时段' }) }),
       },
     },
     async (request) => {

@@ -52,19 +52,22 @@ const DecisionReply = Type.Object({
 
 const DeviceEventBody = Type.Object(
   {
-    eventId: Type.Union([Type.String(), Type.Integer()]),
-    occurredAt: Type.Union([Type.Integer(), Type.String()]),
-    temperature: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
-    descriptor: Type.Optional(Type.Array(Type.Unknown(), { description: '128 finite floats from the face model' })),
-    imageBase64: Type.Optional(Type.String({ description: 'JPEG, at most 5 MB before encoding' })),
-    cardNumber: Type.Optional(Type.Union([Type.String(), Type.Number()])),
-    idNumber: Type.Optional(Type.String()),
-    personId: Type.Optional(Type.String({ description: 'A person the guard identified by hand' })),
+    eventId: Type.Union([Type.String(), Type.Integer()], { title: '事件编号' }),
+    occurredAt: Type.Union([Type.Integer(), Type.String()], { title: '通行时间' }),
+    temperature: Type.Optional(Type.Union([Type.Number(), Type.Null()], { title: '体温' })),
+    descriptor: Type.Optional(Type.Array(Type.Unknown(), { title: '人脸特征值', description: '128 finite floats from the face model' })),
+    imageBase64: Type.Optional(Type.String({ title: '抓拍图', description: 'JPEG, at most 5 MB before encoding' })),
+    cardNumber: Type.Optional(Type.Union([Type.String(), Type.Number()], { title: '卡号' })),
+    idNumber: Type.Optional(Type.String({ title: '身份证号' })),
+    personId: Type.Optional(Type.String({ title: '人员 ID', description: 'A person the guard identified by hand' })),
   },
   { additionalProperties: true },
 );
 
-const SchoolParams = Type.Object({ code: Type.String() });
+const SchoolCode = () => Type.String({ title: '学校代码' });
+const SchoolParams = Type.Object({ code: SchoolCode() });
+/** Build the path parameters of a school and one of its alerts or gate events, the id labelled `idTitle`. */
+const SchoolItemParams = (idTitle: string) => Type.Object({ code: SchoolCode(), id: Type.String({ title: idTitle }) });
 
 function deviceUnauthorized(): AppError {
   return new AppError('UNAUTHORIZED', { detail: '设备认证失败：请在 Authorization 头中提供 Bearer <设备ID>.<设备密钥>' });
@@ -266,13 +269,13 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         summary: 'Search gate events',
         params: SchoolParams,
         querystring: Type.Object({
-          day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
-          classId: Type.Optional(Type.String()),
-          personId: Type.Optional(Type.String()),
-          decision: Type.Optional(Type.Union([Type.Literal('pass'), Type.Literal('deny')])),
-          reason: Type.Optional(Type.String()),
-          before: Type.Optional(Type.Integer({ description: 'Epoch ms; events before it, for the next page' })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title: '日期' })),
+          classId: Type.Optional(Type.String({ title: '班级 ID' })),
+          personId: Type.Optional(Type.String({ title: '人员 ID' })),
+          decision: Type.Optional(Type.Union([Type.Literal('pass'), Type.Literal('deny')], { title: '通行结果' })),
+          reason: Type.Optional(Type.String({ title: '原因代码' })),
+          before: Type.Optional(Type.Integer({ title: '翻页时间点', description: 'Epoch ms; events before it, for the next page' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, title: '条数上限' })),
         }),
       },
     },
@@ -304,8 +307,8 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         summary: 'Arrived and not-arrived pupils per class on a day',
         params: SchoolParams,
         querystring: Type.Object({
-          day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
-          classId: Type.Optional(Type.String()),
+          day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title: '日期' })),
+          classId: Type.Optional(Type.String({ title: '班级 ID' })),
         }),
       },
     },
@@ -326,8 +329,8 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         summary: 'Gate alerts of a school, newest first',
         params: SchoolParams,
         querystring: Type.Object({
-          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('closed')])),
-          kind: Type.Optional(Type.Union([Type.Literal('fever'), Type.Literal('code'), Type.Literal('unknown_face'), Type.Literal('device_offline')])),
+          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('acknowledged'), Type.Literal('closed')], { title: '预警状态' })),
+          kind: Type.Optional(Type.Union([Type.Literal('fever'), Type.Literal('code'), Type.Literal('unknown_face'), Type.Literal('device_offline')], { title: '预警类型' })),
         }),
       },
     },
@@ -345,10 +348,10 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       schema: {
         tags: ['gate'],
         summary: 'Record a re-check at the observation point for a fever alert',
-        params: Type.Object({ code: Type.String(), id: Type.String() }),
+        params: SchoolItemParams('预警 ID'),
         body: Type.Object({
-          temperature: Type.Number({ description: 'Degrees Celsius' }),
-          note: Type.Optional(Type.String({ maxLength: 500 })),
+          temperature: Type.Number({ title: '复测体温', description: 'Degrees Celsius' }),
+          note: Type.Optional(Type.String({ maxLength: 500, title: '备注' })),
         }),
       },
     },
@@ -372,8 +375,8 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       schema: {
         tags: ['gate'],
         summary: 'Acknowledge a gate alert (with an optional handling note) or close it with a note',
-        params: Type.Object({ code: Type.String(), id: Type.String(), action: Type.Union([Type.Literal('acknowledge'), Type.Literal('close')]) }),
-        body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })) })),
+        params: Type.Object({ ...SchoolItemParams('预警 ID').properties, action: Type.Union([Type.Literal('acknowledge'), Type.Literal('close')], { title: '操作' }) }),
+        body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500, title: '处理说明' })) })),
       },
     },
     async (request) => {
@@ -388,7 +391,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
 
   app.get<{ Params: { code: string; id: string } }>(
     '/schools/:code/gate/events/:id/snapshot',
-    { schema: { tags: ['gate'], summary: 'The snapshot of a denied entry (JPEG)', params: Type.Object({ code: Type.String(), id: Type.String() }) } },
+    { schema: { tags: ['gate'], summary: 'The snapshot of a denied entry (JPEG)', params: SchoolItemParams('通行记录 ID') } },
     async (request, reply) => {
       const user = requireUser(request, { roles: ['district_admin', 'school_admin', 'school_doctor', 'guard'] });
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);

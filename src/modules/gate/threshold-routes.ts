@@ -6,7 +6,7 @@ import { assertSchoolScope, requireUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { getGateThresholds, updateGateThresholds } from './thresholds-service.js';
 
-const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
+const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32, title: '学校代码' }) });
 const Action = Type.Union([Type.Literal('allow_and_flag'), Type.Literal('deny')]);
 
 const Thresholds = Type.Object({

@@ -7,8 +7,8 @@ import { getContacts, getSchoolByCodeOrThrow } from '../people/service.js';
 import { AppError } from '../../shared/errors.js';
 import * as service from './service.js';
 
-const Color = Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red'), Type.Literal('unknown')]);
-const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
+const Color = Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red'), Type.Literal('unknown')], { title: '健康码颜色' });
+const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32, title: '学校代码' }) });
 const Nullable = <T extends ReturnType<typeof Type.Number>>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const CodeEntry = Type.Object({
@@ -29,8 +29,8 @@ const CodeEntry = Type.Object({
 
 const CodesQuery = Type.Object({
   color: Type.Optional(Color),
-  stale: Type.Optional(Type.Boolean()),
-  class: Type.Optional(Type.String({ description: 'Class id or name such as 二(3)班' })),
+  stale: Type.Optional(Type.Boolean({ title: '是否过期' })),
+  class: Type.Optional(Type.String({ title: '班级', description: 'Class id or name such as 二(3)班' })),
 });
 
 const ColorCounts = Type.Object({
@@ -68,11 +68,11 @@ const SyncRun = Type.Object({
 });
 
 const Polling = Type.Object({
-  enabled: Type.Boolean(),
-  everyMinutes: Type.Integer(),
-  from: Type.String(),
-  to: Type.String(),
-  weekdays: Type.Array(Type.Integer()),
+  enabled: Type.Boolean({ title: '是否开启' }),
+  everyMinutes: Type.Integer({ title: '间隔（分钟）' }),
+  from: Type.String({ title: '开始时间' }),
+  to: Type.String({ title: '结束时间' }),
+  weekdays: Type.Array(Type.Integer(), { title: '星期' }),
 });
 
 const Schedule = Type.Object({
@@ -84,9 +84,9 @@ const Schedule = Type.Object({
 
 const ScheduleUpdate = Type.Object(
   {
-    preset: Type.Optional(Type.String()),
-    crons: Type.Optional(Type.Array(Type.String(), { maxItems: 24 })),
-    polling: Type.Optional(Type.Partial(Polling)),
+    preset: Type.Optional(Type.String({ title: '同步方案' })),
+    crons: Type.Optional(Type.Array(Type.String(), { maxItems: 24, title: '同步时间' })),
+    polling: Type.Optional(Type.Partial(Polling, { title: '在校时段轮询' })),
   },
   { additionalProperties: false },
 );
@@ -136,7 +136,7 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
     {
       schema: {
         tags: ['healthcode'],
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, title: '人员 ID' }) }),
         response: {
           200: Type.Object({
             current: Type.Omit(CodeEntry, ['personId', 'name', 'kind', 'classId', 'className', 'idNumberMasked']),
@@ -174,7 +174,7 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
       schema: {
         tags: ['healthcode'],
         params: SchoolParams,
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }),
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, title: '条数上限' })) }),
         response: { 200: Type.Object({ items: Type.Array(SyncRun) }) },
       },
     },

@@ -11,7 +11,8 @@ const ADMINS = ['school_admin', 'district_admin'] as const;
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
-const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
+const SchoolCode = () => Type.String({ minLength: 1, maxLength: 32, title: '学校代码' });
+const SchoolParams = Type.Object({ code: SchoolCode() });
 
 const DeliveryStateSchema = Type.Union([
   Type.Literal('waiting'),
@@ -53,14 +54,19 @@ const OutboxStatusSchema = Type.Union([
 ]);
 
 const NoticesQuery = Type.Object({
-  state: Type.Optional(DeliveryStateSchema),
-  status: Type.Optional(Type.Union([DeliveryStateSchema, OutboxStatusSchema], { description: 'A delivery state, or an exact outbox status' })),
-  kind: Type.Optional(Type.String({ maxLength: 40 })),
-  before: Type.Optional(Type.Integer({ minimum: 0, description: 'Only notices created before this instant (epoch ms), for paging' })),
+  state: Type.Optional(Type.Union(DeliveryStateSchema.anyOf, { title: '送达状态' })),
+  status: Type.Optional(Type.Union([DeliveryStateSchema, OutboxStatusSchema], { title: '通知状态', description: 'A delivery state, or an exact outbox status' })),
+  kind: Type.Optional(Type.String({ maxLength: 40, title: '通知类型' })),
+  before: Type.Optional(Type.Integer({ minimum: 0, title: '翻页时间点', description: 'Only notices created before this instant (epoch ms), for paging' })),
   classId: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 64, description: 'Only notices to the pupils of this class, their guardians and its head teacher; a head teacher always gets their own class' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      title: '班级 ID',
+      description: 'Only notices to the pupils of this class, their guardians and its head teacher; a head teacher always gets their own class',
+    }),
   ),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, title: '条数上限' })),
 });
 
 const NoticesReply = Type.Object({
@@ -82,14 +88,16 @@ const InboxItem = Type.Object({
 });
 
 const InboxQuery = Type.Object({
-  role: Type.Optional(Type.String({ maxLength: 40, description: 'Messages for the holders of this role (admins only, for a role not their own)' })),
-  personId: Type.Optional(Type.String({ maxLength: 40, description: 'Messages for this person (admins only for other persons)' })),
-  unread: Type.Optional(Type.Boolean()),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  role: Type.Optional(Type.String({ maxLength: 40, title: '角色', description: 'Messages for the holders of this role (admins only, for a role not their own)' })),
+  personId: Type.Optional(Type.String({ maxLength: 40, title: '人员 ID', description: 'Messages for this person (admins only for other persons)' })),
+  unread: Type.Optional(Type.Boolean({ title: '只看未读' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, title: '条数上限' })),
 });
 
 const TestBody = Type.Object({
-  dingtalkUserId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Work-notice recipient; defaults to the DingTalk account of the signed-in staff member' })),
+  dingtalkUserId: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, title: '工作通知收件人（钉钉 userid）', description: 'Work-notice recipient; defaults to the DingTalk account of the signed-in staff member' }),
+  ),
 });
 
 const DingTalkSettingsReply = Type.Object({
@@ -155,7 +163,7 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['notify'],
         summary: 'Send a failed, dead or filtered notice again',
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }) }),
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 40, title: '通知 ID' }) }),
         response: { 200: NoticeItem },
       },
     },
@@ -192,7 +200,7 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['notify'],
         summary: 'Mark an in-app message read',
-        params: Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }), id: Type.String({ minLength: 1, maxLength: 40 }) }),
+        params: Type.Object({ code: SchoolCode(), id: Type.String({ minLength: 1, maxLength: 40, title: '消息 ID' }) }),
         response: { 200: Type.Object({ id: Type.String(), readAt: Type.Integer() }) },
       },
     },

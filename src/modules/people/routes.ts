@@ -12,11 +12,11 @@ import { exportRoster, importRoster } from './roster-service.js';
 import { consentActorOf } from './consents.js';
 import { getSchoolByCodeOrThrow, getSchoolByIdOrThrow, listClassSummaries, listPersons, listSchools } from './service.js';
 
-const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) });
+const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32, title: '学校代码' }) });
 
 const RosterImportQuery = Type.Object({
   createClasses: Type.Optional(
-    Type.Boolean({ default: false, description: 'Create classes the roster names that the school lacks; when false such rows are rejected' }),
+    Type.Boolean({ default: false, title: '自动新建班级', description: 'Create classes the roster names that the school lacks; when false such rows are rejected' }),
   ),
 });
 
@@ -74,11 +74,11 @@ const PersonItem = Type.Object({
 });
 
 const PersonsQuery = Type.Object({
-  name: Type.Optional(Type.String({ maxLength: 50, description: 'Part of a name' })),
-  class: Type.Optional(Type.String({ maxLength: 40, description: 'Class as rosters write it (一(1)班, 101, 1-1) or a class id' })),
-  kind: Type.Optional(Type.Union([Type.Literal('student'), Type.Literal('staff')])),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  name: Type.Optional(Type.String({ maxLength: 50, title: '姓名', description: 'Part of a name' })),
+  class: Type.Optional(Type.String({ maxLength: 40, title: '班级', description: 'Class as rosters write it (一(1)班, 101, 1-1) or a class id' })),
+  kind: Type.Optional(Type.Union([Type.Literal('student'), Type.Literal('staff')], { title: '人员类型' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, title: '每页条数' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, title: '跳过条数' })),
 });
 
 const ClassItem = Type.Object({
@@ -90,7 +90,7 @@ const ClassItem = Type.Object({
   pupils: Type.Integer(),
 });
 
-const ExportQuery = Type.Object({ kind: Type.Optional(Type.Union([Type.Literal('student'), Type.Literal('staff')])) });
+const ExportQuery = Type.Object({ kind: Type.Optional(Type.Union([Type.Literal('student'), Type.Literal('staff')], { title: '花名册类型' })) });
 
 const SchoolItem = Type.Object({ code: Type.String(), name: Type.String() });
 

@@ -16,9 +16,12 @@ function isDistrictRole(user: AuthUser): boolean {
   return DISTRICT_ROLES.includes(user.role);
 }
 
-const DAY = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'School day, YYYY-MM-DD in Asia/Shanghai' });
-const SchoolParams = Type.Object({ code: Type.String() });
-const SchoolDayParams = Type.Object({ code: Type.String(), day: DAY });
+const Day = (title: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title, description: 'School day, YYYY-MM-DD in Asia/Shanghai' });
+const SchoolCode = () => Type.String({ title: '学校代码' });
+const DistrictId = (description = 'District id; the first district by default') => Type.Optional(Type.String({ title: '区县 ID', description }));
+const SchoolParams = Type.Object({ code: SchoolCode() });
+const SchoolDayParams = Type.Object({ code: SchoolCode(), day: Day('日报日期') });
+const VersionQuery = Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1, title: '版本号' })) });
 
 /** Roles that read a school's whole report; head teachers, teachers and guards do not. */
 const READERS = ['district_admin', 'school_admin', 'school_doctor'] as const;
@@ -54,7 +57,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['reports'],
         summary: 'Reported days of a school with the newest version of each',
         params: SchoolParams,
-        querystring: Type.Object({ from: Type.Optional(DAY), to: Type.Optional(DAY) }),
+        querystring: Type.Object({ from: Type.Optional(Day('开始日期')), to: Type.Optional(Day('结束日期')) }),
       },
     },
     async (request) => {
@@ -73,7 +76,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['reports'],
         summary: 'One version of a school’s daily report (the newest by default) and its version list',
         params: SchoolDayParams,
-        querystring: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }),
+        querystring: VersionQuery,
       },
     },
     async (request) => {
@@ -102,7 +105,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['reports'],
         summary: 'Submit the newest draft to the district; a correction needs a note',
         params: SchoolDayParams,
-        body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500, description: 'What the correction changes (更正说明); required from version 2' })) })),
+        body: Type.Optional(Type.Object({ note: Type.Optional(Type.String({ maxLength: 500, title: '更正说明', description: 'What the correction changes (更正说明); required from version 2' })) })),
       },
     },
     async (request) => {
@@ -121,7 +124,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['reports'],
         summary: 'One version of the daily report as .xlsx in the district layout',
         params: SchoolDayParams,
-        querystring: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }),
+        querystring: VersionQuery,
       },
     },
     async (request, reply) => {
@@ -141,7 +144,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['reports'],
         summary: 'Set when the school’s report is built by itself each day',
         params: SchoolParams,
-        body: Type.Object({ buildAt: Type.String({ description: 'HH:MM in Asia/Shanghai' }) }),
+        body: Type.Object({ buildAt: Type.String({ title: '日报生成时间', description: 'HH:MM in Asia/Shanghai' }) }),
       },
     },
     async (request) => {
@@ -160,7 +163,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['reports'],
         summary: 'Every school’s report state and figures of a day, with the totals (district admins only)',
-        querystring: Type.Object({ day: Type.Optional(DAY), district: Type.Optional(Type.String({ description: 'District id; the first district by default' })) }),
+        querystring: Type.Object({ day: Type.Optional(Day('日期')), district: DistrictId() }),
       },
     },
     async (request) => {
@@ -176,9 +179,9 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         tags: ['reports'],
         summary: 'Daily sums of the submitted reports over the last days (district admins only)',
         querystring: Type.Object({
-          to: Type.Optional(DAY),
-          days: Type.Optional(Type.Integer({ minimum: 1, maximum: 90, description: 'Days ending with `to`; 30 by default' })),
-          district: Type.Optional(Type.String()),
+          to: Type.Optional(Day('结束日期')),
+          days: Type.Optional(Type.Integer({ minimum: 1, maximum: 90, title: '天数', description: 'Days ending with `to`; 30 by default' })),
+          district: DistrictId(),
         }),
       },
     },
@@ -194,7 +197,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['reports'],
         summary: 'Every school’s report of a day as .xlsx, one row per school and a totals row',
-        querystring: Type.Object({ day: Type.Optional(DAY), district: Type.Optional(Type.String()) }),
+        querystring: Type.Object({ day: Type.Optional(Day('日期')), district: DistrictId() }),
       },
     },
     async (request, reply) => {
@@ -208,7 +211,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
 
   app.get<{ Querystring: { district?: string } }>(
     '/district/report-settings',
-    { schema: { tags: ['reports'], summary: 'The district’s report deadline', querystring: Type.Object({ district: Type.Optional(Type.String()) }) } },
+    { schema: { tags: ['reports'], summary: 'The district’s report deadline', querystring: Type.Object({ district: DistrictId() }) } },
     async (request) => {
       requireUser(request, { roles: ['district_admin'] });
       const { districtId } = await resolveDistrict(ctx, request.query.district);
@@ -222,8 +225,8 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       schema: {
         tags: ['reports'],
         summary: 'Set the district’s daily report deadline',
-        querystring: Type.Object({ district: Type.Optional(Type.String()) }),
-        body: Type.Object({ deadline: Type.String({ description: 'HH:MM in Asia/Shanghai' }) }),
+        querystring: Type.Object({ district: DistrictId() }),
+        body: Type.Object({ deadline: Type.String({ title: '上报截止时间', description: 'HH:MM in Asia/Shanghai' }) }),
       },
     },
     async (request) => {

@@ -26,18 +26,21 @@ const MANAGER_ROLES: readonly UserRole[] = ['district_admin', 'school_admin'];
 const TRACE_ROLES: readonly UserRole[] = ['task_force', 'district_admin'];
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
-const VenueKindSchema = Type.Union(['bus', 'shop', 'school_gate', 'hall', 'other'].map((k) => Type.Literal(k)));
+const VenueKindSchema = Type.Union(
+  ['bus', 'shop', 'school_gate', 'hall', 'other'].map((k) => Type.Literal(k)),
+  { title: '场所类型' },
+);
 
 const NewVenueBody = Type.Object({
-  kind: Type.String({ description: 'bus, shop, school_gate, hall or other' }),
-  name: Type.String(),
-  operator: Type.String({ description: 'The organisation that runs the venue' }),
-  address: Type.Optional(Nullable(Type.String())),
-  line: Type.Optional(Nullable(Type.String({ description: 'Bus line, buses only' }))),
-  plate: Type.Optional(Nullable(Type.String({ description: 'Licence plate, buses only' }))),
-  schoolCode: Type.Optional(Nullable(Type.String())),
-  latitude: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
-  longitude: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  kind: Type.String({ title: '场所类型', description: 'bus, shop, school_gate, hall or other' }),
+  name: Type.String({ title: '场所名称' }),
+  operator: Type.String({ title: '运营单位', description: 'The organisation that runs the venue' }),
+  address: Type.Optional(Nullable(Type.String({ title: '地址' }))),
+  line: Type.Optional(Nullable(Type.String({ title: '线路', description: 'Bus line, buses only' }))),
+  plate: Type.Optional(Nullable(Type.String({ title: '车牌', description: 'Licence plate, buses only' }))),
+  schoolCode: Type.Optional(Nullable(Type.String({ title: '学校代码' }))),
+  latitude: Type.Optional(Type.Union([Type.Number(), Type.Null()], { title: '纬度' })),
+  longitude: Type.Optional(Type.Union([Type.Number(), Type.Null()], { title: '经度' })),
 });
 
 const VenueReply = Type.Object({
@@ -59,44 +62,50 @@ const VenueReply = Type.Object({
   retiredAt: Type.Union([Type.Number(), Type.Null()]),
 });
 
-const IdParams = Type.Object({ id: Type.String() });
+/** The `:id` of a venue, venue device or far-apart flag, labelled by `title`. */
+const IdParams = (title: string) => Type.Object({ id: Type.String({ title }) });
+const VenueIdParams = IdParams('场所 ID');
 
-const Instant = Type.Union([Type.Number(), Type.String()], { description: "Epoch ms, or 'YYYY-MM-DD HH:MM' Beijing time" });
+const Instant = (title: string) => Type.Union([Type.Number(), Type.String()], { title, description: "Epoch ms, or 'YYYY-MM-DD HH:MM' Beijing time" });
+const VenueId = () => Type.String({ title: '场所 ID' });
+const TracePurpose = () => Type.String({ title: '查询目的', description: 'Why the task force asks; stored in the audit log' });
+const TraceFormat = () => Type.Union([Type.Literal('json'), Type.Literal('xlsx')], { title: '导出格式' });
+const PosterSize = () => Type.Union([Type.Literal('a4'), Type.Literal('bus')], { title: '海报尺寸' });
 
 const TraceVenueBody = Type.Object({
-  venueId: Type.Optional(Type.String()),
-  line: Type.Optional(Type.String()),
-  operator: Type.Optional(Type.String()),
-  from: Instant,
-  to: Instant,
-  purpose: Type.String({ description: 'Why the task force asks; stored in the audit log' }),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xlsx')])),
+  venueId: Type.Optional(VenueId()),
+  line: Type.Optional(Type.String({ title: '线路' })),
+  operator: Type.Optional(Type.String({ title: '运营单位' })),
+  from: Instant('开始时间'),
+  to: Instant('结束时间'),
+  purpose: TracePurpose(),
+  format: Type.Optional(TraceFormat()),
 });
 
 const TracePersonBody = Type.Object({
-  idNumber: Type.Optional(Type.String()),
-  phone: Type.Optional(Type.String()),
-  from: Instant,
-  to: Instant,
-  purpose: Type.String(),
-  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xlsx')])),
+  idNumber: Type.Optional(Type.String({ title: '身份证号' })),
+  phone: Type.Optional(Type.String({ title: '手机号' })),
+  from: Instant('开始时间'),
+  to: Instant('结束时间'),
+  purpose: TracePurpose(),
+  format: Type.Optional(TraceFormat()),
 });
 
-const ColorSchema = Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red')]);
+const ColorSchema = Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red')], { title: '健康码颜色' });
 
 const ManualCheckinBody = Type.Object({
-  venueId: Type.Optional(Type.String()),
-  name: Type.String(),
-  idNumber: Type.Optional(Type.String()),
-  phone: Type.Optional(Type.String()),
-  codeSeen: Type.Boolean({ description: 'The staff saw the person’s health code' }),
+  venueId: Type.Optional(VenueId()),
+  name: Type.String({ title: '姓名' }),
+  idNumber: Type.Optional(Type.String({ title: '身份证号' })),
+  phone: Type.Optional(Type.String({ title: '手机号' })),
+  codeSeen: Type.Boolean({ title: '是否已查看健康码', description: 'The staff saw the person’s health code' }),
   seenColor: Type.Optional(ColorSchema),
 });
 
 const CardCheckinBody = Type.Object({
-  venueId: Type.Optional(Type.String()),
-  cardNumber: Type.Union([Type.String(), Type.Number()]),
-  typed: Type.Optional(Type.Boolean({ description: 'True when staff typed the number instead of swiping' })),
+  venueId: Type.Optional(VenueId()),
+  cardNumber: Type.Union([Type.String(), Type.Number()], { title: '卡号' }),
+  typed: Type.Optional(Type.Boolean({ title: '是否手工输入卡号', description: 'True when staff typed the number instead of swiping' })),
 });
 
 /** Read an instant given as epoch ms or as 'YYYY-MM-DD HH:MM' in Beijing time. */
@@ -155,7 +164,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
 
   app.post(
     '/venues/batch',
-    { schema: { tags: ['venues'], summary: 'Register many venues at once, for example a bus fleet', body: Type.Object({ venues: Type.Array(NewVenueBody, { maxItems: service.MAX_VENUE_BATCH }) }), response: { 200: Type.Object({ venues: Type.Array(VenueReply) }) } } },
+    { schema: { tags: ['venues'], summary: 'Register many venues at once, for example a bus fleet', body: Type.Object({ venues: Type.Array(NewVenueBody, { maxItems: service.MAX_VENUE_BATCH, title: '场所列表' }) }), response: { 200: Type.Object({ venues: Type.Array(VenueReply) }) } } },
     async (request) => {
       const user = requireUser(request, { roles: MANAGER_ROLES });
       return { venues: await service.createVenues(ctx, user, request.body.venues, request.ip) };
@@ -169,13 +178,13 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
         tags: ['venues'],
         summary: 'List venues',
         querystring: Type.Object({
-          operator: Type.Optional(Type.String()),
-          line: Type.Optional(Type.String()),
+          operator: Type.Optional(Type.String({ title: '运营单位' })),
+          line: Type.Optional(Type.String({ title: '线路' })),
           kind: Type.Optional(VenueKindSchema),
-          status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('retired')])),
-          search: Type.Optional(Type.String()),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-          offset: Type.Optional(Type.Integer({ minimum: 0 })),
+          status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('retired')], { title: '状态' })),
+          search: Type.Optional(Type.String({ title: '搜索词' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, title: '每页条数' })),
+          offset: Type.Optional(Type.Integer({ minimum: 0, title: '跳过条数' })),
         }),
         response: { 200: Type.Object({ venues: Type.Array(VenueReply), total: Type.Integer() }) },
       },
@@ -187,7 +196,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     },
   );
 
-  app.get('/venues/:id', { schema: { tags: ['venues'], summary: 'One venue', params: IdParams, response: { 200: VenueReply } } }, async (request) => {
+  app.get('/venues/:id', { schema: { tags: ['venues'], summary: 'One venue', params: VenueIdParams, response: { 200: VenueReply } } }, async (request) => {
     const user = requireUser(request, { roles: MANAGER_ROLES });
     const venue = await service.getVenueOrThrow(ctx, request.params.id);
     service.assertVenueScope(user, venue);
@@ -200,7 +209,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
       schema: {
         tags: ['venues'],
         summary: 'Change a venue’s details (the code stays valid)',
-        params: IdParams,
+        params: VenueIdParams,
         body: Type.Partial(Type.Omit(NewVenueBody, ['kind', 'schoolCode'])),
         response: { 200: VenueReply },
       },
@@ -213,21 +222,21 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
 
   app.post(
     '/venues/:id/reissue',
-    { schema: { tags: ['venues'], summary: 'Issue a new code version; the old posters stop working', params: IdParams, body: Type.Object({ reason: Type.Optional(Type.String()) }), response: { 200: VenueReply } } },
+    { schema: { tags: ['venues'], summary: 'Issue a new code version; the old posters stop working', params: VenueIdParams, body: Type.Object({ reason: Type.Optional(Type.String({ title: '换码原因' })) }), response: { 200: VenueReply } } },
     async (request) => {
       const user = requireUser(request, { roles: MANAGER_ROLES });
       return service.reissueVenueCode(ctx, user, request.params.id, request.body.reason ?? '', request.ip);
     },
   );
 
-  app.post('/venues/:id/retire', { schema: { tags: ['venues'], summary: 'Retire a venue and its code', params: IdParams, response: { 200: VenueReply } } }, async (request) => {
+  app.post('/venues/:id/retire', { schema: { tags: ['venues'], summary: 'Retire a venue and its code', params: VenueIdParams, response: { 200: VenueReply } } }, async (request) => {
     const user = requireUser(request, { roles: MANAGER_ROLES });
     return service.retireVenue(ctx, user, request.params.id, request.ip);
   });
 
   app.get(
     '/venues/:id/qr.png',
-    { schema: { tags: ['venues'], summary: 'The venue’s QR code as PNG', params: IdParams, querystring: Type.Object({ width: Type.Optional(Type.Integer({ minimum: 128, maximum: 4096 })) }) } },
+    { schema: { tags: ['venues'], summary: 'The venue’s QR code as PNG', params: VenueIdParams, querystring: Type.Object({ width: Type.Optional(Type.Integer({ minimum: 128, maximum: 4096, title: '图片宽度（像素）' })) }) } },
     async (request, reply) => {
       const venue = await managedVenue(ctx, request, request.params.id);
       const png = await qrPng(service.codeUrlOf(ctx, venue), (request.query as { width?: number }).width);
@@ -235,14 +244,14 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     },
   );
 
-  app.get('/venues/:id/qr.svg', { schema: { tags: ['venues'], summary: 'The venue’s QR code as SVG', params: IdParams } }, async (request, reply) => {
+  app.get('/venues/:id/qr.svg', { schema: { tags: ['venues'], summary: 'The venue’s QR code as SVG', params: VenueIdParams } }, async (request, reply) => {
     const venue = await managedVenue(ctx, request, request.params.id);
     return reply.header('content-type', 'image/svg+xml; charset=utf-8').header('content-disposition', `inline; filename="venue-${venue.id}-v${venue.code_version}.svg"`).send(await qrSvg(service.codeUrlOf(ctx, venue)));
   });
 
-  const PosterQuery = Type.Object({ size: Type.Optional(Type.Union([Type.Literal('a4'), Type.Literal('bus')])) });
+  const PosterQuery = Type.Object({ size: Type.Optional(PosterSize()) });
 
-  app.get('/venues/:id/poster', { schema: { tags: ['venues'], summary: 'Printable poster (HTML, A4 or bus window)', params: IdParams, querystring: PosterQuery } }, async (request, reply) => {
+  app.get('/venues/:id/poster', { schema: { tags: ['venues'], summary: 'Printable poster (HTML, A4 or bus window)', params: VenueIdParams, querystring: PosterQuery } }, async (request, reply) => {
     const venue = await managedVenue(ctx, request, request.params.id);
     if (venue.status === 'retired') throw new AppError('CONFLICT', { detail: `场所“${venue.name}”已停用，不能打印场所码` });
     const size: PosterSize = (request.query as { size?: PosterSize }).size ?? (venue.kind === 'bus' ? 'bus' : 'a4');
@@ -255,7 +264,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
       schema: {
         tags: ['venues'],
         summary: 'Posters of every active vehicle of a bus line, one per page',
-        querystring: Type.Object({ line: Type.String(), operator: Type.Optional(Type.String()), size: Type.Optional(Type.Union([Type.Literal('a4'), Type.Literal('bus')])) }),
+        querystring: Type.Object({ line: Type.String({ title: '线路' }), operator: Type.Optional(Type.String({ title: '运营单位' })), size: Type.Optional(PosterSize()) }),
       },
     },
     async (request, reply) => {
@@ -276,7 +285,12 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
       schema: {
         tags: ['venues'],
         summary: 'Register a card reader or a staff phone; the key is shown once',
-        body: Type.Object({ kind: Type.String({ description: 'card_reader or staff_phone' }), name: Type.String(), venueId: Type.Optional(Type.String()), operator: Type.Optional(Type.String()) }),
+        body: Type.Object({
+          kind: Type.String({ title: '设备类型', description: 'card_reader or staff_phone' }),
+          name: Type.String({ title: '设备名称' }),
+          venueId: Type.Optional(VenueId()),
+          operator: Type.Optional(Type.String({ title: '运营单位' })),
+        }),
       },
     },
     async (request) => {
@@ -295,13 +309,13 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     },
   );
 
-  app.get('/venue-devices', { schema: { tags: ['venues'], summary: 'List card readers and staff phones', querystring: Type.Object({ operator: Type.Optional(Type.String()) }) } }, async (request) => {
+  app.get('/venue-devices', { schema: { tags: ['venues'], summary: 'List card readers and staff phones', querystring: Type.Object({ operator: Type.Optional(Type.String({ title: '运营单位' })) }) } }, async (request) => {
     requireUser(request, { roles: ['district_admin'] });
     const rows = await service.listVenueDevices(ctx, (request.query as { operator?: string }).operator);
     return { devices: rows.map((d) => ({ id: d.id, kind: d.kind, name: d.name, operator: d.operator, venueId: d.venue_id, active: d.active === 1, lastSeenAt: d.last_seen_at })) };
   });
 
-  app.post('/venue-devices/:id/retire', { schema: { tags: ['venues'], summary: 'Retire a card reader or staff phone', params: IdParams } }, async (request) => {
+  app.post('/venue-devices/:id/retire', { schema: { tags: ['venues'], summary: 'Retire a card reader or staff phone', params: IdParams('登记设备 ID') } }, async (request) => {
     const user = requireUser(request, { roles: MANAGER_ROLES });
     await service.retireVenueDevice(ctx, user, request.params.id, request.ip);
     return { ok: true };
@@ -315,7 +329,13 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
       schema: {
         tags: ['venues'],
         summary: 'Register a senior, student or citizen card with its holder',
-        body: Type.Object({ kind: Type.String(), cardNumber: Type.String(), holderName: Type.String(), idNumber: Type.String(), phone: Type.Optional(Type.String()) }),
+        body: Type.Object({
+          kind: Type.String({ title: '卡类型' }),
+          cardNumber: Type.String({ title: '卡号' }),
+          holderName: Type.String({ title: '持卡人姓名' }),
+          idNumber: Type.String({ title: '身份证号' }),
+          phone: Type.Optional(Type.String({ title: '手机号' })),
+        }),
       },
     },
     async (request) => {
@@ -324,7 +344,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     },
   );
 
-  app.post('/venue-cards/lost', { schema: { tags: ['venues'], summary: 'Report a card lost', body: Type.Object({ cardNumber: Type.String() }) } }, async (request) => {
+  app.post('/venue-cards/lost', { schema: { tags: ['venues'], summary: 'Report a card lost', body: Type.Object({ cardNumber: Type.String({ title: '卡号' }) }) } }, async (request) => {
     const user = requireUser(request, { roles: ['district_admin'] });
     return service.reportCardLost(ctx, user, request.body.cardNumber, request.ip);
   });
@@ -352,7 +372,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
 
   // --- flags and retention ---
 
-  app.get('/venue-flags', { schema: { tags: ['venues'], summary: 'Far-apart check-ins for review', querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('reviewed')])) }) } }, async (request) => {
+  app.get('/venue-flags', { schema: { tags: ['venues'], summary: 'Far-apart check-ins for review', querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('reviewed')], { title: '核查状态' })) }) } }, async (request) => {
     requireUser(request, { roles: TRACE_ROLES });
     const flags = await service.listFlags(ctx, (request.query as { status?: 'open' | 'reviewed' }).status);
     return {
@@ -360,7 +380,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     };
   });
 
-  app.post('/venue-flags/:id/review', { schema: { tags: ['venues'], summary: 'Mark a far-apart flag reviewed', params: IdParams, body: Type.Object({ note: Type.Optional(Type.String()) }) } }, async (request) => {
+  app.post('/venue-flags/:id/review', { schema: { tags: ['venues'], summary: 'Mark a far-apart flag reviewed', params: IdParams('异地登记核查 ID'), body: Type.Object({ note: Type.Optional(Type.String({ title: '核查说明' })) }) } }, async (request) => {
     const user = requireUser(request, { roles: TRACE_ROLES });
     const flag = await service.reviewFlag(ctx, user, request.params.id, request.body.note ?? '', request.ip);
     return { id: flag.id, status: flag.status, reviewedBy: flag.reviewed_by, reviewedAt: flag.reviewed_at };

@@ -5,15 +5,17 @@ import { assertSchoolScope, auditRequest, requireUser, type UserRole } from '../
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { cancelVisitor, listVisitorsForUser, recordArrival, recordExit, recordWalkIn, registerVisitor } from './service.js';
 
-const SchoolParams = Type.Object({ code: Type.String() });
-const VisitorParams = Type.Object({ code: Type.String(), id: Type.String() });
+const SchoolParams = Type.Object({ code: Type.String({ title: '学校代码' }) });
+const VisitorParams = Type.Object({ code: Type.String({ title: '学校代码' }), id: Type.String({ title: '访客登记 ID' }) });
 const ShownCode = Type.Optional(
   Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red'), Type.Null()], {
+    title: '出示的健康码',
     description: 'Colour of the code the visitor showed; used only when no ID number is on record',
   }),
 );
-const Text = (description: string, maxLength = 200) => Type.Optional(Type.Union([Type.String({ maxLength, description }), Type.Null()]));
-const Temperature = Type.Union([Type.Number(), Type.String()], { description: 'Body temperature in °C, 34 to 43' });
+const Text = (title: string, description: string, maxLength = 200) => Type.Optional(Type.Union([Type.String({ maxLength, title, description }), Type.Null()]));
+const Temperature = Type.Union([Type.Number(), Type.String()], { title: '体温', description: 'Body temperature in °C, 34 to 43' });
+const VisitDay = (title: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title });
 
 /** Every school staff role may host a visitor. */
 const HOST_ROLES: UserRole[] = ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard'];
@@ -29,7 +31,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
         tags: ['visitors'],
         summary: 'The visitors of a day with entry and exit times and counts; ID numbers masked',
         params: SchoolParams,
-        querystring: Type.Object({ day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })) }),
+        querystring: Type.Object({ day: Type.Optional(VisitDay('日期')) }),
       },
     },
     async (request) => {
@@ -51,8 +53,8 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
         summary: 'The visits of one ID number on a day; ID numbers masked',
         params: SchoolParams,
         body: Type.Object({
-          idNumber: Type.String({ minLength: 1, maxLength: 40 }),
-          day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+          idNumber: Type.String({ minLength: 1, maxLength: 40, title: '身份证号' }),
+          day: Type.Optional(VisitDay('到访日期')),
         }),
       },
     },
@@ -74,14 +76,14 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
         summary: 'Register a visitor in advance',
         params: SchoolParams,
         body: Type.Object({
-          name: Type.String({ maxLength: 100 }),
-          idNumber: Text('18-character ID number', 40),
-          phone: Text('Mainland mobile number', 40),
-          purpose: Type.String({ maxLength: 400 }),
-          day: Type.String({ description: 'YYYY-MM-DD', maxLength: 20 }),
-          from: Type.String({ description: 'Expected arrival, HH:MM', maxLength: 10 }),
-          to: Type.String({ description: 'Expected departure, HH:MM', maxLength: 10 }),
-          hostName: Text('The host when not the signed-in user', 100),
+          name: Type.String({ maxLength: 100, title: '姓名' }),
+          idNumber: Text('身份证号', '18-character ID number', 40),
+          phone: Text('手机号', 'Mainland mobile number', 40),
+          purpose: Type.String({ maxLength: 400, title: '来访事由' }),
+          day: Type.String({ title: '到访日期', description: 'YYYY-MM-DD', maxLength: 20 }),
+          from: Type.String({ title: '预计到达时间', description: 'Expected arrival, HH:MM', maxLength: 10 }),
+          to: Type.String({ title: '预计离开时间', description: 'Expected departure, HH:MM', maxLength: 10 }),
+          hostName: Text('接待人', 'The host when not the signed-in user', 100),
         }),
       },
     },
@@ -103,12 +105,12 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
         summary: 'Record a visitor who was not registered in advance, with the reason, and check them at once',
         params: SchoolParams,
         body: Type.Object({
-          name: Type.String({ maxLength: 100 }),
-          idNumber: Text('18-character ID number', 40),
-          phone: Text('Mainland mobile number', 40),
-          purpose: Type.String({ maxLength: 400 }),
-          reason: Type.String({ maxLength: 400, description: 'Why the visitor was not registered' }),
-          hostName: Text('Whom the visitor comes to see', 100),
+          name: Type.String({ maxLength: 100, title: '姓名' }),
+          idNumber: Text('身份证号', '18-character ID number', 40),
+          phone: Text('手机号', 'Mainland mobile number', 40),
+          purpose: Type.String({ maxLength: 400, title: '来访事由' }),
+          reason: Type.String({ maxLength: 400, title: '未预约原因', description: 'Why the visitor was not registered' }),
+          hostName: Text('接待人', 'Whom the visitor comes to see', 100),
           temperature: Temperature,
           shownCode: ShownCode,
         }),
@@ -151,7 +153,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
         tags: ['visitors'],
         summary: 'Record a visitor’s exit, now or at an earlier time today',
         params: VisitorParams,
-        body: Type.Optional(Type.Object({ at: Text('HH:MM when the exit was earlier than now', 10) })),
+        body: Type.Optional(Type.Object({ at: Text('离校时间', 'HH:MM when the exit was earlier than now', 10) })),
       },
     },
     async (request) => {
