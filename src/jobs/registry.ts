@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { isAppError } from '../shared/errors.js';
-import { hasRecoverableRuns, recoverInterruptedRuns, runSync, type SyncOptions } from '../modules/healthcode/service.js';
+import { decideScheduledSync, hasRecoverableRuns, recoverInterruptedRuns, runSync, type SyncOptions } from '../modules/healthcode/service.js';
 
 /**
  * Every background job, declared in one table: its name, what decides when it runs, how
@@ -52,13 +52,24 @@ function canResume(ctx: AppContext, deps: Pick<JobDeps, 'syncOptions'>): boolean
   return Boolean(ctx.config.bureau.url || deps.syncOptions?.client);
 }
 
+/** Triggers of the scheduler's own syncs, which follow the school calendar unless the school syncs every day. */
+const SCHEDULED_TRIGGERS = new Set(['schedule', 'catch-up', 'poll']);
+
 async function syncSchool(ctx: AppContext, params: JobParams, deps: JobDeps): Promise<JobOutcome> {
   if (!params.schoolId) throw new Error('sync job needs a schoolId');
   if (!ctx.config.bureau.url && !deps.syncOptions?.client) {
     return { status: 'skipped', detail: { schoolId: params.schoolId, reason: 'bureau not configured' } };
   }
+  const trigger = params.trigger ?? 'schedule';
+  if (SCHEDULED_TRIGGERS.has(trigger)) {
+    const decision = await decideScheduledSync(ctx, params.schoolId, ctx.now());
+    if (!decision.runs) {
+      ctx.log.info({ schoolId: params.schoolId, trigger, day: decision.day, calendar: decision.reason }, 'scheduled health-code sync skipped: no school on the day it prepares for');
+      return { status: 'skipped', detail: { schoolId: params.schoolId, reason: 'no school on the day it prepares for', day: decision.day, calendar: decision.reason } };
+    }
+  }
   try {
-    const result = await runSync(ctx, params.schoolId, params.trigger ?? 'schedule', { ...deps.syncOptions, signal: deps.signal });
+    const result = await runSync(ctx, params.schoolId, trigger, { ...deps.syncOptions, signal: deps.signal });
     const { counts, runId, status, total, failed, changes } = result;
     return { status: status === 'failed' ? 'failed' : 'done', detail: { schoolId: params.schoolId, runId, syncStatus: status, total, failed, changes, counts } };
   } catch (error) {

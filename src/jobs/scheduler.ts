@@ -8,7 +8,7 @@ import { TIME_ZONE } from '../shared/time.js';
 import type { Worker } from '../workers.js';
 import { listSchools, type SchoolSummary } from '../modules/people/service.js';
 import { isPollDue, previousRun, validateCron } from '../modules/healthcode/sync-schedule.js';
-import { latestSyncStarts } from '../modules/healthcode/service.js';
+import { decideScheduledSync, latestSyncStarts } from '../modules/healthcode/service.js';
 import { JOBS, checkJobTable, type JobDefinition, type JobDeps, type JobOutcome, type JobParams } from './registry.js';
 import * as store from './store.js';
 
@@ -288,7 +288,10 @@ export class Scheduler {
     const now = this.ctx.now();
     try {
       for (const school of await listSchools(this.ctx)) {
-        if (isPollDue(school.settings.polling, now)) this.launch(jobName, { schoolId: school.id, trigger: 'poll' });
+        if (!isPollDue(school.settings.polling, now)) continue;
+        // The job checks the calendar as well; asking here first keeps a skipped job run per poll out of job_runs.
+        if (!(await decideScheduledSync(this.ctx, school, now)).runs) continue;
+        this.launch(jobName, { schoolId: school.id, trigger: 'poll' });
       }
     } catch (error) {
       this.ctx.log.error({ err: error }, 'polling check failed');

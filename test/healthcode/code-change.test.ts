@@ -14,7 +14,7 @@ import {
   type PupilState,
   type StoredCode,
 } from '../../src/modules/healthcode/code-change.js';
-import { isPollDue, nextRuns, previousRun, validateCron, presetCrons, matchingPreset } from '../../src/modules/healthcode/sync-schedule.js';
+import { isPollDue, nextDayFrom, nextRuns, previousRun, syncServesDay, validateCron, presetCrons, matchingPreset } from '../../src/modules/healthcode/sync-schedule.js';
 import { parseQueryBody, parseRetryAfter } from '../../src/modules/healthcode/bureau-client.js';
 import { DEFAULT_SCHOOL_SETTINGS } from '../../src/modules/people/school-settings.js';
 import { instantOf } from '../../src/shared/time.js';
@@ -345,10 +345,31 @@ describe('sync schedule rules', () => {
     ['2026-12-07', '17:00', true],
     ['2026-12-07', '17:30', false],
     ['2026-12-07', '06:30', false],
-    ['2026-12-06', '10:00', false],
+    // A Sunday's hours are due too, because the school calendar decides the days.
+    ['2026-12-06', '10:00', true],
   ])('polls on %s at %s: %s', (day, time, expected) => {
     // 2026-12-07 is a Monday; 2026-12-06 a Sunday.
     expect(isPollDue(DEFAULT_SCHOOL_SETTINGS.polling, instantOf(day, time))).toBe(expected);
+  });
+
+  it.each([
+    ['2026-12-07', '04:30', '2026-12-07'],
+    ['2026-12-07', '06:30', '2026-12-07'],
+    ['2026-12-07', '10:00', '2026-12-07'],
+    ['2026-12-07', '17:59', '2026-12-07'],
+    ['2026-12-07', '18:00', '2026-12-08'],
+    ['2026-12-06', '21:00', '2026-12-07'],
+    ['2026-12-31', '21:00', '2027-01-01'],
+  ])('sync on %s at %s serves %s', (day, time, served) => {
+    expect(syncServesDay(instantOf(day, time), DEFAULT_SCHOOL_SETTINGS)).toBe(served);
+  });
+
+  it('serves its own day without an evening window', () => {
+    const morningOnly = { stayHomeNoticeFrom: '05:00', stayHomeNoticeUntil: '08:00' };
+    expect(syncServesDay(instantOf('2026-12-06', '21:00'), morningOnly)).toBe('2026-12-06');
+    expect(nextDayFrom(morningOnly)).toBeNull();
+    expect(nextDayFrom(DEFAULT_SCHOOL_SETTINGS)).toBe('18:00');
+    expect(nextDayFrom({ stayHomeNoticeFrom: '19:30', stayHomeNoticeUntil: '07:00' })).toBe('19:30');
   });
 });
 

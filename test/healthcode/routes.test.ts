@@ -155,7 +155,20 @@ describe.each(DIALECTS)('health-code HTTP API on %s', (dialect) => {
     expect(bad.json().message).toContain('“99 6 * * *”');
 
     const custom = await send('PUT', `/api/schools/${s.school.code}/sync-schedule`, admin, { crons: ['0 5 * * 1-5'], polling: { everyMinutes: 15 } });
-    expect(custom.json()).toMatchObject({ crons: ['0 5 * * 1-5'], preset: null, polling: { everyMinutes: 15, from: '07:00' } });
+    expect(custom.json()).toMatchObject({ crons: ['0 5 * * 1-5'], preset: null, polling: { everyMinutes: 15, from: '07:00' }, everyDay: false });
+
+    // Scheduled syncs follow the school calendar, so the weekend's 04:30 runs are not listed until every day is chosen.
+    const daily = await send('PUT', `/api/schools/${s.school.code}/sync-schedule`, admin, { preset: 'daily-0430' });
+    expect(daily.json().nextRuns).toEqual(['2026-12-08', '2026-12-09', '2026-12-10', '2026-12-11', '2026-12-14'].map((day) => instantOf(day, '04:30')));
+    const everyDay = await send('PUT', `/api/schools/${s.school.code}/sync-schedule`, admin, { everyDay: true });
+    expect(everyDay.statusCode, everyDay.body).toBe(200);
+    expect(everyDay.json()).toMatchObject({ everyDay: true, nextDayFrom: '18:00' });
+    expect(everyDay.json().nextRuns).toEqual(['2026-12-08', '2026-12-09', '2026-12-10', '2026-12-11', '2026-12-12'].map((day) => instantOf(day, '04:30')));
+
+    const weekdays = await send('PUT', `/api/schools/${s.school.code}/sync-schedule`, admin, { polling: { weekdays: [1, 2, 3, 4, 5] } });
+    expect(weekdays.statusCode).toBe(400);
+    expect(weekdays.json().message).toContain('轮询不再单独设置星期');
+    expect((await get(`/api/schools/${s.school.code}/sync-schedule`, admin)).json().everyDay).toBe(true);
     expect((await send('PUT', `/api/schools/${s.school.code}/sync-schedule`, teacher, { preset: 'daily-0430' })).statusCode).toBe(403);
   });
 });

@@ -140,6 +140,8 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
     await setSyncSchedule(t.ctx, s.school.code, { crons: ['15 5 * * 1-5'] });
     const scheduler = new Scheduler(t.ctx, { holder: 'cron-test', syncOptions: { client: bureau.client }, jobs: JOBS.filter((j) => j.name !== 'healthcode.poll') });
     await scheduler.start();
+    // A scheduled sync runs for school days only, and Monday is one.
+    t.setNow(instantOf('2026-12-07', '05:15'));
     try {
       const entry = scheduler.scheduled().find((e) => e.schoolId === s.school.id)!;
       expect(entry.cron).toBe('15 5 * * 1-5');
@@ -156,6 +158,7 @@ describe.each(DIALECTS)('scheduler on %s', (dialect) => {
       expect(scheduler.scheduled().filter((e) => e.schoolId === s.school.id).map((e) => e.cron)).toEqual(['30 4 * * *']);
     } finally {
       await scheduler.stop();
+      t.setNow(SUNDAY_NOON);
     }
   });
 

@@ -72,9 +72,15 @@ describe.skipIf(!BROWSER_ENABLED)('settings, devices and class notices in Chromi
     await page.getByRole('tab', { name: '同步时间' }).click();
     const schedule = page.getByTestId('sync-schedule');
     await schedule.getByText('前一晚 21:00 和当天 06:30').click();
+    expect(await schedule.textContent()).toContain('周末、全区放假和本校停课的日子不同步');
+    expect(await schedule.textContent()).toContain('18:00 以后的同步为第二天做准备');
+    await schedule.getByText('每天同步（含周末、放假和停课的日子）').click();
     await schedule.getByRole('button', { name: /保\s*存/ }).click();
     await page.getByText('同步时间已保存').waitFor();
-    expect((await apiFromPage(page, `/api/schools/${world.school.code}/sync-schedule`)).body.preset).toBe('evening-2100-morning-0630');
+    const savedSchedule = (await apiFromPage(page, `/api/schools/${world.school.code}/sync-schedule`)).body;
+    expect(savedSchedule.preset).toBe('evening-2100-morning-0630');
+    expect(savedSchedule.everyDay).toBe(true);
+    expect(await schedule.textContent()).toContain('全量同步和轮询每天都按上面的时间进行，不看校历');
     expect(page.url()).toContain('tab=sync');
 
     await page.getByRole('tab', { name: '保留期限' }).click();

@@ -13,6 +13,7 @@ import * as checks from './2026120411-checks.js';
 import * as alertNotes from './2026120418-alert-notes.js';
 import * as consentRecorders from './2026120503-consent-recorders.js';
 import * as schoolCalendar from './2026120501-school-calendar.js';
+import * as syncEveryDay from './2026120530-sync-every-day.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026120418-alert-notes': alertNotes,
   '2026120503-consent-recorders': consentRecorders,
   '2026120501-school-calendar': schoolCalendar,
+  '2026120530-sync-every-day': syncEveryDay,
 };

@@ -72,13 +72,14 @@ const Polling = Type.Object({
   everyMinutes: Type.Integer({ title: '间隔（分钟）' }),
   from: Type.String({ title: '开始时间' }),
   to: Type.String({ title: '结束时间' }),
-  weekdays: Type.Array(Type.Integer(), { title: '星期' }),
 });
 
 const Schedule = Type.Object({
   crons: Type.Array(Type.String()),
   preset: Type.Union([Type.String(), Type.Null()]),
   polling: Polling,
+  everyDay: Type.Boolean(),
+  nextDayFrom: Type.Union([Type.String(), Type.Null()]),
   nextRuns: Type.Array(Type.Number()),
 });
 
@@ -86,7 +87,9 @@ const ScheduleUpdate = Type.Object(
   {
     preset: Type.Optional(Type.String({ title: '同步方案' })),
     crons: Type.Optional(Type.Array(Type.String(), { maxItems: 24, title: '同步时间' })),
+    // Other polling keys pass through, so the service can explain why `weekdays` is gone.
     polling: Type.Optional(Type.Partial(Polling, { title: '在校时段轮询' })),
+    everyDay: Type.Optional(Type.Boolean({ title: '每天同步', description: 'true: scheduled syncs run every day; false: only for school days of the school calendar' })),
   },
   { additionalProperties: false },
 );
@@ -222,7 +225,7 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
 
       const body = request.body as Static<typeof ScheduleUpdate>;
       const schedule = await service.setSyncSchedule(ctx, school.code, body);
-      await auditRequest(ctx, request, 'healthcode.schedule.update', school.id, { crons: schedule.crons, polling: schedule.polling });
+      await auditRequest(ctx, request, 'healthcode.schedule.update', school.id, { crons: schedule.crons, polling: schedule.polling, everyDay: schedule.everyDay });
       return schedule;
     },
   );

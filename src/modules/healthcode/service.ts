@@ -1,11 +1,13 @@
 import type { AppContext } from '../../context.js';
 import type { CodeColor } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
+import { schoolDay } from '../../shared/time.js';
+import { describeSchoolsOnDays, getSchoolDayStatus } from '../calendar/service.js';
 import * as people from '../people/service.js';
 import { codeStaleMinutesOf, type SchoolSettings } from '../people/school-settings.js';
 import { isStale } from './code-change.js';
 import * as store from './store.js';
-import { matchingPreset, nextRuns, presetCrons, validateCron } from './sync-schedule.js';
+import { matchingPreset, nextDayFrom, nextRuns, presetCrons, syncServesDay, validateCron } from './sync-schedule.js';
 import type { ColorCounts } from './sync.js';
 
 export { runSync, startSync, recoverInterruptedRuns, hasRecoverableRuns, getBureauClient, closeBureauClient } from './sync.js';
@@ -205,37 +207,87 @@ export interface SyncScheduleView {
   /** The preset these crons equal, if any. */
   preset: string | null;
   polling: SchoolSettings['polling'];
-  /** The next full syncs, epoch ms. */
+  /** True when the scheduled syncs run every day, false when only for school days of the school calendar. */
+  everyDay: boolean;
+  /** Time ('HH:MM') from which a scheduled run prepares the next day's school, or null when no run does. */
+  nextDayFrom: string | null;
+  /** The next full syncs that will run, epoch ms. Runs for a day without school are left out unless `everyDay`. */
   nextRuns: number[];
 }
 
-function scheduleView(settings: SchoolSettings, now: number): SyncScheduleView {
-  let upcoming: number[] = [];
-  try {
-    upcoming = nextRuns(settings.syncCrons, now, 5);
-  } catch {
-    upcoming = [];
+/** How many upcoming full syncs the schedule lists, and how many days ahead it looks for them. */
+const LISTED_RUNS = 5;
+const LOOKAHEAD_DAYS = 62;
+
+/** List the next full syncs that will run: the crons' instants, without those for a day without school. */
+async function upcomingRuns(ctx: AppContext, school: people.SchoolSummary, now: number): Promise<number[]> {
+  const { settings } = school;
+  const horizon = now + LOOKAHEAD_DAYS * 86_400_000;
+  const runsOn = settings.syncEveryDay ? undefined : await schoolDaysBetween(ctx, school, schoolDay(now), schoolDay(horizon + 86_400_000));
+
+  const listed: number[] = [];
+  let from = now;
+  // Ten scans of 100 instants reach the horizon for any cron that runs a few times a day.
+  for (let scan = 0; scan < 10 && listed.length < LISTED_RUNS && from <= horizon; scan++) {
+    let instants: number[];
+    try {
+      instants = nextRuns(settings.syncCrons, from, 100);
+    } catch {
+      return [];
+    }
+    if (instants.length === 0) break;
+    for (const at of instants) {
+      if (at > horizon || listed.length >= LISTED_RUNS) break;
+      if (!runsOn || runsOn.has(syncServesDay(at, settings))) listed.push(at);
+    }
+    from = instants[instants.length - 1]!;
   }
-  return { crons: settings.syncCrons, preset: matchingPreset(settings.syncCrons), polling: settings.polling, nextRuns: upcoming };
+  return listed;
+}
+
+/** Return the school days of a school in [from, to]. */
+async function schoolDaysBetween(ctx: AppContext, school: people.SchoolSummary, from: string, to: string): Promise<Set<string>> {
+  const days = (await describeSchoolsOnDays(ctx, [school], from, to)).get(school.id) ?? [];
+  return new Set(days.filter((status) => status.isSchoolDay).map((status) => status.day));
+}
+
+async function scheduleView(ctx: AppContext, school: people.SchoolSummary): Promise<SyncScheduleView> {
+  const { settings } = school;
+  return {
+    crons: settings.syncCrons,
+    preset: matchingPreset(settings.syncCrons),
+    polling: settings.polling,
+    everyDay: settings.syncEveryDay,
+    nextDayFrom: nextDayFrom(settings),
+    nextRuns: await upcomingRuns(ctx, school, ctx.now()),
+  };
 }
 
 export async function getSyncSchedule(ctx: AppContext, schoolCode: string): Promise<SyncScheduleView> {
-  const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
-  return scheduleView(school.settings, ctx.now());
+  return scheduleView(ctx, await people.getSchoolByCodeOrThrow(ctx, schoolCode));
 }
+
+/** Message for a request that sets `polling.weekdays`, which the school calendar replaced. */
+const POLLING_WEEKDAYS_REMOVED =
+  '轮询不再单独设置星期：定时同步按校历只在上学日进行（周末、放假和停课的日子不同步，调休上课日照常同步）。如需每天同步，请把 everyDay 设为 true';
 
 /**
  * Set a school's full-sync times from a preset or cron expressions, and optionally its
- * polling. Every cron is checked first; a bad one is rejected with a message naming it.
+ * polling and whether the scheduled syncs run every day. Every cron is checked first; a
+ * bad one is rejected with a message naming it.
  */
 export async function setSyncSchedule(
   ctx: AppContext,
   schoolCode: string,
-  input: { preset?: string; crons?: string[]; polling?: Partial<SchoolSettings['polling']> },
+  input: { preset?: string; crons?: string[]; polling?: Partial<SchoolSettings['polling']>; everyDay?: boolean },
 ): Promise<SyncScheduleView> {
   const school = await people.getSchoolByCodeOrThrow(ctx, schoolCode);
   if (input.preset !== undefined && input.crons !== undefined) {
     throw new AppError('VALIDATION', { detail: '同步方案（preset）和 cron 表达式只能二选一' });
+  }
+  if (input.polling && 'weekdays' in input.polling) throw new AppError('VALIDATION', { detail: POLLING_WEEKDAYS_REMOVED });
+  if (input.everyDay !== undefined && typeof input.everyDay !== 'boolean') {
+    throw new AppError('VALIDATION', { detail: `每天同步（everyDay）应为 true 或 false，收到 ${JSON.stringify(input.everyDay)}` });
   }
 
   let crons = school.settings.syncCrons;
@@ -245,21 +297,43 @@ export async function setSyncSchedule(
     crons = input.crons.map(validateCron);
   }
 
-  const polling = { ...school.settings.polling, ...(input.polling ?? {}) };
+  const merged = { ...school.settings.polling, ...(input.polling ?? {}) };
+  const polling: SchoolSettings['polling'] = { enabled: merged.enabled, everyMinutes: merged.everyMinutes, from: merged.from, to: merged.to };
   if (!Number.isInteger(polling.everyMinutes) || polling.everyMinutes < 5 || polling.everyMinutes > 240) {
     throw new AppError('VALIDATION', { detail: `轮询间隔 ${polling.everyMinutes} 分钟无效，应为 5 到 240 之间的整数` });
   }
   if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(polling.from) || !/^([01]\d|2[0-3]):[0-5]\d$/.test(polling.to) || polling.from > polling.to) {
     throw new AppError('VALIDATION', { detail: `轮询时段 ${polling.from}-${polling.to} 无效，应为 HH:MM-HH:MM 且开始不晚于结束` });
   }
-  if (!polling.weekdays.every((d) => Number.isInteger(d) && d >= 0 && d <= 6)) {
-    throw new AppError('VALIDATION', { detail: '轮询的星期应为 0（周日）到 6（周六）' });
-  }
 
-  const settings: SchoolSettings = { ...school.settings, syncCrons: crons, polling };
+  const syncEveryDay = input.everyDay ?? school.settings.syncEveryDay;
+  const settings: SchoolSettings = { ...school.settings, syncCrons: crons, polling, syncEveryDay };
   await people.updateSchoolSettings(ctx, school.id, settings);
-  ctx.log.info({ schoolId: school.id, crons, polling }, 'sync schedule changed');
-  return scheduleView(settings, ctx.now());
+  ctx.log.info({ schoolId: school.id, crons, polling, syncEveryDay }, 'sync schedule changed');
+  return scheduleView(ctx, { ...school, settings });
+}
+
+/** Whether a scheduled sync runs, and the day it would prepare for. */
+export interface ScheduledSyncDecision {
+  /** The day whose school the run prepares for (see syncServesDay). */
+  day: string;
+  runs: boolean;
+  /** 每天同步 when the school syncs every day, else the calendar's label of the day (周一, 全区放假：国庆节). */
+  reason: string;
+}
+
+/**
+ * Decide whether a scheduled sync of the school (a cron, its catch-up or a poll) runs at
+ * `instant`: always when the school syncs every day, else only when the day it prepares
+ * for is a school day of the school calendar. Manual, command-line and resumed syncs do
+ * not ask.
+ */
+export async function decideScheduledSync(ctx: AppContext, schoolOrId: people.SchoolSummary | string, instant: number): Promise<ScheduledSyncDecision> {
+  const school = typeof schoolOrId === 'string' ? await people.getSchoolByIdOrThrow(ctx, schoolOrId) : schoolOrId;
+  const day = syncServesDay(instant, school.settings);
+  if (school.settings.syncEveryDay) return { day, runs: true, reason: '每天同步' };
+  const status = await getSchoolDayStatus(ctx, school, day);
+  return { day, runs: status.isSchoolDay, reason: status.label };
 }
 
 /** How many people have each code colour, and how many need attention (not green, or stale). */

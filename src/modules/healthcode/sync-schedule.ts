@@ -1,11 +1,13 @@
 import { Cron } from 'croner';
 import { AppError } from '../../shared/errors.js';
-import { TIME_ZONE, parseClock, minuteOfDay, weekday } from '../../shared/time.js';
+import { TIME_ZONE, parseClock, minuteOfDay, schoolDay } from '../../shared/time.js';
 import { SYNC_PRESETS, type SchoolSettings } from '../people/school-settings.js';
+import { stayHomeWindow } from './code-change.js';
 
 /**
  * Rules of a school's sync schedule: cron expressions (5 fields, Asia/Shanghai) for full
- * syncs, and polling during school hours. No IO; croner only parses.
+ * syncs, polling during school hours, and the day a scheduled run serves. No IO; croner
+ * only parses. Whether that day has school is the school calendar's decision.
  */
 
 /** Parse a cron expression or throw INVALID_CRON naming it. */
@@ -63,15 +65,34 @@ export function previousRun(expression: string, at: number, lookbackMs: number):
 }
 
 /**
- * True when a school's polling fires at this minute: polling enabled, a listed weekday,
- * inside from..to (both included) and a whole number of steps after `from`.
+ * True when a school's polling fires at this minute: polling enabled, inside from..to
+ * (both included) and a whole number of steps after `from`. The school calendar decides
+ * separately whether the day has polling at all (see syncServesDay).
  */
 export function isPollDue(polling: SchoolSettings['polling'], instant: number): boolean {
   if (!polling.enabled || polling.everyMinutes < 1) return false;
-  if (!polling.weekdays.includes(weekday(instant))) return false;
   const from = parseClock(polling.from);
   const to = parseClock(polling.to);
   if (from === undefined || to === undefined) return false;
   const minute = minuteOfDay(instant);
   return minute >= from && minute <= to && (minute - from) % polling.everyMinutes === 0;
+}
+
+/**
+ * Return the day ('YYYY-MM-DD') whose school a scheduled sync at `instant` prepares for.
+ * Inside the evening part of the stay-home window (from 18:00 by default) that is the next
+ * day, so Sunday 21:00 serves Monday and Friday 21:00 serves Saturday. Any other run
+ * serves its own day.
+ */
+export function syncServesDay(instant: number, settings: Pick<SchoolSettings, 'stayHomeNoticeFrom' | 'stayHomeNoticeUntil'>): string {
+  return stayHomeWindow(instant, settings)?.targetDay ?? schoolDay(instant);
+}
+
+/** Return the time ('HH:MM') from which a scheduled run serves the next day, or null when no run does. */
+export function nextDayFrom(settings: Pick<SchoolSettings, 'stayHomeNoticeFrom' | 'stayHomeNoticeUntil'>): string | null {
+  // The same defaults as stayHomeWindow, for settings that do not parse.
+  const from = parseClock(settings.stayHomeNoticeFrom);
+  const until = parseClock(settings.stayHomeNoticeUntil) ?? 8 * 60;
+  if ((from ?? 18 * 60) <= until) return null;
+  return from === undefined ? '18:00' : settings.stayHomeNoticeFrom;
 }

@@ -5,8 +5,13 @@
 export interface SchoolSettings {
   /** Cron expressions (Asia/Shanghai) for full health-code syncs. */
   syncCrons: string[];
-  /** Polling during school hours. */
-  polling: { enabled: boolean; everyMinutes: number; from: string; to: string; weekdays: number[] };
+  /** Polling during school hours, every `everyMinutes` from `from` to `to` ('HH:MM'). */
+  polling: { enabled: boolean; everyMinutes: number; from: string; to: string };
+  /**
+   * Run the scheduled syncs (crons and polling) every day. When false they run only for
+   * the school days of the school calendar, as an outbreak may require otherwise.
+   */
+  syncEveryDay: boolean;
   /** Start of the school day, 'HH:MM'; arrivals after it are late. */
   dayStartsAt: string;
   /** When the pre-school window for "do not come today" notices ends, 'HH:MM'. */
@@ -22,7 +27,8 @@ export interface SchoolSettings {
 
 export const DEFAULT_SCHOOL_SETTINGS: SchoolSettings = {
   syncCrons: ['30 4 * * *'],
-  polling: { enabled: true, everyMinutes: 30, from: '07:00', to: '17:00', weekdays: [1, 2, 3, 4, 5] },
+  polling: { enabled: true, everyMinutes: 30, from: '07:00', to: '17:00' },
+  syncEveryDay: false,
   dayStartsAt: '08:00',
   stayHomeNoticeFrom: '18:00',
   stayHomeNoticeUntil: '08:00',
