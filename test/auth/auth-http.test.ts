@@ -6,7 +6,7 @@ import type { HttpApp } from '../../src/http.js';
 import { createUser } from '../../src/modules/auth/service.js';
 import { assertClassScope, assertSchoolScope, requireUser } from '../../src/modules/auth/index.js';
 import { LOCKOUT_MS, SESSION_IDLE_MS, SESSION_MAX_AGE_MS } from '../../src/modules/auth/session-rules.js';
-import { ensureClass } from '../../src/modules/people/service.js';
+import { ensureClass, listClasses } from '../../src/modules/people/service.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSchool } from '../helpers/factories.js';
 
@@ -44,8 +44,8 @@ function sessionOf(response: LightMyRequestResponse): Session {
 describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
   let t: TestDb;
   let app: HttpApp;
-  let schoolA: { id: string; code: string };
-  let schoolB: { id: string; code: string };
+  let schoolA: { id: string; code: string; name: string };
+  let schoolB: { id: string; code: string; name: string };
   let classA23: string;
   let classA24: string;
 
@@ -338,6 +338,63 @@ describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
 
     const teacher = await signIn('teacher-a');
     expect((await get('/api/auth/users', teacher)).statusCode).toBe(403);
+  });
+
+  it('rejects a head teacher of a class the school lacks', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+    const classNames = async (schoolId: string) => (await listClasses(t.ctx, schoolId)).map((c) => c.name).sort();
+    const before = await classNames(schoolA.id);
+
+    const typo = await post('/api/auth/users', adminA, { username: 'ht-a213', role: 'head_teacher', schoolCode: schoolA.code, className: '二（13）班', password: PASSWORD });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json().message).toBe(
+      `输入不正确：${schoolA.name}没有班级“二（13）班”（即二(13)班），请检查班级名称，或勾选“自动新建班级”（接口字段 createClass 设为 true）后重新创建（本校现有：二(3)班、二(4)班）`,
+    );
+    expect(await classNames(schoolA.id)).toEqual(before);
+    const users = await t.ctx.db.selectFrom('users').select('username').where('username', '=', 'ht-a213').execute();
+    expect(users).toEqual([]);
+  });
+
+  it('creates the class of a head teacher when asked', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+
+    const created = await post('/api/auth/users', adminA, { username: 'ht-a31', role: 'head_teacher', schoolCode: schoolA.code, className: '三(1)班', createClass: true, password: PASSWORD });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json()).toMatchObject({ className: '三(1)班', schoolCode: schoolA.code });
+    const klass = (await listClasses(t.ctx, schoolA.id)).find((c) => c.name === '三(1)班');
+    expect(klass?.id).toBe(created.json().classId);
+
+    const audit = await t.ctx.db.selectFrom('audit_log').select('detail').where('action', '=', 'user.create').where('target', '=', 'ht-a31').executeTakeFirstOrThrow();
+    expect(JSON.parse(audit.detail)).toMatchObject({ classId: klass?.id, createdClass: '三(1)班' });
+
+    // An existing class is used as it is, with or without the option.
+    const existing = await post('/api/auth/users', adminA, { username: 'ht-a31b', role: 'head_teacher', schoolCode: schoolA.code, className: '三(1)班', createClass: true, password: PASSWORD });
+    expect(existing.json().classId).toBe(klass?.id);
+  });
+
+  it('creates no class when the account is rejected', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+    const namesOf = async (schoolId: string) => (await listClasses(t.ctx, schoolId)).map((c) => c.name);
+
+    const otherSchool = await post('/api/auth/users', adminA, { username: 'ht-b51', role: 'head_teacher', schoolCode: schoolB.code, className: '五(1)班', createClass: true, password: PASSWORD });
+    expect(otherSchool.statusCode).toBe(403);
+    expect(await namesOf(schoolB.id)).not.toContain('五(1)班');
+
+    const usernameTaken = await post('/api/auth/users', adminA, { username: 'ht-a31', role: 'head_teacher', schoolCode: schoolA.code, className: '五(2)班', createClass: true, password: PASSWORD });
+    expect(usernameTaken.statusCode).toBe(409);
+    expect(await namesOf(schoolA.id)).not.toContain('五(2)班');
+  });
+
+  it('names the account fields in Chinese', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+
+    const missing = await post('/api/auth/users', adminA, { role: 'teacher', schoolCode: schoolA.code });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().message).toBe('输入不正确：请求体有误：缺少必填字段 用户名（username）、初始密码（password）');
+
+    const badOption = await post('/api/auth/users', adminA, { username: 'ht-x', role: 'head_teacher', schoolCode: schoolA.code, className: '二(3)班', createClass: 'yes', password: PASSWORD });
+    expect(badOption.statusCode).toBe(400);
+    expect(badOption.json().message).toBe('输入不正确：请求体有误：自动新建班级（createClass）应为布尔值（true 或 false）');
   });
 
   it('records and searches the audit log within scope', async () => {

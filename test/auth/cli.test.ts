@@ -26,11 +26,26 @@ describe('fangkong user add', () => {
 
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('creates a head teacher with the password from stdin', async () => {
+  it('rejects a class the school lacks without --create-class', () => {
     const result = fangkong(dataDir, ['user', 'add', '--username', 'wang', '--role', 'head_teacher', '--school', 'XX01', '--class', '二(3)班', '--password-stdin'], 'Secret-Pass-1\n');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('实验小学没有班级“二(3)班”，请检查班级名称，或加上 --create-class 重新运行（本校还没有任何班级）');
+    expect(result.stdout).toBe('');
+  });
+
+  it('creates a head teacher with the password from stdin', async () => {
+    const result = fangkong(dataDir, ['user', 'add', '--username', 'wang', '--role', 'head_teacher', '--school', 'XX01', '--class', '二(3)班', '--create-class', '--password-stdin'], 'Secret-Pass-1\n');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('已创建账号 wang（班主任，实验小学 二(3)班）');
+
+    // The class exists now, so the next head teacher of it needs no flag.
+    const second = fangkong(dataDir, ['user', 'add', '--username', 'wang2', '--role', 'head_teacher', '--school', 'XX01', '--class', '2(3)班', '--password-stdin'], 'Secret-Pass-1\n');
+    expect(second.stderr).toBe('');
+    expect(second.status).toBe(0);
+    const typo = fangkong(dataDir, ['user', 'add', '--username', 'wang3', '--role', 'head_teacher', '--school', 'XX01', '--class', '二(13)班', '--password-stdin'], 'Secret-Pass-1\n');
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toContain('实验小学没有班级“二(13)班”，请检查班级名称，或加上 --create-class 重新运行（本校现有：二(3)班）');
 
     const database = openDb({ databaseUrl: '', dataDir });
     try {

@@ -68,7 +68,8 @@ describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
     await createUser(t.ctx, { username: 'admin1', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
     await createUser(t.ctx, { username: 'admin2', role: 'school_admin', schoolCode: otherSchool.code, password: PASSWORD }, null);
     await createUser(t.ctx, { username: 'teacher1', role: 'teacher', schoolCode: school.code, password: PASSWORD }, null);
-    await createUser(t.ctx, { username: 'head1', role: 'head_teacher', schoolCode: school.code, className: '一(1)班', password: PASSWORD }, null);
+    // The head teacher's account comes before the roster, so it creates the class.
+    await createUser(t.ctx, { username: 'head1', role: 'head_teacher', schoolCode: school.code, className: '一(1)班', createClass: true, password: PASSWORD }, null);
     admin = await signIn('admin1');
     otherAdmin = await signIn('admin2');
     teacher = await signIn('teacher1');

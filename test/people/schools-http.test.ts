@@ -31,7 +31,7 @@ describe.each(DIALECTS)('%s: GET /api/schools', (dialect) => {
     second = await buildSchool(t.ctx, { code: 'LIST-B', name: '列表乙小学' });
     await createUser(t.ctx, { username: 'district1', role: 'district_admin', password: PASSWORD }, null);
     await createUser(t.ctx, { username: 'principal1', role: 'school_admin', schoolCode: first.code, password: PASSWORD }, null);
-    await createUser(t.ctx, { username: 'head1', role: 'head_teacher', schoolCode: second.code, className: '二(3)班', password: PASSWORD }, null);
+    await createUser(t.ctx, { username: 'head1', role: 'head_teacher', schoolCode: second.code, className: '二(3)班', createClass: true, password: PASSWORD }, null);
   });
 
   afterAll(async () => {

@@ -59,7 +59,10 @@ const NewUserBody = Type.Object({
   displayName: Type.Optional(Type.String({ maxLength: 64, title: '姓名' })),
   role: RoleSchema,
   schoolCode: Type.Optional(Type.String({ maxLength: 32, title: '学校代码' })),
-  className: Type.Optional(Type.String({ maxLength: 16, title: '班级' })),
+  className: Type.Optional(Type.String({ maxLength: 16, title: '班级', description: 'Class of a head teacher, such as 二(3)班; it must exist unless createClass is true' })),
+  createClass: Type.Optional(
+    Type.Boolean({ default: false, title: '自动新建班级', description: 'Create the class of a head teacher when the school lacks it; when false such an account is rejected' }),
+  ),
   password: Type.String({ minLength: 1, maxLength: 256, title: '初始密码' }),
 });
 

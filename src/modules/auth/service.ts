@@ -3,7 +3,8 @@ import type { AppContext } from '../../context.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { formatLocalDateTime } from '../../shared/time.js';
-import { ensureClass, getSchoolByCodeOrThrow } from '../people/service.js';
+import { className as classNameOf, describeSchoolClasses } from '../people/class-name.js';
+import { ensureClass, getSchoolByCodeOrThrow, listClasses } from '../people/service.js';
 import { audit } from './audit.js';
 import { parseClassName } from './class-ref.js';
 import { assertPasswordAcceptable, getDecoyHash, hashPassword, needsRehash, verifyPassword } from './password.js';
@@ -86,8 +87,18 @@ export interface NewUser {
   schoolCode?: string;
   /** Class name such as 二(3)班; required for head teachers. */
   className?: string;
+  /** Create the head teacher's class when the school lacks it; otherwise such an account is rejected. */
+  createClass?: boolean;
   personId?: string | null;
   password: string;
+}
+
+/** The step that creates a missing class from the console or the API. The command line passes its --create-class step instead. */
+export const CREATE_CLASS_HINT_CONSOLE = '勾选“自动新建班级”（接口字段 createClass 设为 true）后重新创建';
+
+export interface CreateUserOptions {
+  /** The step that creates a missing class, named in the rejection message. CREATE_CLASS_HINT_CONSOLE by default. */
+  createClassHint?: string;
 }
 
 const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
@@ -98,33 +109,54 @@ function assertUsernameValid(username: string): void {
   }
 }
 
-/** Check the role and find the school and class the new account is tied to. */
-async function resolvePlacement(ctx: AppContext, input: NewUser, role: UserRole): Promise<{ schoolId: string | null; classId: string | null }> {
+interface Placement {
+  schoolId: string | null;
+  /** The existing class of a head teacher. */
+  classId: string | null;
+  /** The class to create for a head teacher, when `createClass` was set and the school lacks it. */
+  newClass: { grade: number; number: number } | null;
+}
+
+/**
+ * Check the role and find the school and class the new account is tied to. A head
+ * teacher's class must exist unless `createClass` is set, so a typo such as 二(13)班 for
+ * 二(3)班 does not add a class to the school. An admin's scope is checked before the
+ * school's classes are read.
+ */
+async function resolvePlacement(ctx: AppContext, input: NewUser, role: UserRole, actor: AuthUser | null, createClassHint: string): Promise<Placement> {
   if (DISTRICT_ROLES.includes(role)) {
     if (input.schoolCode) throw new AppError('VALIDATION', { detail: `${ROLE_LABELS[role]}不属于某个学校，请去掉学校代码` });
-    return { schoolId: null, classId: null };
+    return { schoolId: null, classId: null, newClass: null };
   }
   if (!input.schoolCode) {
     throw new AppError('VALIDATION', { detail: `角色“${ROLE_LABELS[role]}”需要指定学校代码` });
   }
   const school = await getSchoolByCodeOrThrow(ctx, input.schoolCode);
+  if (actor) assertSchoolScope(actor, school.id);
   if (role !== 'head_teacher') {
     if (input.className) throw new AppError('VALIDATION', { detail: `只有班主任需要指定班级，角色“${ROLE_LABELS[role]}”请去掉班级` });
-    return { schoolId: school.id, classId: null };
+    return { schoolId: school.id, classId: null, newClass: null };
   }
 
   if (!input.className) throw new AppError('VALIDATION', { detail: '班主任需要指定班级，例如 二(3)班' });
   const parsed = parseClassName(input.className);
   if (!parsed) throw new AppError('VALIDATION', { detail: `班级“${input.className}”格式不正确，应为 年级(班号)班，例如 二(3)班` });
-  const klass = await ensureClass(ctx, school.id, parsed.grade, parsed.number);
-  return { schoolId: school.id, classId: klass.id };
+  const classes = await listClasses(ctx, school.id);
+  const existing = classes.find((c) => c.grade === parsed.grade && c.number === parsed.number);
+  if (existing) return { schoolId: school.id, classId: existing.id, newClass: null };
+  if (input.createClass) return { schoolId: school.id, classId: null, newClass: parsed };
+
+  const name = classNameOf(parsed.grade, parsed.number);
+  const written = input.className.trim() === name ? `“${name}”` : `“${input.className.trim()}”（即${name}）`;
+  const listed = classes.length === 0 ? '本校还没有任何班级' : `本校现有：${describeSchoolClasses(classes)}`;
+  throw new AppError('VALIDATION', { detail: `${school.name}没有班级${written}，请检查班级名称，或${createClassHint}（${listed}）` });
 }
 
 /**
  * Create an account. `actor` is the admin creating it, or null for the command line
  * and first-run setup, which may create any role.
  */
-export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUser | null, ip?: string): Promise<PublicUser> {
+export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUser | null, ip?: string, options: CreateUserOptions = {}): Promise<PublicUser> {
   const username = input.username.trim();
   assertUsernameValid(username);
   if (!isUserRole(input.role)) {
@@ -136,8 +168,7 @@ export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUse
   }
   assertPasswordAcceptable(input.password);
 
-  const placement = await resolvePlacement(ctx, input, role);
-  if (actor && placement.schoolId) assertSchoolScope(actor, placement.schoolId);
+  const placement = await resolvePlacement(ctx, input, role, actor, options.createClassHint ?? CREATE_CLASS_HINT_CONSOLE);
   if (await store.findUserByUsername(ctx.db, username)) {
     throw new AppError('CONFLICT', { detail: `用户名 ${username} 已存在，请换一个` });
   }
@@ -157,11 +188,18 @@ export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUse
     created_at: now,
     password_changed_at: now,
   };
+  let createdClass: string | null = null;
   await ctx.db.transaction().execute(async (trx) => {
+    // The class is created with the account, so a rejected account leaves no class behind.
+    if (placement.newClass) {
+      const klass = await ensureClass({ ...ctx, db: trx }, placement.schoolId!, placement.newClass.grade, placement.newClass.number);
+      row.class_id = klass.id;
+      createdClass = klass.name;
+    }
     await store.insertUser(trx, row);
-    await audit(ctx, actor, 'user.create', username, { role, schoolId: row.school_id, classId: row.class_id }, { db: trx, ip, schoolId: row.school_id });
+    await audit(ctx, actor, 'user.create', username, { role, schoolId: row.school_id, classId: row.class_id, createdClass }, { db: trx, ip, schoolId: row.school_id });
   });
-  ctx.log.info({ userId: row.id, role, by: actor?.id ?? 'cli' }, 'user created');
+  ctx.log.info({ userId: row.id, role, by: actor?.id ?? 'cli', createdClass }, 'user created');
   return getProfileOrThrow(ctx, row.id);
 }
 

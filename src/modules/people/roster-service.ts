@@ -4,7 +4,7 @@ import type { Database, StaffRole } from '../../db/schema.js';
 import { maskIdNumber, maskPhone } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import { schoolDay } from '../../shared/time.js';
-import { className } from './class-name.js';
+import { className, describeClassNumbers } from './class-name.js';
 import { gradeLabel, normalizeClassText, type ClassRef } from './roster-class.js';
 import { EXPORT_FIELDS, STAFF_ROLE_LABELS, exportHeader, type RosterField, type RosterKind } from './roster-fields.js';
 import { ROSTER_CONTENT_TYPES, writeRosterCsv, writeRosterXlsx, type RosterFileFormat, type RosterTable } from './roster-export.js';
@@ -419,16 +419,6 @@ function missingClassReason(classes: ClassBook, ref: ClassRef, written: string, 
   else if (numbers.length === 0) existing = `本校还没有${gradeLabel(ref.grade)}的班级`;
   else existing = `本校${gradeLabel(ref.grade)}现有${describeClassNumbers(ref.grade, numbers)}`;
   return `班级${quotedName}不存在，请检查拼写，或${hint}（${existing}）`;
-}
-
-/** Describe class numbers of a grade: 二(1)班至二(12)班 for a run of three or more without gaps, else the names listed. */
-function describeClassNumbers(grade: number, numbers: number[]): string {
-  const first = numbers[0];
-  const last = numbers[numbers.length - 1];
-  if (numbers.length === 1) return className(grade, first);
-  if (numbers.length >= 3 && last - first + 1 === numbers.length) return `${className(grade, first)}至${className(grade, last)}`;
-  const listed = numbers.slice(0, MAX_CLASSES_IN_WARNING).map((n) => className(grade, n)).join('、');
-  return numbers.length > MAX_CLASSES_IN_WARNING ? `${listed} 等 ${numbers.length} 个班` : listed;
 }
 
 async function applyStudents(

@@ -1,7 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import { useSearchParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, DatePicker, Empty, Form, Input, Modal, Select, Space, Table, Tabs, Tag } from 'antd';
+import { Alert, App, Button, Card, Checkbox, DatePicker, Empty, Form, Input, Modal, Select, Space, Table, Tabs, Tag } from 'antd';
 import { PlusOutlined, UnlockOutlined } from '@ant-design/icons';
 import type { Dayjs } from 'dayjs';
 import { api } from '../api/client';
@@ -163,6 +163,8 @@ interface NewAccountValues {
   role: UserRole;
   schoolCode?: string;
   className?: string;
+  /** Create the head teacher's class when the school lacks it; off by default, so a typo is rejected. */
+  createClass?: boolean;
   password: string;
 }
 
@@ -258,9 +260,14 @@ function Accounts() {
             </Form.Item>
           )}
           {role === 'head_teacher' && (
-            <Form.Item name="className" label="班级" rules={[{ required: true, message: '请输入班级，例如 二(3)班' }]}>
-              <Input placeholder="二(3)班" />
-            </Form.Item>
+            <>
+              <Form.Item name="className" label="班级" rules={[{ required: true, message: '请输入班级，例如 二(3)班' }]}>
+                <Input placeholder="二(3)班" />
+              </Form.Item>
+              <Form.Item name="createClass" valuePropName="checked" extra="本校还没有这个班级时，勾选才会新建；不勾选则不创建账号并列出本校现有班级，以免班级名称写错时多出一个班。">
+                <Checkbox data-testid="account-create-class">自动新建班级</Checkbox>
+              </Form.Item>
+            </>
           )}
           <Form.Item name="password" label="初始密码" rules={[{ required: true, message: '请输入初始密码' }, { min: 8, message: '至少 8 个字符' }]}>
             <Input.Password autoComplete="new-password" />

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listClasses } from '../../src/modules/people/service.js';
+import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
+import { WORLD_PASSWORD, buildConsoleWorld, type ConsoleWorld } from './world.js';
+
+if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
+
+describe.skipIf(!BROWSER_ENABLED)('account form in Chromium', () => {
+  let server: ConsoleServer;
+  let browser: ConsoleBrowser;
+  let world: ConsoleWorld;
+
+  beforeAll(async () => {
+    server = await startConsoleServer();
+    browser = await launchBrowser();
+    world = await buildConsoleWorld(server.ctx, 'accounts', '账号测试小学');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('creates a class for a head teacher only when ticked', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/settings?tab=accounts');
+    await page.getByRole('button', { name: '新建账号' }).click();
+    const dialog = page.getByRole('dialog', { name: '新建账号' });
+    await dialog.getByLabel('用户名', { exact: true }).fill('accounts-head-13');
+    await dialog.getByLabel('姓名', { exact: true }).fill('钱老师');
+    await dialog.getByLabel('角色', { exact: true }).click();
+    await page.locator('.ant-select-item-option', { hasText: '班主任' }).click();
+    await dialog.getByLabel('班级', { exact: true }).fill('二(13)班');
+    await dialog.getByLabel('初始密码', { exact: true }).fill(WORLD_PASSWORD);
+    const createClass = dialog.getByTestId('account-create-class');
+    expect(await createClass.isChecked()).toBe(false);
+
+    // A class the school lacks is rejected by default, with the classes it has.
+    await dialog.getByRole('button', { name: /创\s*建/ }).click();
+    const error = dialog.getByText('没有班级“二(13)班”');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('本校现有：二(3)班、二(4)班');
+    expect((await listClasses(server.ctx, world.school.id)).map((c) => c.name).sort()).toEqual(['二(3)班', '二(4)班']);
+
+    await createClass.check();
+    await dialog.getByRole('button', { name: /创\s*建/ }).click();
+    await page.getByText('账号已创建').waitFor();
+    await page.getByRole('cell', { name: '钱老师', exact: true }).waitFor();
+    const row = page.getByRole('row').filter({ hasText: 'accounts-head-13' });
+    expect(await row.textContent()).toContain('二(13)班');
+    expect((await listClasses(server.ctx, world.school.id)).map((c) => c.name).sort()).toEqual(['二(13)班', '二(3)班', '二(4)班']);
+
+    // The option is off again for the next account.
+    await page.getByRole('button', { name: '新建账号' }).click();
+    await dialog.getByLabel('角色', { exact: true }).click();
+    await page.locator('.ant-select-item-option', { hasText: '班主任' }).click();
+    expect(await dialog.getByTestId('account-create-class').isChecked()).toBe(false);
+    await page.context().close();
+  });
+});
