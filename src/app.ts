@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './context.js';
@@ -21,6 +21,7 @@ import { reportRoutes } from './modules/reports/routes.js';
 import { visitorRoutes } from './modules/visitors/routes.js';
 import { checksRoutes } from './modules/checks/routes.js';
 import { calendarRoutes } from './modules/calendar/routes.js';
+import { describeClientError } from './shared/client-errors.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
@@ -63,6 +64,10 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
     loggerInstance: ctx.log,
     bodyLimit: 6 * 1024 * 1024,
     trustProxy: false,
+    // A URL that cannot be decoded fails before routing, so it never reaches the error handler.
+    frameworkErrors: (error, request, reply) => {
+      void (reply as FastifyReply).status(400).send({ error: error.code ?? 'BAD_REQUEST', message: describeClientError(error, request) });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
@@ -95,7 +100,7 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
       return reply.status(400).send({ error: problem.code, message: problem.userMessage });
     }
     if (fastifyError.statusCode && fastifyError.statusCode < 500) {
-      return reply.status(fastifyError.statusCode).send({ error: fastifyError.code ?? 'BAD_REQUEST', message: `请求无效：${fastifyError.message}` });
+      return reply.status(fastifyError.statusCode).send({ error: fastifyError.code ?? 'BAD_REQUEST', message: describeClientError(fastifyError, request) });
     }
 
     request.log.error({ err: error }, 'unhandled error');

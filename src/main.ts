@@ -11,7 +11,7 @@ import { openCliLog, type CliLog } from './cli/cli-log.js';
 import { formatLogSummary } from './cli/log-summary.js';
 
 /** Options that never take a value, so `--staff FILE` leaves FILE a positional. */
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'verbose', 'staff', 'messy', 'picture', 'password-stdin', 'create-classes']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'verbose', 'staff', 'messy', 'picture', 'password-stdin', 'create-classes', 'create-class']);
 
 /** Split argv into options and positionals; a flag, or `--name` without a value, is true. */
 export function parseArgs(argv: string[]): CliArgs {

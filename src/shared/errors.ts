@@ -32,7 +32,7 @@ export const ERRORS = {
   VENUE_CARD_UNKNOWN: { status: 404, message: '尾号 {masked} 的卡未登记，不能刷卡登记，请由工作人员代为登记' },
   VENUE_CARD_LOST: { status: 409, message: '尾号 {masked} 的卡已挂失，不能使用，请由工作人员核验身份后代为登记' },
   RATE_LIMITED: { status: 429, message: '操作太频繁，请 {seconds} 秒后再试' },
-  TRACE_PURPOSE_REQUIRED: { status: 400, message: '请填写查询事由（至少 4 个字），例如“密接排查：某某病例”；每次查询都会记入审计日志' },
+  TRACE_PURPOSE_REQUIRED: { status: 400, message: '请填写查询目的（至少 4 个字），例如“密接排查：某某病例”；每次查询都会记入审计日志' },
   INTERNAL: { status: 500, message: '服务器内部错误，请稍后重试；如持续出现请联系管理员' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
