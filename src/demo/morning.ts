@@ -8,6 +8,7 @@ import type { DingTalkSimulator, WorkDelivery } from '../../tools/simulators/din
 import { DEMO_SCHOOL } from './seed.js';
 import { replayGateMorning, type GateReplayReport } from './gate.js';
 import { makeDemoSchoolDay } from './calendar.js';
+import { restoreBureauCodes } from './bureau-state.js';
 
 export interface MorningStep {
   /** Local time of the step on the replayed day, 'YYYY-MM-DD HH:MM'. */
@@ -72,6 +73,8 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
   const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
   const day = replayDay(ctx.now());
   await makeDemoSchoolDay(ctx, day);
+  // The steps run with the clock set back to 21:00, so the bureau must first return the codes the data already contains.
+  await restoreBureauCodes(ctx, school.id, simulators.bureau);
   const deliveredBefore = countDeliveries(simulators.dingtalk);
   const replayStart = instantOf(previousDay(day), '21:00');
   const earlierNotices = new Set(

@@ -77,4 +77,11 @@ describe('demo morning command run twice', () => {
     expect(second).toContain('07:40 临时观察点复测 37.0 °C：复测正常（此前已记录，未重复登记）');
     expect(countGateEvents()).toBe(3005);
   }, 200_000);
+
+  it('counts only the new pupils at 21:00 the second time', () => {
+    // The second process starts a new bureau simulator, which must still return the first run's yellow and red codes.
+    expect(second).toMatch(/ 21:00 {2}晚间同步：二\(3\)班两名学生转黄码：\d+ 人，跳码 2 人（/);
+    const digest = /二\(3\)班班主任收到的通知示例：\n((?: {4}.*\n)+)/.exec(second)![1];
+    expect(digest).toContain('您班上共 2 人健康码变化');
+  });
 });

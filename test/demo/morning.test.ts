@@ -7,6 +7,8 @@ import { closeBureauClient } from '../../src/modules/healthcode/service.js';
 import { startBureauSimulator, type BureauSimulator } from '../../tools/simulators/bureau.js';
 import { startDingTalkSimulator, type DingTalkSimulator } from '../../tools/simulators/dingtalk.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import type { AppContext } from '../../src/context.js';
+import { instantOf } from '../../src/shared/time.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 
 describe.each(DIALECTS)('%s: demo morning', (dialect) => {
@@ -15,9 +17,14 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
   let dingtalk: DingTalkSimulator;
   let report: MorningReport;
   let again: MorningReport;
+  /** A third replay against a new bureau simulator, as after a server restart. */
+  let restarted: MorningReport;
+  let restartedEveningChanges: Array<{ bureau_updated_at: number | null }>;
   /** Rows of the replayed day after the first replay and after the second. */
   let rowsAfterFirst: DayRows;
   let rowsAfterSecond: DayRows;
+  let freshBureau: BureauSimulator | undefined;
+  let restartedCtx: AppContext | undefined;
 
   beforeAll(async () => {
     bureau = await startBureauSimulator({ port: 0, appKey: 'k', appSecret: 's' });
@@ -39,15 +46,27 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
       rowsAfterFirst = await countDayRows(t, report.day);
       again = await replayMorning(t.ctx, { bureau, dingtalk });
       rowsAfterSecond = await countDayRows(t, again.day);
+
+      // A new simulator returns every ID number as green since its start, whatever the data contains.
+      freshBureau = await startBureauSimulator({ port: 0, appKey: 'k', appSecret: 's' });
+      restartedCtx = { ...t.ctx, config: { ...t.ctx.config, bureau: { ...t.ctx.config.bureau, url: freshBureau.url } } };
+      restarted = await replayMorning(restartedCtx, { bureau: freshBureau, dingtalk });
+      restartedEveningChanges = await t.ctx.db
+        .selectFrom('health_code_changes')
+        .select('bureau_updated_at')
+        .where('sync_run_id', '=', restarted.steps[0].run.runId)
+        .execute();
     } finally {
       await stop();
       await closeBureauClient(t.ctx);
+      if (restartedCtx) await closeBureauClient(restartedCtx);
     }
   }, 360_000);
 
   afterAll(async () => {
     await t?.close();
     await bureau?.close();
+    await freshBureau?.close();
     await dingtalk?.close();
   });
 
@@ -109,6 +128,21 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
     expect(again.steps.map((s) => s.run.changes)).toEqual([2, 1, 1]);
     const firstNames = report.changed.map((c) => c.name);
     expect(again.changed.map((c) => c.name).some((name) => !firstNames.includes(name))).toBe(true);
+  });
+
+  it('keeps earlier codes when the bureau restarts', () => {
+    expect(restarted.day, 'the replays straddled 08:30 or midnight in Beijing; run the test again').toBe(report.day);
+    expect(restarted.steps.map((s) => s.run.changes)).toEqual([2, 1, 1]);
+    expect(restarted.sampleNotices.headTeacher).toContain('您班上共 2 人健康码变化');
+  });
+
+  it('lists no later bureau time in the 21:00 changes', () => {
+    const evening = instantOf(restarted.steps[0].at.slice(0, 10), '21:00');
+    expect(restartedEveningChanges).toHaveLength(2);
+    for (const change of restartedEveningChanges) {
+      expect(change.bureau_updated_at).not.toBeNull();
+      expect(Number(change.bureau_updated_at)).toBeLessThanOrEqual(evening);
+    }
   });
 });
 

@@ -94,6 +94,11 @@ export interface BureauSimulator {
   /** Merge fault settings; omitted fields keep their value. */
   setFaults(faults: Partial<BureauFaults>): void;
   setUnknown(idNumbers: Iterable<string>, kind?: 'not_found' | 'unauthorized'): void;
+  /**
+   * True while the simulator returns its default code for an ID number (green since the
+   * simulator started), because no colour, schedule or unknown result was set for it.
+   */
+  hasDefaultCode(idNumber: string): boolean;
   stats(): BureauStats;
   resetStats(): void;
 }
@@ -431,6 +436,8 @@ export async function startBureauSimulator(options: BureauSimulatorOptions): Pro
         else unknown.add(id);
       }
     },
+    hasDefaultCode: (idNumber) =>
+      !codes.has(idNumber) && !unknown.has(idNumber) && !unauthorized.has(idNumber) && !pending.some((change) => change.idNumber === idNumber),
     stats: () => ({ ...stats, byStatus: { ...stats.byStatus } }),
     resetStats() {
       stats = emptyStats();
