@@ -189,24 +189,47 @@ describe.each(DIALECTS)('%s: gate device API', (dialect) => {
 
   it('rejects malformed bodies with the reason', async () => {
     const base = { eventId: 'bad-1', occurredAt: t.ctx.now(), temperature: 36.5 };
-    const cases: Array<[unknown, RegExp]> = [
-      [{ ...base, descriptor: Array(127).fill(0.1) }, /应为 128 个数，收到 127 个/],
-      [{ ...base, descriptor: [...Array(127).fill(0.1), 'x'] }, /第 128 个值不是有限数/],
-      [{ ...base, descriptor: [null, ...Array(127).fill(0.1)] }, /第 1 个值不是有限数/],
-      [{ ...base, imageBase64: Buffer.from('not a picture at all').toString('base64') }, /不是 JPEG 图片/],
-      [{ ...base, imageBase64: Buffer.alloc(5 * 1024 * 1024 + 10, 0xff).toString('base64') }, /图片过大：5,242,890 字节，超过上限 5,242,880 字节（5 MB）/],
-      [{ ...base, imageBase64: '!!!' }, /不是有效的 base64/],
-      [{ ...base }, /缺少身份信息/],
-      [{ ...base, cardNumber: '1', idNumber: world.pupil.idNumber }, /只能提供一种/],
-      [{ ...base, cardNumber: '1', occurredAt: 'yesterday' }, /occurredAt 缺失或无效/],
-      [{ ...base, cardNumber: '1', occurredAt: 1000 }, /请校准设备时钟/],
-      [{ ...base, cardNumber: '1', eventId: 'has space' }, /eventId 缺失或无效/],
-      [{ ...base, cardNumber: '1', temperature: '36.5' }, /400|temperature/],
+    const descriptorFix = '请发送人脸模型输出的完整 128 维特征值';
+    const cases: Array<[unknown, string | RegExp]> = [
+      [{ ...base, descriptor: Array(127).fill(0.1) }, `人脸特征值（descriptor）应为 128 个数，收到 127 个：${descriptorFix}`],
+      [
+        { ...base, descriptor: [...Array(127).fill(0.1), 'x'] },
+        '人脸特征值（descriptor）第 128 个值不是有限数（"x"）：每个值都应为数字，NaN、Infinity 和字符串都不接受，请检查人脸模型的输出',
+      ],
+      [{ ...base, descriptor: [null, ...Array(127).fill(0.1)] }, /^输入不正确：人脸特征值（descriptor）第 1 个值不是有限数（null）：/],
+      [{ ...base, imageBase64: Buffer.from('not a picture at all').toString('base64') }, '抓拍图（imageBase64）不是 JPEG 图片：请发送 JPEG 格式的抓拍图，PNG 等格式请先转换'],
+      [
+        { ...base, imageBase64: Buffer.alloc(5 * 1024 * 1024 + 10, 0xff).toString('base64') },
+        '抓拍图（imageBase64）过大：图片 5,242,890 字节，超过上限 5,242,880 字节（5 MB），请压缩后重试',
+      ],
+      [{ ...base, imageBase64: '!!!' }, '抓拍图（imageBase64）不是有效的 base64 编码：请把 JPEG 图片的字节按 base64 编码后发送'],
+      [{ ...base, imageBase64: '' }, '抓拍图（imageBase64）应为非空文本：请发送 base64 编码的 JPEG 图片，可带 data:image/jpeg;base64, 前缀'],
+      [
+        { ...base },
+        '缺少身份信息：请提供人脸特征值（descriptor）、抓拍图（imageBase64）、卡号（cardNumber）、身份证号（idNumber）或人员 ID（personId）之一',
+      ],
+      [{ ...base, cardNumber: '1', idNumber: world.pupil.idNumber }, '身份信息只能提供一种，收到 卡号（cardNumber）、身份证号（idNumber），请只保留其中一项'],
+      [
+        { ...base, cardNumber: '1', occurredAt: 'yesterday' },
+        '通行时间（occurredAt）“yesterday”无效：请发送毫秒时间戳或 ISO-8601 时间，例如 1796599930000 或 2026-12-07T07:32:10+08:00（同一时刻）',
+      ],
+      [{ ...base, cardNumber: '1', occurredAt: 1000 }, '通行时间（occurredAt）1970-01-01 08:00（北京时间）早于 2020 年，请校准设备时钟后重发'],
+      [{ ...base, cardNumber: '1', occurredAt: at('07:15') + 2 * 86_400_000 }, '通行时间（occurredAt）2026-12-09 07:15（北京时间）比服务器时间晚一天以上，请校准设备时钟后重发'],
+      [
+        { ...base, cardNumber: '1', eventId: 'has space' },
+        '事件编号（eventId）“has space”无效：请发送 1-128 个字母、数字或 _ . : @ - 组成的编号（或一个整数），例如 "east-1-000123"；同一设备的每次通行用不同的编号，重发同一次通行时沿用原编号',
+      ],
+      [{ ...base, cardNumber: '1', eventId: '' }, /^输入不正确：事件编号（eventId）缺失：请发送 1-128 个字母/],
+      [{ ...base, cardNumber: '12 34' }, '卡号（cardNumber）“12 34”无效：请发送读卡器读到的卡号，1-64 位字母或数字，不含空格和符号'],
+      [{ ...base, idNumber: '11010520160307123' }, '身份证号（idNumber）无效：请发送 18 位身份证号（17 位数字加 1 位数字或 X），不含空格'],
+      [{ ...base, personId: 'no such person!' }, '人员 ID（personId）“no such person!”无效：请发送平台中人员的 ID（1-64 位字母或数字），或改用卡号、身份证号或人脸识别'],
+      [{ ...base, cardNumber: '1', temperature: '36.5' }, '请求体有误：体温（temperature）应为数字或空值（null）'],
     ];
     for (const [body, message] of cases) {
       const reply = await post(body);
       expect(reply.statusCode, JSON.stringify(body).slice(0, 80)).toBe(400);
-      expect(reply.body).toMatch(message);
+      if (typeof message === 'string') expect(reply.json().message).toBe(`输入不正确：${message}`);
+      else expect(reply.json().message).toMatch(message);
     }
 
     const nan = await app.inject({
@@ -216,7 +239,7 @@ describe.each(DIALECTS)('%s: gate device API', (dialect) => {
       payload: `{"eventId":"nan-1","occurredAt":${t.ctx.now()},"descriptor":[NaN${',0.1'.repeat(127)}]}`,
     });
     expect(nan.statusCode).toBe(400);
-    expect(nan.json().message).toContain('NaN 或 Infinity');
+    expect(nan.json().message).toBe('输入不正确：请求体含有 NaN 或 Infinity，不是有效的 JSON。人脸特征值（descriptor）的 128 个值都应为有限数，请检查人脸模型的输出后重发');
     expect(await t.ctx.db.selectFrom('gate_events').select('id').where('event_id', 'in', ['bad-1', 'nan-1']).execute()).toHaveLength(0);
   });
 

@@ -12,7 +12,7 @@ import { listAlerts, recordRecheck, updateAlertStatus } from './alerts.js';
 import { getAttendanceDay } from './attendance.js';
 import { handleDeviceEvent } from './device-events.js';
 import { entryWindowRoutes } from './entry-window-routes.js';
-import { MAX_IMAGE_BYTES } from './device-event-input.js';
+import { DEVICE_EVENT_FIELD_LABELS as LABELS, MAX_IMAGE_BYTES } from './device-event-input.js';
 import { deviceAdminRoutes } from './device-admin-routes.js';
 import { DIGEST_REALM, authenticateDevice, authenticateDigest, markDeviceSeen, parseDeviceBearer } from './devices.js';
 import { readTerminalPush } from './hikvision.js';
@@ -52,14 +52,14 @@ const DecisionReply = Type.Object({
 
 const DeviceEventBody = Type.Object(
   {
-    eventId: Type.Union([Type.String(), Type.Integer()], { title: '事件编号' }),
-    occurredAt: Type.Union([Type.Integer(), Type.String()], { title: '通行时间' }),
-    temperature: Type.Optional(Type.Union([Type.Number(), Type.Null()], { title: '体温' })),
-    descriptor: Type.Optional(Type.Array(Type.Unknown(), { title: '人脸特征值', description: '128 finite floats from the face model' })),
-    imageBase64: Type.Optional(Type.String({ title: '抓拍图', description: 'JPEG, at most 5 MB before encoding' })),
-    cardNumber: Type.Optional(Type.Union([Type.String(), Type.Number()], { title: '卡号' })),
-    idNumber: Type.Optional(Type.String({ title: '身份证号' })),
-    personId: Type.Optional(Type.String({ title: '人员 ID', description: 'A person the guard identified by hand' })),
+    eventId: Type.Union([Type.String(), Type.Integer()], { title: LABELS.eventId }),
+    occurredAt: Type.Union([Type.Integer(), Type.String()], { title: LABELS.occurredAt }),
+    temperature: Type.Optional(Type.Union([Type.Number(), Type.Null()], { title: LABELS.temperature })),
+    descriptor: Type.Optional(Type.Array(Type.Unknown(), { title: LABELS.descriptor, description: '128 finite floats from the face model' })),
+    imageBase64: Type.Optional(Type.String({ title: LABELS.imageBase64, description: 'JPEG, at most 5 MB before encoding' })),
+    cardNumber: Type.Optional(Type.Union([Type.String(), Type.Number()], { title: LABELS.cardNumber })),
+    idNumber: Type.Optional(Type.String({ title: LABELS.idNumber })),
+    personId: Type.Optional(Type.String({ title: LABELS.personId, description: 'A person the guard identified by hand' })),
   },
   { additionalProperties: true },
 );
@@ -109,8 +109,8 @@ async function deviceApiRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       done(null, text === '' ? {} : JSON.parse(text as string));
     } catch {
       const detail = /\b(NaN|-?Infinity)\b/.test(text as string)
-        ? '请求体含有 NaN 或 Infinity，不是有效的 JSON；descriptor 必须是 128 个有限数'
-        : '请求体不是有效的 JSON';
+        ? '请求体含有 NaN 或 Infinity，不是有效的 JSON。人脸特征值（descriptor）的 128 个值都应为有限数，请检查人脸模型的输出后重发'
+        : '请求体不是有效的 JSON，请检查引号、逗号和括号后重发';
       done(new AppError('VALIDATION', { detail }), undefined);
     }
   });
