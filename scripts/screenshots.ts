@@ -7,15 +7,21 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import type { AppContext } from '../src/context.js';
 import { createDevice } from '../src/modules/gate/devices.js';
+import { setDistrictSyncEveryDay } from '../src/modules/healthcode/district-sync-service.js';
 import { DEMO_PASSWORD, DEMO_SCHOOL, seedDemoDay, startDemoSimulators } from '../test/web/demo-day.js';
 import { launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from '../test/web/harness.js';
 
 const OUT_DIR = join(process.cwd(), 'docs', 'screenshots');
 const VIEWPORTS = { desktop: { width: 1440, height: 900 }, phone: { width: 390, height: 844 } } as const;
 
-/** Each page as the demo account whose work it is (src/demo/accounts.ts). */
-const PAGES = [
+/**
+ * Each page as the demo account whose work it is (src/demo/accounts.ts). A page with
+ * `districtEveryDay` is shot while the district account has 全区每天同步 on, which is
+ * switched off again after the shot.
+ */
+const PAGES: Array<{ name: string; path: string; user: string; open?: (page: Page) => Promise<void>; districtEveryDay?: true }> = [
   { name: 'dashboard', path: '/', user: 'principal' },
   { name: 'class', path: '/class', user: 'teacher23' },
   { name: 'persons', path: '/persons', user: 'principal' },
@@ -32,6 +38,8 @@ const PAGES = [
   { name: 'settings-dingtalk', path: '/settings?tab=dingtalk', user: 'principal' },
   { name: 'settings-calendar', path: '/settings?tab=calendar', user: 'principal' },
   { name: 'settings-calendar-district', path: '/settings?tab=calendar', user: 'district' },
+  { name: 'settings-district', path: '/settings?tab=district', user: 'district', districtEveryDay: true },
+  { name: 'settings-sync-district-on', path: '/settings?tab=sync', user: 'principal', districtEveryDay: true },
   { name: 'head-teacher-alerts', path: '/alerts', user: 'teacher23' },
   { name: 'district', path: '/district', user: 'district' },
   { name: 'reports', path: '/reports', user: 'principal' },
@@ -58,6 +66,12 @@ async function settle(page: Page): Promise<void> {
   await page.waitForLoadState('load');
   await page.waitForFunction(() => document.querySelectorAll('.ant-spin-spinning, .ant-skeleton-active').length === 0, undefined, { timeout: 30_000 });
   await page.waitForTimeout(1200);
+}
+
+/** Turn 全区每天同步 on or off as the demo district account. */
+async function switchDistrictEveryDay(ctx: AppContext, everyDay: boolean): Promise<void> {
+  const user = await ctx.db.selectFrom('users').select(['id', 'username', 'school_id', 'display_name']).where('username', '=', 'district').executeTakeFirstOrThrow();
+  await setDistrictSyncEveryDay(ctx, { user: { id: user.id, username: user.username, schoolId: user.school_id }, name: user.display_name, ip: null }, undefined, everyDay);
 }
 
 async function shootKiosk(server: ConsoleServer, written: string[]): Promise<void> {
@@ -107,18 +121,20 @@ try {
     }
 
     for (const entry of PAGES.filter((p) => !ONLY || ONLY.includes(p.name))) {
+      if (entry.districtEveryDay) await switchDistrictEveryDay(server.ctx, true);
       const page = await browser.newPage(viewport);
       await signInThroughPage(page, server.url, entry.user, DEMO_PASSWORD, entry.path);
       await settle(page);
-      if ('open' in entry) {
+      if (entry.open) {
         // A drawer over the page: shoot the viewport, with the drawer slid in and loaded.
         await entry.open(page);
         await settle(page);
       }
       const file = `${entry.name}-${viewportName}.png`;
-      await page.screenshot({ path: join(OUT_DIR, file), fullPage: !('open' in entry) });
+      await page.screenshot({ path: join(OUT_DIR, file), fullPage: !entry.open });
       written.push(file);
       await page.context().close();
+      if (entry.districtEveryDay) await switchDistrictEveryDay(server.ctx, false);
     }
   }
   if (!ONLY) await shootKiosk(server, written);

@@ -44,6 +44,7 @@ export interface Database {
   venue_retention_runs: VenueRetentionRunTable;
   daily_reports: DailyReportTable;
   district_report_settings: DistrictReportSettingsTable;
+  district_settings: DistrictSettingsTable;
   calendar_days: CalendarDayTable;
   daily_checks: DailyCheckTable;
   check_history: CheckHistoryTable;
@@ -866,6 +867,17 @@ export interface DistrictReportSettingsTable {
   deadline: string;
   updated_at: number;
   updated_by: string | null;
+}
+
+/** Settings a district admin sets once for every school of the district. */
+export interface DistrictSettingsTable {
+  district_id: string;
+  /** 1 while 全区每天同步 is on: every school of the district runs its scheduled syncs every day. */
+  sync_every_day: number;
+  /** When the switch was last turned on or off, and by whom (user id and display name); null until then. */
+  sync_every_day_changed_at: number | null;
+  sync_every_day_changed_by: string | null;
+  sync_every_day_changed_by_name: string | null;
 }
 
 /**

@@ -52,7 +52,7 @@ function canResume(ctx: AppContext, deps: Pick<JobDeps, 'syncOptions'>): boolean
   return Boolean(ctx.config.bureau.url || deps.syncOptions?.client);
 }
 
-/** Triggers of the scheduler's own syncs, which follow the school calendar unless the school syncs every day. */
+/** Triggers of the scheduler's own syncs, which follow the school calendar unless the school or its district syncs every day. */
 const SCHEDULED_TRIGGERS = new Set(['schedule', 'catch-up', 'poll']);
 
 async function syncSchool(ctx: AppContext, params: JobParams, deps: JobDeps): Promise<JobOutcome> {

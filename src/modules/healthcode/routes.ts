@@ -6,6 +6,7 @@ import { assertClassScope, assertSchoolScope, auditRequest, classScopeOf, requir
 import { getContacts, getSchoolByCodeOrThrow } from '../people/service.js';
 import { AppError } from '../../shared/errors.js';
 import * as service from './service.js';
+import { getDistrictSyncSettings, setDistrictSyncEveryDay } from './district-sync-service.js';
 
 const Color = Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red'), Type.Literal('unknown')], { title: '健康码颜色' });
 const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32, title: '学校代码' }) });
@@ -78,7 +79,10 @@ const Schedule = Type.Object({
   crons: Type.Array(Type.String()),
   preset: Type.Union([Type.String(), Type.Null()]),
   polling: Polling,
-  everyDay: Type.Boolean(),
+  everyDay: Type.Boolean({ description: "The school's own 每天同步" }),
+  districtEveryDay: Type.Union([Type.Object({ enabledAt: Nullable(Type.Number()), enabledByName: Type.Union([Type.String(), Type.Null()]) }), Type.Null()], {
+    description: '全区每天同步 while the district has it on (when and by whom), which makes the school sync every day; null while it is off',
+  }),
   nextDayFrom: Type.Union([Type.String(), Type.Null()]),
   nextRuns: Type.Array(Type.Number()),
 });
@@ -93,6 +97,23 @@ const ScheduleUpdate = Type.Object(
   },
   { additionalProperties: false },
 );
+
+const DistrictSyncSettings = Type.Object({
+  districtId: Type.String(),
+  everyDay: Type.Boolean({ description: '全区每天同步: every school of the district runs its scheduled syncs every day' }),
+  changedAt: Nullable(Type.Number()),
+  changedByName: Type.Union([Type.String(), Type.Null()]),
+  schoolCount: Type.Integer(),
+  ownEveryDaySchools: Type.Array(Type.Object({ code: Type.String(), name: Type.String() }), { description: 'Schools that sync every day by their own setting' }),
+});
+const DistrictQuery = Type.Object({ district: Type.Optional(Type.String({ title: '区县 ID', description: 'District id; the district of the first school by default' })) });
+
+/** Only district admins read or switch 全区每天同步; the message names who may. */
+function requireDistrictAdmin(request: Parameters<typeof requireUser>[0]) {
+  const user = requireUser(request);
+  if (user.role !== 'district_admin') throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以查看或修改全区每天同步' });
+  return user;
+}
 
 /** Health-code screens: current codes, history, sync runs, "sync now" and the schedule. */
 export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
@@ -227,6 +248,35 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
       const schedule = await service.setSyncSchedule(ctx, school.code, body);
       await auditRequest(ctx, request, 'healthcode.schedule.update', school.id, { crons: schedule.crons, polling: schedule.polling, everyDay: schedule.everyDay });
       return schedule;
+    },
+  );
+
+  app.get<{ Querystring: { district?: string } }>(
+    '/district/sync-settings',
+    { schema: { tags: ['healthcode'], summary: 'Whether every school of the district syncs every day (全区每天同步); district admins', querystring: DistrictQuery, response: { 200: DistrictSyncSettings } } },
+    async (request) => {
+      requireDistrictAdmin(request);
+      return getDistrictSyncSettings(ctx, request.query.district);
+    },
+  );
+
+  app.put<{ Querystring: { district?: string }; Body: { everyDay: boolean } }>(
+    '/district/sync-settings',
+    {
+      schema: {
+        tags: ['healthcode'],
+        summary: 'Turn 全区每天同步 on or off for every school of the district; district admins',
+        querystring: DistrictQuery,
+        body: Type.Object(
+          { everyDay: Type.Boolean({ title: '全区每天同步', description: 'true: every school runs its scheduled syncs every day; false: each school follows its own setting' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ ...DistrictSyncSettings.properties, changed: Type.Boolean({ description: 'False when the switch already had this state' }) }) },
+      },
+    },
+    async (request) => {
+      const user = requireDistrictAdmin(request);
+      return setDistrictSyncEveryDay(ctx, { user, name: user.displayName, ip: request.ip }, request.query.district, request.body.everyDay);
     },
   );
 }

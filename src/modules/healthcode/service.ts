@@ -6,6 +6,7 @@ import { describeSchoolsOnDays, getSchoolDayStatus } from '../calendar/service.j
 import * as people from '../people/service.js';
 import { codeStaleMinutesOf, type SchoolSettings } from '../people/school-settings.js';
 import { isStale } from './code-change.js';
+import { districtEveryDayNotice, districtSyncsEveryDay, type DistrictEveryDayNotice } from './district-sync-service.js';
 import * as store from './store.js';
 import { matchingPreset, nextDayFrom, nextRuns, presetCrons, syncServesDay, validateCron } from './sync-schedule.js';
 import type { ColorCounts } from './sync.js';
@@ -207,11 +208,13 @@ export interface SyncScheduleView {
   /** The preset these crons equal, if any. */
   preset: string | null;
   polling: SchoolSettings['polling'];
-  /** True when the scheduled syncs run every day, false when only for school days of the school calendar. */
+  /** The school's own 每天同步: true when its scheduled syncs run every day, false when only for school days of the school calendar. */
   everyDay: boolean;
+  /** 全区每天同步 while the district has it on, which makes the school sync every day whatever `everyDay` is; else null. */
+  districtEveryDay: DistrictEveryDayNotice | null;
   /** Time ('HH:MM') from which a scheduled run prepares the next day's school, or null when no run does. */
   nextDayFrom: string | null;
-  /** The next full syncs that will run, epoch ms. Runs for a day without school are left out unless `everyDay`. */
+  /** The next full syncs that will run, epoch ms. Runs for a day without school are left out unless the school or its district syncs every day. */
   nextRuns: number[];
 }
 
@@ -219,11 +222,14 @@ export interface SyncScheduleView {
 const LISTED_RUNS = 5;
 const LOOKAHEAD_DAYS = 62;
 
-/** List the next full syncs that will run: the crons' instants, without those for a day without school. */
-async function upcomingRuns(ctx: AppContext, school: people.SchoolSummary, now: number): Promise<number[]> {
+/**
+ * List the next full syncs that will run: the crons' instants, without those for a day
+ * without school unless the school syncs every day (`everyDay`, its own or the district's).
+ */
+async function upcomingRuns(ctx: AppContext, school: people.SchoolSummary, now: number, everyDay: boolean): Promise<number[]> {
   const { settings } = school;
   const horizon = now + LOOKAHEAD_DAYS * 86_400_000;
-  const runsOn = settings.syncEveryDay ? undefined : await schoolDaysBetween(ctx, school, schoolDay(now), schoolDay(horizon + 86_400_000));
+  const runsOn = everyDay ? undefined : await schoolDaysBetween(ctx, school, schoolDay(now), schoolDay(horizon + 86_400_000));
 
   const listed: number[] = [];
   let from = now;
@@ -253,13 +259,15 @@ async function schoolDaysBetween(ctx: AppContext, school: people.SchoolSummary, 
 
 async function scheduleView(ctx: AppContext, school: people.SchoolSummary): Promise<SyncScheduleView> {
   const { settings } = school;
+  const districtEveryDay = await districtEveryDayNotice(ctx, school.districtId);
   return {
     crons: settings.syncCrons,
     preset: matchingPreset(settings.syncCrons),
     polling: settings.polling,
     everyDay: settings.syncEveryDay,
+    districtEveryDay,
     nextDayFrom: nextDayFrom(settings),
-    nextRuns: await upcomingRuns(ctx, school, ctx.now()),
+    nextRuns: await upcomingRuns(ctx, school, ctx.now(), settings.syncEveryDay || districtEveryDay !== null),
   };
 }
 
@@ -318,20 +326,25 @@ export interface ScheduledSyncDecision {
   /** The day whose school the run prepares for (see syncServesDay). */
   day: string;
   runs: boolean;
-  /** 每天同步 when the school syncs every day, else the calendar's label of the day (周一, 全区放假：国庆节). */
+  /**
+   * 每天同步 when the school syncs every day by its own setting, 全区每天同步 when its
+   * district does, else the calendar's label of the day (周一, 全区放假：国庆节).
+   */
   reason: string;
 }
 
 /**
  * Decide whether a scheduled sync of the school (a cron, its catch-up or a poll) runs at
- * `instant`: always when the school syncs every day, else only when the day it prepares
- * for is a school day of the school calendar. Manual, command-line and resumed syncs do
- * not ask.
+ * `instant`: always when the school or its district (全区每天同步) syncs every day, else
+ * only when the day it prepares for is a school day of the school calendar. Both
+ * switches are read from the database at each call, so a change applies to the next
+ * decision. Manual, command-line and resumed syncs do not ask.
  */
 export async function decideScheduledSync(ctx: AppContext, schoolOrId: people.SchoolSummary | string, instant: number): Promise<ScheduledSyncDecision> {
   const school = typeof schoolOrId === 'string' ? await people.getSchoolByIdOrThrow(ctx, schoolOrId) : schoolOrId;
   const day = syncServesDay(instant, school.settings);
   if (school.settings.syncEveryDay) return { day, runs: true, reason: '每天同步' };
+  if (await districtSyncsEveryDay(ctx, school.districtId)) return { day, runs: true, reason: '全区每天同步' };
   const status = await getSchoolDayStatus(ctx, school, day);
   return { day, runs: status.isSchoolDay, reason: status.label };
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { Database, HealthCodeChangeTable, HealthCodeTable, SyncRunStatus, SyncRunTable } from '../../db/schema.js';
+import type { Database, DistrictSettingsTable, HealthCodeChangeTable, HealthCodeTable, SyncRunStatus, SyncRunTable } from '../../db/schema.js';
 import { prepareQuery } from '../../db/prepared.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -7,6 +7,7 @@ type Executor = Kysely<Database> | Transaction<Database>;
 export type HealthCodeRow = Selectable<HealthCodeTable>;
 export type HealthCodeChangeRow = Selectable<HealthCodeChangeTable>;
 export type SyncRunRow = Selectable<SyncRunTable>;
+export type DistrictSettingsRow = Selectable<DistrictSettingsTable>;
 
 /** Rows per IN (...) list, well under SQLite's and PostgreSQL's parameter limits. */
 const IN_CHUNK = 500;
@@ -187,4 +188,28 @@ export async function finishRun(
 export async function latestRunStarts(db: Executor): Promise<Map<string, number>> {
   const rows = await db.selectFrom('sync_runs').select(['school_id']).select((eb) => eb.fn.max('started_at').as('started')).groupBy('school_id').execute();
   return new Map(rows.map((row) => [row.school_id, Number(row.started)]));
+}
+
+/** Find a district's settings row; a district that never changed a setting has none. */
+export async function findDistrictSettings(db: Executor, districtId: string): Promise<DistrictSettingsRow | undefined> {
+  return db.selectFrom('district_settings').selectAll().where('district_id', '=', districtId).executeTakeFirst();
+}
+
+/** Switch 全区每天同步 of a district on or off, recording who did it and when. */
+export async function upsertDistrictSyncEveryDay(
+  db: Executor,
+  row: Pick<DistrictSettingsRow, 'district_id' | 'sync_every_day' | 'sync_every_day_changed_at' | 'sync_every_day_changed_by' | 'sync_every_day_changed_by_name'>,
+): Promise<void> {
+  await db
+    .insertInto('district_settings')
+    .values(row)
+    .onConflict((oc) =>
+      oc.column('district_id').doUpdateSet({
+        sync_every_day: row.sync_every_day,
+        sync_every_day_changed_at: row.sync_every_day_changed_at,
+        sync_every_day_changed_by: row.sync_every_day_changed_by,
+        sync_every_day_changed_by_name: row.sync_every_day_changed_by_name,
+      }),
+    )
+    .execute();
 }

@@ -12,6 +12,7 @@ import { formatDateTime } from '../format';
 import { useSchool } from '../layout/school';
 import { CalendarTab } from './settings/CalendarTab';
 import { DingTalkTab } from './settings/DingTalkTab';
+import { DistrictSettingsTab } from './settings/DistrictSettingsTab';
 import { GateThresholdsTab } from './settings/GateThresholdsTab';
 import { RetentionTab } from './settings/RetentionTab';
 import { SyncScheduleTab } from './settings/SyncScheduleTab';
@@ -41,6 +42,8 @@ const ACTIONS: Record<string, string> = {
   'access.denied': '越权访问被拒',
   'gate.settings.update': '修改通行阈值',
   'healthcode.schedule.update': '修改同步时间',
+  'healthcode.district_every_day.on': '开启全区每天同步',
+  'healthcode.district_every_day.off': '关闭全区每天同步',
   'dingtalk.test': '钉钉测试消息',
   'device.create': '登记设备',
   'device.rotate_key': '更换设备密钥',
@@ -340,6 +343,8 @@ export function SettingsPage() {
   const user = useUser();
   const [params, setParams] = useSearchParams();
   const items = [{ key: 'password', label: '修改密码', children: <PasswordForm /> }];
+  // Settings of the whole district, which only a district admin sees and sets.
+  if (user.role === 'district_admin') items.push({ key: 'district', label: '全区设置', children: <DistrictSettingsTab /> });
   if (isAdmin(user)) {
     items.push(
       { key: 'gate', label: '通行阈值', children: <SchoolTab render={(code) => <GateThresholdsTab schoolCode={code} />} /> },

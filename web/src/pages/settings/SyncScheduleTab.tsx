@@ -1,6 +1,6 @@
 import { useEffect } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Form, Input, InputNumber, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, Form, Input, InputNumber, Radio, Select, Space, Switch, Tag, Typography } from 'antd';
 import { api } from '../../api/client';
 import { ErrorAlert, Loading } from '../../components/common';
 import { formatDateTime } from '../../format';
@@ -10,8 +10,10 @@ interface Schedule {
   crons: string[];
   preset: string | null;
   polling: { enabled: boolean; everyMinutes: number; from: string; to: string };
-  /** True when the scheduled syncs run every day, false when only for the school days of the school calendar. */
+  /** The school's own 每天同步: true when the scheduled syncs run every day, false when only for the school days of the school calendar. */
   everyDay: boolean;
+  /** 全区每天同步 while the district has it on, which makes the school sync every day; null while it is off. */
+  districtEveryDay: { enabledAt: number | null; enabledByName: string | null } | null;
   /** Time ('HH:MM') from which a run prepares the next day's school, or null when no run does. */
   nextDayFrom: string | null;
   nextRuns: number[];
@@ -43,6 +45,20 @@ function syncDaysHelp(everyDay: boolean | undefined, nextDayFrom: string | null 
     ? `${nextDayFrom} 以后的同步为第二天做准备，按第二天算：周日晚上的同步为周一准备，照常进行；周五晚上的为周六准备，周六不上学就不同步。`
     : '';
   return `全量同步和轮询只在校历中的上学日进行：周末、全区放假和本校停课的日子不同步，调休上课和本校上课的日子照常同步。${evening}校历在 设置 › 校历 中修改。`;
+}
+
+/** Show, read-only, that the district makes every school sync every day: 全区已开启每天同步（由 X 于 Y 开启）. */
+function DistrictEveryDayNotice({ notice }: { notice: NonNullable<Schedule['districtEveryDay']> }) {
+  return (
+    <Alert
+      type="warning"
+      showIcon
+      style={{ marginBottom: 16 }}
+      data-testid="district-every-day"
+      title={`全区已开启每天同步（由 ${notice.enabledByName ?? '—'} 于 ${formatDateTime(notice.enabledAt)} 开启）`}
+      description="本校的全量同步和轮询现在每天都进行，不看校历，下面的“同步日期”暂不起作用。全区开关由区级管理员在 设置 › 全区设置 中关闭，关闭后按本校的“同步日期”同步。"
+    />
+  );
 }
 
 /** When the school's health codes are fetched in full, the polling during school hours, and on which days both run. */
@@ -81,6 +97,7 @@ export function SyncScheduleTab({ schoolCode }: { schoolCode: string }) {
 
   return (
     <Card title="健康码同步时间" style={{ maxWidth: 720 }} data-testid="sync-schedule">
+      {schedule.data?.districtEveryDay && <DistrictEveryDayNotice notice={schedule.data.districtEveryDay} />}
       {save.error && <ErrorAlert error={save.error} />}
       <Form form={form} layout="vertical" requiredMark={false} onFinish={(values) => save.mutate(values)}>
         <Form.Item name="mode" label="全量同步">
@@ -132,7 +149,7 @@ export function SyncScheduleTab({ schoolCode }: { schoolCode: string }) {
         <Form.Item name="everyDay" label="同步日期" extra={syncDaysHelp(everyDay, schedule.data?.nextDayFrom)}>
           <Radio.Group options={SYNC_DAYS} />
         </Form.Item>
-        <Form.Item label="接下来的全量同步" extra={schedule.data?.everyDay ? undefined : '不上学的日子不同步，已略去。'}>
+        <Form.Item label="接下来的全量同步" extra={schedule.data?.everyDay || schedule.data?.districtEveryDay ? undefined : '不上学的日子不同步，已略去。'}>
           <Space wrap>
             {(schedule.data?.nextRuns ?? []).map((at) => (
               <Tag key={at}>{formatDateTime(at)}</Tag>
