@@ -16,6 +16,8 @@ export interface Config {
   /** True when no bureau is configured: seed demo data and start the simulators. */
   demo: boolean;
   logLevel: string;
+  /** Command-line log files dated more than this many days before today are deleted when a command starts; 0 keeps them all. */
+  cliLogRetentionDays: number;
   bureau: {
     url: string;
     appKey: string;
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     secretKey,
     demo: bureauUrl === '' || env.FANGKONG_DEMO === '1',
     logLevel: readString('FANGKONG_LOG_LEVEL', 'info'),
+    cliLogRetentionDays: readInt('FANGKONG_CLI_LOG_RETENTION_DAYS', 30, 0, 3650),
     bureau: {
       url: bureauUrl,
       appKey: readString('FANGKONG_BUREAU_APP_KEY'),

@@ -56,6 +56,9 @@ function printHelp(): void {
     '终端只显示命令结果；运行中有警告或错误时，结束时用中文列出条数和日志文件位置。',
     '  --verbose                同时把 JSON 日志输出到标准错误（供开发人员排查）',
     '  FANGKONG_LOG_LEVEL       日志级别（默认 info；silent 不写日志）',
+    '  FANGKONG_CLI_LOG_RETENTION_DAYS',
+    '                           命令行日志保留天数 N（默认 30，0 表示全部保留）：保留今天及之前 N 天的 cli-YYYY-MM-DD.log，',
+    '                           更早的在每次运行命令时删除（按文件名中的日期）；logs 目录中的其他文件不会被删除',
     'serve 的日志仍输出到标准输出。',
   );
   process.stdout.write(lines.join('\n') + '\n');
@@ -107,10 +110,10 @@ const SILENT_LOG = pino({ level: 'silent' });
  * `logDataDir` names. Undefined for commands that do not log (simulators, `serve`).
  */
 function openCommandLog(command: Command, config: Readonly<Config> | undefined, verbose: boolean): CliLog | undefined {
-  if (config) return openCliLog({ dataDir: config.dataDir, level: config.logLevel, verbose });
+  if (config) return openCliLog({ dataDir: config.dataDir, level: config.logLevel, verbose, retentionDays: config.cliLogRetentionDays });
   if (!command.logDataDir) return undefined;
   const base = loadConfig();
-  return openCliLog({ dataDir: command.logDataDir(base), level: base.logLevel, verbose });
+  return openCliLog({ dataDir: command.logDataDir(base), level: base.logLevel, verbose, retentionDays: base.cliLogRetentionDays });
 }
 
 /** Log a failed command: an expected failure (bad usage, a Chinese message for the user) at info, any other at error. */

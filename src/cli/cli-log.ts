@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { createLogger } from '../shared/logger.js';
@@ -8,7 +8,8 @@ import { schoolDay } from '../shared/time.js';
  * The log of one command-line run. Commands log JSON lines (the same redacted pino logger
  * as the server) into `<dataDir>/logs/cli-YYYY-MM-DD.log`, one file per Asia/Shanghai day,
  * so the terminal shows only the command's Chinese output. Warnings and errors are counted
- * by message for the summary printed when the command ends.
+ * by message for the summary printed when the command ends. Opening the log deletes the
+ * files of that folder that are older than the retention period.
  */
 export interface CliLog {
   log: Logger;
@@ -32,25 +33,95 @@ export interface CliLogProblem {
 const WARN_LEVEL = 40;
 const ERROR_LEVEL = 50;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Name of a command-line log file; the day is captured. */
+const CLI_LOG_NAME = /^cli-(\d{4}-\d{2}-\d{2})\.log$/;
+
 /** Build the path of the command-line log file for the Asia/Shanghai day of `instantMs`. */
 export function cliLogFile(dataDir: string, instantMs: number): string {
   return join(dataDir, 'logs', `cli-${schoolDay(instantMs)}.log`);
 }
 
 /**
- * Open the log of a command run. With `verbose`, every line is also written to stderr for
- * developers. `level` is a pino level, and 'silent' writes no file.
+ * Open the log of a command run, after deleting the log files older than `retentionDays`
+ * (see deleteOldCliLogs). With `verbose`, every line is also written to stderr for
+ * developers. `level` is a pino level, and 'silent' writes no file but still deletes old ones.
  */
-export function openCliLog(options: { dataDir: string; level: string; verbose: boolean; now?: number }): CliLog {
-  const file = cliLogFile(options.dataDir, options.now ?? Date.now());
+export function openCliLog(options: { dataDir: string; level: string; verbose: boolean; retentionDays: number; now?: number }): CliLog {
+  const now = options.now ?? Date.now();
+  const file = cliLogFile(options.dataDir, now);
   const destination = new CountingDestination(new LazyFile(file), options.verbose);
+  const log = createLogger(options.level, destination, { isoTime: true });
+
+  const cleanup = deleteOldCliLogs(options.dataDir, options.retentionDays, now);
+  if (cleanup.deleted.length > 0) {
+    log.info({ deleted: cleanup.deleted.length, before: cleanup.cutoffDay, retentionDays: options.retentionDays }, 'old command-line log files deleted');
+  }
+  for (const failure of cleanup.failed) log.warn({ file: failure.file, reason: failure.reason }, 'old command-line log file not deleted');
+
   return {
-    log: createLogger(options.level, destination, { isoTime: true }),
+    log,
     file,
     problems: () => destination.problems(),
     fileWritten: () => destination.fileWritten(),
     close: () => destination.close(),
   };
+}
+
+/** The outcome of deleteOldCliLogs. */
+export interface CliLogCleanup {
+  /** Files dated before this day ('YYYY-MM-DD', Asia/Shanghai) are deleted; null when `retentionDays` is 0. */
+  cutoffDay: string | null;
+  /** Names of the deleted files. */
+  deleted: string[];
+  /** Files, or the folder, that could not be read or deleted, with the system's reason. */
+  failed: Array<{ file: string; reason: string }>;
+}
+
+/**
+ * Delete the command-line log files of `<dataDir>/logs` dated more than `retentionDays`
+ * days before the Asia/Shanghai day of `now`, so 30 keeps today's file and those of the 30
+ * days before it. Only regular files named cli-YYYY-MM-DD.log with a real date are
+ * deleted, by the date in the name. Other files, folders, symbolic links and subfolders
+ * are left alone. 0 keeps every file, and a missing folder is not an error.
+ */
+export function deleteOldCliLogs(dataDir: string, retentionDays: number, now: number): CliLogCleanup {
+  if (retentionDays <= 0) return { cutoffDay: null, deleted: [], failed: [] };
+  const folder = join(dataDir, 'logs');
+  const cutoffDay = schoolDay(now - retentionDays * DAY_MS);
+  const result: CliLogCleanup = { cutoffDay, deleted: [], failed: [] };
+
+  let entries;
+  try {
+    entries = readdirSync(folder, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') result.failed.push({ file: folder, reason: reasonOf(error) });
+    return result;
+  }
+
+  for (const entry of entries) {
+    const day = CLI_LOG_NAME.exec(entry.name)?.[1];
+    if (!entry.isFile() || day === undefined || !isRealDay(day) || day >= cutoffDay) continue;
+    try {
+      unlinkSync(join(folder, entry.name));
+      result.deleted.push(entry.name);
+    } catch (error) {
+      // Another command that started at the same time may have deleted it first.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') result.failed.push({ file: join(folder, entry.name), reason: reasonOf(error) });
+    }
+  }
+  return result;
+}
+
+/** True for a 'YYYY-MM-DD' that names a day of the calendar (not 2026-02-30). */
+function isRealDay(day: string): boolean {
+  const parsed = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === day;
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -23,6 +23,7 @@ const PROBLEM_LABELS: Record<string, string> = {
   'reading a send result failed': '读取钉钉发送结果失败',
   'face models unavailable': '人脸识别模型不可用',
   'face descriptor unreadable; left out of the gallery': '人脸特征值无法读取',
+  'old command-line log file not deleted': '无法删除过期的命令行日志文件',
 };
 
 /**

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cliLogFile, openCliLog } from '../../src/cli/cli-log.js';
+import { cliLogFile, deleteOldCliLogs, openCliLog } from '../../src/cli/cli-log.js';
 import { formatLogSummary } from '../../src/cli/log-summary.js';
+import { instantOf } from '../../src/shared/time.js';
 import { startDingTalkSimulator, type DingTalkSimulator } from '../../tools/simulators/dingtalk.js';
 import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
 
@@ -22,7 +23,7 @@ interface Run {
  * `fangkong` as a user runs it: the real command line in its own process, with the
  * default log level. Asynchronous, so the DingTalk simulator in this process can reply.
  */
-function fangkong(dataDir: string, args: string[], dingtalkUrl: string): Promise<Run> {
+function fangkong(dataDir: string, args: string[], dingtalkUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('FANGKONG_')) env[key] = value;
   Object.assign(env, {
@@ -31,6 +32,7 @@ function fangkong(dataDir: string, args: string[], dingtalkUrl: string): Promise
     FANGKONG_DINGTALK_APP_KEY: DINGTALK.appKey,
     FANGKONG_DINGTALK_APP_SECRET: DINGTALK.appSecret,
     FANGKONG_DINGTALK_AGENT_ID: DINGTALK.agentId,
+    ...extraEnv,
   });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env, timeout: 60_000 });
@@ -138,6 +140,8 @@ describe('command-line log file', () => {
     expect(result.stdout).toContain('logs/cli-YYYY-MM-DD.log');
     expect(result.stdout).toContain('--verbose');
     expect(result.stdout).toContain('FANGKONG_LOG_LEVEL');
+    expect(result.stdout).toContain('FANGKONG_CLI_LOG_RETENTION_DAYS');
+    expect(result.stdout).toContain('命令行日志保留天数 N（默认 30，0 表示全部保留）');
   }, 60_000);
 });
 
@@ -168,7 +172,7 @@ describe('command-line log summary', () => {
   it('writes no file at level silent', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fangkong-cli-silent-'));
     try {
-      const cliLog = openCliLog({ dataDir, level: 'silent', verbose: false });
+      const cliLog = openCliLog({ dataDir, level: 'silent', verbose: false, retentionDays: 30 });
       cliLog.log.warn('not written');
       cliLog.close();
       expect(readdirSync(dataDir)).toEqual([]);
@@ -176,6 +180,149 @@ describe('command-line log summary', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('command-line log retention', () => {
+  // 10:00 in Beijing on 2026-12-31: with 30 days, files from 2026-12-01 on are kept.
+  const NOW = instantOf('2026-12-31', '10:00');
+  let dataDir: string;
+  let logs: string;
+
+  /** Write a file under the data directory, with an old modification time so only its name can keep it. */
+  function writeFile(relative: string): void {
+    const path = join(dataDir, relative);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, '{}\n');
+    utimesSync(path, new Date('2000-01-01T00:00:00Z'), new Date('2000-01-01T00:00:00Z'));
+  }
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'fangkong-cli-retention-'));
+    logs = join(dataDir, 'logs');
+  });
+
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('deletes only old cli log files', () => {
+    const oldFiles = ['cli-2026-11-30.log', 'cli-2025-01-01.log'];
+    const recentFiles = ['cli-2026-12-01.log', 'cli-2026-12-31.log'];
+    const otherFiles = ['cli-2020-01-01.log.gz', 'cli-2020-01-01.txt', 'server-2020-01-01.log', 'cli-2020-02-30.log', 'cli-20-01-01.log', 'notes.txt', 'CLI-2020-01-01.log'];
+    for (const name of [...oldFiles, ...recentFiles, ...otherFiles]) writeFile(join('logs', name));
+    writeFile(join('logs', 'archive', 'cli-2020-01-01.log'));
+    writeFile('cli-2020-01-01.log');
+    mkdirSync(join(logs, 'cli-2020-01-02.log'));
+    writeFile('outside-target.log');
+    symlinkSync(join(dataDir, 'outside-target.log'), join(logs, 'cli-2020-01-03.log'));
+
+    const result = deleteOldCliLogs(dataDir, 30, NOW);
+    expect(result.cutoffDay).toBe('2026-12-01');
+    expect(result.deleted.sort()).toEqual([...oldFiles].sort());
+    expect(result.failed).toEqual([]);
+    expect(readdirSync(logs).sort()).toEqual([...recentFiles, ...otherFiles, 'archive', 'cli-2020-01-02.log', 'cli-2020-01-03.log'].sort());
+    expect(readdirSync(join(logs, 'archive'))).toEqual(['cli-2020-01-01.log']);
+    expect(readdirSync(dataDir).sort()).toEqual(['cli-2020-01-01.log', 'logs', 'outside-target.log']);
+  });
+
+  it('keeps every file at 0 days', () => {
+    writeFile(join('logs', 'cli-2019-06-01.log'));
+    expect(deleteOldCliLogs(dataDir, 0, NOW)).toEqual({ cutoffDay: null, deleted: [], failed: [] });
+    expect(readdirSync(logs)).toContain('cli-2019-06-01.log');
+  });
+
+  it('counts the Beijing day for the cutoff', () => {
+    // 2026-12-30 16:30 UTC is already 2026-12-31 in Beijing, so one day keeps 2026-12-30 only.
+    writeFile(join('logs', 'cli-2026-12-29.log'));
+    writeFile(join('logs', 'cli-2026-12-30.log'));
+    const result = deleteOldCliLogs(dataDir, 1, Date.parse('2026-12-30T16:30:00Z'));
+    expect(result.cutoffDay).toBe('2026-12-30');
+    expect(result.deleted).toContain('cli-2026-12-29.log');
+    expect(readdirSync(logs)).toContain('cli-2026-12-30.log');
+    expect(readdirSync(logs)).toContain('cli-2026-12-31.log');
+  });
+
+  it('is quiet without a logs folder', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'fangkong-cli-retention-empty-'));
+    try {
+      expect(deleteOldCliLogs(empty, 30, NOW)).toEqual({ cutoffDay: '2026-12-01', deleted: [], failed: [] });
+      const cliLog = openCliLog({ dataDir: empty, level: 'info', verbose: false, retentionDays: 30, now: NOW });
+      cliLog.close();
+      expect(readdirSync(empty)).toEqual([]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('logs the deletion when the log opens', () => {
+    writeFile(join('logs', 'cli-2026-10-01.log'));
+    writeFile(join('logs', 'cli-2026-10-02.log'));
+    const cliLog = openCliLog({ dataDir, level: 'info', verbose: false, retentionDays: 30, now: NOW });
+    cliLog.close();
+    expect(readdirSync(logs)).not.toContain('cli-2026-10-01.log');
+    expect(readdirSync(logs)).not.toContain('cli-2026-10-02.log');
+
+    const lines = readFileSync(join(logs, 'cli-2026-12-31.log'), 'utf8').trimEnd().split('\n');
+    const deletion = JSON.parse(lines.at(-1)!);
+    expect(deletion).toMatchObject({ msg: 'old command-line log files deleted', before: '2026-12-01', retentionDays: 30 });
+    // The older files left by earlier tests count as well.
+    expect(deletion.deleted).toBeGreaterThanOrEqual(2);
+    expect(cliLog.problems()).toEqual([]);
+  });
+
+  it('deletes at level silent too', () => {
+    writeFile(join('logs', 'cli-2026-10-03.log'));
+    openCliLog({ dataDir, level: 'silent', verbose: false, retentionDays: 30, now: NOW }).close();
+    expect(readdirSync(logs)).not.toContain('cli-2026-10-03.log');
+  });
+});
+
+describe('command-line log retention setting', () => {
+  let dataDir: string;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'fangkong-cli-retention-env-'));
+    mkdirSync(join(dataDir, 'logs'));
+    writeFileSync(join(dataDir, 'logs', 'cli-2020-01-01.log'), '{}\n');
+    writeFileSync(join(dataDir, 'logs', 'keep-me.txt'), 'not a log\n');
+  });
+
+  afterAll(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('rejects a bad value in Chinese', async () => {
+    const result = await fangkong(dataDir, ['school', 'add', '--code', 'RET01', '--name', '保留小学'], 'http://127.0.0.1:9', { FANGKONG_CLI_LOG_RETENTION_DAYS: '-1' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('FANGKONG_CLI_LOG_RETENTION_DAYS="-1" 应为 0 到 3650 的整数');
+    expect(readdirSync(join(dataDir, 'logs')).sort()).toEqual(['cli-2020-01-01.log', 'keep-me.txt']);
+  }, 60_000);
+
+  it('follows the variable in a real run', async () => {
+    const keepAll = await fangkong(dataDir, ['school', 'add', '--code', 'RET01', '--name', '保留小学'], 'http://127.0.0.1:9', { FANGKONG_CLI_LOG_RETENTION_DAYS: '0' });
+    expect(keepAll.status, keepAll.stderr).toBe(0);
+    expect(readdirSync(join(dataDir, 'logs'))).toContain('cli-2020-01-01.log');
+
+    const byDefault = await fangkong(dataDir, ['school', 'add', '--code', 'RET02', '--name', '保留二小'], 'http://127.0.0.1:9');
+    expect(byDefault.status, byDefault.stderr).toBe(0);
+    const left = readdirSync(join(dataDir, 'logs'));
+    expect(left).not.toContain('cli-2020-01-01.log');
+    expect(left).toContain('keep-me.txt');
+    expect(left).toContain(basename(cliLogFile(dataDir, Date.now())));
+  }, 60_000);
+});
+
+describe('command-line log retention docs', () => {
+  it('say the same in both READMEs', () => {
+    const english = readFileSync('README.md', 'utf8');
+    const chinese = readFileSync('README.zh-CN.md', 'utf8');
+    expect(english).toContain('| `FANGKONG_CLI_LOG_RETENTION_DAYS` | `30` |');
+    expect(chinese).toContain('| `FANGKONG_CLI_LOG_RETENTION_DAYS` | `30` |');
+    expect(english).toContain('(30 by default; `0` keeps every file)');
+    expect(chinese).toContain('（默认 30 天，设为 `0` 时全部保留）');
+    expect(english).not.toContain('Old log files are not deleted');
+    expect(chinese).not.toContain('旧的日志文件不会自动删除');
   });
 });
 
