@@ -7,6 +7,7 @@ import type { HttpApp } from '../../src/http.js';
 import { createUser } from '../../src/modules/auth/service.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSchool } from '../helpers/factories.js';
+import { readRosterFile, type RosterRow } from '../../src/modules/people/roster-read.js';
 import { STUDENT_HEADERS, buildXlsx, pupil, studentRow } from './roster-fixtures.js';
 
 const PASSWORD = 'Roster-Pass-2026';
@@ -187,6 +188,86 @@ describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
     expect(await auditActions(school.id)).toContain('roster.export');
 
     expect((await get(`/api/schools/${school.code}/roster.xlsx`, teacher)).statusCode).toBe(403);
+  });
+
+  async function downloadRejected(body: unknown, session: Session = admin): Promise<LightMyRequestResponse> {
+    return app.inject({
+      method: 'POST',
+      url: `/api/schools/${school.code}/roster/rejected.xlsx`,
+      payload: body as object,
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+    });
+  }
+
+  /** Read a downloaded workbook back with the importer's own reader. */
+  async function readBack(response: LightMyRequestResponse): Promise<RosterRow[]> {
+    const workbook = await readRosterFile(response.rawPayload, { maxFileMb: 20 });
+    expect(workbook.format).toBe('xlsx');
+    expect(workbook.sheets).toHaveLength(1);
+    return workbook.sheets[0].rows;
+  }
+
+  function texts(row: RosterRow): string[] {
+    return row.cells.map((cell) => (cell.kind === 'text' ? cell.text : `<${cell.kind}>`));
+  }
+
+  it('downloads the rejected rows as xlsx with text cells', async () => {
+    const formulaNames = ['=HYPERLINK("x","打开")', '+SUM(1,2)', '-2+3', '@SUM(1)'].map((start) => start + '甲'.repeat(50));
+    const rows = formulaNames.map((name, i) => [name, '', pupil(5200 + i).idNumber, '', '一(1)班', '', '', '', '是']);
+    rows.push(['坏号码', '', '110101900307867', '', '一(1)班', '', '', '', '是']);
+    const imported = await upload(school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }));
+    expect(imported.statusCode, imported.body).toBe(200);
+    const rejected = imported.json().rejected;
+    expect(rejected).toHaveLength(5);
+
+    const response = await downloadRejected({ fileName: '二(4)班名单.xlsx', rejected });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(response.headers['content-disposition']).toBe(
+      `attachment; filename="rejected-rows.xlsx"; filename*=UTF-8''${encodeURIComponent('二(4)班名单-被拒绝的行.xlsx')}`,
+    );
+
+    const sheet = await readBack(response);
+    expect(texts(sheet[0])[0]).toBe('二(4)班名单 被拒绝的行（共 5 行）');
+    expect(texts(sheet[1])).toEqual(['行号', '列', '内容', '原因']);
+    const lines = sheet.slice(2);
+    expect(lines).toHaveLength(5);
+    for (const line of lines) {
+      // Text only: a formula cell would read back as kind 'formula'.
+      expect(line.cells.map((cell) => cell.kind)).toEqual(['text', 'text', 'text', 'text']);
+    }
+    expect(lines.slice(0, 4).map(texts)).toEqual(
+      formulaNames.map((name, i) => [String(i + 2), '姓名', `'${name.slice(0, 40)}…`, '姓名超过 50 个字']),
+    );
+    expect(texts(lines[4])).toEqual(['6', '身份证号', '110********7867', '旧版15位身份证号，请填写18位号码']);
+    expect(await auditActions(school.id)).toContain('roster.rejected_export');
+  });
+
+  it('masks ID numbers and phones sent back unmasked', async () => {
+    const [first, second] = [pupil(5300), pupil(5301)];
+    const response = await downloadRejected({
+      rejected: [
+        { row: 3, problems: [{ column: '身份证号码', value: first.idNumber, reason: '测试' }] },
+        { row: 4, problems: [{ column: '家长电话', value: second.phone, reason: `与 ${second.idNumber} 重复` }] },
+      ],
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-disposition']).toContain(`filename*=UTF-8''${encodeURIComponent('花名册-被拒绝的行.xlsx')}`);
+
+    const lines = (await readBack(response)).slice(2).map(texts);
+    expect(lines[0][2]).toBe(`${first.idNumber.slice(0, 3)}***********${first.idNumber.slice(-4)}`);
+    expect(lines[1][2]).toBe(`${second.phone.slice(0, 3)}****${second.phone.slice(-4)}`);
+    expect(lines[1][3]).toBe(`与 ${second.idNumber.slice(0, 3)}***********${second.idNumber.slice(-4)} 重复`);
+  });
+
+  it('rejects the rejected-rows download outside the school admins', async () => {
+    const body = { rejected: [{ row: 2, problems: [{ column: '姓名', value: '', reason: '姓名为空' }] }] };
+    expect((await downloadRejected(body, teacher)).statusCode).toBe(403);
+    expect((await downloadRejected(body, otherAdmin)).statusCode).toBe(403);
+
+    const invalid = await downloadRejected({ rejected: [{ row: 0, problems: [] }] });
+    expect(invalid.statusCode).toBe(400);
+    expect(invalid.json().message).toContain('被拒绝的行第 1 项的行号（rejected[0].row）不能小于 1');
   });
 
   it('exports staff as CSV', async () => {

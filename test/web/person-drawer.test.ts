@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertConsent } from '../../src/modules/people/store.js';
 import { newId } from '../../src/shared/ids.js';
+import { readRosterFile } from '../../src/modules/people/roster-read.js';
 import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
 import { writeY4mFromPhoto } from './fake-camera.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
@@ -83,6 +84,45 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     expect(await page.getByText('1 行因班级不存在未导入（二(14)班）').count()).toBe(1);
     expect(text).not.toContain(bad.idNumber);
     expect(text).not.toContain('330102201801010000');
+    await page.context().close();
+  });
+
+  it('downloads the rejected rows as Excel with text cells', async () => {
+    const good = pupil(890_011);
+    const longName = '=HYPERLINK("x","打开")' + '甲'.repeat(50);
+    const lines = [
+      STUDENT_HEADERS,
+      studentRow(good, '二年级', '二(4)班', 'XS890011'),
+      studentRow({ ...pupil(890_012), name: longName }, '二年级', '二(4)班', 'XS890012'),
+      studentRow({ ...pupil(890_013), idNumber: '330102201801010000' }, '二年级', '二(4)班', 'XS890013'),
+    ];
+    const csv = '\ufeff' + lines.map((row) => row.map((value) => `"${String(value).replace(/"/g, '""')}"`).join(',')).join('\r\n');
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
+    await page.getByTestId('roster-upload').waitFor();
+    await page.locator('input[type="file"]').first().setInputFiles({ name: '二(4)班补录.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') });
+    await page.getByText('导入完成：新增 1 人，更新 0 人，拒绝 2 行').waitFor();
+    const tableRows = page.getByTestId('rejected-rows').locator('.ant-table-tbody tr.ant-table-row');
+    const tableCells = await Promise.all((await tableRows.all()).map((row) => row.locator('td').allTextContents()));
+
+    const button = page.getByTestId('rejected-download-xlsx');
+    expect(await button.textContent()).toContain('下载 Excel');
+    expect(await page.getByTestId('rejected-download').textContent()).toContain('下载 CSV');
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    expect(download.suggestedFilename()).toBe('二(4)班补录-被拒绝的行.xlsx');
+
+    const workbook = await readRosterFile(await readFile((await download.path())!), { maxFileMb: 20 });
+    const rows = workbook.sheets[0].rows;
+    expect(rows[0].cells[0]).toEqual({ kind: 'text', text: '二(4)班补录 被拒绝的行（共 2 行）' });
+    const cellTexts = rows.slice(1).map((row) => row.cells.map((cell) => (cell.kind === 'text' ? cell.text : `<${cell.kind}>`)));
+    expect(cellTexts[0]).toEqual(['行号', '列', '内容', '原因']);
+    expect(cellTexts).toHaveLength(3);
+    // The formula-like name is text with an apostrophe in front, so Excel shows it and never runs it.
+    expect(cellTexts[1]).toEqual(['3', '姓名', `'${longName.slice(0, 40)}…`, '姓名超过 50 个字']);
+    expect(tableCells[0]).toEqual(['3', '姓名', `${longName.slice(0, 40)}…`, '姓名超过 50 个字']);
+    expect(cellTexts[2]).toEqual(tableCells[1]);
+    expect(cellTexts[2][2]).toBe('330***********0000');
     await page.context().close();
   });
 

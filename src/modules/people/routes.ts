@@ -7,6 +7,9 @@ import { AppError } from '../../shared/errors.js';
 import { assertSchoolScope, auditRequest, classScopeOf, requireUser } from '../auth/index.js';
 import { ADMIN_ROLES } from '../auth/roles.js';
 import { checkRosterSize, MEGABYTE } from './roster-read.js';
+import { ROSTER_CONTENT_TYPES } from './roster-export.js';
+import { writeRejectedRowsXlsx } from './roster-rejected.js';
+import { MAX_ROSTER_ROWS } from './roster-rows.js';
 import { createDingTalkLookup } from './dingtalk-lookup.js';
 import { exportRoster, importRoster } from './roster-service.js';
 import { consentActorOf } from './consents.js';
@@ -23,15 +26,25 @@ const RosterImportQuery = Type.Object({
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const RejectedRow = Type.Object({
-  row: Type.Integer({ description: 'Row number as Excel shows it' }),
+  row: Type.Integer({ minimum: 1, title: '行号', description: 'Row number as Excel shows it' }),
   problems: Type.Array(
     Type.Object({
-      column: Type.String({ description: 'Column header as the file writes it' }),
-      value: Type.String({ description: 'Value read; ID numbers and phones masked' }),
-      reason: Type.String({ description: 'Why the row was rejected, in Chinese' }),
+      column: Type.String({ title: '列', description: 'Column header as the file writes it' }),
+      value: Type.String({ title: '内容', description: 'Value read; ID numbers and phones masked' }),
+      reason: Type.String({ title: '原因', description: 'Why the row was rejected, in Chinese' }),
     }),
+    { title: '问题' },
   ),
 });
+
+/** The rejected rows as the import reply lists them, sent back to get them as a file. */
+const RejectedRowsBody = Type.Object({
+  fileName: Type.Optional(Type.String({ maxLength: 255, title: '花名册文件名', description: 'Name of the uploaded roster; the download is named after it' })),
+  rejected: Type.Array(RejectedRow, { maxItems: MAX_ROSTER_ROWS, title: '被拒绝的行', description: 'The `rejected` list of the import reply' }),
+});
+
+/** Request body limit of the rejected-rows download: MAX_ROSTER_ROWS rows at about 600 bytes each. */
+const REJECTED_ROWS_BODY_LIMIT = 32 * MEGABYTE;
 
 export const RosterImportReply = Type.Object({
   kind: Type.Union([Type.Literal('student'), Type.Literal('staff')]),
@@ -149,6 +162,28 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
     );
   }
 
+  app.post(
+    '/schools/:code/roster/rejected.xlsx',
+    {
+      bodyLimit: REJECTED_ROWS_BODY_LIMIT,
+      schema: {
+        tags: ['people'],
+        summary: 'The rejected rows of a roster import as .xlsx: send back the `rejected` list of the import reply',
+        params: SchoolParams,
+        body: RejectedRowsBody,
+      },
+    },
+    async (request, reply) => {
+      const user = requireUser(request, { roles: ADMIN_ROLES });
+      const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
+      assertSchoolScope(user, school.id);
+
+      const file = await writeRejectedRowsXlsx(request.body.rejected, request.body.fileName ?? '');
+      await auditRequest(ctx, request, 'roster.rejected_export', school.id, { format: 'xlsx', rows: request.body.rejected.length, lines: file.lines });
+      return sendFile(reply, { fileName: file.fileName, contentType: ROSTER_CONTENT_TYPES.xlsx, bytes: file.bytes }, 'rejected-rows.xlsx');
+    },
+  );
+
   app.get(
     '/schools',
     {
@@ -241,9 +276,8 @@ function translateMultipartError(error: unknown, limitMb: number): unknown {
   return error;
 }
 
-function sendFile(reply: FastifyReply, file: { fileName: string; contentType: string; bytes: Buffer }) {
+function sendFile(reply: FastifyReply, file: { fileName: string; contentType: string; bytes: Buffer }, asciiName = file.fileName.endsWith('.csv') ? 'roster.csv' : 'roster.xlsx') {
   // RFC 6266: an ASCII fallback name plus the UTF-8 name for browsers that read filename*.
-  const asciiName = file.fileName.endsWith('.csv') ? 'roster.csv' : 'roster.xlsx';
   return reply
     .header('content-type', file.contentType)
     .header('content-disposition', `attachment; filename="${asciiName}"; filename*=UTF-8''${encodeURIComponent(file.fileName)}`)

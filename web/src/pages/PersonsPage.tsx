@@ -9,7 +9,7 @@ import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
 import { useSchool } from '../layout/school';
 import { PersonDrawer, STAFF_ROLES, type Person } from './persons/PersonDrawer';
-import { downloadRejectedRows } from './persons/rejected-rows';
+import { downloadRejectedRows, downloadRejectedRowsXlsx, type RejectedRow } from './persons/rejected-rows';
 
 /** POST /api/schools/:code/roster reply. */
 interface RosterImportResult {
@@ -17,7 +17,7 @@ interface RosterImportResult {
   format: string;
   sheet: string;
   counts: { rows: number; created: number; updated: number; unchanged: number; rejected: number; classesCreated: number };
-  rejected: Array<{ row: number; problems: Array<{ column: string; value: string; reason: string }> }>;
+  rejected: RejectedRow[];
   warnings: string[];
   /** Names of the classes the import created; empty unless 自动新建班级 was ticked. */
   createdClasses: string[];
@@ -27,6 +27,7 @@ const PAGE_SIZE = 20;
 
 function RosterImport({ schoolCode }: { schoolCode: string }) {
   const route = useRoute('POST /api/schools/:code/roster');
+  const rejectedXlsxRoute = useRoute('POST /api/schools/:code/roster/rejected.xlsx');
   const client = useQueryClient();
   const { message } = App.useApp();
   const [percent, setPercent] = useState<number | null>(null);
@@ -35,6 +36,7 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
   const [fileName, setFileName] = useState('');
   // Off by default and again after each import, so a misspelt class is rejected instead of becoming a new class.
   const [createClasses, setCreateClasses] = useState(false);
+  const [downloadingXlsx, setDownloadingXlsx] = useState(false);
 
   if (route.isLoading) return <Loading />;
   if (!route.path) return <NotOpen title="花名册导入" />;
@@ -58,6 +60,16 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
   };
 
   const rejectedRows = (result?.rejected ?? []).flatMap((row) => row.problems.map((problem, index) => ({ key: `${row.row}-${index}`, row: row.row, ...problem })));
+  const downloadXlsx = async () => {
+    setDownloadingXlsx(true);
+    try {
+      await downloadRejectedRowsXlsx(fillPath(rejectedXlsxRoute.path!, { code: schoolCode }), result!.rejected, fileName);
+    } catch (caught) {
+      message.error(caught instanceof Error ? caught.message : '下载失败');
+    } finally {
+      setDownloadingXlsx(false);
+    }
+  };
   return (
     <Card title="花名册导入">
       <Space wrap style={{ marginBottom: 12 }}>
@@ -106,9 +118,16 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
               title={() => (
                 <Space wrap style={{ justifyContent: 'space-between', width: '100%' }}>
                   <span>被拒绝的行（{result.counts.rejected} 行）</span>
-                  <Button size="small" icon={<DownloadOutlined />} data-testid="rejected-download" onClick={() => downloadRejectedRows(rejectedRows, fileName)}>
-                    下载
-                  </Button>
+                  <Space size="small">
+                    {rejectedXlsxRoute.path && (
+                      <Button size="small" icon={<DownloadOutlined />} loading={downloadingXlsx} data-testid="rejected-download-xlsx" onClick={() => void downloadXlsx()}>
+                        下载 Excel
+                      </Button>
+                    )}
+                    <Button size="small" icon={<DownloadOutlined />} data-testid="rejected-download" onClick={() => downloadRejectedRows(rejectedRows, fileName)}>
+                      下载 CSV
+                    </Button>
+                  </Space>
                 </Space>
               )}
               dataSource={rejectedRows}

@@ -54,6 +54,7 @@ const ACTIONS: Record<string, string> = {
   'person.view': '查看人员详情',
   'roster.import': '导入名册',
   'roster.export': '导出名册',
+  'roster.rejected_export': '下载导入被拒绝的行',
   'healthcode.codes.view': '查看健康码',
   'healthcode.history.view': '查看健康码历史',
   'healthcode.sync.start': '手动同步健康码',
