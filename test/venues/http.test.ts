@@ -321,6 +321,16 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       expect(json.json().entries.length).toBeGreaterThanOrEqual(5);
     });
 
+    it('lists venues for the task force to pick', async () => {
+      const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'task_force'));
+      const response = await app.inject({ method: 'GET', url: '/api/venues?line=K101', headers });
+      expect(response.statusCode).toBe(200);
+      expect(response.json().total).toBeGreaterThan(0);
+
+      const change = await app.inject({ method: 'POST', url: '/api/venues', headers, payload: { kind: 'shop', name: '越权商铺', operator: '专班' } });
+      expect(change.statusCode).toBe(403);
+    });
+
     it('rejects a school role', async () => {
       const school = await buildSchool(world.ctx);
       const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'school_admin', school.code));

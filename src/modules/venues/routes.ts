@@ -190,7 +190,8 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
       },
     },
     async (request) => {
-      const user = requireUser(request, { roles: MANAGER_ROLES });
+      // The task force lists venues to pick one to trace; it cannot change them.
+      const user = requireUser(request, { roles: [...MANAGER_ROLES, 'task_force'] });
       const query = request.query as { kind?: VenueKind; status?: VenueStatus } & Record<string, unknown>;
       return service.listVenues(ctx, user, { ...(request.query as object), kind: query.kind, status: query.status });
     },

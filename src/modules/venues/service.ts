@@ -231,7 +231,8 @@ export interface VenueSearch {
 export async function listVenues(ctx: AppContext, actor: AuthUser, search: VenueSearch): Promise<{ venues: VenueView[]; total: number }> {
   const { rows, total } = await store.listVenues(ctx.db, {
     ...search,
-    schoolId: actor.role === 'district_admin' ? undefined : (actor.schoolId ?? '-'),
+    // District roles see every venue; a school admin only its school's.
+    schoolId: actor.role === 'district_admin' || actor.role === 'task_force' ? undefined : (actor.schoolId ?? '-'),
     limit: Math.min(Math.max(search.limit ?? 100, 1), 1000),
     offset: Math.max(search.offset ?? 0, 0),
   });
