@@ -874,7 +874,7 @@ export interface DistrictSettingsTable {
   district_id: string;
   /** 1 while 全区每天同步 is on: every school of the district runs its scheduled syncs every day. */
   sync_every_day: number;
-  /** When the switch was last turned on or off, and by whom (user id and display name); null until then. */
+  /** Time of the last change and the user who made it (user id and display name); null before the first change. */
   sync_every_day_changed_at: number | null;
   sync_every_day_changed_by: string | null;
   sync_every_day_changed_by_name: string | null;

@@ -6,8 +6,7 @@ import * as store from './store.js';
 
 /**
  * 全区每天同步: a district-wide switch that makes every school of the district run its
- * scheduled health-code syncs every day, whatever the school calendar says, as during an
- * outbreak. It is stored once per district. A school's own 每天同步 (`syncEveryDay`) still
+ * scheduled health-code syncs every day, school day or not, as during an outbreak. It is stored once per district. A school's own 每天同步 (`syncEveryDay`) still
  * applies while the district switch is off. The scheduler reads the switch at each
  * decision, so a change takes effect without a restart.
  */
@@ -26,7 +25,7 @@ export interface DistrictSyncActor {
 
 /** The district switch as the school's 同步时间 tab shows it; null on a school whose district has it off. */
 export interface DistrictEveryDayNotice {
-  /** When it was switched on, epoch ms, and by whom; null only for a row written outside the API. */
+  /** Time it was switched on (epoch ms) and the user who did it; null only for a row written outside the API. */
   enabledAt: number | null;
   enabledByName: string | null;
 }
@@ -35,7 +34,7 @@ export interface DistrictEveryDayNotice {
 export interface DistrictSyncSettingsView {
   districtId: string;
   everyDay: boolean;
-  /** When the switch was last turned on or off, epoch ms, and by whom; null until it first is. */
+  /** Time of the last change (epoch ms) and the user who made it; null before the first change. */
   changedAt: number | null;
   changedByName: string | null;
   /** How many schools the district has. */
@@ -72,7 +71,7 @@ export async function getDistrictSyncSettings(ctx: AppContext, districtId: strin
 
 /**
  * Turn 全区每天同步 on or off. A request that repeats the current state changes nothing,
- * so the switch keeps the name and time of whoever set it. A change is written to the
+ * so the switch keeps the name and time of the user who last changed it. A change is written to the
  * audit log in the same transaction.
  */
 export async function setDistrictSyncEveryDay(

@@ -344,7 +344,7 @@ export function SettingsPage() {
   const user = useUser();
   const [params, setParams] = useSearchParams();
   const items = [{ key: 'password', label: '修改密码', children: <PasswordForm /> }];
-  // Settings of the whole district, which only a district admin sees and sets.
+  // These settings cover the whole district, so only a district admin can view and change them.
   if (user.role === 'district_admin') items.push({ key: 'district', label: '全区设置', children: <DistrictSettingsTab /> });
   if (isAdmin(user)) {
     items.push(
