@@ -11,6 +11,7 @@ import { instantOf } from '../../src/shared/time.js';
 import { createAccount, sessionHeaders } from '../checks/helpers.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSyncSchool, startBureau } from './harness.js';
+import { eventually } from '../helpers/wait.js';
 
 /**
  * 全区每天同步: a district admin makes every school of the district sync every day. December
@@ -21,16 +22,6 @@ import { buildSyncSchool, startBureau } from './harness.js';
 const MONDAY = instantOf('2026-12-07', '10:00');
 const SATURDAY = instantOf('2026-12-12', '10:00');
 const FORBIDDEN_MESSAGE = '没有权限：只有区级管理员可以查看或修改全区每天同步';
-
-async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 
 describe.each(DIALECTS)('district every-day sync on %s', (dialect) => {
   let t: TestDb;

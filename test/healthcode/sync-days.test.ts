@@ -10,6 +10,7 @@ import { instantOf } from '../../src/shared/time.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSchool } from '../helpers/factories.js';
 import { buildSyncSchool, startBureau } from './harness.js';
+import { eventually } from '../helpers/wait.js';
 
 /**
  * The scheduled syncs follow the school calendar. December 2026: the district gives
@@ -18,16 +19,6 @@ import { buildSyncSchool, startBureau } from './harness.js';
  */
 const SYSTEM: CalendarActor = { user: null, name: '测试', ip: null };
 const MONDAY = instantOf('2026-12-07', '10:00');
-
-async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 
 describe.each(DIALECTS)('scheduled sync days on %s', (dialect) => {
   let t: TestDb;

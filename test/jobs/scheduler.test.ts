@@ -12,18 +12,9 @@ import { newId } from '../../src/shared/ids.js';
 import { RUN_STALE_AFTER_MS } from '../../src/modules/healthcode/sync.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSyncSchool, startBureau } from '../healthcode/harness.js';
+import { eventually } from '../helpers/wait.js';
 
 /** Poll until `check` returns a value other than undefined or false, or fail after `ms`. */
-async function eventually<T>(check: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
-
 const SUNDAY_NOON = instantOf('2026-12-06', '12:00');
 
 describe.each(DIALECTS)('scheduler on %s', (dialect) => {
