@@ -8,6 +8,7 @@ import { AppError } from './shared/errors.js';
 import { CliError, UsageError, type CliArgs, type Command } from './cli/command.js';
 import { commands } from './cli/commands.js';
 import { openCliLog, type CliLog } from './cli/cli-log.js';
+import { ignoreClosedOutput } from './cli/closed-output.js';
 import { formatLogSummary } from './cli/log-summary.js';
 
 /** Options that never take a value, so `--staff FILE` leaves FILE a positional. */
@@ -66,6 +67,7 @@ function printHelp(): void {
 
 /** Run one command; returns the process exit code. */
 export async function runCli(argv: string[]): Promise<void> {
+  ignoreClosedOutput();
   const args = parseArgs(argv);
   if (args.positionals.length === 0 || args.options.help === true) {
     printHelp();
