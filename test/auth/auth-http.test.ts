@@ -430,6 +430,9 @@ describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
     expect(schoolView.map((e) => e.username)).not.toContain('doctor-b');
 
     const doctor = await signIn('doctor-a');
-    expect((await get('/api/audit', doctor)).statusCode).toBe(403);
+    const denied = await get('/api/audit', doctor);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json().error).toBe('FORBIDDEN');
+    expect(denied.json().message).toBe('没有权限：您的账号角色是“校医”，此操作只有区级管理员、学校管理员可以执行。请换用有权限的账号登录，或联系本校的学校管理员');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseClassName } from '../../src/modules/auth/class-ref.js';
 import { hashPassword, needsRehash, verifyPassword, assertPasswordAcceptable } from '../../src/modules/auth/password.js';
-import { assertClassScope, assertSchoolScope, classScopeOf } from '../../src/modules/auth/scope.js';
+import { assertClassScope, assertRole, assertSchoolScope, classScopeOf } from '../../src/modules/auth/scope.js';
 import { SESSION_IDLE_MS, SESSION_MAX_AGE_MS, sessionIdOf, sessionState, newSessionToken } from '../../src/modules/auth/session-rules.js';
 import { rolesGrantableBy } from '../../src/modules/auth/roles.js';
 import { AppError } from '../../src/shared/errors.js';
@@ -135,6 +135,26 @@ describe('scope checks', () => {
     expect(classScopeOf(headTeacher)).toBe('C1');
     expect(classScopeOf(schoolAdmin)).toBeUndefined();
     expect(classScopeOf(district)).toBeUndefined();
+  });
+
+  it('role error names role and contact', () => {
+    const guard = { role: 'guard' as const };
+    expect(forbidden(() => assertRole(guard, ['district_admin', 'school_admin']))).toBe(
+      '没有权限：您的账号角色是“门卫”，此操作只有区级管理员、学校管理员可以执行。请换用有权限的账号登录，或联系本校的学校管理员',
+    );
+    expect(forbidden(() => assertRole(guard, ['guard']))).toBeUndefined();
+  });
+
+  it('district-only role error names district admin', () => {
+    expect(forbidden(() => assertRole(schoolAdmin, ['district_admin', 'task_force']))).toBe(
+      '没有权限：您的账号角色是“学校管理员”，此操作只有区级管理员、疫情防控专班可以执行。请换用有权限的账号登录，或联系区级管理员',
+    );
+    expect(forbidden(() => assertRole({ role: 'task_force' }, ['school_admin', 'guard']))).toContain('或联系区级管理员');
+  });
+
+  it('role error spares a granting admin', () => {
+    expect(forbidden(() => assertRole(district, ['guard']))).toBe('没有权限：您的账号角色是“区级管理员”，此操作只有门卫可以执行。请换用有权限的账号登录');
+    expect(forbidden(() => assertRole(schoolAdmin, ['school_doctor']))).toBe('没有权限：您的账号角色是“学校管理员”，此操作只有校医可以执行。请换用有权限的账号登录');
   });
 
   it('lets school admins grant only school roles', () => {

@@ -1,5 +1,5 @@
 import { AppError } from '../../shared/errors.js';
-import type { UserRole } from './roles.js';
+import { DISTRICT_ROLES, ROLE_LABELS, type UserRole } from './roles.js';
 
 /** The signed-in user that every module reads from `request.user`. */
 export interface AuthUser {
@@ -79,9 +79,27 @@ export function listClassScope(user: ScopedUser, requested: string | undefined):
   return own ?? requested;
 }
 
-/** Throw FORBIDDEN unless the user's role is one of `roles`. */
+/**
+ * Whom a user asks for access to an action of `roles`: the school admin when a school
+ * role is allowed (a school admin creates those accounts), otherwise the district admin.
+ * Undefined for an admin who could create such an account.
+ */
+function accessContact(role: UserRole, roles: readonly UserRole[]): string | undefined {
+  const schoolRoleAllowed = roles.some((allowed) => !DISTRICT_ROLES.includes(allowed));
+  if (role === 'district_admin' || (role === 'school_admin' && schoolRoleAllowed)) return undefined;
+  if (schoolRoleAllowed && !DISTRICT_ROLES.includes(role)) return '本校的学校管理员';
+  return '区级管理员';
+}
+
+/**
+ * Throw FORBIDDEN unless the user's role is one of `roles`, naming the user's role, the
+ * roles allowed and whom to ask.
+ */
 export function assertRole(user: Pick<AuthUser, 'role'>, roles: readonly UserRole[]): void {
-  if (!roles.includes(user.role)) {
-    throw new AppError('FORBIDDEN', { detail: '当前角色不能执行此操作' });
-  }
+  if (roles.includes(user.role)) return;
+
+  const allowed = roles.map((role) => ROLE_LABELS[role]).join('、');
+  const contact = accessContact(user.role, roles);
+  const advice = contact ? `请换用有权限的账号登录，或联系${contact}` : '请换用有权限的账号登录';
+  throw new AppError('FORBIDDEN', { detail: `您的账号角色是“${ROLE_LABELS[user.role]}”，此操作只有${allowed}可以执行。${advice}` });
 }
