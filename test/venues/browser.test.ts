@@ -128,9 +128,10 @@ describe.skipIf(!BROWSER_ENABLED)('check-in page in Chromium at phone size', () 
     await page.getByLabel('看到的健康码颜色').selectOption('green');
     await page.getByRole('button', { name: '登记', exact: true }).click();
     await page.locator('#result').getByText('游*丙', { exact: false }).waitFor();
+    await expect(page.locator('#result').textContent()).resolves.toContain('✓ 绿码 可通行（人工核验）');
 
     const row = await ctx.db.selectFrom('venue_checkins').selectAll().where('name', '=', '游客丙').executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ method: 'manual', code_seen: 1, seen_color: 'green' });
+    expect(row).toMatchObject({ method: 'manual', code_seen: 1, seen_color: 'green', code_color: 'unknown' });
     await page.context().close();
   });
 });

@@ -220,17 +220,45 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       expect(body.today).toEqual(service.frameColorOf(world.ctx));
     });
 
-    it('registers by hand on a staff phone', async () => {
+    async function registerByHand(payload: Record<string, unknown>) {
       const response = await app.inject({
         method: 'POST',
         url: '/api/venue-devices/manual-checkins',
         headers: { authorization: `Bearer ${staff.key}` },
-        payload: { venueId: venue.id, name: '游客', phone: '10055556666', codeSeen: true, seenColor: 'green' },
+        payload: { venueId: venue.id, ...payload },
       });
-      expect(response.statusCode).toBe(200);
-      expect(response.json()).toMatchObject({ method: 'manual', verdict: 'unverified' });
+      expect(response.statusCode, response.body).toBe(200);
       const row = await world.ctx.db.selectFrom('venue_checkins').selectAll().where('id', '=', response.json().checkinId).executeTakeFirstOrThrow();
-      expect(row).toMatchObject({ code_seen: 1, seen_color: 'green', method: 'manual' });
+      return { body: response.json(), row };
+    }
+
+    it('shows the staff colour on manual registration', async () => {
+      const { body, row } = await registerByHand({ name: '游客', phone: '10055556666', codeSeen: true, seenColor: 'green' });
+      expect(body).toMatchObject({ method: 'manual', verdict: 'pass', label: '绿码 可通行（人工核验）', verifiedBy: 'staff', seenColor: 'green' });
+      expect(body.advice).not.toContain('无法核验');
+      // The record keeps what the lookup returned: nothing, for a phone number.
+      expect(body.codeColor).toBe('unknown');
+      expect(row).toMatchObject({ code_seen: 1, seen_color: 'green', code_color: 'unknown', code_source: 'no_id_number', method: 'manual' });
+    });
+
+    it('asks for the code when unseen', async () => {
+      const { body, row } = await registerByHand({ name: '游客乙', phone: '10055557777', codeSeen: false, seenColor: 'green' });
+      expect(body).toMatchObject({ verdict: 'unverified', advice: '无法核验，请向工作人员出示健康码', verifiedBy: 'bureau', seenColor: null });
+      expect(row).toMatchObject({ code_seen: 0, seen_color: null });
+    });
+
+    it('lets the stricter colour decide', async () => {
+      const yellowSeen = nextIdNumber();
+      const seen = await registerByHand({ name: '游客丁', idNumber: yellowSeen, codeSeen: true, seenColor: 'yellow' });
+      expect(seen.body).toMatchObject({ verdict: 'restricted', label: '黄码 限制通行（人工核验）', verifiedBy: 'staff', codeColor: 'green' });
+      expect(seen.row).toMatchObject({ code_color: 'green', seen_color: 'yellow' });
+
+      const redLookedUp = nextIdNumber();
+      world.bureau.setCode(redLookedUp, 'red');
+      const looked = await registerByHand({ name: '游客戊', idNumber: redLookedUp, codeSeen: true, seenColor: 'green' });
+      expect(looked.body).toMatchObject({ verdict: 'stop', label: '红码 禁止通行', verifiedBy: 'bureau', codeColor: 'red' });
+      expect(looked.body.advice).toContain('工作人员查看为绿码');
+      expect(looked.row).toMatchObject({ code_color: 'red', seen_color: 'green' });
     });
 
     it('types a card number on a staff phone, but not on a reader', async () => {

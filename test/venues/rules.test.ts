@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FRAME_COLORS, frameColorIndex, maskName, verdictOf } from '../../src/modules/venues/checkin-display.js';
+import { FRAME_COLORS, frameColorIndex, maskName, verdictOf, verdictOfCheckin } from '../../src/modules/venues/checkin-display.js';
 import { RecentCheckins } from '../../src/modules/venues/recent-checkins.js';
 import type { CheckinRow } from '../../src/modules/venues/store.js';
 import { checkTravel, distanceMeters } from '../../src/modules/venues/travel-check.js';
@@ -94,6 +94,34 @@ describe('result page display', () => {
 
   it('tells staff to look at the code when unverified', () => {
     expect(verdictOf('unknown').advice).toBe('无法核验，请向工作人员出示健康码');
+  });
+
+  it.each([
+    ['scan, no code found', 'unknown', null, null, 'unverified', '无法核验', 'bureau'],
+    ['scan, green', 'green', null, null, 'pass', '绿码 可通行', 'bureau'],
+    ['staff saw green, lookup found nothing', 'unknown', 1, 'green', 'pass', '绿码 可通行（人工核验）', 'staff'],
+    ['staff saw red, lookup found nothing', 'unknown', 1, 'red', 'stop', '红码 禁止通行（人工核验）', 'staff'],
+    ['staff saw yellow, lookup green', 'green', 1, 'yellow', 'restricted', '黄码 限制通行（人工核验）', 'staff'],
+    ['staff saw green, lookup green', 'green', 1, 'green', 'pass', '绿码 可通行', 'bureau'],
+    ['staff saw green, lookup red', 'red', 1, 'green', 'stop', '红码 禁止通行', 'bureau'],
+    ['staff saw the code without a colour', 'unknown', 1, null, 'unverified', '无法核验', 'bureau'],
+    ['staff did not see the code', 'unknown', 0, null, 'unverified', '无法核验', 'bureau'],
+  ] as const)('shows a check-in where %s', (_case, looked, codeSeen, seenColor, verdict, label, source) => {
+    const view = verdictOfCheckin({ code_color: looked, code_seen: codeSeen, seen_color: seenColor });
+    expect(view.verdict).toBe(verdict);
+    expect(view.label).toBe(label);
+    expect(view.source).toBe(source);
+  });
+
+  it('tells what staff saw when the lookup decides', () => {
+    const view = verdictOfCheckin({ code_color: 'red', code_seen: 1, seen_color: 'green' });
+    expect(view.advice).toBe('请勿进入，原地等候工作人员处置，并联系社区。（工作人员查看为绿码，以健康码查询结果红码为准）');
+  });
+
+  it('asks for the code only when staff have not seen it', () => {
+    expect(verdictOfCheckin({ code_color: 'unknown', code_seen: 0, seen_color: null }).advice).toBe('无法核验，请向工作人员出示健康码');
+    expect(verdictOfCheckin({ code_color: 'unknown', code_seen: 1, seen_color: null }).advice).toBe('工作人员已查看健康码，但未记录颜色。');
+    expect(verdictOfCheckin({ code_color: 'unknown', code_seen: 1, seen_color: 'green' }).advice).toBe('工作人员查看健康码为绿码。健康码已核验，请通行。');
   });
 
   it('never gives two days in a row the same frame colour', () => {

@@ -31,6 +31,45 @@ export function verdictOf(color: CodeColor): VerdictView {
   return VERDICTS[color];
 }
 
+/** Source of the colour that a check-in result shows. */
+export type VerdictSource = 'bureau' | 'staff';
+
+export interface CheckinVerdictView extends VerdictView {
+  /** 'staff' when the result shows the colour the staff saw (人工核验), 'bureau' otherwise. */
+  source: VerdictSource;
+}
+
+/** The fields of a stored check-in that decide what its result shows. */
+export type CheckinCodeFields = { code_color: CodeColor; code_seen: number | null; seen_color: CodeColor | null };
+
+/** Green before yellow before red: a higher rank stops more. */
+const COLOR_RANK: Record<CodeColor, number> = { unknown: -1, green: 0, yellow: 1, red: 2 };
+
+/**
+ * Decide what the result of a stored check-in shows. A manual registration on which the
+ * staff saw the code and chose its colour shows that colour, marked 人工核验, when the
+ * bureau lookup returned no colour or a less strict one. A stricter looked-up colour (red
+ * looked up, green seen) still decides, and the advice names what the staff saw. The
+ * stored `code_color` stays what the lookup returned.
+ */
+export function verdictOfCheckin(checkin: CheckinCodeFields): CheckinVerdictView {
+  const lookedUp = checkin.code_color;
+  const seenColor = checkin.code_seen === 1 ? checkin.seen_color : null;
+
+  if (seenColor === null || seenColor === 'unknown') {
+    if (checkin.code_seen === 1 && lookedUp === 'unknown') return { ...VERDICTS.unknown, advice: '工作人员已查看健康码，但未记录颜色。', source: 'bureau' };
+    return { ...VERDICTS[lookedUp], source: 'bureau' };
+  }
+
+  if (COLOR_RANK[seenColor] > COLOR_RANK[lookedUp]) {
+    const view = VERDICTS[seenColor];
+    return { ...view, label: `${view.label}（人工核验）`, advice: `工作人员查看健康码为${COLOR_LABELS[seenColor]}。${view.advice}`, source: 'staff' };
+  }
+  const view = VERDICTS[lookedUp];
+  if (seenColor === lookedUp) return { ...view, source: 'bureau' };
+  return { ...view, advice: `${view.advice}（工作人员查看为${COLOR_LABELS[seenColor]}，以健康码查询结果${COLOR_LABELS[lookedUp]}为准）`, source: 'bureau' };
+}
+
 /**
  * Mask a name for the result page, keeping the first and (for three or more characters)
  * the last: 张三 → 张*, 张三丰 → 张*丰, 欧阳娜娜 → 欧**娜, A → *.

@@ -1,6 +1,5 @@
-import type { CodeColor } from '../../db/schema.js';
 import { formatLocalDateTime, formatLocalTime } from '../../shared/time.js';
-import { KIND_LABELS, maskName, verdictOf, type FrameColor } from './checkin-display.js';
+import { KIND_LABELS, maskName, verdictOfCheckin, type FrameColor } from './checkin-display.js';
 import { escapeHtml, phoneShell } from './html.js';
 import type { CodeRefusal } from './service.js';
 import { REFUSAL_TEXT } from './service.js';
@@ -111,7 +110,7 @@ export interface ResultPageOptions {
  */
 export function resultPage(options: ResultPageOptions): string {
   const { venue, checkin, now } = options;
-  const verdict = verdictOf(checkin.code_color as CodeColor);
+  const verdict = verdictOfCheckin(checkin);
   const identityLine = checkin.id_number_masked ?? checkin.phone_masked ?? '';
   const clock = `<div class="clock" id="clock">${formatLocalTime(now)}</div><div class="date" id="date">${formatLocalDateTime(now).slice(0, 10)}</div>`;
 

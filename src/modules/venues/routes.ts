@@ -1,13 +1,13 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
-import type { CodeColor, VenueKind, VenueStatus } from '../../db/schema.js';
+import type { VenueKind, VenueStatus } from '../../db/schema.js';
 import type { HttpApp } from '../../http.js';
 import { AppError } from '../../shared/errors.js';
 import { formatLocalDateTime, instantOf } from '../../shared/time.js';
 import { requireUser, type UserRole } from '../auth/index.js';
 import { checkIdentity, checkinWithCard, recordCheckin, type CheckinOutcome } from './checkin.js';
-import { maskName, verdictOf } from './checkin-display.js';
+import { maskName, verdictOfCheckin } from './checkin-display.js';
 import { venueHeadline } from './pages.js';
 import { posterDocument, qrPng, qrSvg, type PosterSize } from './posters.js';
 import { purgeExpiredCheckins } from './retention.js';
@@ -118,11 +118,14 @@ function parseInstant(value: number | string, field: string): number {
 
 /** Build the reply of a check-in for a device or a JSON client. */
 export function checkinReply(venue: VenueRow, outcome: CheckinOutcome) {
-  const verdict = verdictOf(outcome.checkin.code_color as CodeColor);
+  const verdict = verdictOfCheckin(outcome.checkin);
   return {
     checkinId: outcome.checkin.id,
     duplicate: outcome.duplicate,
+    // What the bureau lookup returned; the verdict may show the colour the staff saw instead.
     codeColor: outcome.checkin.code_color,
+    seenColor: outcome.checkin.seen_color,
+    verifiedBy: verdict.source,
     verdict: verdict.verdict,
     symbol: verdict.symbol,
     label: verdict.label,
