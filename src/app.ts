@@ -21,7 +21,7 @@ import { reportRoutes } from './modules/reports/routes.js';
 import { visitorRoutes } from './modules/visitors/routes.js';
 import { checksRoutes } from './modules/checks/routes.js';
 import { calendarRoutes } from './modules/calendar/routes.js';
-import { describeClientError } from './shared/client-errors.js';
+import { describeClientError, replyToUnparsableRequest } from './shared/client-errors.js';
 
 /** A module's HTTP surface: registered under /api with the shared context. */
 export type RouteModule = (app: HttpApp, ctx: AppContext) => Promise<void> | void;
@@ -68,6 +68,8 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
     frameworkErrors: (error, request, reply) => {
       void (reply as FastifyReply).status(400).send({ error: error.code ?? 'BAD_REQUEST', message: describeClientError(error, request) });
     },
+    // A request line or header Node's parser cannot read never becomes a request at all.
+    clientErrorHandler: (error, socket) => replyToUnparsableRequest(error, socket, ctx.log),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 

@@ -5,19 +5,23 @@ import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
 import { createTestDb, type TestDb } from '../helpers/db.js';
 
-/** Send raw bytes to the server and return the reply's status code and body. */
-function rawRequest(port: number, text: string): Promise<{ status: number; body: string }> {
+/** Send raw bytes to the server on loopback and return the reply's status code, head and body. */
+function rawRequest(port: number, request: string | Buffer): Promise<{ status: number; head: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(text));
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => (received += chunk));
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('error', reject);
     socket.on('close', () => {
-      const [head, ...rest] = received.split('\r\n\r\n');
-      resolve({ status: Number(head.split(' ')[1]), body: rest.join('\r\n\r\n') });
+      const [head, ...rest] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), head, body: rest.join('\r\n\r\n') });
     });
   });
+}
+
+/** Build a GET request whose request line carries `target` as raw bytes. */
+function requestWithTarget(target: Buffer): Buffer {
+  return Buffer.concat([Buffer.from('GET '), target, Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')]);
 }
 
 describe('request errors before a route runs', () => {
@@ -70,6 +74,48 @@ describe('request errors before a route runs', () => {
   it('explains a URL it cannot decode', async () => {
     const reply = await rawRequest(port, 'GET /api/%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     expect(reply.status).toBe(400);
-    expect(JSON.parse(reply.body).message).toContain('含有无法解析的字符');
+    const message = JSON.parse(reply.body).message as string;
+    expect(message).toContain('网址“/api/%E0%A4%A”含有无法解析的百分号编码');
+    expect(message).toContain('% 后应为两位十六进制数字');
+  });
+
+  it('explains raw UTF-8 bytes in a URL', async () => {
+    const reply = await rawRequest(port, requestWithTarget(Buffer.from('/api/学校', 'utf8')));
+    expect(reply.status).toBe(400);
+    expect(reply.head).toMatch(/content-type: application\/json; charset=utf-8/i);
+    const parsed = JSON.parse(reply.body) as { error: string; message: string };
+    expect(parsed.error).toBe('BAD_URL');
+    expect(parsed.message).toContain('网址“/api/学校”含有不能直接发送的字符');
+    expect(parsed.message).toContain('%E4%B8%AD');
+    expect(reply.body).not.toContain('Client Error');
+  });
+
+  it('explains URL bytes that are not UTF-8', async () => {
+    const reply = await rawRequest(port, requestWithTarget(Buffer.from([0x2f, 0x61, 0x70, 0x69, 0x2f, 0xe0, 0xa4, 0xff, 0x80])));
+    expect(reply.status).toBe(400);
+    const parsed = JSON.parse(reply.body) as { error: string; message: string };
+    expect(parsed.error).toBe('BAD_URL');
+    expect(parsed.message).toContain('网址“/api/%E0%A4%FF%80”含有不能直接发送的字符');
+    expect(parsed.message).toContain('UTF-8 百分号编码');
+  });
+
+  it('explains a space in the URL', async () => {
+    const reply = await rawRequest(port, 'GET /api/a b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    expect(reply.status).toBe(400);
+    const parsed = JSON.parse(reply.body) as { error: string; message: string };
+    expect(parsed.message).toContain('请求行应为“方法 网址 HTTP/1.1”');
+    expect(reply.body).not.toContain('Client Error');
+  });
+
+  it('explains an invalid header name', async () => {
+    const reply = await rawRequest(port, 'GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\nConnection: close\r\n\r\n');
+    expect(reply.status).toBe(400);
+    expect(JSON.parse(reply.body).message).toContain('请求头格式无效');
+  });
+
+  it('explains oversized headers', async () => {
+    const reply = await rawRequest(port, `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${'x'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+    expect(reply.status).toBe(431);
+    expect(JSON.parse(reply.body).message).toContain('请求头过大');
   });
 });
