@@ -324,6 +324,38 @@ describe('sync schedule rules', () => {
     }
   });
 
+  it.each([
+    ['61 4 * * *', '第 1 段（分钟）的 61 超出范围，应在 0 到 59 之间'],
+    ['0 25 * * *', '第 2 段（小时）的 25 超出范围，应在 0 到 23 之间'],
+    ['0 4 32 * *', '第 3 段（日）的 32 超出范围，应在 1 到 31 之间'],
+    ['0 4 * 13 *', '第 4 段（月）的 13 超出范围，应在 1 到 12 之间'],
+    ['0 4 * * 8', '第 5 段（星期）的 8 超出范围，应在 0 到 7 之间'],
+    ['*/0 4 * * *', '第 1 段（分钟）的步长“*/0”不能为 0'],
+    ['0 4 * * 5-1', '第 5 段（星期）的范围“5-1”起点大于终点：请把较小的数写在前面，如 1-5'],
+    ['1-x 4 * * *', '第 1 段（分钟）“1-x”写法无效，可写 0–59 的数字、*、范围（如 1-5）、列表（如 1,3,5）或步长（如 */15）'],
+    ['0 4 * JANX *', '第 4 段（月）“JANX”写法无效'],
+  ])('explains "%s" in Chinese', (cron, reason) => {
+    const error = (() => {
+      try {
+        validateCron(cron);
+      } catch (caught) {
+        return caught as AppError;
+      }
+      throw new Error(`validateCron accepted ${cron}`);
+    })();
+    expect(error.code).toBe('INVALID_CRON');
+    expect(error.userMessage).toContain(`同步时间“${cron}”不是有效的 cron 表达式：${reason}`);
+    expect(error.userMessage).toContain('例如 “30 4 * * *” 表示每天 04:30');
+    // croner's own messages start with "CronPattern:" and are English.
+    expect(error.userMessage).not.toMatch(/CronPattern|Invalid|Syntax/);
+  });
+
+  it('keeps the forms croner accepts', () => {
+    expect(validateCron('0 7 * * MON-FRI')).toBe('0 7 * * MON-FRI');
+    expect(validateCron('0 4 L * *')).toBe('0 4 L * *');
+    expect(validateCron('*/20 6-8 * * 1,3,5')).toBe('*/20 6-8 * * 1,3,5');
+  });
+
   it('rejects an unknown preset listing the choices', () => {
     expect(() => presetCrons('hourly')).toThrow(/daily-0430/);
   });

@@ -152,7 +152,7 @@ describe.each(DIALECTS)('health-code HTTP API on %s', (dialect) => {
     const bad = await send('PUT', `/api/schools/${s.school.code}/sync-schedule`, admin, { crons: ['0 21 * * *', '99 6 * * *'] });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error).toBe('INVALID_CRON');
-    expect(bad.json().message).toContain('“99 6 * * *”');
+    expect(bad.json().message).toContain('同步时间“99 6 * * *”不是有效的 cron 表达式：第 1 段（分钟）的 99 超出范围，应在 0 到 59 之间');
 
     const custom = await send('PUT', `/api/schools/${s.school.code}/sync-schedule`, admin, { crons: ['0 5 * * 1-5'], polling: { everyMinutes: 15 } });
     expect(custom.json()).toMatchObject({ crons: ['0 5 * * 1-5'], preset: null, polling: { everyMinutes: 15, from: '07:00' }, everyDay: false });

@@ -10,18 +10,59 @@ import { stayHomeWindow } from './code-change.js';
  * only parses. Whether that day has school is the school calendar's decision.
  */
 
-/** Parse a cron expression or throw INVALID_CRON naming it. */
+/** Parse a cron expression or throw INVALID_CRON naming it and, in Chinese, the field at fault. */
 export function validateCron(expression: string): string {
   const trimmed = expression.trim().replace(/\s+/g, ' ');
   if (trimmed.split(' ').length !== 5) {
     throw new AppError('INVALID_CRON', { cron: expression, reason: `应为 5 段，实际为 ${trimmed ? trimmed.split(' ').length : 0} 段` });
   }
-  try {
-    new Cron(trimmed, { timezone: TIME_ZONE, paused: true, mode: '5-part' });
-  } catch (error) {
-    throw new AppError('INVALID_CRON', { cron: expression, reason: error instanceof Error ? error.message : String(error) });
+  if (!parsesAsCron(trimmed)) {
+    throw new AppError('INVALID_CRON', { cron: expression, reason: describeCronFault(trimmed.split(' ')) });
   }
   return trimmed;
+}
+
+function parsesAsCron(expression: string): boolean {
+  try {
+    new Cron(expression, { timezone: TIME_ZONE, paused: true, mode: '5-part' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The five fields of a cron expression, in order, with the numbers each accepts. */
+const CRON_FIELDS = [
+  { label: '分钟', min: 0, max: 59 },
+  { label: '小时', min: 0, max: 23 },
+  { label: '日', min: 1, max: 31 },
+  { label: '月', min: 1, max: 12 },
+  { label: '星期', min: 0, max: 7 },
+] as const;
+
+/**
+ * Name, in Chinese, the first field of a 5-field cron expression that croner rejects and
+ * why. croner's own messages are English, so each field is tried alone in "* * * * *",
+ * and the reason comes from the field's text.
+ */
+function describeCronFault(fields: string[]): string {
+  for (const [index, field] of fields.entries()) {
+    const fieldAlone = CRON_FIELDS.map((_, i) => (i === index ? field : '*')).join(' ');
+    if (parsesAsCron(fieldAlone)) continue;
+
+    const { label, min, max } = CRON_FIELDS[index];
+    const name = `第 ${index + 1} 段（${label}）`;
+    for (const item of field.split(',')) {
+      const [values, step] = item.split('/');
+      if (step !== undefined && /^\d+$/.test(step) && Number(step) === 0) return `${name}的步长“${item}”不能为 0`;
+      const outside = (values.match(/\d+/g) ?? []).map(Number).find((value) => value < min || value > max);
+      if (outside !== undefined) return `${name}的 ${outside} 超出范围，应在 ${min} 到 ${max} 之间`;
+      const range = /^(\d+)-(\d+)$/.exec(values);
+      if (range && Number(range[1]) > Number(range[2])) return `${name}的范围“${values}”起点大于终点：请把较小的数写在前面，如 ${range[2]}-${range[1]}`;
+    }
+    return `${name}“${field}”写法无效，可写 ${min}–${max} 的数字、*、范围（如 1-5）、列表（如 1,3,5）或步长（如 */15）`;
+  }
+  return '各段单独有效，但组合起来无法解析';
 }
 
 /** Return the cron list of a preset, or throw UNKNOWN_SYNC_PRESET listing the choices. */
