@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
 import { createUser } from '../../src/modules/auth/service.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
+import { readStoredCells } from '../helpers/xlsx-cells.js';
 import { buildSchool } from '../helpers/factories.js';
 import { readRosterFile, type RosterRow } from '../../src/modules/people/roster-read.js';
 import { STUDENT_HEADERS, buildXlsx, pupil, studentRow } from './roster-fixtures.js';
@@ -237,8 +238,13 @@ describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
       expect(line.cells.map((cell) => cell.kind)).toEqual(['text', 'text', 'text', 'text']);
     }
     expect(lines.slice(0, 4).map(texts)).toEqual(
-      formulaNames.map((name, i) => [String(i + 2), '姓名', `'${name.slice(0, 40)}…`, '姓名超过 50 个字']),
+      formulaNames.map((name, i) => [String(i + 2), '姓名', `${name.slice(0, 40)}…`, '姓名超过 50 个字']),
     );
+    // Each formula-like value is a shared-string text cell in the text format, written without an apostrophe.
+    const stored = readStoredCells(response.rawPayload, ['C3', 'C4', 'C5', 'C6']);
+    formulaNames.forEach((name, i) => {
+      expect(stored.get(`C${i + 3}`)).toEqual({ type: 's', hasFormula: false, text: `${name.slice(0, 40)}…`, numberFormatId: 49 });
+    });
     expect(texts(lines[4])).toEqual(['6', '身份证号', '110********7867', '旧版15位身份证号，请填写18位号码']);
     expect(await auditActions(school.id)).toContain('roster.rejected_export');
   });

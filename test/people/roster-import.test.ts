@@ -9,6 +9,7 @@ import { maskIdNumber } from '../../src/shared/crypto.js';
 import { parseCsv } from '../../src/modules/people/roster-csv.js';
 import { startDingTalkSimulator, type DingTalkSimulator } from '../../tools/simulators/dingtalk.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
+import { readStoredCells } from '../helpers/xlsx-cells.js';
 import { buildSchool, buildStudent } from '../helpers/factories.js';
 import { STUDENT_HEADERS, buildXlsx, pupil, studentRow, type Pupil } from './roster-fixtures.js';
 
@@ -475,8 +476,12 @@ describe.each(DIALECTS)('%s: roster export', (dialect) => {
     expect(idCell.type).toBe(ExcelJS.ValueType.String);
     expect(idCell.numFmt).toBe('@');
     expect(pupils.map((p) => p.idNumber)).toContain(idCell.value);
-    expect(sheet.getCell('G3').value).toBe("'=1+1");
-    expect(sheet.getCell('H3').value).toBe("'@家长");
+    // Text cells are never run as formulas, so the values need no apostrophe.
+    expect(sheet.getCell('G3').value).toBe('=1+1');
+    expect(sheet.getCell('H3').value).toBe('@家长');
+    const stored = readStoredCells(exported.bytes, ['G3', 'H3']);
+    expect(stored.get('G3')).toEqual({ type: 's', hasFormula: false, text: '=1+1', numberFormatId: 49 });
+    expect(stored.get('H3')).toEqual({ type: 's', hasFormula: false, text: '@家长', numberFormatId: 49 });
 
     const again = await importRoster(t.ctx, school.code, exported.bytes);
     expect(again.rejected).toEqual([]);
@@ -487,15 +492,23 @@ describe.each(DIALECTS)('%s: roster export', (dialect) => {
 
   it('round-trips a CSV export with leading tabs on digits', async () => {
     const school = await buildSchool(t.ctx);
-    await importRoster(t.ctx, school.code, await pupilRoster(Array.from({ length: 3 }, (_, i) => pupil(2100 + i))), NEW_CLASSES);
+    const pupils = Array.from({ length: 3 }, (_, i) => pupil(2100 + i));
+    const rows = new Map<number, unknown[]>([[0, [pupils[0].name, pupils[0].gender, pupils[0].idNumber, '', '1-1', '=1+1', '@家长', pupils[0].phone, '是']]]);
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils, rows), NEW_CLASSES);
 
     const exported = await exportRoster(t.ctx, school.code, { kind: 'student', format: 'csv' });
     expect([...exported.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const records = parseCsv(exported.bytes.subarray(3).toString('utf8'));
     expect(records[2][2]).toMatch(/^\t\d{17}[\dX]$/);
+    // A CSV has no cell types, so formula characters keep their apostrophe.
+    const formulaRow = records.find((record) => record[2] === `\t${pupils[0].idNumber}`)!;
+    expect(formulaRow[6]).toBe("'=1+1");
+    expect(formulaRow[7]).toBe("'@家长");
 
     const again = await importRoster(t.ctx, school.code, exported.bytes);
     expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 3, rejected: 0 });
+    const person = await findPerson(t, school.id, pupils[0].idNumber);
+    expect(person.student_number).toBe('=1+1');
   });
 
   it('round-trips staff with head-teacher classes', async () => {

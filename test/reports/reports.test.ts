@@ -13,6 +13,7 @@ import { recordWalkIn } from '../../src/modules/visitors/service.js';
 import { makePhone } from '../../src/shared/synthetic.js';
 import { instantOf } from '../../src/shared/time.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
+import { readStoredCells } from '../helpers/xlsx-cells.js';
 import { getSchoolByIdOrThrow } from '../../src/modules/people/service.js';
 import { buildSchool, buildStaff, buildStudent } from '../helpers/factories.js';
 import { setCode } from '../gate/helpers.js';
@@ -66,12 +67,16 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     return { status: response.status, body: await response.json() };
   }
 
-  async function download(path: string, session: Session): Promise<ExcelJS.Workbook> {
+  async function downloadBytes(path: string, session: Session): Promise<Buffer> {
     const response = await fetch(`${baseUrl}${path}`, { headers: session.headers });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('spreadsheetml');
+    return Buffer.from(await response.arrayBuffer());
+  }
+
+  async function download(path: string, session: Session): Promise<ExcelJS.Workbook> {
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(Buffer.from(await response.arrayBuffer()) as unknown as ArrayBuffer);
+    await workbook.xlsx.load((await downloadBytes(path, session)) as unknown as ArrayBuffer);
     return workbook;
   }
 
@@ -397,39 +402,47 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(codes).toHaveLength(2);
     expect(codes).toEqual(
       expect.arrayContaining([
-        ["'=1+2", '学生', '二(3)班', '黄码', '否', '2026-12-07 04:30'],
+        ['=1+2', '学生', '二(3)班', '黄码', '否', '2026-12-07 04:30'],
         ['报表丙', '学生', '一(1)班', '绿码', '已过期', '2026-12-05 04:30'],
       ]),
     );
     const absences = rowsOf(workbook.getWorksheet('因病缺勤')!).slice(2);
     expect(absences).toEqual(
       expect.arrayContaining([
-        ['报表丙', '一(1)班', '发热、咳嗽', "'@家长来电"],
-        ["'=1+2", '二(3)班', '咳嗽', ''],
+        ['报表丙', '一(1)班', '发热、咳嗽', '@家长来电'],
+        ['=1+2', '二(3)班', '咳嗽', ''],
       ]),
     );
     expect(rowsOf(workbook.getWorksheet('聚集性预警')!).slice(2)).toEqual([['无']]);
     const visitors = rowsOf(workbook.getWorksheet('外来人员')!).slice(2);
-    expect(visitors).toEqual([['报表访客', "'+送教材", '教务处', expect.stringMatching(/^\d\d:\d\d$/), '', 36.4, '绿码', '临时登记（临时送货）', '在校']]);
+    expect(visitors).toEqual([['报表访客', '+送教材', '教务处', expect.stringMatching(/^\d\d:\d\d$/), '', 36.4, '绿码', '临时登记（临时送货）', '在校']]);
   });
 
   it('stores formula characters as text', async () => {
-    const workbook = await download(`/api/schools/${schoolA.code}/reports/${DAY}/export`, adminA);
+    const bytes = await downloadBytes(`/api/schools/${schoolA.code}/reports/${DAY}/export`, adminA);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(bytes as unknown as ArrayBuffer);
     let formulas = 0;
-    let guarded = 0;
-    workbook.eachSheet((sheet) =>
+    const formulaLike: Array<{ sheet: number; address: string; value: string }> = [];
+    workbook.worksheets.forEach((sheet, index) =>
       sheet.eachRow((row) =>
         row.eachCell((cell) => {
           if (cell.type === ExcelJS.ValueType.Formula) formulas += 1;
-          if (typeof cell.value === 'string' && /^'[=+\-@]/.test(cell.value)) {
-            guarded += 1;
+          if (typeof cell.value === 'string' && /^[=+\-@]/.test(cell.value)) {
+            formulaLike.push({ sheet: index + 1, address: cell.address, value: cell.value });
             expect(cell.numFmt).toBe('@');
           }
         }),
       ),
     );
     expect(formulas).toBe(0);
-    expect(guarded).toBeGreaterThanOrEqual(4);
+    expect(formulaLike.length).toBeGreaterThanOrEqual(4);
+
+    // Each such value is a shared-string text cell in the text format, holding the value as typed.
+    for (const { sheet, address, value } of formulaLike) {
+      const stored = readStoredCells(bytes, [address], sheet).get(address);
+      expect(stored, `${address} of sheet ${sheet}`).toEqual({ type: 's', hasFormula: false, text: value, numberFormatId: 49 });
+    }
   });
 
   it('exports every school in one sheet', async () => {

@@ -11,6 +11,7 @@ import { newId } from '../../src/shared/ids.js';
 import { tracePerson, traceVenue, writeTraceXlsx } from '../../src/modules/venues/tracing.js';
 import { instantOf } from '../../src/shared/time.js';
 import { DIALECTS } from '../helpers/db.js';
+import { readStoredCells } from '../helpers/xlsx-cells.js';
 import { buildSchool } from '../helpers/factories.js';
 import { buildVenue, makeUser, nextIdNumber, startVenueWorld, type VenueWorld } from './helpers.js';
 
@@ -444,18 +445,25 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       const workbook = new ExcelJS.Workbook();
       await workbook.xlsx.load(file as unknown as ArrayBuffer);
       const sheet = workbook.worksheets[0];
-      expect(sheet.getCell('A1').value).toBe("'=标题");
+      // Text cells are never run as formulas, so the values are written as typed.
+      expect(sheet.getCell('A1').value).toBe('=标题');
       expect(sheet.getRow(2).getCell(1).value).toBe('登记时间');
       const names = [3, 4, 5, 6, 7].map((r) => sheet.getRow(r).getCell(7));
-      expect(names.map((c) => c.value)).toEqual(["'@SUM(A1:A9)", "'-2+3", '刘手工', "'@SUM(A1:A9)", "'@SUM(A1:A9)"]);
+      expect(names.map((c) => c.value)).toEqual(['@SUM(A1:A9)', '-2+3', '刘手工', '@SUM(A1:A9)', '@SUM(A1:A9)']);
       for (const cell of names) {
         expect(cell.type).toBe(ExcelJS.ValueType.String);
         expect(cell.numFmt).toBe('@');
       }
-      expect(sheet.getRow(7).getCell(2).value).toBe('\'=HYPERLINK("http://127.0.0.1/x","点我")');
-      expect(sheet.getRow(7).getCell(6).value).toBe("'+店主");
+      expect(sheet.getRow(7).getCell(2).value).toBe('=HYPERLINK("http://127.0.0.1/x","点我")');
+      expect(sheet.getRow(7).getCell(6).value).toBe('+店主');
       expect(sheet.getRow(3).getCell(8).value).toBe(riderId);
       sheet.eachRow((row) => row.eachCell((cell) => expect(cell.type).not.toBe(ExcelJS.ValueType.Formula)));
+
+      const stored = readStoredCells(file, ['A1', 'G3', 'B7', 'F7']);
+      expect(stored.get('A1')).toEqual({ type: 's', hasFormula: false, text: '=标题', numberFormatId: 49 });
+      expect(stored.get('G3')).toEqual({ type: 's', hasFormula: false, text: '@SUM(A1:A9)', numberFormatId: 49 });
+      expect(stored.get('B7')).toEqual({ type: 's', hasFormula: false, text: '=HYPERLINK("http://127.0.0.1/x","点我")', numberFormatId: 49 });
+      expect(stored.get('F7')).toEqual({ type: 's', hasFormula: false, text: '+店主', numberFormatId: 49 });
     });
   });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertConsent } from '../../src/modules/people/store.js';
 import { newId } from '../../src/shared/ids.js';
+import { parseCsv } from '../../src/modules/people/roster-csv.js';
 import { readRosterFile } from '../../src/modules/people/roster-read.js';
 import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
 import { writeY4mFromPhoto } from './fake-camera.js';
@@ -118,11 +119,16 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     const cellTexts = rows.slice(1).map((row) => row.cells.map((cell) => (cell.kind === 'text' ? cell.text : `<${cell.kind}>`)));
     expect(cellTexts[0]).toEqual(['行号', '列', '内容', '原因']);
     expect(cellTexts).toHaveLength(3);
-    // The formula-like name is text with an apostrophe in front, so Excel shows it and never runs it.
-    expect(cellTexts[1]).toEqual(['3', '姓名', `'${longName.slice(0, 40)}…`, '姓名超过 50 个字']);
+    // The formula-like name is a text cell, which Excel shows as written and never runs.
+    expect(cellTexts[1]).toEqual(['3', '姓名', `${longName.slice(0, 40)}…`, '姓名超过 50 个字']);
     expect(tableCells[0]).toEqual(['3', '姓名', `${longName.slice(0, 40)}…`, '姓名超过 50 个字']);
     expect(cellTexts[2]).toEqual(tableCells[1]);
     expect(cellTexts[2][2]).toBe('330***********0000');
+
+    // The CSV has no cell types, so there the formula-like name keeps an apostrophe in front.
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.getByTestId('rejected-download').click()]);
+    const csvRows = parseCsv((await readFile((await csvDownload.path())!, 'utf8')).slice(1));
+    expect(csvRows[1]).toEqual(['3', '姓名', `'${longName.slice(0, 40)}…`, '姓名超过 50 个字']);
     await page.context().close();
   });
 

@@ -4,8 +4,8 @@ import { escapeFormula } from './roster-fields.js';
 
 /**
  * Write a roster table as .xlsx or .csv in the layout imports read: a title row, the
- * header row, then one row per person. Every value is written as text, and a value
- * that a spreadsheet would run as a formula is prefixed with an apostrophe.
+ * header row, then one row per person. Every value is written as text. In the .csv, a
+ * value that a spreadsheet would run as a formula is prefixed with an apostrophe.
  */
 
 export interface RosterTable {
@@ -29,7 +29,9 @@ const TEXT_FORMAT = '@';
 /**
  * Build an .xlsx workbook. Values are strings, so ExcelJS writes them as shared strings
  * (text cells), and every column uses the text number format '@', so an ID number typed
- * into the file later also stays text instead of turning into 3.30106E+17.
+ * into the file later also stays text instead of turning into 3.30106E+17. An .xlsx keeps a
+ * formula in a cell's <f> element, never in a text cell, so a value starting with
+ * = + - @ is written as is, without the apostrophe the .csv needs.
  */
 export async function writeRosterXlsx(table: RosterTable): Promise<Buffer> {
   const workbook = new ExcelJS.Workbook();
@@ -47,9 +49,9 @@ export async function writeRosterXlsx(table: RosterTable): Promise<Buffer> {
   sheet.mergeCells(1, 1, 1, width);
   sheet.getCell(1, 1).alignment = { horizontal: 'center' };
 
-  const headerRow = sheet.addRow(table.headers.map(escapeFormula));
+  const headerRow = sheet.addRow(table.headers);
   headerRow.font = { bold: true };
-  for (const values of table.rows) sheet.addRow(values.map(escapeFormula));
+  for (const values of table.rows) sheet.addRow(values);
 
   // Force text cells even where ExcelJS might infer another type from a style.
   sheet.eachRow((row) => {
@@ -64,7 +66,9 @@ export async function writeRosterXlsx(table: RosterTable): Promise<Buffer> {
 }
 
 /**
- * Build a UTF-8 CSV with a BOM, which Excel needs to read Chinese correctly. A digit
+ * Build a UTF-8 CSV with a BOM, which Excel needs to read Chinese correctly. A CSV has
+ * no cell types, so a value starting with = + - @ gets an apostrophe and Excel does not
+ * run it as a formula. A digit
  * column value gets a leading tab so that Excel opens it as text and keeps all 18
  * digits; the import trims the tab.
  *

@@ -179,12 +179,15 @@ export function checkPersonType(text: string, kind: RosterKind): FieldResult<nul
 /** Characters that make Excel and other spreadsheets read a cell as a formula. */
 const FORMULA_TRIGGERS = /^[=+\-@\t\r]/;
 
-/** Prefix a value that Excel would run as a formula with an apostrophe, so it stays text. */
+/**
+ * Prefix a value that Excel would run as a formula with an apostrophe, so it stays text.
+ * CSV files need this because they have no cell types. The .xlsx writers write text cells instead.
+ */
 export function escapeFormula(value: string): string {
   return FORMULA_TRIGGERS.test(value) ? `'${value}` : value;
 }
 
-/** Undo `escapeFormula` when a roster written by the export comes back. */
+/** Undo `escapeFormula` when a roster written by the export (a .csv, or an older .xlsx) comes back. */
 export function unescapeFormula(value: string): string {
   return value.startsWith("'") && FORMULA_TRIGGERS.test(value.slice(1)) ? value.slice(1) : value;
 }

@@ -57,8 +57,8 @@ export function rejectedRowsTable(rejected: RejectedRow[], uploadName: string): 
 }
 
 /**
- * Write the rejected rows as .xlsx with the roster writer: every cell text, and a value
- * that starts with = + - @ prefixed with an apostrophe so Excel never runs it.
+ * Write the rejected rows as .xlsx with the roster writer: every cell is a text cell, so
+ * a value that starts with = + - @ is shown as written and never run as a formula.
  */
 export async function writeRejectedRowsXlsx(rejected: RejectedRow[], uploadName: string): Promise<{ fileName: string; bytes: Buffer; lines: number }> {
   const table = rejectedRowsTable(rejected, uploadName);

@@ -1,16 +1,16 @@
 import ExcelJS from 'exceljs';
 import type { CodeColor } from '../../db/schema.js';
 import { formatLocalDateTime, formatLocalTime } from '../../shared/time.js';
-import { escapeFormula } from '../people/roster-fields.js';
 import type { DistrictDayView } from './district.js';
 import { FIGURE_LABELS, type DailyReportContent, type KeyFigures, type ReportSection } from './report-model.js';
 import type { ReportVersionView } from './service.js';
 
 /**
  * The daily report in the district's Excel layout. Every sheet is a title row, a header
- * row and data rows; counts and temperatures are numbers, everything else is text in the
- * text format '@', and text that a spreadsheet would run as a formula (a leading = + - @)
- * gets an apostrophe, as the roster and venue exports do.
+ * row and data rows. Counts and temperatures are numbers, and everything else is a text
+ * cell in the text format '@'. An .xlsx keeps a formula in a cell's <f> element, never in
+ * a text cell, so a value starting with = + - @ is written as is, as in the roster and
+ * venue exports.
  */
 
 export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -193,16 +193,16 @@ export async function writeSheets(sheets: SheetLayout[]): Promise<Buffer> {
     const width = Math.max(layout.headers.length, 2);
     sheet.columns = layout.headers.map((header) => ({ width: Math.max(10, header.length * 2 + 4) }));
 
-    sheet.addRow([escapeFormula(layout.title)]).font = { bold: true, size: 14 };
+    sheet.addRow([layout.title]).font = { bold: true, size: 14 };
     sheet.mergeCells(1, 1, 1, width);
     for (const note of layout.notes) {
-      const row = sheet.addRow([escapeFormula(note)]);
+      const row = sheet.addRow([note]);
       sheet.mergeCells(row.number, 1, row.number, width);
     }
-    sheet.addRow(layout.headers.map(escapeFormula)).font = { bold: true };
+    sheet.addRow(layout.headers).font = { bold: true };
     const headerRowNumber = sheet.rowCount;
 
-    for (const values of layout.rows) sheet.addRow(values.map((value) => (typeof value === 'string' ? escapeFormula(value) : value)));
+    for (const values of layout.rows) sheet.addRow(values);
     sheet.eachRow((row) =>
       row.eachCell((cell) => {
         if (typeof cell.value === 'string') cell.numFmt = '@';

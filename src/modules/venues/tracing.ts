@@ -4,7 +4,6 @@ import type { CodeColor, VenueCheckinMethod, VenueKind } from '../../db/schema.j
 import { AppError } from '../../shared/errors.js';
 import { formatLocalDateTime } from '../../shared/time.js';
 import { assertRole, audit, type AuthUser, type UserRole } from '../auth/index.js';
-import { escapeFormula } from '../people/roster-fields.js';
 import { COLOR_LABELS, KIND_LABELS, METHOD_LABELS } from './checkin-display.js';
 import { checkIdNumber, getVenueOrThrow, normalizePhone } from './service.js';
 import * as store from './store.js';
@@ -155,16 +154,16 @@ export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.
 const EXPORT_HEADERS = ['登记时间', '场所', '场所类型', '线路', '车牌号', '运营单位', '姓名', '身份证号', '手机号', '健康码', '登记方式', '工作人员已查验健康码', '异常标记'];
 
 /**
- * Write trace entries as .xlsx. Every cell is a string in the text number format '@',
- * and text that a spreadsheet would run as a formula (a leading = + - @) gets an
- * apostrophe, so a name like "=HYPERLINK(...)" stays text even after the cell is edited.
+ * Write trace entries as .xlsx. Every cell is a string in the text number format '@'.
+ * An .xlsx keeps a formula in a cell's <f> element, never in a text cell, so a name like
+ * "=HYPERLINK(...)" is written as is and stays text.
  */
 export async function writeTraceXlsx(title: string, result: TraceResult): Promise<Buffer> {
   const workbook = new ExcelJS.Workbook();
   const sheet = workbook.addWorksheet('登记记录');
   sheet.columns = EXPORT_HEADERS.map((header, index) => ({ key: String(index), width: index === 7 ? 22 : Math.max(10, header.length * 2 + 2), style: { numFmt: '@' } }));
 
-  const titleRow = sheet.addRow([escapeFormula(title)]);
+  const titleRow = sheet.addRow([title]);
   titleRow.font = { bold: true, size: 14 };
   sheet.mergeCells(1, 1, 1, EXPORT_HEADERS.length);
   sheet.addRow(EXPORT_HEADERS).font = { bold: true };
@@ -185,7 +184,7 @@ export async function writeTraceXlsx(title: string, result: TraceResult): Promis
       entry.codeSeen === null ? '' : entry.codeSeen ? '是' : '否',
       entry.flagged ? '异地异常待核查' : '',
     ];
-    sheet.addRow(values.map(escapeFormula));
+    sheet.addRow(values);
   }
   if (result.truncated) sheet.addRow([`结果超过 ${MAX_TRACE_ROWS} 条，仅导出前 ${MAX_TRACE_ROWS} 条，请缩短时段后分批导出`]);
 
