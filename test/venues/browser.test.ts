@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js';
 import type { AppContext } from '../../src/context.js';
 import type { HttpApp } from '../../src/http.js';
 import * as service from '../../src/modules/venues/service.js';
+import { STAFF_PAGE_MESSAGES } from '../../src/modules/venues/staff-page.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, type ConsoleBrowser } from '../web/harness.js';
 import { buildVenue, makeUser, nextIdNumber, startVenueWorld, type VenueWorld } from './helpers.js';
 
@@ -132,6 +133,65 @@ describe.skipIf(!BROWSER_ENABLED)('check-in page in Chromium at phone size', () 
 
     const row = await ctx.db.selectFrom('venue_checkins').selectAll().where('name', '=', '游客丙').executeTakeFirstOrThrow();
     expect(row).toMatchObject({ method: 'manual', code_seen: 1, seen_color: 'green', code_color: 'unknown' });
+    await page.context().close();
+  });
+
+  it('tells staff to open the link without a key', async () => {
+    const page = await browser.newPage(PHONE);
+    await page.goto(`${url}/v/staff`);
+    await page.getByText('请用管理员发给您的“工作人员手机”设置链接打开本页。').waitFor();
+    await expect(page.locator('#work').isVisible()).resolves.toBe(false);
+    await page.context().close();
+  });
+
+  it('explains a wrong staff phone key in Chinese', async () => {
+    const admin = await makeUser(ctx, 'district_admin');
+    await service.createVenueDevice(ctx, admin, { kind: 'staff_phone', name: '店员手机', operator: '西湖商场' });
+    const [device] = await service.listVenueDevices(ctx, '西湖商场');
+    const page = await browser.newPage(PHONE);
+    await page.goto(`${url}/v/staff#key=${device.id}.${'x'.repeat(43)}`);
+    const error = page.locator('#setupError');
+    await error.getByText('设备密钥无效').waitFor();
+    const text = (await error.textContent()) ?? '';
+    expect(text).toBe(STAFF_PAGE_MESSAGES.rejectedKey);
+    expect(text).toContain('重新发一个“工作人员手机”设置链接');
+    expect(text).not.toMatch(/[A-Za-z]/);
+    await expect(page.locator('#work').isVisible()).resolves.toBe(false);
+    await page.context().close();
+  });
+
+  it.each([
+    ['a truncated key', 'abc'],
+    ['broken percent-encoding', '%E0%A4%A'],
+    ['non-Latin-1 characters', encodeURIComponent('密钥')],
+  ])('explains a set-up link with %s', async (_, hashKey) => {
+    const page = await browser.newPage(PHONE);
+    const failures: string[] = [];
+    page.on('pageerror', (error) => failures.push(error.message));
+    await page.goto(`${url}/v/staff#key=${hashKey}`);
+    const error = page.locator('#setupError');
+    await error.getByText('设置链接不完整或有误').waitFor();
+    expect(await error.textContent()).toBe(STAFF_PAGE_MESSAGES.brokenLink);
+    expect(failures).toEqual([]);
+    await expect(page.evaluate(() => localStorage.getItem('fk_venue_staff_key'))).resolves.toBeNull();
+    await page.context().close();
+  });
+
+  it('explains a retired staff phone on submit', async () => {
+    const admin = await makeUser(ctx, 'district_admin');
+    const { key } = await service.createVenueDevice(ctx, admin, { kind: 'staff_phone', name: '停用手机', operator: '运河公交' });
+    const [device] = await service.listVenueDevices(ctx, '运河公交');
+    const page = await browser.newPage(PHONE);
+    await page.goto(`${url}/v/staff#key=${device.id}.${key}`);
+    await page.locator('#todayName').getByText(service.frameColorOf(ctx).name).waitFor();
+
+    await service.retireVenueDevice(ctx, admin, device.id);
+    await page.getByLabel('姓名').fill('游客丁');
+    await page.getByLabel('手机号（没有身份证号时填写）').fill('10066668888');
+    await page.getByRole('button', { name: '登记', exact: true }).click();
+    await page.locator('#result').getByText('设备密钥无效').waitFor();
+    await expect(page.locator('#result').textContent()).resolves.toBe(STAFF_PAGE_MESSAGES.rejectedKey);
+    await expect(page.getByLabel('姓名').inputValue()).resolves.toBe('游客丁');
     await page.context().close();
   });
 });

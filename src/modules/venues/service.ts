@@ -464,9 +464,14 @@ function deviceCacheOf(ctx: AppContext) {
   return cache;
 }
 
+/** The credential of a card reader or staff phone, `<deviceId>.<key>`: a ULID, a dot and the base64url key. */
+export const VENUE_DEVICE_CREDENTIAL = /^([0-9A-HJKMNP-TV-Z]{26})\.([A-Za-z0-9_-]{20,100})$/;
+
 /** Parse `Bearer <deviceId>.<key>`; undefined when the header has another shape. */
 export function parseVenueDeviceBearer(header: string | undefined): { deviceId: string; key: string } | undefined {
-  const match = /^Bearer ([0-9A-HJKMNP-TV-Z]{26})\.([A-Za-z0-9_-]{20,100})$/.exec(header?.trim() ?? '');
+  const text = header?.trim() ?? '';
+  if (!text.startsWith('Bearer ')) return undefined;
+  const match = VENUE_DEVICE_CREDENTIAL.exec(text.slice('Bearer '.length));
   return match ? { deviceId: match[1], key: match[2] } : undefined;
 }
 

@@ -1,4 +1,5 @@
 import { phoneShell } from './html.js';
+import { VENUE_DEVICE_CREDENTIAL } from './service.js';
 
 /**
  * The staff phone page at /v/staff: a driver or shop assistant registers someone who
@@ -21,18 +22,41 @@ const STAFF_STYLE = `
 .error:empty{display:none}
 `;
 
+const ASK_FOR_LINK = '请联系发给您链接的场所管理员，重新发一个“工作人员手机”设置链接，再用这台手机打开。';
+
+/**
+ * Messages of the staff page when it cannot work. They replace the API's messages, which
+ * address device vendors (Authorization header, Bearer), and each tells staff what to do.
+ */
+export const STAFF_PAGE_MESSAGES = {
+  rejectedKey: `这台手机保存的设备密钥无效，或设备已被停用，暂时不能登记。${ASK_FOR_LINK}`,
+  brokenLink: `设置链接不完整或有误（可能复制时少了字符），没有保存。${ASK_FOR_LINK}`,
+  offline: '连不上服务器，请检查手机网络后刷新本页再试。',
+  serverError: '服务器暂时无法处理，请稍后刷新本页再试。',
+};
+
 const STAFF_SCRIPT = `(function(){
-var K='fk_venue_staff_key',key='';
-try{var m=/key=([^&]+)/.exec(location.hash);if(m){localStorage.setItem(K,decodeURIComponent(m[1]));history.replaceState(null,'',location.pathname);}key=localStorage.getItem(K)||'';}catch(e){}
+var MSG=${JSON.stringify(STAFF_PAGE_MESSAGES)};
+var FORM=new RegExp(${JSON.stringify(VENUE_DEVICE_CREDENTIAL.source)});
+var K='fk_venue_staff_key',key='',brokenLink=false;
+try{var m=/key=([^&]*)/.exec(location.hash);if(m){var k=null;try{k=decodeURIComponent(m[1])}catch(e){}
+if(k!==null&&FORM.test(k))localStorage.setItem(K,k);else brokenLink=true;history.replaceState(null,'',location.pathname);}key=localStorage.getItem(K)||'';}catch(e){}
 var $=function(id){return document.getElementById(id)};
 function show(id,on){$(id).className=on?'':'hidden'}
-function call(path,body){return fetch('/api/venue-devices/'+path,{method:body?'POST':'GET',headers:body?{'authorization':'Bearer '+key,'content-type':'application/json'}:{'authorization':'Bearer '+key},body:body?JSON.stringify(body):undefined}).then(function(r){return r.json().then(function(j){j._status=r.status;return j})})}
+function failed(status,message){return {_status:status,message:message}}
+function call(path,body){var headers={'authorization':'Bearer '+key};if(body)headers['content-type']='application/json';
+return fetch('/api/venue-devices/'+path,{method:body?'POST':'GET',headers:headers,body:body?JSON.stringify(body):undefined}).then(function(r){
+if(r.status===401)return failed(401,MSG.rejectedKey);
+return r.json().then(function(j){j._status=r.status;return j},function(){return failed(r.status>=400?r.status:500,MSG.serverError)})},function(){return failed(0,MSG.offline)})}
+function setupError(message){show('setup',true);show('work',false);$('setupError').textContent=message}
 function result(j){var el=$('result');el.style.display='block';
-if(j._status>=400){el.style.background='#a8071a';el.innerHTML='';el.appendChild(document.createTextNode(j.message||'登记失败'));return;}
+if(j._status>=400||j._status===0){el.style.background='#a8071a';el.innerHTML='';el.appendChild(document.createTextNode(j.message||'登记失败'));return;}
 el.style.background=j.color;el.innerHTML='';el.appendChild(document.createTextNode(j.symbol+' '+j.label));var s=document.createElement('small');s.textContent=j.maskedName+' · '+j.venue+(j.duplicate?' · 几分钟内已登记过':'');el.appendChild(s);}
+if(brokenLink){setupError(MSG.brokenLink);return;}
 if(!key){show('setup',true);show('work',false);return;}
+if(!FORM.test(key)){setupError(MSG.brokenLink);return;}
 show('setup',false);
-call('me').then(function(j){if(j._status>=400){show('setup',true);show('work',false);$('setupError').textContent=j.message||'设备无效';return;}
+call('me').then(function(j){if(j._status>=400||j._status===0){setupError(j.message||MSG.serverError);return;}
 $('device').textContent=j.device.name+' · '+j.device.operator;
 $('swatch').style.background=j.today.css;$('todayName').textContent=j.today.name;
 var sel=$('venue');j.venues.forEach(function(v){var o=document.createElement('option');o.value=v.id;o.textContent=v.label;sel.appendChild(o)});
@@ -40,9 +64,9 @@ if(j.venues.length<2)$('venueRow').className='hidden';show('work',true);});
 var tabs=document.querySelectorAll('.tabs button');for(var i=0;i<tabs.length;i++)tabs[i].addEventListener('click',function(){for(var k=0;k<tabs.length;k++)tabs[k].className='';this.className='on';show('manual',this.getAttribute('data-tab')==='manual');show('card',this.getAttribute('data-tab')==='card');$('result').style.display='none';});
 $('seen').addEventListener('change',function(){show('seenColorRow',this.checked)});
 $('manual').addEventListener('submit',function(e){e.preventDefault();var f=this.elements;
-call('manual-checkins',{venueId:$('venue').value||undefined,name:f.name.value,idNumber:f.idNumber.value||undefined,phone:f.phone.value||undefined,codeSeen:f.seen.checked,seenColor:f.seen.checked&&f.seenColor.value?f.seenColor.value:undefined}).then(function(j){result(j);if(j._status<400)$('manual').reset();show('seenColorRow',false);});});
+call('manual-checkins',{venueId:$('venue').value||undefined,name:f.name.value,idNumber:f.idNumber.value||undefined,phone:f.phone.value||undefined,codeSeen:f.seen.checked,seenColor:f.seen.checked&&f.seenColor.value?f.seenColor.value:undefined}).then(function(j){result(j);if(j._status>0&&j._status<400){$('manual').reset();show('seenColorRow',false);}});});
 $('card').addEventListener('submit',function(e){e.preventDefault();var f=this.elements;
-call('card-checkins',{venueId:$('venue').value||undefined,cardNumber:f.cardNumber.value,typed:true}).then(function(j){result(j);if(j._status<400)$('card').reset();});});
+call('card-checkins',{venueId:$('venue').value||undefined,cardNumber:f.cardNumber.value,typed:true}).then(function(j){result(j);if(j._status>0&&j._status<400)$('card').reset();});});
 })();`;
 
 export function staffPage(nonce: string): string {
