@@ -1,4 +1,4 @@
-import Fastify, { type FastifyReply } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { AppContext } from './context.js';
@@ -13,6 +13,7 @@ import { venueRoutes } from './modules/venues/routes.js';
 import { venuePageRoutes } from './modules/venues/page-routes.js';
 import { registerWebApp } from './web-app.js';
 import { describeSchemaIssues, type SchemaIssue } from './shared/validation-messages.js';
+import { schoolDay } from './shared/time.js';
 import type { SchemaNode } from './shared/schema-labels.js';
 import { notifyRoutes } from './modules/notify/routes.js';
 import { faceRoutes } from './modules/face/routes.js';
@@ -49,6 +50,17 @@ function requestPartSchema(schema: Record<string, unknown> | undefined, part: st
   if (!schema || !part) return undefined;
   const found = schema[part] ?? (part === 'querystring' ? schema.query : undefined);
   return typeof found === 'object' && found !== null ? (found as SchemaNode) : undefined;
+}
+
+/**
+ * Return the request part that a validation error names, as the client sent it. Headers
+ * are left out, so a message never repeats a credential.
+ */
+function requestPartData(request: FastifyRequest, part: string | undefined): unknown {
+  if (part === 'body') return request.body;
+  if (part === 'querystring') return request.query;
+  if (part === 'params') return request.params;
+  return undefined;
 }
 
 /** Route modules in dependency order; each file only registers routes. */
@@ -97,8 +109,10 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
 
     const fastifyError = error as { validation?: SchemaIssue[]; validationContext?: string; statusCode?: number; message: string; code?: string };
     if (fastifyError.validation) {
-      const partSchema = requestPartSchema(request.routeOptions.schema as Record<string, unknown> | undefined, fastifyError.validationContext);
-      const problem = new AppError('VALIDATION', { detail: describeSchemaIssues(fastifyError.validation, fastifyError.validationContext, partSchema) });
+      const part = fastifyError.validationContext;
+      const partSchema = requestPartSchema(request.routeOptions.schema as Record<string, unknown> | undefined, part);
+      const issueContext = { data: requestPartData(request, part), today: schoolDay(ctx.now()) };
+      const problem = new AppError('VALIDATION', { detail: describeSchemaIssues(fastifyError.validation, part, partSchema, issueContext) });
       return reply.status(400).send({ error: problem.code, message: problem.userMessage });
     }
     if (fastifyError.statusCode && fastifyError.statusCode < 500) {

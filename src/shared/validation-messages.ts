@@ -6,6 +6,7 @@
  */
 
 import { fieldLabel, propertyLabel, type SchemaNode } from './schema-labels.js';
+import { explainFormatProblem } from './text-formats.js';
 
 /** One schema error as the TypeBox validator compiler reports it (Ajv's shape). */
 export interface SchemaIssue {
@@ -68,11 +69,57 @@ function namesOf(issue: SchemaIssue, listKey: string, singleKey: string): string
 
 const COMPARISONS: Record<string, string> = { minimum: '不能小于', maximum: '不能大于', exclusiveMinimum: '应大于', exclusiveMaximum: '应小于' };
 
+/** Maximum length, in characters, of a value that a message quotes whole. */
+const MAX_QUOTED_LENGTH = 40;
+
+/** Request data that the messages read besides the issues. */
+export interface SchemaIssueContext {
+  /** The request part as sent (body, query or path parameters), to quote a rejected value. */
+  data?: unknown;
+  /** Today, 'YYYY-MM-DD' in Asia/Shanghai, the example of a day's format. */
+  today?: string;
+}
+
+/** Find the value at a path of property names and array indexes, or undefined. */
+function valueAt(data: unknown, segments: string[]): unknown {
+  let value = data;
+  for (const segment of segments) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[segment];
+  }
+  return value;
+}
+
+/** Quote a value for a message: “2026/12/07”, shortened with … past MAX_QUOTED_LENGTH characters. */
+function quoteValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const characters = [...text];
+  const shortened = characters.length > MAX_QUOTED_LENGTH ? `${characters.slice(0, MAX_QUOTED_LENGTH).join('')}…` : text;
+  return `“${shortened}”`;
+}
+
+/**
+ * Describe a value that failed a `pattern` or `format` check: the value, then the form
+ * expected, such as "“2026/12/07”格式不正确，应为 YYYY-MM-DD，例如 2026-12-07". A format
+ * without an explanation in text-formats.ts is named, and a pattern shown as the regular
+ * expression.
+ */
+function describeFormatIssue(issue: SchemaIssue, value: unknown, today: string | undefined): string {
+  const quoted = value === undefined ? '' : quoteValue(value);
+  const pattern = issue.params?.pattern;
+  const format = issue.params?.format;
+  if (issue.keyword === 'format' && typeof format === 'string') {
+    return explainFormatProblem(format, value, quoted, today) ?? `${quoted}格式不正确，应为 ${format} 格式`;
+  }
+  if (issue.keyword === 'pattern' && typeof pattern === 'string') return `${quoted}格式不正确，应符合正则表达式 ${pattern}`;
+  return `${quoted}格式不正确`;
+}
+
 /**
  * Describe the issues of one field, merging the branches of a union into one sentence and
  * the missing or unsupported properties of an object into one list each.
  */
-function describeField(segments: string[], issues: SchemaIssue[], part: string, schema: SchemaNode | undefined): string[] {
+function describeField(segments: string[], issues: SchemaIssue[], part: string, schema: SchemaNode | undefined, context: SchemaIssueContext): string[] {
   const subject = segments.length > 0 ? nameField(schema, segments) : part;
   // Missing and unsupported properties are named relative to their object, which leads the sentence.
   const withinObject = (predicate: string) => (segments.length > 0 ? sentence(subject, `中${predicate}`) : predicate);
@@ -84,10 +131,13 @@ function describeField(segments: string[], issues: SchemaIssue[], part: string, 
   const allowed = issues.filter((i) => i.keyword === 'const' || i.keyword === 'enum').flatMap((i) => (i.keyword === 'enum' ? ((i.params?.allowedValues as unknown[]) ?? []) : [i.params?.allowedValue]));
   const missing = new Set(issues.filter((i) => i.keyword === 'required').flatMap((i) => namesOf(i, 'requiredProperties', 'missingProperty')));
   const extra = new Set(issues.filter((i) => i.keyword === 'additionalProperties').flatMap((i) => namesOf(i, 'additionalProperties', 'additionalProperty')));
+  // A pattern or format applies to strings only, so a string was sent and the type
+  // issues of a union's other branches (such as null) would only confuse.
+  const hasFormatIssue = issues.some((i) => i.keyword === 'pattern' || i.keyword === 'format');
   const lines = new Set<string>();
 
   if (allowed.length > 0) lines.add(sentence(subject, `应为 ${[...new Set(allowed.map((v) => JSON.stringify(v)))].join('、')} 之一`));
-  else if (types.length > 0) lines.add(sentence(subject, `应为${[...new Set(types)].join('或')}`));
+  else if (types.length > 0 && !hasFormatIssue) lines.add(sentence(subject, `应为${[...new Set(types)].join('或')}`));
   if (missing.size > 0) lines.add(withinObject(`缺少必填字段 ${[...missing].map(nameMember).join('、')}`));
   if (extra.size > 0) lines.add(withinObject(`不支持字段 ${[...extra].join('、')}，请删除`));
 
@@ -122,7 +172,7 @@ function describeField(segments: string[], issues: SchemaIssue[], part: string, 
         break;
       case 'pattern':
       case 'format':
-        lines.add(sentence(subject, '格式不正确'));
+        lines.add(sentence(subject, describeFormatIssue(issue, valueAt(context.data, segments), context.today)));
         break;
       default:
         lines.add(sentence(subject, `无效（${issue.message ?? issue.keyword}）`));
@@ -136,8 +186,9 @@ function describeField(segments: string[], issues: SchemaIssue[], part: string, 
  * Chinese sentence that names each failing field once, for example
  * "请求体有误：缺少必填字段 事件编号（eventId）；体温（temperature）应为数字或空值（null）".
  * `schema` is the route's schema of that part; its property titles name the fields.
+ * `issueContext` supplies the values sent, which format messages quote.
  */
-export function describeSchemaIssues(issues: SchemaIssue[], context: string | undefined, schema?: SchemaNode): string {
+export function describeSchemaIssues(issues: SchemaIssue[], context: string | undefined, schema?: SchemaNode, issueContext: SchemaIssueContext = {}): string {
   const part = PART_NAMES[context ?? ''] ?? '请求';
   const byField = new Map<string, { segments: string[]; issues: SchemaIssue[] }>();
   // A property the schema forbids is reported twice: once as a false schema on the property
@@ -151,6 +202,6 @@ export function describeSchemaIssues(issues: SchemaIssue[], context: string | un
     entry.issues.push(issue);
     byField.set(key, entry);
   }
-  const lines = new Set([...byField.values()].flatMap((entry) => describeField(entry.segments, entry.issues, part, schema)));
+  const lines = new Set([...byField.values()].flatMap((entry) => describeField(entry.segments, entry.issues, part, schema, issueContext)));
   return `${part}有误：${[...lines].join('；')}`;
 }

@@ -25,11 +25,15 @@ describe('schema error messages', () => {
                 count: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 })),
                 kind: Type.Optional(Type.Union([Type.Literal('face'), Type.Literal('card')], { title: '识别方式' })),
                 items: Type.Optional(Type.Array(Type.Object({ name: Type.String({ title: '名称' }), note: Type.Optional(Type.String()) }), { maxItems: 2, title: '物品' })),
+                day: Type.Optional(Type.String({ format: 'date', title: '日期' })),
+                returnOn: Type.Optional(Type.Union([Type.String({ format: 'date', title: '预计返校日期' }), Type.Null()])),
+                code: Type.Optional(Type.String({ pattern: '^[A-Z]{2}\\d{2}$', title: '学校代码' })),
               }),
             },
           },
           async () => ({ ok: true }),
         );
+        api.get('/validation-probe', { schema: { querystring: Type.Object({ day: Type.Optional(Type.String({ format: 'date', title: '日期' })) }) } }, async () => ({ ok: true }));
       },
     ]);
   });
@@ -47,6 +51,13 @@ describe('schema error messages', () => {
     ['a nested missing field', { eventId: 'e', items: [{}] }, '输入不正确：请求体有误：物品第 1 项（items[0]）中缺少必填字段 名称（name）'],
     ['a nested unlabelled field', { eventId: 'e', items: [{ name: 'a' }, { name: 'b', note: 5 }] }, '输入不正确：请求体有误：字段 items[1].note 应为文本'],
     ['several bad fields', { kind: 'iris', temperature: 'hot' }, '输入不正确：请求体有误：缺少必填字段 事件编号（eventId）；体温（temperature）应为数字或空值（null）；识别方式（kind）应为 "face"、"card" 之一'],
+    // The test clock is 2026-12-07, the example day.
+    ['a day in the wrong form', { eventId: 'e', day: '2026/12/07' }, '输入不正确：请求体有误：日期（day）“2026/12/07”格式不正确，应为 YYYY-MM-DD，例如 2026-12-07'],
+    ['a nullable day in the wrong form', { eventId: 'e', returnOn: '12-07' }, '输入不正确：请求体有误：预计返校日期（returnOn）“12-07”格式不正确，应为 YYYY-MM-DD，例如 2026-12-07'],
+    ['a day that does not exist', { eventId: 'e', day: '2026-02-30' }, '输入不正确：请求体有误：日期（day）“2026-02-30”不是存在的日期，请检查月份和日期，应为 YYYY-MM-DD，例如 2026-12-07'],
+    ['an empty day', { eventId: 'e', day: '' }, '输入不正确：请求体有误：日期（day）“”格式不正确，应为 YYYY-MM-DD，例如 2026-12-07'],
+    ['a long value', { eventId: 'e', day: '九'.repeat(50) }, `输入不正确：请求体有误：日期（day）“${'九'.repeat(40)}…”格式不正确，应为 YYYY-MM-DD，例如 2026-12-07`],
+    ['a pattern without a description', { eventId: 'e', code: 'x1' }, '输入不正确：请求体有误：学校代码（code）“x1”格式不正确，应符合正则表达式 ^[A-Z]{2}\\d{2}$'],
   ];
 
   it.each(cases)('explains %s in Chinese', async (_case, payload, expected) => {
@@ -54,6 +65,30 @@ describe('schema error messages', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().error).toBe('VALIDATION');
     expect(response.json().message).toBe(expected);
+  });
+
+  it('quotes a bad day in a query', async () => {
+    const response = await app.inject({ method: 'GET', url: '/api/validation-probe?day=7.12.2026' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toBe('输入不正确：查询参数有误：日期（day）“7.12.2026”格式不正确，应为 YYYY-MM-DD，例如 2026-12-07');
+  });
+
+  it('takes the example day from the caller', () => {
+    const schema = Type.Object({ day: Type.String({ format: 'date', title: '日期' }) });
+    const issues = [{ keyword: 'format', instancePath: '/day', params: { format: 'date' } }];
+    expect(describeSchemaIssues(issues, 'querystring', schema, { data: { day: 'today' }, today: '2027-03-01' })).toBe(
+      '查询参数有误：日期（day）“today”格式不正确，应为 YYYY-MM-DD，例如 2027-03-01',
+    );
+  });
+
+  it('describes a format without the value sent', () => {
+    const issues = [{ keyword: 'format', instancePath: '/at', params: { format: 'date' } }];
+    expect(describeSchemaIssues(issues, 'body')).toBe('请求体有误：字段 at 格式不正确，应为 YYYY-MM-DD，例如 2026-12-07');
+  });
+
+  it('names a format without an explanation', () => {
+    const issues = [{ keyword: 'format', instancePath: '/mail', params: { format: 'email' } }];
+    expect(describeSchemaIssues(issues, 'body', undefined, { data: { mail: 'wang' } })).toBe('请求体有误：字段 mail “wang”格式不正确，应为 email 格式');
   });
 
   it('names a forbidden field once', () => {

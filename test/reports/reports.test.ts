@@ -247,7 +247,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
   it('rejects bad days with Chinese messages', async () => {
     const malformed = await call('POST', `/api/schools/${schoolA.code}/reports/2026-13-01/build`, adminA);
     expect(malformed.status).toBe(400);
-    expect(malformed.body.message).toContain('日期“2026-13-01”无效');
+    expect(malformed.body.message).toContain('日报日期（day）“2026-13-01”不是存在的日期，请检查月份和日期，应为 YYYY-MM-DD');
     const future = await call('POST', `/api/schools/${schoolA.code}/reports/2026-12-08/build`, adminA);
     expect(future.status).toBe(400);
     expect(future.body.message).toContain('晚于今天');

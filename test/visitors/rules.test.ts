@@ -36,6 +36,11 @@ describe('visit window and temperature', () => {
     expect(checkVisitWindow(input, TODAY).ok).toBe(valid);
   });
 
+  it('quotes an invalid visit day', () => {
+    const checked = checkVisitWindow({ day: '2026/12/08', from: '09:00', to: '10:00' }, TODAY);
+    expect(checked.ok ? [] : checked.problems).toEqual(['到访日期：“2026/12/08”不是有效日期，请写 YYYY-MM-DD，例如 2026-12-07']);
+  });
+
   it.each([
     [36.55, 36.6],
     ['37.3', 37.3],

@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../../context.js';
 import type { Database } from '../../db/schema.js';
 import { newId } from '../../shared/ids.js';
-import { instantOf } from '../../shared/time.js';
+import { instantOf, schoolDay } from '../../shared/time.js';
+import { isCalendarDay } from '../calendar/calendar-rules.js';
 import { AppError } from '../../shared/errors.js';
 import type { AuthUser } from './scope.js';
 import { assertRole } from './scope.js';
@@ -90,9 +91,10 @@ function parseDetail(json: string): Record<string, unknown> {
   }
 }
 
-function dayStart(day: string, field: string): number {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
-    throw new AppError('VALIDATION', { detail: `${field}“${day}”不是有效日期，请使用 YYYY-MM-DD 格式` });
+/** Return the first instant of a typed day. `today` is the example in the message for an invalid day. */
+function dayStart(day: string, field: string, today: string): number {
+  if (!isCalendarDay(day)) {
+    throw new AppError('VALIDATION', { detail: `${field}“${day}”不是有效日期，请写 YYYY-MM-DD，例如 ${today}` });
   }
   return instantOf(day);
 }
@@ -106,8 +108,9 @@ export async function searchAuditLog(ctx: AppContext, actor: AuthUser, search: A
 
   const limit = Math.min(Math.max(search.limit ?? 50, 1), 500);
   const offset = Math.max(search.offset ?? 0, 0);
-  const from = search.from ? dayStart(search.from, '开始日期') : undefined;
-  const to = search.to ? dayStart(search.to, '结束日期') + 24 * 60 * 60 * 1000 : undefined;
+  const today = schoolDay(ctx.now());
+  const from = search.from ? dayStart(search.from, '开始日期', today) : undefined;
+  const to = search.to ? dayStart(search.to, '结束日期', today) + 24 * 60 * 60 * 1000 : undefined;
   if (from !== undefined && to !== undefined && from >= to) {
     throw new AppError('VALIDATION', { detail: `开始日期 ${search.from} 晚于结束日期 ${search.to}` });
   }

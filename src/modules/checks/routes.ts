@@ -14,7 +14,7 @@ import { DIAGNOSES } from './notifiable-diseases.js';
 import { addDays } from '../calendar/calendar-rules.js';
 import { getCheckSettings, getClassCheck, getClassCheckHistory, saveClassCheck, setCheckSettings, toHistoryItem, type Actor } from './service.js';
 
-const Day = (title: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title, description: "School day 'YYYY-MM-DD' in Asia/Shanghai" });
+const Day = (title: string) => Type.String({ format: 'date', title, description: "School day 'YYYY-MM-DD' in Asia/Shanghai" });
 const Session = Type.Union([Type.Literal('morning'), Type.Literal('noon')], { title: '检查时段' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const SchoolCode = () => Type.String({ title: '学校代码' });

@@ -269,7 +269,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         summary: 'Search gate events',
         params: SchoolParams,
         querystring: Type.Object({
-          day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title: '日期' })),
+          day: Type.Optional(Type.String({ format: 'date', title: '日期' })),
           classId: Type.Optional(Type.String({ title: '班级 ID' })),
           personId: Type.Optional(Type.String({ title: '人员 ID' })),
           decision: Type.Optional(Type.Union([Type.Literal('pass'), Type.Literal('deny')], { title: '通行结果' })),
@@ -307,7 +307,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         summary: 'Arrived and not-arrived pupils per class on a day',
         params: SchoolParams,
         querystring: Type.Object({
-          day: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title: '日期' })),
+          day: Type.Optional(Type.String({ format: 'date', title: '日期' })),
           classId: Type.Optional(Type.String({ title: '班级 ID' })),
         }),
       },

@@ -16,7 +16,7 @@ function isDistrictRole(user: AuthUser): boolean {
   return DISTRICT_ROLES.includes(user.role);
 }
 
-const Day = (title: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title, description: 'School day, YYYY-MM-DD in Asia/Shanghai' });
+const Day = (title: string) => Type.String({ format: 'date', title, description: 'School day, YYYY-MM-DD in Asia/Shanghai' });
 const SchoolCode = () => Type.String({ title: '学校代码' });
 const DistrictId = (description = 'District id; the first district by default') => Type.Optional(Type.String({ title: '区县 ID', description }));
 const SchoolParams = Type.Object({ code: SchoolCode() });

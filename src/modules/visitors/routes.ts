@@ -15,7 +15,7 @@ const ShownCode = Type.Optional(
 );
 const Text = (title: string, description: string, maxLength = 200) => Type.Optional(Type.Union([Type.String({ maxLength, title, description }), Type.Null()]));
 const Temperature = Type.Union([Type.Number(), Type.String()], { title: '体温', description: 'Body temperature in °C, 34 to 43' });
-const VisitDay = (title: string) => Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', title });
+const VisitDay = (title: string) => Type.String({ format: 'date', title });
 
 /** Every school staff role may host a visitor. */
 const HOST_ROLES: UserRole[] = ['district_admin', 'school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard'];

@@ -100,7 +100,7 @@ export function checkVisitWindow(input: VisitWindowInput, today: string): Checke
   const day = trimmed(input.day);
   const from = trimmed(input.from);
   const to = trimmed(input.to);
-  if (!isCalendarDay(day)) problems.push(`到访日期：“${day}”不是有效日期，请使用 YYYY-MM-DD 格式`);
+  if (!isCalendarDay(day)) problems.push(`到访日期：“${day}”不是有效日期，请写 YYYY-MM-DD，例如 ${today}`);
   else if (day < today) problems.push(`到访日期：${day} 已经过去，请选择今天或以后的日期`);
   const fromMinute = parseClock(from);
   const toMinute = parseClock(to);
