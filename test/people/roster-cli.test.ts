@@ -80,6 +80,22 @@ describe.each(DIALECTS)('%s: roster commands', (dialect) => {
     expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 4, rejected: 0 });
   });
 
+  it('lists the classes of a school', async () => {
+    const result = await fangkong(['classes', '--school', schoolCode]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe('命令行小学共 2 个班\n班级\t班主任\t学生人数\n三(1)班\t-\t2\n三(2)班\t-\t2\n');
+
+    const json = await fangkong(['classes', '--school', schoolCode, '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({
+      school: schoolCode,
+      items: [
+        { name: '三(1)班', grade: 3, number: 1, headTeacher: null, pupils: 2 },
+        { name: '三(2)班', grade: 3, number: 2, headTeacher: null, pupils: 2 },
+      ],
+    });
+    expect((await fangkong(['classes', '--school', 'NOPE'])).stderr).toContain('未找到学校代码 NOPE');
+  });
+
   it('exits 1 with the reason for an unreadable file', async () => {
     const garbage = join(t.dataDir, 'garbage.xlsx');
     writeFileSync(garbage, Buffer.from('%PDF-1.4\n\u0000\u0001binary'));

@@ -341,6 +341,34 @@ describe.each(DIALECTS)('%s: roster classes', (dialect) => {
     expect(result.rejected[0].problems[0].reason).toContain('（本校五年级现有五(1)班、五(2)班、五(4)班）');
   });
 
+  it('lists every class of a large grade', async () => {
+    const school = await buildSchool(t.ctx);
+    // Fourteen classes with gaps, more than a list cut at twelve would show.
+    const numbers = Array.from({ length: 14 }, (_, i) => 2 * i + 1);
+    const rows = numbers.map((number, i) => studentRow(pupil(4800 + i), '', `四(${number})班`, `L${i}`));
+    await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }), NEW_CLASSES);
+
+    const file = await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(pupil(4820), '', '四(2)班', 'L20')] });
+    const result = await importRoster(t.ctx, school.code, file);
+    const reason = result.rejected[0].problems[0].reason;
+    expect(reason).toBe(`班级“四(2)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校四年级现有${numbers.map((n) => `四(${n})班`).join('、')}）`);
+    expect(reason).not.toContain('等');
+  });
+
+  it('points to the class list for a huge grade', async () => {
+    const school = await buildSchool(t.ctx);
+    // Class numbers go up to 99. Pairs with a gap after each, such as 六(1)班、六(2)班, never form a range, so 66 classes are 66 entries.
+    const numbers = Array.from({ length: 99 }, (_, i) => i + 1).filter((number) => number % 3 !== 0);
+    const rows = numbers.map((number, i) => studentRow(pupil(4900 + i), '', `六(${number})班`, `M${i}`));
+    await importRoster(t.ctx, school.code, await buildXlsx({ headers: STUDENT_HEADERS, rows }), NEW_CLASSES);
+
+    const file = await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(pupil(4990), '', '六(3)班', 'M99')] });
+    const result = await importRoster(t.ctx, school.code, file);
+    expect(result.rejected[0].problems[0].reason).toBe(
+      `班级“六(3)班”不存在，请检查拼写，或在导入时勾选“自动新建班级”（本校六年级共有 66 个班，全部班级可在控制台“晨午检”页的班级下拉框中查看，或运行 npx fangkong classes --school ${school.code} 列出）`,
+    );
+  });
+
   it('keeps known pupil out of missing class', async () => {
     const school = await schoolWithGradeTwo();
     const known = pupil(4000);

@@ -11,7 +11,7 @@ import {
   staffRoleOf,
   unescapeFormula,
 } from '../../src/modules/people/roster-fields.js';
-import { className } from '../../src/modules/people/class-name.js';
+import { className, describeClassNumbers, describeSchoolClasses } from '../../src/modules/people/class-name.js';
 import { columnLetter } from '../../src/modules/people/roster-read.js';
 import { encodeGb18030 } from './roster-fixtures.js';
 
@@ -230,5 +230,38 @@ describe('roster CSV', () => {
   it('rejects binary bytes', () => {
     expect(decodeText(Buffer.from([0x00, 0x01, 0x02, 0x41]))).toEqual({ ok: false });
     expect(decodeText(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toEqual({ ok: false });
+  });
+});
+
+describe('class lists in messages', () => {
+  const odd = (count: number) => Array.from({ length: count }, (_, i) => 2 * i + 1);
+
+  it.each([
+    ['one class', [3], '二(3)班'],
+    ['two in a row', [1, 2], '二(1)班、二(2)班'],
+    ['a run', [1, 2, 3], '二(1)班至二(3)班'],
+    ['runs around a gap', [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15], '二(1)班至二(7)班、二(9)班至二(15)班'],
+    ['a run and two alone', [1, 2, 3, 5, 7], '二(1)班至二(3)班、二(5)班、二(7)班'],
+  ])('describes %s', (_case, numbers, expected) => {
+    expect(describeClassNumbers(2, numbers)).toBe(expected);
+  });
+
+  it('lists 60 scattered classes in full', () => {
+    const text = describeClassNumbers(2, odd(60));
+    expect(text?.split('、')).toHaveLength(60);
+    expect(text?.endsWith('二(119)班')).toBe(true);
+    expect(text).not.toContain('等');
+  });
+
+  it('leaves more than 60 to the caller', () => {
+    expect(describeClassNumbers(2, odd(61))).toBeUndefined();
+  });
+
+  it('describes a whole school by grade', () => {
+    const classes = [1, 2, 3].map((number) => ({ grade: 1, number })).concat([3, 5].map((number) => ({ grade: 2, number })));
+    expect(describeSchoolClasses(classes, 'S1')).toBe('一(1)班至一(3)班、二(3)班、二(5)班');
+    expect(describeSchoolClasses([], 'S1')).toBe('本校还没有任何班级');
+    const scattered = odd(61).map((number) => ({ grade: 4, number }));
+    expect(describeSchoolClasses(scattered, 'S1')).toBe('共 61 个班，全部班级可在控制台“晨午检”页的班级下拉框中查看，或运行 npx fangkong classes --school S1 列出');
   });
 });

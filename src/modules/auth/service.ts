@@ -148,7 +148,7 @@ async function resolvePlacement(ctx: AppContext, input: NewUser, role: UserRole,
 
   const name = classNameOf(parsed.grade, parsed.number);
   const written = input.className.trim() === name ? `“${name}”` : `“${input.className.trim()}”（即${name}）`;
-  const listed = classes.length === 0 ? '本校还没有任何班级' : `本校现有：${describeSchoolClasses(classes)}`;
+  const listed = classes.length === 0 ? '本校还没有任何班级' : `本校现有：${describeSchoolClasses(classes, school.code)}`;
   throw new AppError('VALIDATION', { detail: `${school.name}没有班级${written}，请检查班级名称，或${createClassHint}（${listed}）` });
 }
 

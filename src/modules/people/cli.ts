@@ -9,7 +9,7 @@ import { exportRoster, importRoster, type RosterImportResult } from './roster-se
 
 /** Hint in the reason of a row naming a missing class, for command-line users: how to allow new classes. */
 const CREATE_CLASSES_HINT_CLI = '加上 --create-classes 重新导入';
-import { getSchoolByCodeOrThrow } from './service.js';
+import { getSchoolByCodeOrThrow, listClassSummaries } from './service.js';
 
 const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
 
@@ -47,7 +47,7 @@ export function formatImportReport(result: RosterImportResult): string {
   return lines.join('\n') + '\n';
 }
 
-/** `import-roster` and `export-roster`. */
+/** `import-roster`, `export-roster` and `classes`. */
 export const peopleCommands: Command[] = [
   {
     name: ['import-roster'],
@@ -101,6 +101,25 @@ export const peopleCommands: Command[] = [
 
       if (wantsJson(args)) printJson({ file, kind, rows: exported.rows, bytes: exported.bytes.length });
       else process.stdout.write(`已导出${KIND_NAMES[kind]}名单 ${exported.rows} 人到 ${file}（含完整身份证号，请妥善保管）\n`);
+    },
+  },
+  {
+    name: ['classes'],
+    usage: 'classes --school C [--json]',
+    summary: '列出学校的全部班级，含班主任和在校学生人数',
+    run: async (args, runtime) => {
+      const ctx = runtime!.ctx;
+      const school = await getSchoolByCodeOrThrow(ctx, requireOption(args, 'school'));
+      const classes = await listClassSummaries(ctx, school.id);
+      if (wantsJson(args)) {
+        printJson({ school: school.code, items: classes.map(({ name, grade, number, headTeacher, pupils }) => ({ name, grade, number, headTeacher: headTeacher?.name ?? null, pupils })) });
+        return;
+      }
+
+      const lines = [classes.length === 0 ? `${school.name}还没有任何班级` : `${school.name}共 ${classes.length} 个班`];
+      if (classes.length > 0) lines.push('班级\t班主任\t学生人数');
+      for (const klass of classes) lines.push([klass.name, klass.headTeacher?.name ?? '-', String(klass.pupils)].join('\t'));
+      process.stdout.write(lines.join('\n') + '\n');
     },
   },
 ];

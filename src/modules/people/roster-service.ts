@@ -4,7 +4,7 @@ import type { Database, StaffRole } from '../../db/schema.js';
 import { maskIdNumber, maskPhone } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import { schoolDay } from '../../shared/time.js';
-import { className, describeClassNumbers } from './class-name.js';
+import { MAX_CLASS_ENTRIES_LISTED, classListHint, className, describeClassNumbers } from './class-name.js';
 import { gradeLabel, normalizeClassText, type ClassRef } from './roster-class.js';
 import { EXPORT_FIELDS, STAFF_ROLE_LABELS, exportHeader, type RosterField, type RosterKind } from './roster-fields.js';
 import { ROSTER_CONTENT_TYPES, writeRosterCsv, writeRosterXlsx, type RosterFileFormat, type RosterTable } from './roster-export.js';
@@ -82,8 +82,6 @@ const MAX_LOOKUP_FAILURES = 5;
 const LOOKUP_CONCURRENCY = 4;
 /** Row numbers listed in one warning; longer lists end with 等. */
 const MAX_ROWS_IN_WARNING = 20;
-/** Class names listed in one warning or reason; longer lists end with 等. */
-const MAX_CLASSES_IN_WARNING = 12;
 
 const CONSENT_NOTE = '花名册导入';
 
@@ -110,6 +108,8 @@ interface ApplyOutcome {
 
 /** Settings of applyStudents and applyStaff besides the rows. */
 interface ApplyOptions {
+  /** Code of the school importing, named by the hint on where to see every class. */
+  schoolCode: string;
   createClasses: boolean;
   createClassesHint: string;
   /** Header of the class and 班主任班级 columns as the file writes them. */
@@ -132,6 +132,7 @@ export async function importRoster(
   const workbook = await readRosterFile(bytes, { maxFileMb: ctx.config.roster.maxFileMb });
   const parsed = parseRosterSheets(workbook.sheets, { today: schoolDay(ctx.now()) });
   const applyOptions: ApplyOptions = {
+    schoolCode: school.code,
     createClasses: options.createClasses ?? false,
     createClassesHint: options.createClassesHint ?? CREATE_CLASSES_HINT_CONSOLE,
     columnHeaders: parsed.columnHeaders,
@@ -169,7 +170,7 @@ export async function importRoster(
 function missingClassesWarning(outcome: ApplyOutcome, hint: string): string {
   const rows = outcome.missingClassRows.length;
   const names = [...outcome.missingClasses];
-  const listed = names.slice(0, MAX_CLASSES_IN_WARNING).join('、') + (names.length > MAX_CLASSES_IN_WARNING ? ' 等' : '');
+  const listed = names.slice(0, MAX_CLASS_ENTRIES_LISTED).join('、') + (names.length > MAX_CLASS_ENTRIES_LISTED ? ` 等 ${names.length} 个班，见各行的原因` : '');
   return `${rows} 行因班级不存在未导入（${listed}）；请核对班级名称，如确需新建这些班级，请${hint}`;
 }
 
@@ -402,7 +403,7 @@ function resolveClass(
 
   const name = className(ref.grade, ref.number);
   outcome.missingClasses.add(name);
-  problems.push({ column, value: written, reason: missingClassReason(classes, ref, written, options.createClassesHint) });
+  problems.push({ column, value: written, reason: missingClassReason(classes, ref, written, options) });
   return undefined;
 }
 
@@ -410,15 +411,18 @@ function resolveClass(
  * Say that the class does not exist and what to do, with the classes the grade has, so
  * that a typo (二(13)班 for 二(3)班) is easy to spot.
  */
-function missingClassReason(classes: ClassBook, ref: ClassRef, written: string, hint: string): string {
+function missingClassReason(classes: ClassBook, ref: ClassRef, written: string, options: ApplyOptions): string {
   const name = className(ref.grade, ref.number);
   const quotedName = normalizeClassText(written) === name || written === '' ? `“${name}”` : `“${written}”（即${name}）`;
   const numbers = classes.numbersOfGrade(ref.grade);
   let existing: string;
   if (classes.all().length === 0) existing = '本校还没有任何班级';
   else if (numbers.length === 0) existing = `本校还没有${gradeLabel(ref.grade)}的班级`;
-  else existing = `本校${gradeLabel(ref.grade)}现有${describeClassNumbers(ref.grade, numbers)}`;
-  return `班级${quotedName}不存在，请检查拼写，或${hint}（${existing}）`;
+  else {
+    const listed = describeClassNumbers(ref.grade, numbers);
+    existing = listed ? `本校${gradeLabel(ref.grade)}现有${listed}` : `本校${gradeLabel(ref.grade)}共有 ${numbers.length} 个班，${classListHint(options.schoolCode)}`;
+  }
+  return `班级${quotedName}不存在，请检查拼写，或${options.createClassesHint}（${existing}）`;
 }
 
 async function applyStudents(
