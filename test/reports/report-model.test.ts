@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeChanges, diffFigures, gradeLabel, isZeroReport, summaryLine, totalOf, type KeyFigures } from '../../src/modules/reports/report-model.js';
+import { describeChanges, diffFigures, gradeLabel, isZeroReport, summaryLine, totalOf, withoutExpected, type KeyFigures } from '../../src/modules/reports/report-model.js';
 
 const CLEAR: KeyFigures = { expected: 10, arrived: 9, absent: 1, late: 0, fevers: 0, nonGreen: 0, stale: 0, illnessAbsences: 0, openFollowUps: 0, clusters: 0, visitors: 3 };
 
@@ -33,6 +33,11 @@ describe('summary line', () => {
     const line = summaryLine({ ...CLEAR, fevers: 2, clusters: 1 });
     expect(line).toBe('应到 10 人，实到 9 人，缺勤 1 人；发热 2 人；非绿码 0 人；健康码过期 0 人；因病缺勤 0 人；待跟进缺勤 0 人；聚集性预警 1 起。');
   });
+
+  it('names only arrivals without school', () => {
+    const line = summaryLine({ ...CLEAR, expected: 0, arrived: 1, absent: 0, fevers: 1 }, true);
+    expect(line).toBe('非上学日，不计应到和缺勤，实到 1 人；发热 1 人；非绿码 0 人；健康码过期 0 人；因病缺勤 0 人；待跟进缺勤 0 人；聚集性预警 0 起。');
+  });
 });
 
 describe('version differences', () => {
@@ -56,5 +61,17 @@ describe('grade rows', () => {
       { grade: 2, label: '二年级', expected: 4, arrived: 4, absent: 0, late: 0, illnessAbsent: 2 },
     ]);
     expect(total).toEqual({ grade: null, label: '合计', expected: 7, arrived: 6, absent: 1, late: 1, illnessAbsent: 2 });
+  });
+
+  it('expects nobody without school', () => {
+    const grades = withoutExpected([
+      { grade: 1, label: '一年级', expected: 200, arrived: 1, absent: 199, late: 1, illnessAbsent: 0 },
+      { grade: 2, label: '二年级', expected: 180, arrived: 0, absent: 180, late: 0, illnessAbsent: null },
+    ]);
+    expect(grades).toEqual([
+      { grade: 1, label: '一年级', expected: 0, arrived: 1, absent: 0, late: 0, illnessAbsent: 0 },
+      { grade: 2, label: '二年级', expected: 0, arrived: 0, absent: 0, late: 0, illnessAbsent: null },
+    ]);
+    expect(totalOf(grades)).toMatchObject({ expected: 0, arrived: 1, absent: 0 });
   });
 });

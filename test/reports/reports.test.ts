@@ -514,13 +514,34 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     const build = await call('POST', `/api/schools/${schoolA.code}/reports/${PREVIOUS_DAY}/build`, adminA);
     expect(build.status, JSON.stringify(build.body)).toBe(200);
     expect(build.body.content.calendarNote).toBe(note);
-    expect(build.body.content.total.arrived).toBe(1);
+    // Nobody was expected on a Sunday: the one arrival counts, and the other four pupils are not absent.
+    expect(build.body.content.noSchoolDay).toBe(true);
+    expect(build.body.content.total).toMatchObject({ expected: 0, arrived: 1, absent: 0, late: 0 });
+    expect(build.body.content.grades).toEqual([
+      expect.objectContaining({ label: '一年级', expected: 0, arrived: 1, absent: 0 }),
+      expect.objectContaining({ label: '二年级', expected: 0, arrived: 0, absent: 0 }),
+    ]);
+    expect(build.body.figures).toMatchObject({ expected: 0, arrived: 1, absent: 0 });
+    expect(build.body.content.summary).toMatch(/^非上学日，不计应到和缺勤，实到 1 人；/);
     const submit = await call('POST', `/api/schools/${schoolA.code}/reports/${PREVIOUS_DAY}/submit`, adminA, {});
     expect(submit.status, JSON.stringify(submit.body)).toBe(200);
     expect(submit.body.status).toBe('submitted');
 
     const workbook = await download(`/api/schools/${schoolA.code}/reports/${PREVIOUS_DAY}/export`, adminA);
-    expect(rowsOf(workbook.getWorksheet('汇总')!).flat()).toContain(note);
+    const summary = rowsOf(workbook.getWorksheet('汇总')!);
+    expect(summary.flat()).toContain(note);
+    const header = summary.findIndex((row) => row[0] === '年级');
+    expect(summary.slice(header, header + 4)).toEqual([
+      ['年级', '应到人数', '实到人数', '缺勤人数', '迟到人数', '因病缺勤人数', '出勤率'],
+      ['一年级', 0, 1, 0, 0, 0, '—'],
+      ['二年级', 0, 0, 0, 0, 0, '—'],
+      ['合计', 0, 1, 0, 0, 0, '—'],
+    ]);
+
+    const districtDay = await call('GET', `/api/district/reports?day=${PREVIOUS_DAY}`, district);
+    expect(districtDay.status, JSON.stringify(districtDay.body)).toBe(200);
+    const row = districtDay.body.schools.find((s: { code: string }) => s.code === schoolA.code);
+    expect(row.figures).toMatchObject({ expected: 0, arrived: 1, absent: 0 });
   });
 
   it('asks to rebuild a stale draft', async () => {

@@ -101,7 +101,9 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     const today = schoolDay(Date.now());
     const checked = await buildSchool(server.ctx, { name: '晨检后停课小学' });
     const pupil = await buildStudent(server.ctx, checked.id, { grade: 2, classNumber: 1 });
+    await buildStudent(server.ctx, checked.id, { grade: 2, classNumber: 1 });
     // The morning check was recorded while the day was a school day, and the school closed later.
+    // The second pupil has no record and must not count as absent.
     await openSchoolToday(server.ctx, checked.code);
     await saveClassCheck(server.ctx, { userId: 'head-checked', name: '二(1)班班主任' }, checked.id, pupil.klass.id, { day: today, session: 'morning', entries: [{ personId: pupil.person.id, status: 'present' }] });
     await markSchoolDays(server.ctx, actor, await getSchoolByCodeOrThrow(server.ctx, checked.code), { from: today, isSchoolDay: false, reason: '流感停课' });
@@ -114,6 +116,12 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     const note = page.getByTestId('report-calendar-note');
     await note.waitFor();
     expect(await note.textContent()).toContain('本校停课：流感停课，不是上学日；当天有晨午检记录 1 条，日报按这些记录生成');
+    const detail = page.getByTestId('report-detail');
+    const gradeRow = detail.locator('tr.ant-table-row', { hasText: '二年级' });
+    expect(await gradeRow.locator('td').allTextContents()).toEqual(['二年级', '非上学日', '1', '0', '0', '0', '—']);
+    const figureCard = (title: string) => detail.locator('.ant-statistic').filter({ has: page.locator('.ant-statistic-title', { hasText: new RegExp(`^${title}$`) }) });
+    expect(await figureCard('应到').locator('.ant-statistic-content').textContent()).toBe('非上学日');
+    expect(await figureCard('缺勤').locator('.ant-statistic-content').textContent()).toBe('0');
     await page.getByRole('button', { name: '上报区教育局' }).click();
     await page.getByText('第 1 版 · 已上报').first().waitFor();
     await page.context().close();

@@ -134,11 +134,25 @@ export interface DailyReportContent {
    * absent from reports built before the calendar was checked.
    */
   calendarNote?: string | null;
+  /**
+   * True for a day without school in the school calendar. Nobody is expected, so every
+   * grade row has expected 0 and absent 0 and counts only arrivals. Absent from reports
+   * built before this rule, which counted the whole roster as expected.
+   */
+  noSchoolDay?: boolean;
 }
 
 /** 一年级 for grade 1; 未分班 for pupils in no class. */
 export function gradeLabel(grade: number | null): string {
   return grade === null ? '未分班' : `${chineseNumeral(grade)}年级`;
+}
+
+/**
+ * Return grade rows for a day without school: nobody was expected, so expected and absent
+ * are 0 and the rows keep the arrivals. No pass is late on such a day.
+ */
+export function withoutExpected(grades: GradeRow[]): GradeRow[] {
+  return grades.map((grade) => ({ ...grade, expected: 0, absent: 0, late: 0 }));
 }
 
 /** Sum grade rows into the school's total row. */
@@ -213,11 +227,17 @@ const SECTION_NAMES: Array<[keyof KeyFigures, string]> = [
   ['clusters', '聚集性预警'],
 ];
 
-/** Write the summary line: the zero report line, or each abnormal figure in a sentence. */
-export function summaryLine(figures: KeyFigures): string {
+/**
+ * Write the summary line: the zero report line, or each abnormal figure in a sentence. On a
+ * day without school (`noSchoolDay`) attendance names the arrivals only.
+ */
+export function summaryLine(figures: KeyFigures, noSchoolDay = false): string {
   if (isZeroReport(figures)) return zeroReportLine(figures);
+  const attendance = noSchoolDay
+    ? `非上学日，不计应到和缺勤，实到 ${figures.arrived} 人`
+    : `应到 ${figures.expected} 人，实到 ${figures.arrived} 人，缺勤 ${figures.absent} 人`;
   const parts = [
-    `应到 ${figures.expected} 人，实到 ${figures.arrived} 人，缺勤 ${figures.absent} 人`,
+    attendance,
     `发热 ${figures.fevers} 人`,
     `非绿码 ${figures.nonGreen} 人`,
     `健康码过期 ${figures.stale} 人`,

@@ -15,6 +15,7 @@ import {
   keyFiguresOf,
   summaryLine,
   totalOf,
+  withoutExpected,
   type DailyReportContent,
   type FigureChange,
   type KeyFigures,
@@ -142,18 +143,24 @@ async function checkReportDay(ctx: AppContext, school: SchoolSummary, day: strin
   });
 }
 
-/** Read every section and assemble the report content of a school's day; `calendarNote` explains a day without school. */
+/**
+ * Read every section and assemble the report content of a school's day. `calendarNote`,
+ * given for a day without school, explains the report, and nobody counts as expected or
+ * absent on such a day.
+ */
 export async function composeReport(ctx: AppContext, school: SchoolSummary, day: string, calendarNote: string | null = null): Promise<DailyReportContent> {
   const sources = await readReportSources(ctx, school, day);
-  const total = totalOf(sources.grades);
-  const sections = { ...sources, total };
+  const noSchoolDay = calendarNote !== null;
+  const grades = noSchoolDay ? withoutExpected(sources.grades) : sources.grades;
+  const total = totalOf(grades);
+  const sections = { ...sources, grades, total };
   const figures = keyFiguresOf(sections);
   return {
     schoolCode: school.code,
     schoolName: school.name,
     day,
     builtAt: ctx.now(),
-    grades: sources.grades,
+    grades,
     total,
     fevers: sources.fevers,
     codes: sources.codes,
@@ -163,8 +170,9 @@ export async function composeReport(ctx: AppContext, school: SchoolSummary, day:
     visitors: sources.visitors,
     figures,
     isZero: isZeroReport(figures),
-    summary: summaryLine(figures),
+    summary: summaryLine(figures, noSchoolDay),
     calendarNote,
+    noSchoolDay,
   };
 }
 

@@ -32,6 +32,8 @@ function SectionCard<T extends object>({ title, section, children }: { title: st
 export function ReportDetail({ report }: { report: Report }) {
   const { content, figures } = report;
   const figure = (value: number | null) => (value === null ? '—' : value);
+  // On a day without school nobody is expected: the report counts arrivals only.
+  const expected = (value: number) => (content.noSchoolDay ? '非上学日' : value);
   return (
     <div data-testid="report-detail">
       {content.calendarNote && <Alert type="info" showIcon title={`非上学日：${content.calendarNote}`} style={{ marginBottom: 16 }} data-testid="report-calendar-note" />}
@@ -39,7 +41,7 @@ export function ReportDetail({ report }: { report: Report }) {
       <Row gutter={[12, 12]} style={{ marginBottom: 16 }}>
         {(
           [
-            ['应到', figures.expected],
+            ['应到', expected(figures.expected)],
             ['实到', figures.arrived],
             ['缺勤', figures.absent],
             ['发热', figures.fevers],
@@ -68,7 +70,7 @@ export function ReportDetail({ report }: { report: Report }) {
           dataSource={[...content.grades, content.total]}
           columns={[
             { title: '年级', dataIndex: 'label', render: (label: string) => (label === '合计' ? <strong>{label}</strong> : label) },
-            { title: '应到', dataIndex: 'expected' },
+            { title: '应到', dataIndex: 'expected', render: expected },
             { title: '实到', dataIndex: 'arrived' },
             { title: '缺勤', dataIndex: 'absent' },
             { title: '迟到', dataIndex: 'late' },

@@ -48,6 +48,8 @@ export interface ReportContent {
   summary: string;
   /** Note on why a day without school in the school calendar has a report, or null (absent in older reports) on a school day. */
   calendarNote?: string | null;
+  /** True for a day without school: nobody was expected, so expected and absent are 0. Absent in older reports. */
+  noSchoolDay?: boolean;
 }
 
 export interface ReportVersion {
