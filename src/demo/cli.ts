@@ -50,7 +50,9 @@ async function replay(log: Logger): Promise<{ report: MorningReport; where: stri
     return { report: (await reply.json()) as MorningReport, where: serverUrl };
   }
 
-  const demo = await startDemoEnvironment(base);
+  // The simulators of this process stop when it ends, so their addresses must not replace
+  // the ones a demo server wrote to simulators.json.
+  const demo = await startDemoEnvironment(base, { recordEndpoints: false });
   const runtime = await openRuntime({ config: demo.config, log });
   try {
     await seedDemo(runtime.ctx);

@@ -19,7 +19,7 @@ export interface DemoEnvironment {
   bureau: BureauSimulator;
   dingtalk: DingTalkSimulator;
   endpoints: DemoEndpoints;
-  /** Record the server's URL beside the simulators', for `demo morning`. */
+  /** Record the server's URL beside the simulators', for `demo morning`. Writes nothing when `recordEndpoints` is false. */
   recordServerUrl(url: string): void;
   close(): Promise<void>;
 }
@@ -41,12 +41,21 @@ export function readDemoEndpoints(config: Config): DemoEndpoints | undefined {
   }
 }
 
+export interface DemoEnvironmentOptions {
+  /**
+   * Write the simulators' addresses to data/demo/simulators.json (true by default), as the
+   * demo server does. `demo morning` replaying in its own process passes false, so the file
+   * a demo server wrote is left as it was.
+   */
+  recordEndpoints?: boolean;
+}
+
 /**
  * Start the simulated bureau (20 ms latency, 50 requests a second) and the simulated
  * DingTalk on free loopback ports, with fresh credentials, and return a config that
  * points at them and at data/demo.
  */
-export async function startDemoEnvironment(base: Readonly<Config>): Promise<DemoEnvironment> {
+export async function startDemoEnvironment(base: Readonly<Config>, options: DemoEnvironmentOptions = {}): Promise<DemoEnvironment> {
   const dataDir = demoDataDir(base);
   mkdirSync(dataDir, { recursive: true });
 
@@ -77,7 +86,10 @@ export async function startDemoEnvironment(base: Readonly<Config>): Promise<Demo
   });
 
   const endpoints: DemoEndpoints = { bureauUrl: bureau.url, dingtalkUrl: dingtalk.url, robotWebhook: dingtalk.robotWebhook, pid: process.pid };
-  const write = () => writeFileSync(endpointsFile(base), JSON.stringify(endpoints, null, 2) + '\n');
+  const recordEndpoints = options.recordEndpoints ?? true;
+  const write = () => {
+    if (recordEndpoints) writeFileSync(endpointsFile(base), JSON.stringify(endpoints, null, 2) + '\n');
+  };
   write();
 
   return {

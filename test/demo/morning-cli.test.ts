@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,12 +9,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
+/** Return a loopback port that was free a moment ago, like the address a stopped demo server leaves behind. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /**
  * `demo morning` run twice as a user runs it: two processes of the command line on one
  * demo data folder (SQLite, since demo mode uses data/demo), each with its own simulators.
+ * A stopped demo server left its simulators.json behind, so both runs replay in their
+ * own process.
  */
 describe('demo morning command run twice', () => {
   let dataDir: string;
+  let endpointsFile: string;
+  let endpointsText: string;
   let first: string;
   let firstStderr: string;
   let second: string;
@@ -38,6 +52,12 @@ describe('demo morning command run twice', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'fangkong-demo-cli-'));
+    mkdirSync(join(dataDir, 'demo'));
+    const port = await closedPort();
+    const endpoints = { bureauUrl: `http://127.0.0.1:${port}`, dingtalkUrl: `http://127.0.0.1:${port}`, robotWebhook: `http://127.0.0.1:${port}/robot/send`, pid: 1, serverUrl: `http://127.0.0.1:${port}` };
+    endpointsFile = join(dataDir, 'demo', 'simulators.json');
+    endpointsText = JSON.stringify(endpoints, null, 2) + '\n';
+    writeFileSync(endpointsFile, endpointsText);
     ({ stdout: first, stderr: firstStderr } = await demoMorning());
   }, 200_000);
 
@@ -50,6 +70,10 @@ describe('demo morning command run twice', () => {
     expect(first).toContain('07:00-08:15 校门通行：3005 人次，放行 2999，拒绝 6');
     expect(first).toContain('07:40 临时观察点复测 37.0 °C：复测正常\n');
     expect(countGateEvents()).toBe(3005);
+  });
+
+  it('leaves the server\'s simulators.json alone', () => {
+    expect(readFileSync(endpointsFile, 'utf8')).toBe(endpointsText);
   });
 
   it('labels each sample notice by its recipient', () => {
@@ -76,6 +100,7 @@ describe('demo morning command run twice', () => {
     expect(second).toContain('此前记录的结果：放行 2999，拒绝 6');
     expect(second).toContain('07:40 临时观察点复测 37.0 °C：复测正常（此前已记录，未重复登记）');
     expect(countGateEvents()).toBe(3005);
+    expect(readFileSync(endpointsFile, 'utf8')).toBe(endpointsText);
   }, 200_000);
 
   it('counts only the new pupils at 21:00 the second time', () => {
