@@ -15,6 +15,7 @@ import { registerWebApp } from './web-app.js';
 import { describeSchemaIssues, type SchemaIssue } from './shared/validation-messages.js';
 import { schoolDay } from './shared/time.js';
 import type { SchemaNode } from './shared/schema-labels.js';
+import { rejectUnknownProperties } from './shared/strict-body.js';
 import { notifyRoutes } from './modules/notify/routes.js';
 import { faceRoutes } from './modules/face/routes.js';
 import { gateRoutes } from './modules/gate/routes.js';
@@ -88,8 +89,13 @@ export async function buildApp(ctx: AppContext, extraModules: RouteModule[] = []
   const routeSchemas: RouteSchemas[] = [];
   routeSchemasByApp.set(app, routeSchemas);
   app.addHook('onRoute', (route) => {
-    const schema = route.schema as Record<string, SchemaNode | undefined> | undefined;
+    let schema = route.schema as Record<string, SchemaNode | undefined> | undefined;
     if (!schema) return;
+    // An unknown body property gets a 400 that names it instead of being ignored (strict-body.ts).
+    if (schema.body) {
+      schema = { ...schema, body: rejectUnknownProperties(schema.body) };
+      route.schema = schema;
+    }
     for (const method of [route.method].flat()) {
       routeSchemas.push({ method, url: route.url, body: schema.body, querystring: schema.querystring ?? schema.query, params: schema.params, headers: schema.headers });
     }

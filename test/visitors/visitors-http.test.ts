@@ -116,6 +116,16 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
       expect(reply.body.message).not.toContain('110101199003078671');
     });
 
+    it('rejects a misspelt field and stores nothing', async () => {
+      const before = await t.ctx.db.selectFrom('visitors').select(({ fn }) => fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+      const reply = await register(host, { phone: makePhone(2), hostname: '王老师', note: '带工具箱' });
+      expect(reply.status).toBe(400);
+      expect(reply.body.error).toBe('VALIDATION');
+      expect(reply.body.message).toBe('输入不正确：请求体有误：不支持字段 hostname、note，请删除');
+      const after = await t.ctx.db.selectFrom('visitors').select(({ fn }) => fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+      expect(Number(after.count)).toBe(Number(before.count));
+    });
+
     it('stores the ID number encrypted and shows only its last 4 characters', async () => {
       const idNumber = nextIdNumber();
       const reply = await register(host, { idNumber: ` ${idNumber.toLowerCase()} `, phone: makePhone(2) });

@@ -92,7 +92,7 @@ const ScheduleUpdate = Type.Object(
     preset: Type.Optional(Type.String({ title: '同步方案' })),
     crons: Type.Optional(Type.Array(Type.String(), { maxItems: 24, title: '同步时间' })),
     // Other polling keys pass through, so the service can explain why `weekdays` is gone.
-    polling: Type.Optional(Type.Partial(Polling, { title: '在校时段轮询' })),
+    polling: Type.Optional(Type.Partial(Polling, { title: '在校时段轮询', additionalProperties: true })),
     everyDay: Type.Optional(Type.Boolean({ title: '每天同步', description: 'true: scheduled syncs run every day; false: only for school days of the school calendar' })),
   },
   { additionalProperties: false },
