@@ -113,6 +113,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     return value;
   };
   const readString = (name: string, fallback = ''): string => env[name]?.trim() || fallback;
+  /** Read an http(s) URL setting. An empty one returns `fallback`, and `advice` ends the message for a malformed one. */
+  const readHttpUrl = (name: string, advice: string, fallback = ''): string => {
+    const raw = readString(name);
+    if (!raw) return fallback;
+    if (!isHttpUrl(raw)) problems.push(`${name}="${redactUrlSecrets(raw)}" 不是有效的网址，应为以 http:// 或 https:// 开头、包含主机名的完整网址；${advice}`);
+    return raw;
+  };
 
   const databaseUrl = readString('FANGKONG_DATABASE_URL');
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -124,7 +131,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     problems.push('FANGKONG_SECRET_KEY 应为 64 个十六进制字符（32 字节）；可用 `openssl rand -hex 32` 生成，或删除该变量以使用数据目录中的密钥文件');
   }
 
-  const bureauUrl = readString('FANGKONG_BUREAU_URL');
+  const bureauUrl = readHttpUrl('FANGKONG_BUREAU_URL', '请填写大数据局提供的接口地址，或删除该变量以使用演示模式');
   const config: Config = {
     dataDir: resolve(readString('FANGKONG_DATA_DIR', './data')),
     databaseUrl,
@@ -145,11 +152,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       staleAfterMinutes: readInt('FANGKONG_CODE_STALE_MINUTES', 24 * 60, 1, 7 * 24 * 60),
     },
     dingtalk: {
-      apiUrl: readString('FANGKONG_DINGTALK_API_URL', DINGTALK_DEFAULT_API_URL).replace(/\/+$/, ''),
+      apiUrl: readHttpUrl('FANGKONG_DINGTALK_API_URL', `请改正，或删除该变量以使用钉钉官方地址 ${DINGTALK_DEFAULT_API_URL}`, DINGTALK_DEFAULT_API_URL).replace(/\/+$/, ''),
       appKey: readString('FANGKONG_DINGTALK_APP_KEY'),
       appSecret: readString('FANGKONG_DINGTALK_APP_SECRET'),
       agentId: readString('FANGKONG_DINGTALK_AGENT_ID'),
-      robotWebhook: readString('FANGKONG_DINGTALK_ROBOT_WEBHOOK'),
+      robotWebhook: readHttpUrl('FANGKONG_DINGTALK_ROBOT_WEBHOOK', '请从钉钉群机器人的设置中复制完整的 Webhook 地址，或删除该变量'),
       robotSecret: readString('FANGKONG_DINGTALK_ROBOT_SECRET'),
     },
     notify: {
@@ -179,8 +186,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   // Without a public address, codes point at this server on loopback: right for the demo only.
   if (!config.venues.publicUrl) config.venues.publicUrl = `http://127.0.0.1:${config.port}`;
-  if (!/^https?:\/\/[^/\s]+$/.test(config.venues.publicUrl)) {
-    problems.push(`FANGKONG_PUBLIC_URL="${config.venues.publicUrl}" 应只包含协议和主机名、不带路径，例如 https://fk.example.cn；打印的场所码指向该地址`);
+  if (!/^https?:\/\/[^/\s?#]+$/.test(config.venues.publicUrl) || !isHttpUrl(config.venues.publicUrl)) {
+    problems.push(
+      `FANGKONG_PUBLIC_URL="${redactUrlSecrets(config.venues.publicUrl)}" 应为以 http:// 或 https:// 开头的网址，只含主机名（可带端口）、不带路径，例如 https://fk.example.cn；打印的场所码指向该地址`,
+    );
   }
 
   if (!LOG_LEVELS.includes(config.logLevel)) {
@@ -203,6 +212,24 @@ export function isDingTalkConfigured(config: Config): boolean {
 /** Hide the password of a database URL for messages and logs. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]*)@/, '//$1:***@');
+}
+
+/**
+ * Hide what a configured URL may carry as a secret, for start-up messages: the password
+ * (see redactUrl) and every query value, such as a robot webhook's access_token.
+ */
+function redactUrlSecrets(url: string): string {
+  return redactUrl(url).replace(/([?&][^=&#]*=)[^&#]*/g, '$1***');
+}
+
+/** True for an absolute http:// or https:// URL with a host name. */
+function isHttpUrl(text: string): boolean {
+  if (!/^https?:\/\//i.test(text)) return false;
+  try {
+    return new URL(text).hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createFieldCipher, maskIdNumber, maskPhone } from '../../src/shared/crypto.js';
@@ -70,6 +74,77 @@ describe('config', () => {
       expect((error as ConfigError).problems).toHaveLength(3);
       expect((error as ConfigError).message).toContain('FANGKONG_PORT="abc"');
       expect((error as ConfigError).message).toContain('配置有误');
+    }
+  });
+
+  /** Return the problems loadConfig reports for `env`, or [] when it accepts it. */
+  function configProblems(env: Record<string, string>): string[] {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).problems;
+    }
+  }
+
+  const BUREAU_KEYS = { FANGKONG_BUREAU_APP_KEY: 'k', FANGKONG_BUREAU_APP_SECRET: 's' };
+
+  it.each([
+    ['FANGKONG_BUREAU_URL', 'not-a-url', '请填写大数据局提供的接口地址，或删除该变量以使用演示模式'],
+    ['FANGKONG_BUREAU_URL', 'ftp://127.0.0.1/codes', '请填写大数据局提供的接口地址'],
+    ['FANGKONG_DINGTALK_API_URL', '127.0.0.1:8080', '或删除该变量以使用钉钉官方地址 https://oapi.dingtalk.com'],
+    ['FANGKONG_DINGTALK_ROBOT_WEBHOOK', 'http://', '请从钉钉群机器人的设置中复制完整的 Webhook 地址，或删除该变量'],
+  ])('rejects %s=%s by name', (name, value, advice) => {
+    const problems = configProblems({ ...BUREAU_KEYS, [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`${name}="${value}" 不是有效的网址，应为以 http:// 或 https:// 开头、包含主机名的完整网址；`);
+    expect(problems[0]).toContain(advice);
+  });
+
+  it('hides secrets of a rejected URL', () => {
+    const [problem] = configProblems({ FANGKONG_DINGTALK_ROBOT_WEBHOOK: '127.0.0.1/robot/send?access_token=abc123&x=1' });
+    expect(problem).toContain('FANGKONG_DINGTALK_ROBOT_WEBHOOK="127.0.0.1/robot/send?access_token=***&x=***"');
+    expect(problem).not.toContain('abc123');
+    const [bureau] = configProblems({ ...BUREAU_KEYS, FANGKONG_BUREAU_URL: 'bureau://user:hunter2@127.0.0.1' });
+    expect(bureau).toContain('FANGKONG_BUREAU_URL="bureau://user:***@127.0.0.1"');
+  });
+
+  it.each(['not-a-url', 'http://127.0.0.1:3000/venues', 'http://127.0.0.1#top', 'http://:80'])('rejects FANGKONG_PUBLIC_URL=%s', (value) => {
+    const problems = configProblems({ FANGKONG_PUBLIC_URL: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`FANGKONG_PUBLIC_URL="${value}" 应为以 http:// 或 https:// 开头的网址，只含主机名（可带端口）、不带路径`);
+  });
+
+  it('accepts loopback URLs', () => {
+    const config = loadConfig({
+      ...BUREAU_KEYS,
+      FANGKONG_BUREAU_URL: 'http://127.0.0.1:9100/api',
+      FANGKONG_DINGTALK_API_URL: 'http://localhost:9200/',
+      FANGKONG_DINGTALK_ROBOT_WEBHOOK: 'https://127.0.0.1:9300/robot/send?access_token=t',
+      FANGKONG_PUBLIC_URL: 'http://127.0.0.1:3000/',
+    });
+    expect(config.bureau.url).toBe('http://127.0.0.1:9100/api');
+    expect(config.dingtalk.apiUrl).toBe('http://localhost:9200');
+    expect(config.dingtalk.robotWebhook).toBe('https://127.0.0.1:9300/robot/send?access_token=t');
+    expect(config.venues.publicUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  it('stops serve on a malformed URL', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fangkong-config-'));
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+        encoding: 'utf8',
+        env: { ...process.env, ...BUREAU_KEYS, FANGKONG_BUREAU_URL: 'not-a-url', FANGKONG_DATA_DIR: dataDir, FANGKONG_DATABASE_URL: '', FANGKONG_PORT: '0', FANGKONG_HOST: '127.0.0.1', FANGKONG_LOG_LEVEL: 'silent' },
+        // A server that started would run until this kills it, and the status would be null.
+        timeout: 30_000,
+      });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('配置有误，请修改以下环境变量后重新启动');
+      expect(result.stderr).toContain('FANGKONG_BUREAU_URL="not-a-url" 不是有效的网址，应为以 http:// 或 https:// 开头、包含主机名的完整网址');
+      expect(result.stdout).not.toContain('已启动');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
