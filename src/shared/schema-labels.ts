@@ -11,6 +11,7 @@ export type SchemaNode = object;
 /** The JSON Schema keywords the label lookup reads. */
 interface Node {
   title?: unknown;
+  const?: unknown;
   properties?: Record<string, unknown>;
   items?: unknown;
   anyOf?: unknown[];
@@ -30,10 +31,12 @@ function branchesOf(node: Node): Node[] {
 
 /**
  * Find the label of a schema node: its own title, or the title of the first union branch
- * that has one, so that `Nullable(Type.Number({ title: '体温' }))` is labelled 体温.
+ * that has one, so that `Nullable(Type.Number({ title: '体温' }))` is labelled 体温. The
+ * title of a `const` branch names that value (see valueLabel), not the field.
  */
 function labelOf(node: Node): string | undefined {
   for (const branch of branchesOf(node)) {
+    if (branch !== node && Object.hasOwn(branch, 'const')) continue;
     if (typeof branch.title === 'string' && branch.title.trim() !== '') return branch.title;
   }
   return undefined;
@@ -96,6 +99,30 @@ export function propertyLabel(schema: SchemaNode | undefined, segments: string[]
   }
   const property = propertyOf(node, name);
   return property && labelOf(property);
+}
+
+/** Find the schema node at a path of property names and array indexes, or undefined. */
+function nodeAt(schema: SchemaNode | undefined, segments: string[]): Node | undefined {
+  let node: Node | undefined = isNode(schema) ? schema : undefined;
+  for (const segment of segments) {
+    if (!node) return undefined;
+    node = /^\d+$/.test(segment) ? itemsOf(node) : propertyOf(node, segment);
+  }
+  return node;
+}
+
+/**
+ * Name an allowed value of the field at `segments` by the title of its `const` branch,
+ * such as 门卫 for 'guard' of `Type.Union([Type.Literal('guard', { title: '门卫' }), …])`.
+ * Returns undefined when that branch has no title.
+ */
+export function valueLabel(schema: SchemaNode | undefined, segments: string[], value: unknown): string | undefined {
+  const node = nodeAt(schema, segments);
+  if (!node) return undefined;
+  for (const branch of branchesOf(node)) {
+    if (Object.hasOwn(branch, 'const') && branch.const === value && typeof branch.title === 'string' && branch.title.trim() !== '') return branch.title;
+  }
+  return undefined;
 }
 
 /**

@@ -5,7 +5,7 @@
  * schema's `title`, see schema-labels.ts) and what it should be.
  */
 
-import { fieldLabel, propertyLabel, type SchemaNode } from './schema-labels.js';
+import { fieldLabel, propertyLabel, valueLabel, type SchemaNode } from './schema-labels.js';
 import { explainFormatProblem } from './text-formats.js';
 
 /** One schema error as the TypeBox validator compiler reports it (Ajv's shape). */
@@ -136,7 +136,12 @@ function describeField(segments: string[], issues: SchemaIssue[], part: string, 
   const hasFormatIssue = issues.some((i) => i.keyword === 'pattern' || i.keyword === 'format');
   const lines = new Set<string>();
 
-  if (allowed.length > 0) lines.add(sentence(subject, `应为 ${[...new Set(allowed.map((v) => JSON.stringify(v)))].join('、')} 之一`));
+  // An allowed value whose schema branch has a title is shown with it: "guard"（门卫）.
+  const nameValue = (value: unknown) => {
+    const label = valueLabel(schema, segments, value);
+    return label ? `${JSON.stringify(value)}（${label}）` : JSON.stringify(value);
+  };
+  if (allowed.length > 0) lines.add(sentence(subject, `应为 ${[...new Set(allowed.map(nameValue))].join('、')} 之一`));
   else if (types.length > 0 && !hasFormatIssue) lines.add(sentence(subject, `应为${[...new Set(types)].join('或')}`));
   if (missing.size > 0) lines.add(withinObject(`缺少必填字段 ${[...missing].map(nameMember).join('、')}`));
   if (extra.size > 0) lines.add(withinObject(`不支持字段 ${[...extra].join('、')}，请删除`));

@@ -397,6 +397,21 @@ describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
     expect(badOption.json().message).toBe('输入不正确：请求体有误：自动新建班级（createClass）应为布尔值（true 或 false）');
   });
 
+  it('names the roles in Chinese beside their keys', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+    const badRole = await post('/api/auth/users', adminA, { username: 'role-x', role: 'principal', schoolCode: schoolA.code, password: PASSWORD });
+    expect(badRole.statusCode).toBe(400);
+    expect(badRole.json().message).toBe(
+      '输入不正确：请求体有误：角色（role）应为 "district_admin"（区级管理员）、"school_admin"（学校管理员）、"head_teacher"（班主任）、"teacher"（教师）、"school_doctor"（校医）、"guard"（门卫）、"task_force"（疫情防控专班） 之一',
+    );
+
+    // A caller of the service, such as the command line, gets the same names.
+    const direct = createUser(t.ctx, { username: 'role-y', role: 'principal' as never, schoolCode: schoolA.code, password: PASSWORD }, null);
+    await expect(direct).rejects.toThrow(
+      '角色“principal”无效，可选：district_admin（区级管理员）、school_admin（学校管理员）、head_teacher（班主任）、teacher（教师）、school_doctor（校医）、guard（门卫）、task_force（疫情防控专班）',
+    );
+  });
+
   it('records and searches the audit log within scope', async () => {
     const district = await signIn('admin');
     const all = await get('/api/audit?limit=500', district);

@@ -79,5 +79,6 @@ describe('fangkong user add', () => {
     const result = fangkong(dataDir, ['user', 'add', '--username', 'qian', '--role', 'principal', '--password-stdin'], 'Secret-Pass-1\n');
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('未知角色 --role “principal”');
+    expect(result.stderr).toContain('可选：district_admin（区级管理员）、school_admin（学校管理员）、head_teacher（班主任）、teacher（教师）、school_doctor（校医）、guard（门卫）、task_force（疫情防控专班）');
   });
 });

@@ -366,6 +366,18 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       expect(response.statusCode).toBe(403);
     });
 
+    it('names venue kinds in Chinese beside their keys', async () => {
+      const created = await app.inject({ method: 'POST', url: '/api/venues', headers: adminHeaders, payload: { kind: 'boat', name: '游船', operator: '西湖游船' } });
+      expect(created.statusCode).toBe(400);
+      expect(created.json().message).toBe('输入不正确：场所类型“boat”无效，可选：bus（公交车）、shop（商铺）、school_gate（校门）、hall（场馆）、other（其他场所）');
+
+      const listed = await app.inject({ method: 'GET', url: '/api/venues?kind=boat', headers: adminHeaders });
+      expect(listed.statusCode).toBe(400);
+      expect(listed.json().message).toBe(
+        '输入不正确：查询参数有误：场所类型（kind）应为 "bus"（公交车）、"shop"（商铺）、"school_gate"（校门）、"hall"（场馆）、"other"（其他场所） 之一',
+      );
+    });
+
     it('gives a task force account no school', async () => {
       const response = await app.inject({ method: 'POST', url: '/api/auth/users', headers: adminHeaders, payload: { username: `tf${Date.now() % 100000}`, displayName: '专班值班', role: 'task_force', password: 'task-force-password-1' } });
       expect(response.statusCode).toBe(201);

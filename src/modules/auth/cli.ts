@@ -1,6 +1,6 @@
 import { UsageError, optionalOption, printJson, requireOption, wantsJson, type CliArgs, type Command } from '../../cli/command.js';
 import { createUser } from './service.js';
-import { USER_ROLES } from './roles.js';
+import { USER_ROLES, describeRoles } from './roles.js';
 
 /** Read the password from standard input: the first line, without its line ending. */
 async function readPasswordFromStdin(): Promise<string> {
@@ -22,7 +22,7 @@ async function addUser(args: CliArgs, runtime: Parameters<Command['run']>[1]): P
   }
   const role = requireOption(args, 'role');
   if (!(USER_ROLES as readonly string[]).includes(role)) {
-    throw new UsageError(`未知角色 --role “${role}”，可选：${USER_ROLES.join('、')}`);
+    throw new UsageError(`未知角色 --role “${role}”，可选：${describeRoles()}`);
   }
 
   const password = await readPasswordFromStdin();

@@ -18,6 +18,11 @@ export const ROLE_LABELS: Record<UserRole, string> = {
 /** Roles that may read the audit log and manage accounts (each within its scope). */
 export const ADMIN_ROLES: readonly UserRole[] = ['district_admin', 'school_admin'];
 
+/** List roles for a message as key and Chinese name, such as "guard（门卫）、teacher（教师）", since API and CLI callers send the key. */
+export function describeRoles(roles: readonly UserRole[] = USER_ROLES): string {
+  return roles.map((role) => `${role}（${ROLE_LABELS[role]}）`).join('、');
+}
+
 export function isUserRole(value: string): value is UserRole {
   return (USER_ROLES as readonly string[]).includes(value);
 }

@@ -3,18 +3,19 @@ import type { AppContext } from '../../context.js';
 import type { HttpApp } from '../../http.js';
 import { searchAuditLog } from './audit.js';
 import { assertSameOrigin, clearSessionCookies, csrfTokenFor, requireUser, setSessionCookies, SESSION_COOKIE } from './plugin.js';
-import { ADMIN_ROLES } from './roles.js';
+import { ADMIN_ROLES, ROLE_LABELS } from './roles.js';
 import * as service from './service.js';
 
+// Each value carries its Chinese name, which validation messages show beside the key.
 const RoleSchema = Type.Union(
   [
-    Type.Literal('district_admin'),
-    Type.Literal('school_admin'),
-    Type.Literal('head_teacher'),
-    Type.Literal('teacher'),
-    Type.Literal('school_doctor'),
-    Type.Literal('guard'),
-    Type.Literal('task_force'),
+    Type.Literal('district_admin', { title: ROLE_LABELS.district_admin }),
+    Type.Literal('school_admin', { title: ROLE_LABELS.school_admin }),
+    Type.Literal('head_teacher', { title: ROLE_LABELS.head_teacher }),
+    Type.Literal('teacher', { title: ROLE_LABELS.teacher }),
+    Type.Literal('school_doctor', { title: ROLE_LABELS.school_doctor }),
+    Type.Literal('guard', { title: ROLE_LABELS.guard }),
+    Type.Literal('task_force', { title: ROLE_LABELS.task_force }),
   ],
   { title: '角色' },
 );

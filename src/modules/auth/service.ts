@@ -8,7 +8,7 @@ import { ensureClass, getSchoolByCodeOrThrow, listClasses } from '../people/serv
 import { audit } from './audit.js';
 import { parseClassName } from './class-ref.js';
 import { assertPasswordAcceptable, getDecoyHash, hashPassword, needsRehash, verifyPassword } from './password.js';
-import { DISTRICT_ROLES, ROLE_LABELS, isUserRole, rolesGrantableBy, type UserRole } from './roles.js';
+import { DISTRICT_ROLES, ROLE_LABELS, describeRoles, isUserRole, rolesGrantableBy, type UserRole } from './roles.js';
 import type { AuthUser } from './scope.js';
 import { assertRole, assertSchoolScope } from './scope.js';
 import {
@@ -160,7 +160,7 @@ export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUse
   const username = input.username.trim();
   assertUsernameValid(username);
   if (!isUserRole(input.role)) {
-    throw new AppError('VALIDATION', { detail: `角色“${input.role}”无效，可选：${Object.keys(ROLE_LABELS).join('、')}` });
+    throw new AppError('VALIDATION', { detail: `角色“${input.role}”无效，可选：${describeRoles()}` });
   }
   const role = input.role;
   if (actor && !rolesGrantableBy(actor.role).includes(role)) {

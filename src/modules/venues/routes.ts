@@ -7,7 +7,7 @@ import { AppError } from '../../shared/errors.js';
 import { formatLocalDateTime, instantOf } from '../../shared/time.js';
 import { requireUser, type UserRole } from '../auth/index.js';
 import { checkIdentity, checkinWithCard, recordCheckin, type CheckinOutcome } from './checkin.js';
-import { maskName, verdictOfCheckin } from './checkin-display.js';
+import { KIND_LABELS, maskName, verdictOfCheckin } from './checkin-display.js';
 import { venueHeadline } from './pages.js';
 import { posterDocument, qrPng, qrSvg, type PosterSize } from './posters.js';
 import { purgeExpiredCheckins } from './retention.js';
@@ -26,8 +26,9 @@ const MANAGER_ROLES: readonly UserRole[] = ['district_admin', 'school_admin'];
 const TRACE_ROLES: readonly UserRole[] = ['task_force', 'district_admin'];
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+// Each value carries its Chinese name, which validation messages show beside the key.
 const VenueKindSchema = Type.Union(
-  ['bus', 'shop', 'school_gate', 'hall', 'other'].map((k) => Type.Literal(k)),
+  service.VENUE_KINDS.map((kind) => Type.Literal(kind, { title: KIND_LABELS[kind] })),
   { title: '场所类型' },
 );
 

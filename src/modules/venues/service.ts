@@ -8,7 +8,7 @@ import { schoolDay } from '../../shared/time.js';
 import { audit, type AuthUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { normalizeIdNumber, validateIdNumber } from '../people/id-number.js';
-import { FRAME_COLORS, frameColorIndex, type FrameColor } from './checkin-display.js';
+import { FRAME_COLORS, KIND_LABELS, frameColorIndex, type FrameColor } from './checkin-display.js';
 import { deriveVenueCodeKey, extractToken, parseVenueCode, signVenueCode, venueCodeUrl, type CodeProblem, type VenueCodeToken } from './venue-code.js';
 import * as store from './store.js';
 
@@ -134,7 +134,7 @@ function checkCoordinate(value: number | null | undefined, field: string, limit:
 /** Check one new venue and build its row; a school admin may only add its own school's gates, halls and others. */
 async function buildVenueRow(ctx: AppContext, actor: AuthUser, input: NewVenue, schoolIds: Map<string, string>): Promise<store.VenueRow> {
   const kind = input.kind as VenueKind;
-  if (!VENUE_KINDS.includes(kind)) throw new AppError('VALIDATION', { detail: `场所类型“${input.kind}”无效，可选：${VENUE_KINDS.join('、')}` });
+  if (!VENUE_KINDS.includes(kind)) throw new AppError('VALIDATION', { detail: `场所类型“${input.kind}”无效，可选：${VENUE_KINDS.map((k) => `${k}（${KIND_LABELS[k]}）`).join('、')}` });
 
   const name = cleanText(input.name, '场所名称', 60, true)!;
   const operator = cleanText(input.operator, '运营单位', 60, true)!;
