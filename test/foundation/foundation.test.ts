@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,33 @@ describe('config', () => {
       expect(result.stdout).not.toContain('已启动');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  /** Return the rows of a README's configuration table: the variables of the first cell and the default. */
+  function configurationRows(file: string, heading: string): Array<{ names: string[]; fallback: string }> {
+    const text = readFileSync(file, 'utf8');
+    const section = text.slice(text.indexOf(`\n## ${heading}\n`)).split(/\n## /)[1] ?? '';
+    return section
+      .split('\n')
+      .filter((line) => line.startsWith('| `FANGKONG_'))
+      .map((line) => {
+        const [names = '', fallback = ''] = line.split(' | ');
+        return { names: names.match(/FANGKONG_[A-Z0-9_]+/g) ?? [], fallback: fallback.trim() };
+      });
+  }
+
+  it('lists every setting in both READMEs', () => {
+    const read = new Set(readFileSync('src/config.ts', 'utf8').match(/FANGKONG_[A-Z0-9_]+(?=['`)]|\s*===)/g) ?? []);
+    const english = configurationRows('README.md', 'Configuration');
+    const chinese = configurationRows('README.zh-CN.md', '配置');
+
+    expect(read.size).toBeGreaterThan(35);
+    expect([...read].filter((name) => !english.some((row) => row.names.includes(name)))).toEqual([]);
+    expect(chinese.map((row) => row.names)).toEqual(english.map((row) => row.names));
+    for (const [index, row] of english.entries()) {
+      // Numbers and URLs are written alike in both tables; words such as 空 differ.
+      if (/^`[\d:/.a-z]+`$/.test(row.fallback)) expect(chinese[index]!.fallback, row.names.join()).toBe(row.fallback);
     }
   });
 
