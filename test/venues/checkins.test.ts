@@ -75,6 +75,10 @@ describe.each(DIALECTS)('venue check-ins on %s', (dialect) => {
       const fleet = Array.from({ length: 30 }, (_, i) => ({ kind: 'bus', name: `${2000 + i} 号车`, operator: '西湖公交', line: 'B2', plate: `浙A·2${String(i).padStart(4, '0')}` }));
       const created = await service.createVenues(world.ctx, admin, fleet);
       expect(created).toHaveLength(30);
+      // The audit log's 对象 column names the batch in Chinese.
+      const targets = (await world.ctx.db.selectFrom('audit_log').select('target').where('action', '=', 'venue.create').execute()).map((row) => row.target);
+      expect(targets).toContain('30 个场所');
+      expect(targets.filter((target) => /venues/.test(target ?? ''))).toEqual([]);
       const bad = [...fleet.slice(0, 3), { kind: 'bus', name: '坏车', operator: '西湖公交' }];
       await expect(service.createVenues(world.ctx, admin, bad)).rejects.toThrow(/第 4 个场所/);
     });

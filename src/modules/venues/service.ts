@@ -199,7 +199,7 @@ export async function createVenues(ctx: AppContext, actor: AuthUser, inputs: New
 
   await ctx.db.transaction().execute(async (trx) => {
     await store.insertVenues(trx, rows);
-    await audit(ctx, actor, 'venue.create', rows.length === 1 ? rows[0].id : `${rows.length} venues`, { count: rows.length, operators: [...new Set(rows.map((r) => r.operator))] }, { db: trx, ip });
+    await audit(ctx, actor, 'venue.create', rows.length === 1 ? rows[0].id : `${rows.length} 个场所`, { count: rows.length, operators: [...new Set(rows.map((r) => r.operator))] }, { db: trx, ip });
   });
   ctx.log.info({ count: rows.length, by: actor.id }, 'venues registered');
   return rows.map((row) => toVenueView(ctx, row));
