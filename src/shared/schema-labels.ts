@@ -125,6 +125,13 @@ export function valueLabel(schema: SchemaNode | undefined, segments: string[], v
   return undefined;
 }
 
+/** List the property names that the object at `segments` declares, in all its union branches. */
+export function propertyNames(schema: SchemaNode | undefined, segments: string[]): string[] {
+  const node = nodeAt(schema, segments);
+  if (!node) return [];
+  return [...new Set(branchesOf(node).flatMap((branch) => Object.keys(branch.properties ?? {})))];
+}
+
 /**
  * List the properties of a request schema that have no label, as paths such as
  * `entries[].note`. Properties of records (`patternProperties`) have no fixed name and

@@ -5,7 +5,7 @@
  * schema's `title`, see schema-labels.ts) and what it should be.
  */
 
-import { fieldLabel, propertyLabel, valueLabel, type SchemaNode } from './schema-labels.js';
+import { fieldLabel, propertyLabel, propertyNames, valueLabel, type SchemaNode } from './schema-labels.js';
 import { explainFormatProblem } from './text-formats.js';
 
 /** One schema error as the TypeBox validator compiler reports it (Ajv's shape). */
@@ -65,6 +65,11 @@ function namesOf(issue: SchemaIssue, listKey: string, singleKey: string): string
   const listed = issue.params?.[listKey];
   if (Array.isArray(listed)) return listed.map(String);
   return issue.params?.[singleKey] === undefined ? [] : [String(issue.params[singleKey])];
+}
+
+/** Return a property name in lower case without '_' and '-', so host_name and hostname compare equal to hostName. */
+function comparableName(name: string): string {
+  return name.toLowerCase().replace(/[_-]/g, '');
 }
 
 const COMPARISONS: Record<string, string> = { minimum: '不能小于', maximum: '不能大于', exclusiveMinimum: '应大于', exclusiveMaximum: '应小于' };
@@ -144,7 +149,18 @@ function describeField(segments: string[], issues: SchemaIssue[], part: string, 
   if (allowed.length > 0) lines.add(sentence(subject, `应为 ${[...new Set(allowed.map(nameValue))].join('、')} 之一`));
   else if (types.length > 0 && !hasFormatIssue) lines.add(sentence(subject, `应为${[...new Set(types)].join('或')}`));
   if (missing.size > 0) lines.add(withinObject(`缺少必填字段 ${[...missing].map(nameMember).join('、')}`));
-  if (extra.size > 0) lines.add(withinObject(`不支持字段 ${[...extra].join('、')}，请删除`));
+  if (extra.size > 0) {
+    // A name that differs from a declared one only in case, '_' or '-' is most likely a typo of it.
+    const declared = propertyNames(schema, segments);
+    const corrections = [...extra].flatMap((name) => {
+      const intended = declared.find((candidate) => comparableName(candidate) === comparableName(name));
+      if (!intended) return [];
+      const label = propertyLabel(schema, segments, intended);
+      return [`${name} 应写作 ${intended}${label ? `（${label}）` : ''}`];
+    });
+    const advice = corrections.length > 0 ? `请删除或改正：${corrections.join('，')}` : '请删除';
+    lines.add(withinObject(`不支持字段 ${[...extra].join('、')}，${advice}`));
+  }
 
   for (const issue of issues) {
     const limit = issue.params?.limit;

@@ -128,4 +128,11 @@ describe('unknown body properties on every route', () => {
     expect(response.statusCode).toBe(400);
     expect(response.json().message).toBe('输入不正确：请求体有误：检查记录第 1 项（entries[0]）中不支持字段 temprature，请删除');
   });
+
+  it('suggests the declared spelling', async () => {
+    const response = await app.inject({ method: 'PUT', url: '/api/schools/X1/classes/C1/checks', payload: { day: '2026-12-07', session: 'morning', entries: [{ person_id: 'p', status: 'present' }] } });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toBe('输入不正确：请求体有误：检查记录第 1 项（entries[0]）中缺少必填字段 学生 ID（personId）；检查记录第 1 项（entries[0]）中不支持字段 person_id，请删除或改正：person_id 应写作 personId（学生 ID）');
+  });
 });

@@ -121,7 +121,7 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
       const reply = await register(host, { phone: makePhone(2), hostname: '王老师', note: '带工具箱' });
       expect(reply.status).toBe(400);
       expect(reply.body.error).toBe('VALIDATION');
-      expect(reply.body.message).toBe('输入不正确：请求体有误：不支持字段 hostname、note，请删除');
+      expect(reply.body.message).toBe('输入不正确：请求体有误：不支持字段 hostname、note，请删除或改正：hostname 应写作 hostName（接待人）');
       const after = await t.ctx.db.selectFrom('visitors').select(({ fn }) => fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
       expect(Number(after.count)).toBe(Number(before.count));
     });
