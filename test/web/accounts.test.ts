@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listClasses } from '../../src/modules/people/service.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
@@ -19,6 +20,37 @@ describe.skipIf(!BROWSER_ENABLED)('account form in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  /** Open the role list of the new-account dialog and return its option texts. */
+  async function roleOptionTexts(page: Page): Promise<string[]> {
+    await page.getByRole('button', { name: '新建账号' }).click();
+    // Only this dialog is open. Its title id is not unique in a build made under NODE_ENV=test,
+    // so the dialog is not found by name.
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('角色', { exact: true }).click();
+    const options = page.locator('.ant-select-dropdown:visible .ant-select-item-option');
+    await options.first().waitFor();
+    return options.allTextContents();
+  }
+
+  it('names roles in Chinese', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/settings?tab=accounts');
+    const guardRow = page.getByRole('row').filter({ hasText: world.users.guard });
+    await guardRow.waitFor();
+    expect(await guardRow.textContent()).toContain('门卫');
+    expect(await page.getByRole('row').filter({ hasText: world.users.doctor }).textContent()).toContain('校医');
+    // A school admin grants only the roles inside a school.
+    expect(await roleOptionTexts(page)).toEqual(['学校管理员', '班主任', '教师', '校医', '门卫']);
+    expect(await page.locator('body').innerText()).not.toMatch(/district_admin|school_admin|head_teacher|school_doctor|task_force/);
+    await page.context().close();
+
+    const districtPage = await browser.newPage();
+    await signInThroughPage(districtPage, server.url, world.users.district, WORLD_PASSWORD, '/settings?tab=accounts');
+    await districtPage.getByRole('row').filter({ hasText: world.users.principal }).waitFor();
+    expect(await roleOptionTexts(districtPage)).toEqual(['学校管理员', '班主任', '教师', '校医', '门卫', '区级管理员', '疫情防控专班']);
+    await districtPage.context().close();
   });
 
   it('creates a class for a head teacher only when ticked', async () => {

@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/modules/auth/service.js';
+import { createSchool } from '../../src/modules/people/service.js';
 import { recordCheckin } from '../../src/modules/venues/checkin.js';
 import * as venueService from '../../src/modules/venues/service.js';
 import * as venueStore from '../../src/modules/venues/store.js';
@@ -64,6 +65,51 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     const response = await page.request.get(server.url + poster);
     expect(response.status()).toBe(200);
     expect(await response.text()).toContain('K88路 浙A·88002');
+    await page.context().close();
+  });
+
+  it('names venue kinds in Chinese', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
+    const busRow = page.getByRole('row', { name: /8801 号车/ });
+    await busRow.waitFor();
+    expect(await busRow.textContent()).toContain('公交车');
+
+    await page.getByRole('combobox', { name: '类型' }).click();
+    const filterOptions = page.locator('.ant-select-dropdown:visible .ant-select-item-option');
+    await filterOptions.first().waitFor();
+    expect(await filterOptions.allTextContents()).toEqual(['公交车', '商铺', '校门', '场馆', '其他场所']);
+    await page.keyboard.press('Escape');
+
+    await page.getByRole('button', { name: '登记场所' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('类型').click();
+    const formOptions = page.locator('.ant-select-dropdown:visible .ant-select-item-option');
+    await formOptions.first().waitFor();
+    expect(await formOptions.allTextContents()).toEqual(['公交车', '商铺', '校门', '场馆', '其他场所']);
+    expect(await page.locator('body').innerText()).not.toMatch(/school_gate|\bbus\b|\bshop\b|\bhall\b/);
+    await page.context().close();
+  });
+
+  it('offers a school admin only school venue kinds', async () => {
+    const school = await createSchool(server.ctx, { code: 'VK01', name: '场所类型小学' });
+    await createUser(server.ctx, { username: 'venueprincipal', displayName: '钱校长', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'venueprincipal', PASSWORD, '/venues');
+    await page.getByRole('button', { name: '登记场所' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('类型').click();
+    const options = page.locator('.ant-select-dropdown:visible .ant-select-item-option');
+    await options.first().waitFor();
+    expect(await options.allTextContents()).toEqual(['校门', '场馆', '其他场所']);
+    await options.filter({ hasText: '校门' }).click();
+
+    // The kind the form offers first is one the server accepts from a school admin.
+    await dialog.getByLabel('名称').fill('南门');
+    await dialog.getByLabel('运营单位').fill('场所类型小学');
+    await dialog.getByRole('button', { name: /登\s*记/ }).click();
+    await page.getByText('已登记场所“南门”').waitFor();
+    expect(await page.getByRole('row', { name: /南门/ }).textContent()).toContain('校门');
     await page.context().close();
   });
 

@@ -1,6 +1,7 @@
 import dayjs, { type Dayjs } from 'dayjs';
 import timezone from 'dayjs/plugin/timezone';
 import utc from 'dayjs/plugin/utc';
+import type { UserRole } from './auth/session';
 
 /**
  * The zone of every time and day the console shows, whatever the browser's own zone is:
@@ -58,4 +59,54 @@ export const GATE_METHODS: Record<string, string> = { face: '人脸', card: '刷
 
 export function formatTemperature(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : `${value.toFixed(1)}℃`;
+}
+
+/**
+ * Account roles as users read them (docs/glossary.md). Every role list, table, filter and
+ * form of the console takes its labels from here and keeps the English key as the value.
+ */
+export const ROLE_LABELS: Record<UserRole, string> = {
+  district_admin: '区级管理员',
+  school_admin: '学校管理员',
+  head_teacher: '班主任',
+  teacher: '教师',
+  school_doctor: '校医',
+  guard: '门卫',
+  task_force: '疫情防控专班',
+};
+
+/** Roles of staff in a school roster (岗位), which also name the recipients of notices. */
+export const STAFF_ROLE_LABELS: Record<string, string> = {
+  head_teacher: ROLE_LABELS.head_teacher,
+  management: '学校管理层',
+  school_doctor: ROLE_LABELS.school_doctor,
+  guard: ROLE_LABELS.guard,
+  teacher: ROLE_LABELS.teacher,
+};
+
+/** Name an account or staff role in Chinese; an unknown key is shown as it is. */
+export function roleLabel(role: string): string {
+  return (ROLE_LABELS as Record<string, string>)[role] ?? STAFF_ROLE_LABELS[role] ?? role;
+}
+
+/** Roles that belong to the district rather than to one school; only a district admin grants them. */
+export const DISTRICT_ROLES: readonly UserRole[] = ['district_admin', 'task_force'];
+
+/** Build the role options an admin may grant, school roles first, as the server allows them. */
+export function grantableRoleOptions(grantor: UserRole): Array<{ value: UserRole; label: string }> {
+  const order: UserRole[] = ['school_admin', 'head_teacher', 'teacher', 'school_doctor', 'guard', 'district_admin', 'task_force'];
+  const grantable = grantor === 'district_admin' ? order : order.filter((role) => !DISTRICT_ROLES.includes(role));
+  return grantable.map((role) => ({ value: role, label: ROLE_LABELS[role] }));
+}
+
+/** Venue kinds (场所类型) as users read them, keyed by the API value. */
+export const VENUE_KIND_LABELS: Record<string, string> = { bus: '公交车', shop: '商铺', school_gate: '校门', hall: '场馆', other: '其他场所' };
+
+/** Kinds a school admin may register for their own school; a district admin registers every kind. */
+const SCHOOL_VENUE_KINDS = ['school_gate', 'hall', 'other'];
+
+/** Build the venue kind options of a form or filter; `role` limits them to the kinds that role may register. */
+export function venueKindOptions(role?: UserRole): Array<{ value: string; label: string }> {
+  const kinds = role !== undefined && role !== 'district_admin' ? SCHOOL_VENUE_KINDS : Object.keys(VENUE_KIND_LABELS);
+  return kinds.map((kind) => ({ value: kind, label: VENUE_KIND_LABELS[kind] }));
 }

@@ -45,7 +45,11 @@ queryClient
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     {/* No space inserted between two Chinese characters in buttons: 确认, not 确 认. */}
-    <ConfigProvider locale={zhCN} theme={{ token: { colorPrimary: '#1677ff', borderRadius: 6 } }} button={{ autoInsertSpace: false }}>
+    {/* No virtual scrolling in lists: with it, @rc-component/select 1.10 adds a hidden listbox
+        whose options have the raw value as text (head_teacher, school_gate), which page text
+        and copies show. The console's option lists are short (an estimate: at most a few
+        hundred schools or classes), so rendering every option is cheap. */}
+    <ConfigProvider locale={zhCN} theme={{ token: { colorPrimary: '#1677ff', borderRadius: 6 } }} button={{ autoInsertSpace: false }} virtual={false}>
       <AntApp>
         <QueryClientProvider client={queryClient}>
           <SessionProvider>

@@ -26,6 +26,7 @@ import {
 } from '@ant-design/icons';
 import { consumeJustSignedIn, landingPath, useLogout, useUser, type CurrentUser } from '../auth/session';
 import { Loading } from '../components/common';
+import { roleLabel } from '../format';
 import { SchoolProvider, useSchool } from './school';
 
 type Role = CurrentUser['role'];
@@ -79,7 +80,7 @@ function UserMenu({ compact }: { compact: boolean }) {
   const navigate = useNavigate();
   const { message } = App.useApp();
   const items: MenuProps['items'] = [
-    { key: 'role', label: `${user.displayName}（${user.roleLabel}）`, disabled: true },
+    { key: 'role', label: `${user.displayName}（${roleLabel(user.role)}）`, disabled: true },
     { type: 'divider' },
     { key: 'settings', icon: <SettingOutlined />, label: '修改密码' },
     { key: 'logout', icon: <LogoutOutlined />, label: '退出登录', danger: true },

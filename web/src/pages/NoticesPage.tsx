@@ -8,7 +8,7 @@ import type { GateAlert } from '../api/types';
 import { isAdmin, useUser, type CurrentUser } from '../auth/session';
 import { ErrorAlert, Loading, MarkdownText, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { formatDateTime } from '../format';
+import { formatDateTime, roleLabel } from '../format';
 import { useSchool } from '../layout/school';
 
 const ALERT_KIND: Record<GateAlert['kind'], string> = { fever: '体温异常', code: '健康码异常', unknown_face: '未识别人员', device_offline: '设备离线' };
@@ -47,14 +47,6 @@ const BADGE_OF_STATE: Record<string, 'success' | 'error' | 'warning' | 'processi
 };
 
 const CHANNELS: Record<string, string> = { dingtalk_work: '钉钉工作通知', dingtalk_robot: '钉钉群机器人', inbox: '站内消息' };
-const RECIPIENT_ROLES: Record<string, string> = {
-  school_admin: '学校管理员',
-  head_teacher: '班主任',
-  school_doctor: '校医',
-  guard: '门卫',
-  management: '学校管理层',
-  teacher: '教师',
-};
 
 /** Roles that may close any alert; guards close only unknown-face alerts, as the server enforces. */
 const CLOSE_ANY_ROLES = ['district_admin', 'school_admin', 'school_doctor'];
@@ -325,7 +317,7 @@ function GateAlerts({ schoolCode }: { schoolCode: string }) {
 
 function recipientOf(notice: Notice): string {
   if (notice.recipientGuardianId) return '家长';
-  if (notice.recipientRole) return RECIPIENT_ROLES[notice.recipientRole] ?? notice.recipientRole;
+  if (notice.recipientRole) return roleLabel(notice.recipientRole);
   if (notice.recipientPersonId) return '教职工';
   return notice.channel === 'dingtalk_robot' ? '钉钉群' : '—';
 }

@@ -6,9 +6,10 @@ import { ApiError, api, uploadFile } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
 import { isAdmin, useUser } from '../auth/session';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
+import { roleLabel } from '../format';
 import { NeedSchool } from '../components/NeedSchool';
 import { useSchool } from '../layout/school';
-import { PersonDrawer, STAFF_ROLES, type Person } from './persons/PersonDrawer';
+import { PersonDrawer, type Person } from './persons/PersonDrawer';
 import { downloadRejectedRows, downloadRejectedRowsXlsx, type RejectedRow } from './persons/rejected-rows';
 
 /** POST /api/schools/:code/roster reply. */
@@ -231,7 +232,7 @@ function PersonList({ schoolCode }: { schoolCode: string }) {
           },
           kind === 'student'
             ? { title: '班级', dataIndex: 'className', width: 90, render: (value: string | null) => value ?? '—' }
-            : { title: '岗位', dataIndex: 'staffRole', width: 100, render: (value: string | null) => (value ? (STAFF_ROLES[value] ?? value) : '—') },
+            : { title: '岗位', dataIndex: 'staffRole', width: 100, render: (value: string | null) => (value ? roleLabel(value) : '—') },
           { title: '性别', dataIndex: 'gender', width: 60, render: (value: string | null) => value ?? '—' },
           { title: '身份证号', dataIndex: 'idNumberMasked', width: 180, render: (value: string | null) => value ?? '—' },
           kind === 'student'

@@ -8,7 +8,7 @@ import { api } from '../api/client';
 import type { AuditEntry } from '../api/types';
 import { isAdmin, useUser, type CurrentUser, type UserRole } from '../auth/session';
 import { ErrorAlert, PageTitle } from '../components/common';
-import { formatDateTime } from '../format';
+import { formatDateTime, grantableRoleOptions, roleLabel } from '../format';
 import { useSchool } from '../layout/school';
 import { CalendarTab } from './settings/CalendarTab';
 import { DingTalkTab } from './settings/DingTalkTab';
@@ -17,16 +17,6 @@ import { GateThresholdsTab } from './settings/GateThresholdsTab';
 import { RetentionTab } from './settings/RetentionTab';
 import { SyncScheduleTab } from './settings/SyncScheduleTab';
 import { CheckSettingsPanel } from './checks/CheckSettingsPanel';
-
-const ROLE_OPTIONS: Array<{ value: UserRole; label: string }> = [
-  { value: 'school_admin', label: '学校管理员' },
-  { value: 'head_teacher', label: '班主任' },
-  { value: 'teacher', label: '教师' },
-  { value: 'school_doctor', label: '校医' },
-  { value: 'guard', label: '门卫' },
-  { value: 'district_admin', label: '区级管理员' },
-  { value: 'task_force', label: '疫情防控专班' },
-];
 
 /** Audit actions as users read them; unknown ones show their code. */
 const ACTIONS: Record<string, string> = {
@@ -197,7 +187,7 @@ function Accounts() {
     },
     onError: (error) => message.error(error.message),
   });
-  const roleOptions = user.role === 'district_admin' ? ROLE_OPTIONS : ROLE_OPTIONS.filter((option) => option.value !== 'district_admin' && option.value !== 'task_force');
+  const roleOptions = grantableRoleOptions(user.role);
   const now = Date.now();
 
   return (
@@ -220,7 +210,7 @@ function Accounts() {
         columns={[
           { title: '用户名', dataIndex: 'username', width: 120 },
           { title: '姓名', dataIndex: 'displayName', width: 100 },
-          { title: '角色', dataIndex: 'roleLabel', width: 100 },
+          { title: '角色', dataIndex: 'role', width: 100, render: (role: UserRole) => roleLabel(role) },
           { title: '学校', dataIndex: 'schoolName', render: (value: string | null) => value ?? '全区' },
           { title: '班级', dataIndex: 'className', width: 90, render: (value: string | null) => value ?? '—' },
           {
@@ -363,7 +353,7 @@ export function SettingsPage() {
   return (
     <>
       <PageTitle title="设置" />
-      <Alert type="info" showIcon title={`当前账号：${user.displayName}（${user.username}，${user.roleLabel}）`} style={{ marginBottom: 16 }} />
+      <Alert type="info" showIcon title={`当前账号：${user.displayName}（${user.username}，${roleLabel(user.role)}）`} style={{ marginBottom: 16 }} />
       <Tabs items={items} activeKey={activeKey} onChange={(key) => setParams(key === 'password' ? {} : { tab: key }, { replace: true })} destroyOnHidden />
     </>
   );

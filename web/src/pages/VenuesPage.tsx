@@ -6,7 +6,7 @@ import type { Dayjs } from 'dayjs';
 import { ApiError, api, csrfToken } from '../api/client';
 import { useUser, type CurrentUser } from '../auth/session';
 import { ErrorAlert, PageTitle } from '../components/common';
-import { CODE_COLORS, formatDateTime, shanghai } from '../format';
+import { CODE_COLORS, VENUE_KIND_LABELS, formatDateTime, shanghai, venueKindOptions } from '../format';
 
 /** GET /api/venues item. */
 interface Venue {
@@ -71,7 +71,6 @@ interface RetentionRun {
   durationMs: number;
 }
 
-export const VENUE_KINDS: Record<string, string> = { bus: '公交车', shop: '商铺', school_gate: '校门', hall: '场馆', other: '其他' };
 
 const CHECKIN_METHODS: Record<string, string> = { scan: '扫码', card_reader: '刷卡', card_typed: '输入卡号', manual: '人工登记' };
 
@@ -86,6 +85,8 @@ function beijingText(value: Dayjs): string {
 function VenueList() {
   const { message } = App.useApp();
   const client = useQueryClient();
+  const user = useUser();
+  const kindOptions = venueKindOptions(user.role);
   const [filter, setFilter] = useState<{ search?: string; line?: string; kind?: string; status?: string }>({ status: 'active' });
   const [creating, setCreating] = useState(false);
   const [reissuing, setReissuing] = useState<Venue | null>(null);
@@ -129,7 +130,7 @@ function VenueList() {
       <Space wrap style={{ marginBottom: 16 }}>
         <Input.Search aria-label="搜索场所" placeholder="名称、车牌或地址" allowClear style={{ width: 220 }} onSearch={(search) => setFilter((f) => ({ ...f, search }))} />
         <Input aria-label="线路" placeholder="线路，如 K101" allowClear style={{ width: 140 }} onChange={(e) => setFilter((f) => ({ ...f, line: e.target.value.trim() || undefined }))} />
-        <Select aria-label="类型" placeholder="类型" allowClear style={{ width: 120 }} options={Object.entries(VENUE_KINDS).map(([value, label]) => ({ value, label }))} onChange={(kind) => setFilter((f) => ({ ...f, kind }))} />
+        <Select aria-label="类型" placeholder="类型" allowClear style={{ width: 120 }} options={venueKindOptions()} onChange={(kind) => setFilter((f) => ({ ...f, kind }))} />
         <Select
           aria-label="状态"
           value={filter.status ?? ''}
@@ -158,7 +159,7 @@ function VenueList() {
         scroll={{ x: 900 }}
         columns={[
           { title: '名称', dataIndex: 'name' },
-          { title: '类型', dataIndex: 'kind', width: 80, render: (kind: string) => VENUE_KINDS[kind] ?? kind },
+          { title: '类型', dataIndex: 'kind', width: 80, render: (kind: string) => VENUE_KIND_LABELS[kind] ?? kind },
           { title: '线路 / 车牌', key: 'bus', render: (_, v) => (v.line || v.plate ? `${v.line ? `${v.line}路 ` : ''}${v.plate ?? ''}` : '—') },
           { title: '运营单位', dataIndex: 'operator' },
           { title: '状态', dataIndex: 'status', width: 80, render: (status: string) => (status === 'active' ? <Tag color="green">在用</Tag> : <Tag>已停用</Tag>) },
@@ -192,9 +193,9 @@ function VenueList() {
 
       <Modal open={creating} title="登记场所" okText="登记" cancelText="取消" confirmLoading={create.isPending} onCancel={() => setCreating(false)} onOk={() => form.submit()} destroyOnHidden>
         {create.error && <ErrorAlert error={create.error} />}
-        <Form form={form} layout="vertical" initialValues={{ kind: 'bus' }} onFinish={(values) => create.mutate(values)}>
+        <Form form={form} layout="vertical" initialValues={{ kind: kindOptions[0].value }} onFinish={(values) => create.mutate(values)}>
           <Form.Item name="kind" label="类型" rules={[{ required: true, message: '请选择类型' }]}>
-            <Select options={Object.entries(VENUE_KINDS).map(([value, label]) => ({ value, label }))} />
+            <Select options={kindOptions} />
           </Form.Item>
           <Form.Item name="name" label="名称" rules={[{ required: true, whitespace: true, message: '请填写场所名称' }, { max: 60, message: '名称不能超过 60 个字' }]}>
             <Input placeholder="如 1001 号车、城东菜场" />

@@ -6,7 +6,7 @@ import { fillPath, useRoute } from '../../api/routes';
 import { isAdmin, useUser } from '../../auth/session';
 import { CodeHistory } from '../../components/CodeHistory';
 import { ErrorAlert, Loading } from '../../components/common';
-import { formatDateTime } from '../../format';
+import { formatDateTime, roleLabel } from '../../format';
 import { FaceEnrolment } from './FaceEnrolment';
 
 /** GET /api/schools/:code/persons item. */
@@ -54,7 +54,6 @@ interface ConsentsReply {
   faceDescriptors: number;
 }
 
-export const STAFF_ROLES: Record<string, string> = { head_teacher: '班主任', management: '学校管理层', school_doctor: '校医', guard: '门卫', teacher: '教师' };
 const PURPOSES: Record<Purpose, string> = { health_code: '健康码查询', face: '人脸识别' };
 
 /** 王校长（principal）, or — when the record names no account. */
@@ -235,7 +234,7 @@ export function PersonDrawer({ schoolCode, person, onClose }: { schoolCode: stri
             {person.kind === 'student' ? (
               <Descriptions.Item label="班级">{person.className ?? '—'}</Descriptions.Item>
             ) : (
-              <Descriptions.Item label="岗位">{person.staffRole ? (STAFF_ROLES[person.staffRole] ?? person.staffRole) : '—'}</Descriptions.Item>
+              <Descriptions.Item label="岗位">{person.staffRole ? roleLabel(person.staffRole) : '—'}</Descriptions.Item>
             )}
             <Descriptions.Item label={person.kind === 'student' ? '学号' : '工号'}>{(person.kind === 'student' ? person.studentNumber : person.staffNumber) ?? '—'}</Descriptions.Item>
             <Descriptions.Item label="性别">{person.gender ?? '—'}</Descriptions.Item>
