@@ -83,6 +83,18 @@ describe.skipIf(!BROWSER_ENABLED)('settings, devices and class notices in Chromi
     expect(await schedule.textContent()).toContain('全量同步和轮询每天都按上面的时间进行，不看校历');
     expect(page.url()).toContain('tab=sync');
 
+    // A custom cron keeps its comma list, and an invalid one is explained in Chinese.
+    await schedule.getByText('自定义').click();
+    const crons = schedule.getByLabel('cron 表达式（北京时间，5 段：分 时 日 月 周）');
+    await crons.fill('0 7 * * 1,3,5; 61 4 * * *;');
+    await schedule.getByRole('button', { name: /保\s*存/ }).click();
+    await schedule.getByText('同步时间“61 4 * * *”不是有效的 cron 表达式：第 1 段（分钟）的 61 超出范围，应在 0 到 59 之间').waitFor();
+    expect(await schedule.textContent()).not.toMatch(/CronPattern|Invalid value/);
+    await schedule.locator('.ant-select-selection-item', { hasText: '61 4 * * *' }).locator('.ant-select-selection-item-remove').click();
+    await schedule.getByRole('button', { name: /保\s*存/ }).click();
+    await page.getByText('同步时间已保存').waitFor();
+    expect((await apiFromPage(page, `/api/schools/${world.school.code}/sync-schedule`)).body.crons).toEqual(['0 21 * * *', '30 6 * * *', '0 7 * * 1,3,5']);
+
     await page.getByRole('tab', { name: '保留期限' }).click();
     const retention = page.getByTestId('retention');
     await retention.getByLabel('闸机抓拍图保留天数').fill('30');

@@ -107,10 +107,13 @@ export function SyncScheduleTab({ schoolCode }: { schoolCode: string }) {
           <Form.Item
             name="crons"
             label="cron 表达式（北京时间，5 段：分 时 日 月 周）"
-            extra="例如 30 4 * * * 表示 04:30（同步日期见下方）；输入后按回车添加。"
+            extra="例如 30 4 * * * 表示 04:30（同步日期见下方）；输入后按回车添加，一次输入多个时用分号隔开。"
             rules={[{ required: true, type: 'array', min: 1, message: '至少需要一个同步时间' }]}
+            // Text around a semicolon keeps its spaces, which a cron does not need.
+            normalize={(crons: string[]) => crons.map((cron) => cron.trim()).filter(Boolean)}
           >
-            <Select mode="tags" open={false} tokenSeparators={[',']} placeholder="30 4 * * *" />
+            {/* Semicolons separate crons, as in `fangkong schedule --cron`, because a comma is part of a cron list such as 1,3,5. */}
+            <Select mode="tags" open={false} tokenSeparators={[';', '；']} placeholder="30 4 * * *" />
           </Form.Item>
         )}
         <Form.Item name={['polling', 'enabled']} label="在校时段轮询" valuePropName="checked">
