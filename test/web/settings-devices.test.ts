@@ -92,8 +92,11 @@ describe.skipIf(!BROWSER_ENABLED)('settings, devices and class notices in Chromi
     expect(await schedule.textContent()).not.toMatch(/CronPattern|Invalid value/);
     await schedule.locator('.ant-select-selection-item', { hasText: '61 4 * * *' }).locator('.ant-select-selection-item-remove').click();
     await schedule.getByRole('button', { name: /保\s*存/ }).click();
-    await page.getByText('同步时间已保存').waitFor();
-    expect((await apiFromPage(page, `/api/schools/${world.school.code}/sync-schedule`)).body.crons).toEqual(['0 21 * * *', '30 6 * * *', '0 7 * * 1,3,5']);
+    // The first save's 同步时间已保存 may still be on screen, so wait for the stored schedule.
+    await expect
+      .poll(async () => (await apiFromPage(page, `/api/schools/${world.school.code}/sync-schedule`)).body.crons)
+      .toEqual(['0 21 * * *', '30 6 * * *', '0 7 * * 1,3,5']);
+    await page.getByText('同步时间已保存').first().waitFor();
 
     await page.getByRole('tab', { name: '保留期限' }).click();
     const retention = page.getByTestId('retention');
