@@ -3,23 +3,8 @@ import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { fillPath, useRoute } from './routes';
 
 /** One gate decision as GET /api/schools/:code/gate/stream sends it (event "decision"). */
-export interface LiveDecision {
-  eventId: string;
-  deviceId: string;
-  deviceName: string;
-  lane: string | null;
-  occurredAt: number;
-  personId: string | null;
-  personName: string | null;
-  classId: string | null;
-  className: string | null;
-  method: string;
-  temperature: number | null;
-  decision: 'pass' | 'deny';
-  reason: string;
-  prompt: string;
-  flags: string[];
-}
+export type { LiveDecision } from '../../../src/modules/gate/live.js';
+import type { LiveDecision } from '../../../src/modules/gate/live.js';
 
 /** 'connecting' until the stream opens, 'open' while it delivers, 'closed' when the server has no stream route. */
 export type StreamState = 'connecting' | 'open' | 'retrying' | 'closed';

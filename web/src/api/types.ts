@@ -53,27 +53,8 @@ export interface GateEvent {
   flags: string[];
 }
 
-/** One class of GET /api/schools/:code/attendance. */
-export interface ClassArrivals {
-  classId: string | null;
-  className: string;
-  headTeacherId: string | null;
-  arrived: Array<{ personId: string; name: string; firstPassAt: number; late: boolean; source: 'gate' | 'recheck' }>;
-  notArrived: Array<{ personId: string; name: string }>;
-}
-
-/** GET /api/schools/:code/attendance */
-export interface AttendanceDay {
-  day: string;
-  /** Whether the day is a school day in the school calendar; nobody is expected on other days. */
-  isSchoolDay: boolean;
-  /** Why the day has no school; null on a school day. */
-  notSchoolDayText: string | null;
-  arrivedCount: number;
-  notArrivedCount: number;
-  lateCount: number;
-  classes: ClassArrivals[];
-}
+/** GET /api/schools/:code/attendance and its classes, as the gate module builds them. */
+export type { AttendanceDay, ClassArrivals } from '../../../src/modules/gate/attendance.js';
 
 /** GET /api/schools/:code/classes item. */
 export interface ClassSummary {

@@ -1,22 +1,15 @@
 import { createContext, useContext, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { PublicUser } from '../../../src/modules/auth/service.js';
 import { api, ApiError } from '../api/client';
 
-export type UserRole = 'district_admin' | 'school_admin' | 'head_teacher' | 'teacher' | 'school_doctor' | 'guard' | 'task_force';
+export type { UserRole } from '../../../src/db/schema.js';
 
-/** The signed-in user as GET /api/auth/me returns it. */
-export interface CurrentUser {
-  id: string;
-  username: string;
-  displayName: string;
-  role: UserRole;
-  roleLabel: string;
-  schoolId: string | null;
-  schoolCode: string | null;
-  schoolName: string | null;
-  classId: string | null;
-  className: string | null;
-}
+/** The signed-in user as GET /api/auth/me returns it (fields of the server's user view). */
+export type CurrentUser = Pick<
+  PublicUser,
+  'id' | 'username' | 'displayName' | 'role' | 'roleLabel' | 'schoolId' | 'schoolCode' | 'schoolName' | 'classId' | 'className'
+>;
 
 interface SessionReply {
   user: CurrentUser;

@@ -10,6 +10,7 @@ import { ErrorAlert, Loading, MarkdownText, NotOpen, PageTitle } from '../compon
 import { NeedSchool } from '../components/NeedSchool';
 import { formatDateTime, roleLabel } from '../format';
 import { useSchool } from '../layout/school';
+import type { NoticeView } from '../../../src/modules/notify/service.js';
 
 const ALERT_KIND: Record<GateAlert['kind'], string> = { fever: '体温异常', code: '健康码异常', unknown_face: '未识别人员', device_offline: '设备离线' };
 const ALERT_STATUS: Record<GateAlert['status'], { label: string; color: string }> = {
@@ -54,28 +55,7 @@ const RECHECK_ROLES = ['district_admin', 'school_admin', 'school_doctor'];
 const ALERT_READERS = ['district_admin', 'school_admin', 'school_doctor', 'guard'];
 
 /** A notice as GET /api/schools/:code/notices lists it. */
-export interface Notice {
-  id: string;
-  channel: string;
-  kind: string;
-  /** Delivery state: waiting, sent, filtered, failed or dead. */
-  state: string;
-  stateLabel: string;
-  /** Outbox status, finer than the state. */
-  status: string;
-  title: string;
-  body: string;
-  recipientPersonId: string | null;
-  recipientGuardianId: string | null;
-  recipientRole: string | null;
-  hasDingtalkRecipient: boolean;
-  attempts: number;
-  lastError: string | null;
-  deliveryNote: string | null;
-  createdAt: number;
-  sentAt: number | null;
-  nextAttemptAt: number | null;
-}
+export type Notice = NoticeView;
 
 type AlertAction = { kind: 'acknowledge' | 'recheck' | 'close'; alert: GateAlert };
 

@@ -11,25 +11,9 @@ const ALERT_READERS = ['district_admin', 'school_admin', 'school_doctor', 'guard
 /** The gate stream refetches what changes; a query mounted right after its prefetch is not read again. */
 const FRESH_MS = 10_000;
 
-/** How many people have each code colour; see GET /api/schools/:code/code-counts. */
-export interface CodeColorCounts {
-  total: number;
-  green: number;
-  yellow: number;
-  red: number;
-  unknown: number;
-  stale: number;
-  /** Not green, or green but stale. */
-  attention: number;
-}
-
 /** GET /api/schools/:code/code-counts: counts only, no names, so it is cheap for 3,000 people. */
-export interface SchoolCodeCounts {
-  school: CodeColorCounts;
-  grades: Array<{ grade: number; counts: CodeColorCounts }>;
-  classes: Array<{ classId: string; className: string; grade: number; counts: CodeColorCounts }>;
-  unplaced: CodeColorCounts;
-}
+export type { CodeColorCounts, SchoolCodeCounts } from '../../../../src/modules/healthcode/service.js';
+import type { SchoolCodeCounts } from '../../../../src/modules/healthcode/service.js';
 
 /** Route paths the dashboard reads; undefined where the server has no such route. */
 export interface DashboardRoutes {
