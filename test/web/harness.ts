@@ -44,7 +44,9 @@ export function ensureWebBuilt(): void {
     if (!tryLock(lockDir)) throw new Error(`another process holds ${lockDir}; remove it if no build is running`);
   }
   try {
-    const result = spawnSync('npm', ['run', 'build:web'], { encoding: 'utf8', stdio: 'pipe' });
+    // Vitest sets NODE_ENV=test, and a console built with it differs from the one users get
+    // (antd then gives generated elements the same id), so the build gets production.
+    const result = spawnSync('npm', ['run', 'build:web'], { encoding: 'utf8', stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production' } });
     if (result.status !== 0) throw new Error(`npm run build:web failed:\n${result.stdout}\n${result.stderr}`);
   } finally {
     rmSync(lockDir, { recursive: true, force: true });
