@@ -38,11 +38,27 @@ describe('venue code tokens', () => {
     ['venue id cut', id.slice(0, 20), 'truncated'],
     ['token doubled', token + token, 'doubled'],
     ['token doubled with a path', `${token}/v/${token}`, 'doubled'],
-    ['lower-case id', token.toLowerCase(), 'not_ours'],
+    ['whole token lower-cased', token.toLowerCase(), 'bad_signature'],
     ['random text', 'hello world', 'not_ours'],
     ['another system’s code', 'wxp://f2f0abcdefg', 'not_ours'],
   ])('%s is %s', (_case, text, problem) => {
     expect(parseVenueCode(KEY, text)).toEqual({ ok: false, problem });
+  });
+
+  it('accepts a lower-cased venue id', () => {
+    const parsed = parseVenueCode(KEY, `${id.toLowerCase()}.${version}.${signature}`);
+    expect(parsed).toEqual({ ok: true, token: { venueId: VENUE_ID, version: 3, signature } });
+  });
+
+  it('rejects other spellings of the last signature character', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const decoded = Buffer.from(signature, 'base64url');
+    const twins = [...alphabet].filter((c) => c !== signature.at(-1) && Buffer.from(signature.slice(0, -1) + c, 'base64url').equals(decoded));
+    // Without the check these would pass the HMAC comparison.
+    expect(twins).toHaveLength(15);
+    for (const twin of twins) {
+      expect(parseVenueCode(KEY, `${id}.${version}.${signature.slice(0, -1)}${twin}`)).toEqual({ ok: false, problem: 'bad_signature' });
+    }
   });
 
   it.each([
