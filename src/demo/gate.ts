@@ -5,6 +5,7 @@ import { getSchoolByCodeOrThrow, updateSchoolSettings } from '../modules/people/
 import { saveDescriptor } from '../modules/face/service.js';
 import { createDevice, listDevices } from '../modules/gate/devices.js';
 import { handleDeviceEvent } from '../modules/gate/device-events.js';
+import type { EntryOutcome } from '../modules/gate/service.js';
 import { recordRecheck } from '../modules/gate/alerts.js';
 import { listRechecks, type DeviceRow } from '../modules/gate/store.js';
 import { DEMO_SCHOOL } from './seed.js';
@@ -145,16 +146,18 @@ export interface ReplayRecheck {
  * Each event goes through the device API's handler with the clock set to its time.
  *
  * A replay of the same day again posts the same events: the event id is made of the day
- * and the person, and the lane of each person is fixed by a hash of their id. The gate
- * records an event id once per device, so it returns the stored decision instead of
- * recording the entry twice, and the report counts those as duplicates. The re-check is
- * recorded once a day as well.
+ * and the person, and the lane of each person is fixed by a hash of their id over the
+ * lanes the demo seeded, whatever devices were added since. An event id the gate already
+ * stored that day, on any device, is not posted again. The replay takes the stored
+ * decision and the report counts it as a duplicate. The re-check is recorded once a day
+ * as well.
  */
 export async function replayGateMorning(ctx: AppContext, day: string): Promise<GateReplayReport> {
-  const devices = await ensureDemoGate(ctx);
+  const devices = demoLaneDevices(await ensureDemoGate(ctx));
   const school = await getSchoolByCodeOrThrow(ctx, DEMO_SCHOOL.code);
   // By name, so each person's device is the same on every replay.
   const lanes = (lane: string) => devices.filter((d) => d.lane === lane).sort((a, b) => a.name.localeCompare(b.name));
+  const stored = await findStoredDemoEvents(ctx, school.id, day);
 
   const people = await ctx.db
     .selectFrom('persons')
@@ -208,7 +211,7 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
 
   for (const attempt of plan) {
     const eventCtx: AppContext = { ...ctx, now: () => attempt.at + 500 };
-    const outcome = await handleDeviceEvent(eventCtx, attempt.device, attempt.body);
+    const outcome = stored.get(attempt.body.eventId as string) ?? (await handleDeviceEvent(eventCtx, attempt.device, attempt.body));
     report.attempts += 1;
     if (outcome.duplicate) report.duplicates += 1;
     if (outcome.decision === 'pass') report.passed += 1;
@@ -227,6 +230,40 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
 
   ctx.log.info({ day, attempts: report.attempts, duplicates: report.duplicates, passed: report.passed, denied: report.denied }, 'demo gate morning replayed');
   return report;
+}
+
+/**
+ * Keep the lanes the demo seeded, so a device registered later (a kiosk added from the
+ * README, say) neither takes a share of the replayed people nor shifts their lanes.
+ */
+function demoLaneDevices(devices: DeviceRow[]): DeviceRow[] {
+  const seeded = new Set(LANES.map((lane) => `${lane.lane}/${lane.name}`));
+  return devices.filter((device) => seeded.has(`${device.lane}/${device.name}`));
+}
+
+/** The outcome of an event the replay posted, as the gate stored it. */
+type StoredOutcome = Pick<EntryOutcome, 'duplicate' | 'decision' | 'reason' | 'flags'>;
+
+/**
+ * Read the replay's events of `day` that the gate already stored, on any device of the
+ * school, by event id. The gate de-duplicates an event id per device only, so the replay
+ * skips these itself and never records a person's event twice on different devices.
+ */
+async function findStoredDemoEvents(ctx: AppContext, schoolId: string, day: string): Promise<Map<string, StoredOutcome>> {
+  const rows = await ctx.db
+    .selectFrom('gate_events')
+    .select(['event_id', 'decision', 'reason', 'flags'])
+    .where('school_id', '=', schoolId)
+    .where('day', '=', day)
+    .where('event_id', 'like', `demo-${day}-%`)
+    .orderBy('occurred_at')
+    .execute();
+  const stored = new Map<string, StoredOutcome>();
+  for (const row of rows) {
+    if (stored.has(row.event_id)) continue;
+    stored.set(row.event_id, { duplicate: true, decision: row.decision, reason: row.reason, flags: JSON.parse(row.flags) as string[] });
+  }
+  return stored;
 }
 
 /**
