@@ -349,6 +349,35 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       expect(json.json().entries.length).toBeGreaterThanOrEqual(5);
     });
 
+    const badTimes: Array<[string, string, string]> = [
+      ['an hour past 23', '2026-12-05 25:00', '开始时间（from）“2026-12-05 25:00”中的时间 25:00 不存在'],
+      ['a minute past 59', '2026-12-05 10:61', '开始时间（from）“2026-12-05 10:61”中的时间 10:61 不存在'],
+      ['a thirteenth month', '2026-13-05 10:00', '开始时间（from）“2026-13-05 10:00”中的日期 2026-13-05 不存在'],
+      ['the thirtieth of February', '2026-02-30 00:00', '开始时间（from）“2026-02-30 00:00”中的日期 2026-02-30 不存在'],
+      ['a slashed day', '2026/12/05 10:00', '开始时间（from）“2026/12/05 10:00”格式不正确'],
+    ];
+
+    it.each(badTimes)('rejects a start time with %s', async (_case, from, start) => {
+      const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'task_force'));
+      const payload = { from, to: '2026-12-07 10:00', purpose: '密接排查：接口测试' };
+      for (const [url, target] of [['/api/venue-tracing/venue', { line: 'K101' }], ['/api/venue-tracing/person', { idNumber: nextIdNumber() }]] as const) {
+        const response = await app.inject({ method: 'POST', url, headers, payload: { ...target, ...payload } });
+        expect(response.statusCode, url).toBe(400);
+        const message = response.json().message as string;
+        expect(message, url).toContain(start);
+        expect(message, url).toContain('应为 YYYY-MM-DD HH:mm（北京时间），例如 2026-12-07 07:30');
+        expect(message, url).not.toContain('31 天');
+      }
+    });
+
+    it('rejects an impossible end time', async () => {
+      const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'task_force'));
+      const payload = { line: 'K101', from: '2026-12-07 07:00', to: '2026-12-07 24:00', purpose: '密接排查：接口测试' };
+      const response = await app.inject({ method: 'POST', url: '/api/venue-tracing/venue', headers, payload });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().message).toContain('结束时间（to）“2026-12-07 24:00”中的时间 24:00 不存在');
+    });
+
     it('lists venues for the task force to pick', async () => {
       const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'task_force'));
       const response = await app.inject({ method: 'GET', url: '/api/venues?line=K101', headers });

@@ -4,7 +4,8 @@ import type { AppContext } from '../../context.js';
 import type { VenueKind, VenueStatus } from '../../db/schema.js';
 import type { HttpApp } from '../../http.js';
 import { AppError } from '../../shared/errors.js';
-import { formatLocalDateTime, instantOf } from '../../shared/time.js';
+import { readLocalDateTime } from '../../shared/text-formats.js';
+import { formatLocalDateTime, schoolDay } from '../../shared/time.js';
 import { requireUser, type UserRole } from '../auth/index.js';
 import { checkIdentity, checkinWithCard, recordCheckin, type CheckinOutcome } from './checkin.js';
 import { KIND_LABELS, maskName, verdictOfCheckin } from './checkin-display.js';
@@ -109,12 +110,15 @@ const CardCheckinBody = Type.Object({
   typed: Type.Optional(Type.Boolean({ title: '是否手工输入卡号', description: 'True when staff typed the number instead of swiping' })),
 });
 
-/** Read an instant given as epoch ms or as 'YYYY-MM-DD HH:MM' in Beijing time. */
-function parseInstant(value: number | string, field: string): number {
+/**
+ * Read an instant given as epoch ms or as 'YYYY-MM-DD HH:MM' in Beijing time. `field` names
+ * the field in the message, as in 开始时间（from）, and `today` is the example day.
+ */
+function parseInstant(value: number | string, field: string, today: string): number {
   if (typeof value === 'number') return value;
-  const match = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})$/.exec(value.trim());
-  if (!match) throw new AppError('VALIDATION', { detail: `${field}“${value}”格式不正确，请写 YYYY-MM-DD HH:MM（北京时间）` });
-  return instantOf(match[1], match[2]);
+  const reading = readLocalDateTime(value, `“${value}”`, today);
+  if (!reading.ok) throw new AppError('VALIDATION', { detail: `${field}${reading.problem}` });
+  return reading.instant;
 }
 
 /** Build the reply of a check-in for a device or a JSON client. */
@@ -359,8 +363,8 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
   app.post('/venue-tracing/venue', { schema: { tags: ['venues'], summary: 'Everyone at a venue or on a bus line between two times', body: TraceVenueBody } }, async (request, reply) => {
     const user = requireUser(request, { roles: TRACE_ROLES });
     const body = request.body;
-    const from = parseInstant(body.from, '开始时间');
-    const to = parseInstant(body.to, '结束时间');
+    const from = parseInstant(body.from, '开始时间（from）', schoolDay(ctx.now()));
+    const to = parseInstant(body.to, '结束时间（to）', schoolDay(ctx.now()));
     const result = await traceVenue(ctx, user, { ...body, from, to }, { ip: request.ip, export: body.format === 'xlsx' });
     const what = body.venueId ? (result.entries[0]?.venueName ?? '场所') : `${body.line}路`;
     return sendTrace(reply, result, body.format, `${what} ${formatLocalDateTime(from)} 至 ${formatLocalDateTime(to)} 登记记录`);
@@ -369,8 +373,8 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
   app.post('/venue-tracing/person', { schema: { tags: ['venues'], summary: 'Every venue one person checked in at in a period', body: TracePersonBody } }, async (request, reply) => {
     const user = requireUser(request, { roles: TRACE_ROLES });
     const body = request.body;
-    const from = parseInstant(body.from, '开始时间');
-    const to = parseInstant(body.to, '结束时间');
+    const from = parseInstant(body.from, '开始时间（from）', schoolDay(ctx.now()));
+    const to = parseInstant(body.to, '结束时间（to）', schoolDay(ctx.now()));
     const result = await tracePerson(ctx, user, { ...body, from, to }, { ip: request.ip, export: body.format === 'xlsx' });
     return sendTrace(reply, result, body.format, `个人行程 ${formatLocalDateTime(from)} 至 ${formatLocalDateTime(to)}`);
   });
