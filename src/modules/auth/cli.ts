@@ -54,7 +54,7 @@ async function addUser(args: CliArgs, runtime: Parameters<Command['run']>[1]): P
 export const authCommands: Command[] = [
   {
     name: ['user', 'add'],
-    usage: 'user add --username U --role R [--school C] [--class 二(3)班 [--create-class]] [--name 显示名] --password-stdin [--json]',
+    usage: "user add --username U --role R [--school C] [--class '二(3)班' [--create-class]] [--name 显示名] --password-stdin [--json]",
     summary: '创建控制台账号；密码从标准输入读取；班主任的班级须已存在，加 --create-class 时自动新建',
     run: async (args, runtime) => addUser(args, runtime),
   },
