@@ -55,6 +55,8 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       ['a forged signature', (t) => t.slice(0, -4) + (t.endsWith('AAAA') ? 'BBBB' : 'AAAA'), '场所码无效：校验未通过'],
       ['an edited version', (t) => t.replace(/\.(\d+)\./, '.9.'), '场所码无效：校验未通过'],
       ['a truncated code', (t) => t.slice(0, 40), '场所码不完整'],
+      ['a lower-case venue id cut short', (t) => t.slice(0, 20).toLowerCase(), '场所码不完整'],
+      ['a lower-case venue id cut before the version', (t) => `${t.slice(0, 24).toLowerCase()}.1.`, '场所码不完整'],
       ['a doubled URL', (t) => `${t}https://fk.example.cn/v/${t}`, '场所码内容重复'],
       ['another system’s code', () => 'weixin-pay-12345', '这不是本平台的场所码'],
     ];
@@ -65,6 +67,23 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       expect(response.statusCode).toBe(400);
       expect(response.body).toContain(title);
       expect(response.body).not.toContain('<form');
+    });
+
+    it('accepts a venue id in lower case', async () => {
+      const token = pathOf(venue.codeUrl).slice(3);
+      const lowered = token.slice(0, 26).toLowerCase() + token.slice(26);
+      const response = await app.inject({ method: 'GET', url: `/v/${lowered}` });
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toContain('<form');
+    });
+
+    it('reads a code path written /V/ as ours', async () => {
+      const url = new URL(venue.codeUrl);
+      const upperPath = `${url.origin}/V/${url.pathname.slice(3)}`;
+      expect(await service.resolveVenueCode(world.ctx, upperPath)).toMatchObject({ ok: true });
+
+      const wholeUpper = venue.codeUrl.toUpperCase();
+      expect(await service.resolveVenueCode(world.ctx, wholeUpper)).toEqual({ ok: false, refusal: 'bad_signature' });
     });
 
     it('refuses the old code after a re-issue and accepts the new one', async () => {

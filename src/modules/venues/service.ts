@@ -9,7 +9,7 @@ import { audit, type AuthUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { normalizeIdNumber, validateIdNumber } from '../people/id-number.js';
 import { FRAME_COLORS, KIND_LABELS, frameColorIndex, type FrameColor } from './checkin-display.js';
-import { deriveVenueCodeKey, extractToken, parseVenueCode, signVenueCode, venueCodeUrl, type CodeProblem, type VenueCodeToken } from './venue-code.js';
+import { CODE_PATH_PREFIX, deriveVenueCodeKey, extractToken, parseVenueCode, signVenueCode, venueCodeUrl, type CodeProblem, type VenueCodeToken } from './venue-code.js';
 import * as store from './store.js';
 
 /**
@@ -340,17 +340,37 @@ async function findVenueCached(ctx: AppContext, id: string): Promise<store.Venue
   return row;
 }
 
+/** Up to 26 Crockford base32 characters in either case, then a dot or the end: a venue id or its start. */
+const VENUE_ID_PREFIX = /^[0-9a-hjkmnp-tv-z]{1,26}(?=\.|$)/i;
+
+/**
+ * Upper-case the venue id, whole or cut short, at the start of a token. Crockford base32
+ * letters name the same value in either case, so a cut-off id in lower case is still one
+ * of our codes: 'truncated', not another system's.
+ */
+function withUpperCaseIdPrefix(token: string): string {
+  return token.replace(VENUE_ID_PREFIX, (id) => id.toUpperCase());
+}
+
+/** Rewrite the code path /V/ (as in a URL typed or scanned in upper case) as /v/. */
+function withLowerCaseCodePath(scanned: string): string {
+  return scanned.trim().replace(/^(https?:\/\/[^/?#]+)?\/V\//i, (prefix) => prefix.slice(0, -3) + CODE_PATH_PREFIX);
+}
+
 /**
  * Check a scanned code (a URL, a path or a bare token): format, signature, then the
  * venue's status and current version. Forged codes never reach the database.
  */
 export async function resolveVenueCode(ctx: AppContext, scanned: string): Promise<ResolvedCode> {
-  const extracted = extractToken(scanned, ctx.config.venues.publicUrl);
+  let extracted = extractToken(scanned, ctx.config.venues.publicUrl);
+  if (!extracted.ok && extracted.problem === 'not_ours') extracted = extractToken(withLowerCaseCodePath(scanned), ctx.config.venues.publicUrl);
   if (!extracted.ok) return { ok: false, refusal: extracted.problem };
   const verified = verifiedTokensOf(ctx);
   let token = verified.get(extracted.token);
   if (!token) {
-    const parsed = parseVenueCode(venueCodeKey(ctx), extracted.token);
+    let parsed = parseVenueCode(venueCodeKey(ctx), extracted.token);
+    // The signature still decides, so reading the id in upper case accepts no forged code.
+    if (!parsed.ok && parsed.problem === 'not_ours') parsed = parseVenueCode(venueCodeKey(ctx), withUpperCaseIdPrefix(extracted.token));
     if (!parsed.ok) return { ok: false, refusal: parsed.problem };
     token = parsed.token;
     if (verified.size >= MAX_VERIFIED_TOKENS) verified.clear();
