@@ -485,6 +485,19 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(rebuilt.body.content.total).toMatchObject({ expected: 1, arrived: 1, absent: 0, late: 0 });
   });
 
+  it('counts the checked pupil on /attendance too', async () => {
+    // The dashboard's 已到校 reads /attendance, so it must agree with the report's 实到.
+    const attendance = await call('GET', `/api/schools/${schoolC.code}/attendance?day=${DAY}`, adminC);
+    expect(attendance.status, JSON.stringify(attendance.body)).toBe(200);
+    expect(attendance.body.arrivedCount).toBe(1);
+    expect(attendance.body.notArrivedCount).toBe(0);
+    expect(attendance.body.lateCount).toBe(0);
+    const [klass] = attendance.body.classes;
+    expect(klass.arrived).toHaveLength(1);
+    expect(klass.arrived[0]).toMatchObject({ personId: pupilC.person.id, source: 'check', late: false });
+    expect(klass.notArrived).toEqual([]);
+  });
+
   // These change the calendar of December, so they run after every other test of the file.
   it('rejects a day without school', async () => {
     const actor = { user: null, name: '测试', ip: null };

@@ -2,6 +2,7 @@ import type { AppContext } from '../../context.js';
 import { formatLocalTime, instantOf, minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
 import { notSchoolDayText } from '../calendar/calendar-rules.js';
 import { getSchoolDayStatus } from '../calendar/service.js';
+import { listChecksForDay } from '../checks/service.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import { getContacts, getSchoolByCodeOrThrow, listSchools, type SchoolSummary } from '../people/service.js';
 import { readGateSettings } from './gate-settings.js';
@@ -13,7 +14,12 @@ export interface ClassArrivals {
   classId: string | null;
   className: string;
   headTeacherId: string | null;
-  arrived: Array<{ personId: string; name: string; firstPassAt: number; late: boolean; source: 'gate' | 'recheck' }>;
+  /**
+   * Pupils who passed the gate, were admitted after a re-check, or were marked present in
+   * the day's class check without either ('check'). For a 'check' arrival, firstPassAt is
+   * when the check was saved, because the gate has no pass of the pupil.
+   */
+  arrived: Array<{ personId: string; name: string; firstPassAt: number; late: boolean; source: 'gate' | 'recheck' | 'check' }>;
   notArrived: Array<{ personId: string; name: string }>;
 }
 
@@ -29,10 +35,29 @@ export interface AttendanceDay {
   classes: ClassArrivals[];
 }
 
-/** Arrived and not-arrived pupils of a school day, per class in grade order. */
+/**
+ * When each pupil was first marked present in the day's class checks (either session).
+ * The daily report's 实到 counts these pupils too, so the arrival figures count them alike.
+ */
+async function listCheckedPresent(ctx: AppContext, schoolId: string, day: string): Promise<Map<string, number>> {
+  const present = new Map<string, number>();
+  for (const check of await listChecksForDay(ctx, schoolId, day)) {
+    if (check.status !== 'present') continue;
+    const earlier = present.get(check.personId);
+    if (earlier === undefined || check.updatedAt < earlier) present.set(check.personId, check.updatedAt);
+  }
+  return present;
+}
+
+/**
+ * Arrived and not-arrived pupils of a school day, per class in grade order. A pupil has
+ * arrived with an attendance row (a gate pass or a normal re-check) or when a class check
+ * marked them present, as the daily report's 实到 counts.
+ */
 export async function getAttendanceDay(ctx: AppContext, schoolId: string, day: string, classId?: string): Promise<AttendanceDay> {
   const pupils = await store.listActivePupils(ctx.db, schoolId);
   const attendance = new Map((await store.listAttendance(ctx.db, schoolId, day)).map((row) => [row.person_id, row]));
+  const checkedPresent = await listCheckedPresent(ctx, schoolId, day);
   const byClass = new Map<string, ClassArrivals>();
 
   for (const pupil of pupils) {
@@ -44,7 +69,9 @@ export async function getAttendanceDay(ctx: AppContext, schoolId: string, day: s
       byClass.set(key, group);
     }
     const row = attendance.get(pupil.id);
+    const checkedAt = checkedPresent.get(pupil.id);
     if (row) group.arrived.push({ personId: pupil.id, name: pupil.name, firstPassAt: row.first_pass_at, late: row.late === 1, source: row.source });
+    else if (checkedAt !== undefined) group.arrived.push({ personId: pupil.id, name: pupil.name, firstPassAt: checkedAt, late: false, source: 'check' });
     else group.notArrived.push({ personId: pupil.id, name: pupil.name });
   }
 

@@ -336,6 +336,7 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
                         {shanghai(pupil.firstPassAt).format('HH:mm')}
                         {pupil.late ? ' 迟到' : ''}
                         {pupil.source === 'recheck' ? ' 复测' : ''}
+                        {pupil.source === 'check' ? ' 晨午检' : ''}
                       </small>
                     </span>
                   );
