@@ -300,7 +300,12 @@ describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
     expect((await post(`/api/probe/schools/${schoolA.id}/classes/${classA24}`, doctorA)).statusCode).toBe(200);
     const otherSchool = await post(`/api/probe/schools/${schoolA.id}/classes/${classA23}`, doctorB);
     expect(otherSchool.statusCode).toBe(403);
-    expect(otherSchool.json().message).toContain('本校');
+    expect(otherSchool.json().message).toBe('没有权限：您的账号角色是“校医”，只能查看和操作本校的数据。请换用该校的账号登录');
+
+    await createUser(t.ctx, { username: 'tracer', role: 'task_force', password: PASSWORD }, null);
+    const noSchool = await post(`/api/probe/schools/${schoolA.id}/classes/${classA23}`, await signIn('tracer'));
+    expect(noSchool.statusCode).toBe(403);
+    expect(noSchool.json().message).toBe('没有权限：您的账号角色是“疫情防控专班”，不属于任何学校，不能查看或操作学校的数据。请换用该校的账号登录，或联系区级管理员');
 
     expect((await post(`/api/probe/schools/${schoolB.id}/classes/${classA23}`, district)).statusCode).toBe(200);
 
@@ -308,7 +313,7 @@ describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
     expect(anonymous.statusCode).toBe(401);
 
     const denied = await t.ctx.db.selectFrom('audit_log').selectAll().where('action', '=', 'access.denied').execute();
-    expect(denied.map((row) => row.username).sort()).toEqual(['doctor-b', 'ht-a23']);
+    expect(denied.map((row) => row.username).sort()).toEqual(['doctor-b', 'ht-a23', 'tracer']);
   });
 
   it('school admins manage only their own school', async () => {

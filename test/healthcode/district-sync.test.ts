@@ -21,7 +21,8 @@ import { eventually } from '../helpers/wait.js';
  */
 const MONDAY = instantOf('2026-12-07', '10:00');
 const SATURDAY = instantOf('2026-12-12', '10:00');
-const FORBIDDEN_MESSAGE = '没有权限：只有区级管理员可以查看或修改全区每天同步';
+/** The 403 message for a role other than district admin, which names the caller's role. */
+const forbiddenMessage = (role: string) => `没有权限：您的账号角色是“${role}”，此操作只有区级管理员可以执行。请换用有权限的账号登录，或联系区级管理员`;
 
 describe.each(DIALECTS)('district every-day sync on %s', (dialect) => {
   let t: TestDb;
@@ -81,13 +82,14 @@ describe.each(DIALECTS)('district every-day sync on %s', (dialect) => {
   });
 
   it('rejects other roles in Chinese', async () => {
-    for (const username of [accounts.principal, accounts.teacher, accounts.tracer]) {
+    const others: Array<[string, string]> = [[accounts.principal, '学校管理员'], [accounts.teacher, '教师'], [accounts.tracer, '疫情防控专班']];
+    for (const [username, role] of others) {
       const read = await getSettings(username);
       expect(read.statusCode, username).toBe(403);
-      expect(read.json().message).toBe(FORBIDDEN_MESSAGE);
+      expect(read.json().message).toBe(forbiddenMessage(role));
       const write = await putSettings(username, { everyDay: true });
       expect(write.statusCode, username).toBe(403);
-      expect(write.json().message).toBe(FORBIDDEN_MESSAGE);
+      expect(write.json().message).toBe(forbiddenMessage(role));
     }
     const anonymous = await app.inject({ method: 'GET', url: '/api/district/sync-settings' });
     expect(anonymous.statusCode).toBe(401);

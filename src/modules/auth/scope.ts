@@ -28,6 +28,16 @@ export interface SchoolScopeOptions {
 }
 
 /**
+ * Explain why a user may not act on another school, naming the user's role as assertRole
+ * does. A district role such as the task force has no school, and a school role has its own.
+ */
+function otherSchoolDetail(user: ScopedUser): string {
+  const role = `您的账号角色是“${ROLE_LABELS[user.role]}”`;
+  if (user.schoolId === null) return `${role}，不属于任何学校，不能查看或操作学校的数据。请换用该校的账号登录，或联系区级管理员`;
+  return `${role}，只能查看和操作本校的数据。请换用该校的账号登录`;
+}
+
+/**
  * Throw FORBIDDEN unless the user may act on the school: the district on every school,
  * a school role on its own school only.
  */
@@ -35,7 +45,7 @@ export function assertSchoolScope(user: ScopedUser, schoolId: string, options: S
   if (user.role === 'district_admin') return;
 
   if (user.schoolId !== schoolId) {
-    throw new AppError('FORBIDDEN', { detail: '只能查看和操作本校的数据' });
+    throw new AppError('FORBIDDEN', { detail: otherSchoolDetail(user) });
   }
   if (user.role === 'head_teacher' && !options.allowClassScoped) {
     throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });
@@ -54,7 +64,7 @@ export function assertClassScope(user: ScopedUser, classId: string, schoolId: st
   if (user.role === 'district_admin') return;
 
   if (user.schoolId !== schoolId) {
-    throw new AppError('FORBIDDEN', { detail: '只能查看和操作本校的数据' });
+    throw new AppError('FORBIDDEN', { detail: otherSchoolDetail(user) });
   }
   if (user.role === 'head_teacher' && user.classId !== classId) {
     throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });

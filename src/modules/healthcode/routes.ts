@@ -108,11 +108,9 @@ const DistrictSyncSettings = Type.Object({
 });
 const DistrictQuery = Type.Object({ district: Type.Optional(Type.String({ title: '区县 ID', description: 'District id; the district of the first school by default' })) });
 
-/** Only district admins read or switch 全区每天同步; the message names who may. */
+/** Only district admins read or switch 全区每天同步. The message names the user's role and who may. */
 function requireDistrictAdmin(request: Parameters<typeof requireUser>[0]) {
-  const user = requireUser(request);
-  if (user.role !== 'district_admin') throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以查看或修改全区每天同步' });
-  return user;
+  return requireUser(request, { roles: ['district_admin'] });
 }
 
 /** Health-code screens: current codes, history, sync runs, "sync now" and the schedule. */
