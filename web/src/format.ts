@@ -62,18 +62,12 @@ export function formatTemperature(value: number | null | undefined): string {
 }
 
 /**
- * Account roles as users read them (docs/glossary.md). Every role list, table, filter and
- * form of the console takes its labels from here and keeps the English key as the value.
+ * Account roles as users read them (docs/glossary.md), the server's own map. Every role
+ * list, table, filter and form of the console takes its labels from here and keeps the
+ * English key as the value.
  */
-export const ROLE_LABELS: Record<UserRole, string> = {
-  district_admin: '区级管理员',
-  school_admin: '学校管理员',
-  head_teacher: '班主任',
-  teacher: '教师',
-  school_doctor: '校医',
-  guard: '门卫',
-  task_force: '疫情防控专班',
-};
+export { ROLE_LABELS } from '../../src/modules/auth/roles.js';
+import { ROLE_LABELS } from '../../src/modules/auth/roles.js';
 
 /** Roles of staff in a school roster (岗位), which also name the recipients of notices. */
 export const STAFF_ROLE_LABELS: Record<string, string> = {

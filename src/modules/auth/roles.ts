@@ -1,3 +1,4 @@
+// The web console imports this file into its bundle, so it imports only types.
 import type { UserRole } from '../../db/schema.js';
 
 export type { UserRole };
