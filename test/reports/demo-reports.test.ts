@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoReports } from '../../src/demo/reports.js';
 import { DEMO_SCHOOL } from '../../src/demo/seed.js';
 import { getDistrictDay, getDistrictTrend } from '../../src/modules/reports/district.js';
+import { buildReport } from '../../src/modules/reports/service.js';
+import { getSchoolByCodeOrThrow } from '../../src/modules/people/service.js';
 import { instantOf } from '../../src/shared/time.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSchool, buildStudent } from '../helpers/factories.js';
@@ -36,5 +38,15 @@ describe.each(DIALECTS)('demo reports on %s', (dialect) => {
     // Weekends are no school days, so the trend leaves them out.
     expect(trend.find((point) => point.day === '2026-12-05')).toBeUndefined();
     expect(trend).toHaveLength(21);
+  });
+
+  it('rejects rebuilding a seeded earlier day', async () => {
+    // The seeded history has counts but no gate or check records behind them.
+    const school = await getSchoolByCodeOrThrow(t.ctx, DEMO_SCHOOL.code);
+    const rebuild = buildReport(t.ctx, school, '2026-12-04', { userId: null, name: '演示校长' });
+    await expect(rebuild).rejects.toThrow('已没有当天的校门入校记录和晨午检记录');
+
+    const versions = await t.ctx.db.selectFrom('daily_reports').select(['version', 'status']).where('school_id', '=', school.id).where('day', '=', '2026-12-04').execute();
+    expect(versions).toEqual([{ version: 1, status: 'submitted' }]);
   });
 });

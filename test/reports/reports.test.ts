@@ -571,4 +571,31 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     const submitted = await call('POST', `/api/schools/${schoolC.code}/reports/${DAY}/submit`, adminC, {});
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
   });
+
+  it('rejects a rebuild without records', async () => {
+    // A submitted report of the 1st counts one arrival, and then the day's records are gone,
+    // as with the demo's seeded history.
+    const day = '2026-12-01';
+    await saveClassCheck(t.ctx, { userId: 'head-c', name: '一(1)班班主任' }, schoolC.id, pupilC.klass.id, {
+      day,
+      session: 'morning',
+      entries: [{ personId: pupilC.person.id, status: 'present' }],
+    });
+    const built = await call('POST', `/api/schools/${schoolC.code}/reports/${day}/build`, adminC);
+    expect(built.status, JSON.stringify(built.body)).toBe(200);
+    expect(built.body.content.total).toMatchObject({ expected: 1, arrived: 1 });
+    const submitted = await call('POST', `/api/schools/${schoolC.code}/reports/${day}/submit`, adminC, {});
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+    await t.ctx.db.deleteFrom('daily_checks').where('school_id', '=', schoolC.id).where('day', '=', day).execute();
+
+    const rebuilt = await call('POST', `/api/schools/${schoolC.code}/reports/${day}/build`, adminC);
+    expect(rebuilt.status).toBe(409);
+    expect(rebuilt.body.message).toContain(`${day} 的日报第 1 版已上报（实到 1 人）`);
+    expect(rebuilt.body.message).toContain('已没有当天的校门入校记录和晨午检记录');
+    expect(rebuilt.body.message).toContain('如需更正，请联系区教育局');
+
+    const latest = await call('GET', `/api/schools/${schoolC.code}/reports/${day}`, adminC);
+    expect(latest.body).toMatchObject({ version: 1, status: 'submitted' });
+    expect(latest.body.figures.arrived).toBe(1);
+  });
 });

@@ -144,6 +144,21 @@ async function checkReportDay(ctx: AppContext, school: SchoolSummary, day: strin
 }
 
 /**
+ * Reject rebuilding a day whose newest submitted version counted arrivals when the day
+ * now has no gate arrivals and no class checks. The records behind that version are gone
+ * (the demo's seeded history never had any), so a new version would report every pupil
+ * absent and read as a correction.
+ */
+async function assertRecordsBehindSubmitted(ctx: AppContext, school: SchoolSummary, day: string): Promise<void> {
+  const submitted = (await store.listVersions(ctx.db, school.id, day)).find((version) => version.status === 'submitted');
+  if (!submitted || submitted.arrived_count === 0) return;
+  if (hasDayRecords(await store.countDayRecords(ctx.db, school.id, day))) return;
+  throw new AppError('CONFLICT', {
+    detail: `${school.name} ${day} 的日报第 ${submitted.version} 版已上报（实到 ${submitted.arrived_count} 人），但系统中已没有当天的校门入校记录和晨午检记录，重新生成会把全部学生算作缺勤，因此不能重新生成。已上报的第 ${submitted.version} 版保持不变；如需更正，请联系区教育局`,
+  });
+}
+
+/**
  * Read every section and assemble the report content of a school's day. `calendarNote`,
  * given for a day without school, explains the report, and nobody counts as expected or
  * absent on such a day.
@@ -188,6 +203,7 @@ function isUniqueViolation(error: unknown): boolean {
 export async function buildReport(ctx: AppContext, school: SchoolSummary, day: string, actor: ReportActor, trigger: 'manual' | 'schedule' = 'manual'): Promise<ReportView> {
   assertReportDay(ctx, day);
   const notSchoolDay = await checkReportDay(ctx, school, day, '生成');
+  await assertRecordsBehindSubmitted(ctx, school, day);
   const content = await composeReport(ctx, school, day, notSchoolDay?.note ?? null);
   const now = ctx.now();
   const fields = {
