@@ -172,4 +172,23 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     await page.getByText('请填写查询目的').waitFor();
     await page.context().close();
   });
+
+  it('checks the purpose length before sending', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'tracer', PASSWORD);
+    await page.getByRole('tab', { name: '流调查询' }).waitFor();
+    await page.getByRole('textbox', { name: /线路/ }).fill('K88');
+    // Four characters with the spaces, two without: the server trims and counts two.
+    await page.getByLabel('查询目的').fill(' 排查 ');
+    const requests: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/venue-tracing/')) requests.push(request.url());
+    });
+    await page.getByRole('button', { name: /查\s*询/ }).click();
+
+    await page.getByText('查询目的至少 4 个字（不含首尾空格），现在只有 2 个字').waitFor();
+    expect(requests).toEqual([]);
+    expect(await page.getByTestId('trace-summary').count()).toBe(0);
+    await page.context().close();
+  });
 });
