@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/modules/auth/service.js';
@@ -12,6 +13,8 @@ import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage,
 if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
 
 const PASSWORD = 'venue-page-password';
+/** Where the phone-width test saves its screenshots for a person to look at. */
+const SCREENSHOT_DIR = process.env.FANGKONG_SCREENSHOT_DIR ?? tmpdir();
 
 describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
   let server: ConsoleServer;
@@ -190,5 +193,43 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     expect(requests).toEqual([]);
     expect(await page.getByTestId('trace-summary').count()).toBe(0);
     await page.context().close();
+  });
+
+  it('scrolls wide tables sideways on a phone', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
+    const retire = page.getByRole('row', { name: /8801 号车/ }).getByText('停用', { exact: true });
+    await retire.waitFor();
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/venues-390.png` });
+    // The actions column stays at the right edge, in view before any scrolling.
+    const retireBox = await retire.boundingBox();
+    expect(retireBox!.x).toBeGreaterThanOrEqual(0);
+    expect(retireBox!.x + retireBox!.width).toBeLessThanOrEqual(390);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+    // The other columns scroll sideways inside the table.
+    const operator = page.getByRole('row', { name: /8801 号车/ }).getByText('城西公交');
+    await operator.scrollIntoViewIfNeeded();
+    const operatorBox = await operator.boundingBox();
+    expect(operatorBox!.x).toBeGreaterThanOrEqual(0);
+    expect(operatorBox!.x + operatorBox!.width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${SCREENSHOT_DIR}/venues-390-scrolled.png` });
+    await page.context().close();
+
+    const tracer = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(tracer, server.url, 'tracer', PASSWORD);
+    await tracer.getByRole('textbox', { name: /线路/ }).fill('K88');
+    await tracer.getByLabel('查询目的').fill('密接排查演练');
+    await tracer.getByRole('button', { name: /查\s*询/ }).click();
+    const row = tracer.getByRole('row', { name: new RegExp(passenger.name) });
+    await row.waitFor();
+    const lastCell = row.locator('td').last();
+    await lastCell.scrollIntoViewIfNeeded();
+    const cellBox = await lastCell.boundingBox();
+    expect(cellBox!.x).toBeGreaterThanOrEqual(0);
+    expect(cellBox!.x + cellBox!.width).toBeLessThanOrEqual(390);
+    expect(await tracer.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await tracer.screenshot({ path: `${SCREENSHOT_DIR}/trace-390-scrolled.png`, fullPage: true });
+    await tracer.context().close();
   });
 });

@@ -83,6 +83,7 @@ function beijingText(value: Dayjs): string {
 }
 
 function VenueList() {
+  const isPhone = !Grid.useBreakpoint().md;
   const { message } = App.useApp();
   const client = useQueryClient();
   const user = useUser();
@@ -167,6 +168,9 @@ function VenueList() {
           {
             title: '操作',
             key: 'actions',
+            // Kept at the right edge, so on a phone the actions stay in view while the other columns scroll sideways.
+            fixed: 'right',
+            width: isPhone ? 124 : 240,
             render: (_, v) =>
               v.status === 'active' ? (
                 <Space size="small" wrap>
