@@ -67,7 +67,8 @@ export async function startDemoEnvironment(base: Readonly<Config>, options: Demo
   const agentId = '10001';
 
   const bureau = await startBureauSimulator({ port: 0, host: '127.0.0.1', appKey: bureauKey, appSecret: bureauSecret, latencyMs: 20, requestsPerSecond: 50 });
-  const dingtalk = await startDingTalkSimulator({ port: 0, appKey: dingtalkKey, appSecret: dingtalkSecret, agentId, robotSecret });
+  // The demo seed gives staff and guardians the user ids demo-staff-N and demo-guardian-N.
+  const dingtalk = await startDingTalkSimulator({ port: 0, appKey: dingtalkKey, appSecret: dingtalkSecret, agentId, robotSecret, memberUserIds: /^demo-(staff|guardian)-\d+$/ });
 
   const config: Readonly<Config> = Object.freeze({
     ...base,

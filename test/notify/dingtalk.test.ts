@@ -111,6 +111,19 @@ describe('DingTalk client against the simulator', () => {
     expect((await client.getSendResult(again)).forbidden).toEqual([{ userId: 'dt-ok', code: '143106' }]);
   });
 
+  it('reports ids outside the organisation as invalid', async () => {
+    const org = await startDingTalkSimulator({ port: 0, ...APP, memberUserIds: /^demo-staff-\d+$/, now: () => now });
+    try {
+      const orgClient = createDingTalkClient({ ...config, apiUrl: org.url, robotWebhook: org.robotWebhook }, log, { now: () => now, timeoutMs: 1_000 });
+      const taskId = await orgClient.sendWorkNotice({ userIds: ['demo-staff-7', 'no-such-user'], title: '成员', markdown: '组织成员检查' });
+      const result = await orgClient.getSendResult(taskId);
+      expect(result.unread).toEqual(['demo-staff-7']);
+      expect(result.invalid).toEqual(['no-such-user']);
+    } finally {
+      await org.close();
+    }
+  });
+
   it('delivers the same text again on the next day', async () => {
     sim.reset();
     await client.sendWorkNotice({ userIds: ['dt-daily'], title: '每日', markdown: '每日提醒' });

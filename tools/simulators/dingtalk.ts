@@ -43,6 +43,11 @@ export interface DingTalkSimulatorOptions {
   users?: Record<string, string>;
   /** User ids that DingTalk reports as invalid (not in the organisation). */
   invalidUserIds?: string[];
+  /**
+   * The organisation's user ids, when set: a work notice to any other id is reported as
+   * invalid, as DingTalk reports ids outside the organisation. Unset, every id is a member.
+   */
+  memberUserIds?: RegExp;
   tokenTtlSeconds?: number;
   /** Work notices one user can receive per day. */
   perUserDailyLimit?: number;
@@ -307,7 +312,7 @@ export async function startDingTalkSimulator(options: DingTalkSimulatorOptions):
     for (const userId of userIds) {
       const sameContentKey = `${userId}\n${contentHash}\n${day}`;
       const dailyKey = `${userId}\n${day}`;
-      if (invalid.has(userId)) {
+      if (invalid.has(userId) || (options.memberUserIds && !options.memberUserIds.test(userId))) {
         task.outcomes.set(userId, { kind: 'invalid' });
         state.stats.invalid += 1;
       } else if (failing.has(userId)) {
