@@ -3,18 +3,10 @@ import { App, Card, Descriptions, Popconfirm, Space, Switch, Tag, Typography } f
 import { api } from '../../api/client';
 import { ErrorAlert, Loading } from '../../components/common';
 import { formatDateTime } from '../../format';
+import type { DistrictSyncSettingsView } from '../../../../src/modules/healthcode/district-sync-service.js';
 
 /** GET /api/district/sync-settings. */
-interface DistrictSyncSettings {
-  districtId: string;
-  /** 全区每天同步: every school of the district runs its scheduled syncs every day. */
-  everyDay: boolean;
-  changedAt: number | null;
-  changedByName: string | null;
-  schoolCount: number;
-  /** Schools that sync every day by their own setting. */
-  ownEveryDaySchools: Array<{ code: string; name: string }>;
-}
+type DistrictSyncSettings = DistrictSyncSettingsView;
 
 const SETTINGS_KEY = ['district-sync-settings'];
 const SETTINGS_URL = '/api/district/sync-settings';
