@@ -14,6 +14,7 @@ import { readCheckSettings, validateCheckSettings, type CheckSettings } from './
 import { evaluateClassClusters } from './clusters.js';
 import { cancelFollowUpOfCorrectedCheck, openFollowUpForAbsence } from './follow-ups.js';
 import './holds.js';
+import './presence.js';
 import * as store from './store.js';
 
 // The read functions other modules (the daily report) use, in one place.

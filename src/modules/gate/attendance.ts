@@ -2,10 +2,10 @@ import type { AppContext } from '../../context.js';
 import { formatLocalTime, instantOf, minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
 import { notSchoolDayText } from '../calendar/calendar-rules.js';
 import { getSchoolDayStatus } from '../calendar/service.js';
-import { listChecksForDay } from '../checks/service.js';
 import { enqueueNotice } from '../notify/outbox.js';
 import { getContacts, getSchoolByCodeOrThrow, listSchools, type SchoolSummary } from '../people/service.js';
 import { readGateSettings } from './gate-settings.js';
+import { collectPresence } from './presence.js';
 import * as store from './store.js';
 
 /** Arrivals of a school day: who passed the gate (or was admitted after a re-check), per class. */
@@ -36,20 +36,6 @@ export interface AttendanceDay {
 }
 
 /**
- * When each pupil was first marked present in the day's class checks (either session).
- * The daily report's 实到 counts these pupils too, so the arrival figures count them alike.
- */
-async function listCheckedPresent(ctx: AppContext, schoolId: string, day: string): Promise<Map<string, number>> {
-  const present = new Map<string, number>();
-  for (const check of await listChecksForDay(ctx, schoolId, day)) {
-    if (check.status !== 'present') continue;
-    const earlier = present.get(check.personId);
-    if (earlier === undefined || check.updatedAt < earlier) present.set(check.personId, check.updatedAt);
-  }
-  return present;
-}
-
-/**
  * Arrived and not-arrived pupils of a school day, per class in grade order. A pupil has
  * arrived with an attendance row (a gate pass or a normal re-check) or when a class check
  * marked them present, as the daily report's 实到 counts.
@@ -57,7 +43,7 @@ async function listCheckedPresent(ctx: AppContext, schoolId: string, day: string
 export async function getAttendanceDay(ctx: AppContext, schoolId: string, day: string, classId?: string): Promise<AttendanceDay> {
   const pupils = await store.listActivePupils(ctx.db, schoolId);
   const attendance = new Map((await store.listAttendance(ctx.db, schoolId, day)).map((row) => [row.person_id, row]));
-  const checkedPresent = await listCheckedPresent(ctx, schoolId, day);
+  const checkedPresent = await collectPresence(ctx, schoolId, day);
   const byClass = new Map<string, ClassArrivals>();
 
   for (const pupil of pupils) {
