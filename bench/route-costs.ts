@@ -1,8 +1,9 @@
 /**
  * What a route's shape costs on this machine, as a share of a bare Fastify route. The
- * shapes: the bare route, the same route after a set amount of synchronous work, after a
- * round trip through a worker thread, and after a round trip that joins other requests
- * into one message (as the check-in writer does), with and without work in each thread.
+ * shapes are the bare route and the same route after a set amount of synchronous work or
+ * after a round trip through a worker thread. A grouped round trip joins the requests of
+ * one event-loop turn into one message, as the check-in writer does, with and without
+ * work in each thread.
  * It calibrates bench/venue-checkin.ts by showing how much work per request the
  * check-in's 30 % target leaves room for.
  *

@@ -145,9 +145,9 @@ export interface ReplayRecheck {
  * normal at 07:40), two strangers whose faces are not enrolled, and a few late pupils.
  * Each event goes through the device API's handler with the clock set to its time.
  *
- * A replay of the same day plans the same events: the event id is made of the day
- * and the person, and the lane of each person is fixed by a hash of their id over the
- * lanes the demo seeded, whatever devices were added since. An event id the gate already
+ * A replay of the same day plans the same events. The event id is made of the day and
+ * the person. Each person's lane is fixed by a hash of their id over the lanes the demo
+ * seeded, whatever devices were added since. An event id the gate already
  * stored that day, on any device, is not posted again. The replay takes the stored
  * decision and the report counts it as a duplicate. The re-check is recorded once a day
  * as well.

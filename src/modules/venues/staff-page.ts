@@ -26,7 +26,7 @@ const ASK_FOR_LINK = '请联系发给您链接的场所管理员，重新发一�
 
 /**
  * Messages of the staff page when it cannot work. They replace the API's messages, which
- * address device vendors (Authorization header, Bearer), and each tells staff what to do.
+ * address device vendors (Authorization header, Bearer). Each one says what staff should do.
  */
 export const STAFF_PAGE_MESSAGES = {
   rejectedKey: `这台手机保存的设备密钥无效，或设备已被停用，暂时不能登记。${ASK_FOR_LINK}`,
