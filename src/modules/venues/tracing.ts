@@ -7,6 +7,7 @@ import { assertRole, audit, type AuthUser, type UserRole } from '../auth/index.j
 import { COLOR_LABELS, KIND_LABELS, METHOD_LABELS } from './checkin-display.js';
 import { checkIdNumber, getVenueOrThrow, normalizePhone } from './service.js';
 import * as store from './store.js';
+import { MIN_TRACE_PURPOSE_CHARACTERS, tracePurposeLength } from './trace-purpose.js';
 
 /**
  * Tracing for the task force: who was at a venue (or on any vehicle of a bus line)
@@ -59,7 +60,7 @@ export interface TracePeriod {
 
 function checkPeriod(query: TracePeriod): string {
   const purpose = (query.purpose ?? '').trim();
-  if ([...purpose].length < 4) throw new AppError('TRACE_PURPOSE_REQUIRED');
+  if (tracePurposeLength(purpose) < MIN_TRACE_PURPOSE_CHARACTERS) throw new AppError('TRACE_PURPOSE_REQUIRED');
   if (!Number.isFinite(query.from) || !Number.isFinite(query.to) || query.from >= query.to) {
     throw new AppError('VALIDATION', { detail: '查询时段无效：开始时间必须早于结束时间' });
   }

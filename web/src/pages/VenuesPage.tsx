@@ -7,6 +7,7 @@ import { ApiError, api, csrfToken } from '../api/client';
 import { useUser, type CurrentUser } from '../auth/session';
 import { ErrorAlert, PageTitle } from '../components/common';
 import { CODE_COLORS, VENUE_KIND_LABELS, formatDateTime, shanghai, venueKindOptions } from '../format';
+import { MIN_TRACE_PURPOSE_CHARACTERS, tracePurposeLength } from '../../../src/modules/venues/trace-purpose.js';
 
 /** GET /api/venues item. */
 interface Venue {
@@ -270,15 +271,12 @@ interface TraceForm {
   purpose: string;
 }
 
-/** Minimum length of a trace purpose in characters after trimming, as checkPeriod in src/modules/venues/tracing.ts requires. */
-const MIN_PURPOSE_CHARACTERS = 4;
-
 /** Check a trace purpose by the server's rule, so a short one is caught before the query is sent. */
 function checkPurpose(value: string | undefined): Promise<void> {
-  const characters = [...(value ?? '').trim()].length;
+  const characters = tracePurposeLength(value ?? '');
   if (characters === 0) return Promise.reject(new Error('请填写查询目的，例如某病例的密接排查'));
-  if (characters < MIN_PURPOSE_CHARACTERS) {
-    return Promise.reject(new Error(`查询目的至少 ${MIN_PURPOSE_CHARACTERS} 个字（不含首尾空格），现在只有 ${characters} 个字，例如“12月3日确诊病例密接排查”`));
+  if (characters < MIN_TRACE_PURPOSE_CHARACTERS) {
+    return Promise.reject(new Error(`查询目的至少 ${MIN_TRACE_PURPOSE_CHARACTERS} 个字（不含首尾空格），现在只有 ${characters} 个字，例如“12月3日确诊病例密接排查”`));
   }
   return Promise.resolve();
 }
