@@ -42,7 +42,12 @@ export function SchoolProvider({ children }: { children: ReactNode }) {
 
   const choices = isDistrict ? (schools.data ?? []) : [];
   useEffect(() => {
-    if (isDistrict && choices.length > 0 && !choices.some((s) => s.code === picked)) setPicked(choices[0].code);
+    if (!isDistrict || choices.length === 0 || choices.some((s) => s.code === picked)) return;
+    // Nothing stored yet (or a school no longer listed): show the first school and store it
+    // like a pick. The list is sorted by code, so a school added later can sort first, and
+    // an unstored default would change to it on the next load or in a new tab.
+    localStorage.setItem(STORAGE_KEY, choices[0].code);
+    setPicked(choices[0].code);
   }, [isDistrict, choices, picked]);
 
   let school: SchoolOption | null = null;
