@@ -146,7 +146,9 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<ConsoleBr
   return {
     browser,
     newPage: async (viewport = { width: 1440, height: 900 }, permissions = []) => {
-      const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport, permissions });
+      // Reduced motion turns the console's antd animations off (see web/src/main.tsx), so a
+      // dialog that is still closing never takes the next click.
+      const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai', viewport, permissions, reducedMotion: 'reduce' });
       return context.newPage();
     },
     close: () => browser.close(),

@@ -1,4 +1,4 @@
-import { StrictMode } from 'react';
+import { StrictMode, useMemo, useSyncExternalStore, type ReactNode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryCache, QueryClient, QueryClientProvider, MutationCache } from '@tanstack/react-query';
 import { App as AntApp, ConfigProvider } from 'antd';
@@ -42,14 +42,36 @@ queryClient
     // The session provider shows the error; a failed prefetch only means the page fetches itself.
   });
 
+const REDUCED_MOTION = window.matchMedia('(prefers-reduced-motion: reduce)');
+
+function subscribeReducedMotion(onChange: () => void): () => void {
+  REDUCED_MOTION.addEventListener('change', onChange);
+  return () => REDUCED_MOTION.removeEventListener('change', onChange);
+}
+
+/**
+ * The antd theme, with animations off while the system asks for reduced motion (an
+ * accessibility setting that some users need). The browser tests set it too, so that a
+ * dialog still fading out cannot catch their next click).
+ */
+function ThemedConfig({ children }: { children: ReactNode }) {
+  const reduced = useSyncExternalStore(subscribeReducedMotion, () => REDUCED_MOTION.matches);
+  const theme = useMemo(() => ({ token: { colorPrimary: '#1677ff', borderRadius: 6, motion: !reduced } }), [reduced]);
+  return (
+    // No space inserted between two Chinese characters in buttons: 确认, not 确 认.
+    // No virtual scrolling in lists: with it, @rc-component/select 1.10 adds a hidden listbox
+    // whose options have the raw value as text (head_teacher, school_gate), which page text
+    // and copies show. The console's option lists are short (an estimate: at most a few
+    // hundred schools or classes), so rendering every option is cheap.
+    <ConfigProvider locale={zhCN} theme={theme} button={{ autoInsertSpace: false }} virtual={false}>
+      {children}
+    </ConfigProvider>
+  );
+}
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    {/* No space inserted between two Chinese characters in buttons: 确认, not 确 认. */}
-    {/* No virtual scrolling in lists: with it, @rc-component/select 1.10 adds a hidden listbox
-        whose options have the raw value as text (head_teacher, school_gate), which page text
-        and copies show. The console's option lists are short (an estimate: at most a few
-        hundred schools or classes), so rendering every option is cheap. */}
-    <ConfigProvider locale={zhCN} theme={{ token: { colorPrimary: '#1677ff', borderRadius: 6 } }} button={{ autoInsertSpace: false }} virtual={false}>
+    <ThemedConfig>
       <AntApp>
         <QueryClientProvider client={queryClient}>
           <SessionProvider>
@@ -57,6 +79,6 @@ createRoot(document.getElementById('root')!).render(
           </SessionProvider>
         </QueryClientProvider>
       </AntApp>
-    </ConfigProvider>
+    </ThemedConfig>
   </StrictMode>,
 );
