@@ -52,7 +52,7 @@ function subscribeReducedMotion(onChange: () => void): () => void {
 /**
  * The antd theme, with animations off while the system asks for reduced motion (an
  * accessibility setting that some users need). The browser tests set it too, so that a
- * dialog still fading out cannot catch their next click).
+ * dialog still fading out cannot catch their next click.
  */
 function ThemedConfig({ children }: { children: ReactNode }) {
   const reduced = useSyncExternalStore(subscribeReducedMotion, () => REDUCED_MOTION.matches);
