@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, Col, Form, Input, Modal, Popconfirm, Row, Select, Space, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Form, Grid, Input, Modal, Popconfirm, Row, Select, Space, Table, Tag, Typography } from 'antd';
 import { DesktopOutlined, PlusOutlined } from '@ant-design/icons';
 import { api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
@@ -142,6 +142,7 @@ export function DevicesPage() {
   const client = useQueryClient();
   const { school } = useSchool();
   const route = useRoute('GET /api/schools/:code/devices');
+  const isPhone = !Grid.useBreakpoint().md;
   const [registering, setRegistering] = useState(false);
   const [shownKey, setShownKey] = useState<(KeyReply & { rotated: boolean }) | null>(null);
   const devices = useQuery({
@@ -195,10 +196,10 @@ export function DevicesPage() {
                 size="small"
                 loading={devices.isLoading}
                 dataSource={devices.data ?? []}
-                scroll={{ x: 1300 }}
+                scroll={{ x: 1380 }}
                 pagination={{ hideOnSinglePage: true, pageSize: 20 }}
                 columns={[
-                  { title: '名称', dataIndex: 'name' },
+                  { title: '名称', dataIndex: 'name', width: isPhone ? 120 : 170, fixed: isPhone ? undefined : 'left' },
                   { title: '类型', dataIndex: 'kind', width: 130, render: (value: string) => KIND_LABELS[value] ?? value },
                   { title: '通道', dataIndex: 'lane', width: 90, render: (value: string | null) => value ?? '—' },
                   { title: '方向', dataIndex: 'direction', width: 70, render: (value: string) => (value === 'out' ? '离校' : '入校') },
@@ -232,7 +233,9 @@ export function DevicesPage() {
                         {
                           title: '操作',
                           key: 'actions',
-                          width: 170,
+                          width: isPhone ? 140 : 170,
+                          // Kept in view: at 1440 px the table scrolls and the buttons would start off screen.
+                          fixed: 'right' as const,
                           render: (_: unknown, device: Device) => (
                             <Space size={4}>
                               <Popconfirm
