@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
 import { runCli } from '../../src/main.js';
+import { searchAuditLog } from '../../src/modules/auth/audit.js';
+import type { AuthUser } from '../../src/modules/auth/scope.js';
 import { createUser } from '../../src/modules/auth/service.js';
 import { insertConsent } from '../../src/modules/people/store.js';
 import { newId } from '../../src/shared/ids.js';
@@ -181,6 +183,26 @@ describe(`${DIALECTS[0]}: face over HTTP and the command line`, () => {
     const again = await cli(['enroll-face', '--school', school.code, folder, '--json']);
     expect(again.stderr).toBe('');
     expect(JSON.parse(again.stdout)).toMatchObject({ resumed: true, total: 1, enrolled: 0, skipped: 1, failed: [] });
+  });
+
+  it('audits command-line enrolments under the school', async () => {
+    const reader: AuthUser = { id: 'face-test-reader', username: 'reader', displayName: '区管理员', role: 'district_admin', schoolId: null, classId: null, personId: null, sessionId: 'none' };
+    const { entries } = await searchAuditLog(t.ctx, reader, { action: 'face.', limit: 500 });
+    const cliEntries = entries.filter((entry) => entry.username === null);
+
+    const folders = cliEntries.filter((entry) => entry.action === 'face.enrol_folder');
+    expect(folders).toHaveLength(2);
+    for (const entry of folders) {
+      expect(entry.schoolId).toBe(school.id);
+      expect(entry.target).toBe(school.code);
+      expect(entry.targetLabel).toBe(`人脸小学（${school.code}）`);
+    }
+
+    const single = cliEntries.find((entry) => entry.action === 'face.enrol');
+    expect(single?.schoolId).toBe(school.id);
+    expect(single?.target).toBe(pupil.id);
+    const person = await t.ctx.db.selectFrom('persons').select('name').where('id', '=', pupil.id).executeTakeFirstOrThrow();
+    expect(single?.targetLabel).toBe(`${person.name}（人脸小学 · 二(3)班）`);
   });
 
   it('explains command-line mistakes', async () => {

@@ -3,6 +3,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/main.js';
+import { searchAuditLog } from '../../src/modules/auth/audit.js';
+import type { AuthUser } from '../../src/modules/auth/scope.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSchool } from '../helpers/factories.js';
 import { STUDENT_HEADERS, buildXlsx, pupil, studentRow } from './roster-fixtures.js';
@@ -78,6 +80,19 @@ describe.each(DIALECTS)('%s: roster commands', (dialect) => {
 
     const again = JSON.parse((await fangkong(['import-roster', '--school', schoolCode, exported, '--json'])).stdout);
     expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 4, rejected: 0 });
+  });
+
+  it('audits imports and exports under the school code', async () => {
+    const school = await t.ctx.db.selectFrom('schools').select(['id', 'code']).where('code', '=', schoolCode).executeTakeFirstOrThrow();
+    const reader: AuthUser = { id: 'cli-test-reader', username: 'reader', displayName: '区管理员', role: 'district_admin', schoolId: null, classId: null, personId: null, sessionId: 'none' };
+    const { entries } = await searchAuditLog(t.ctx, reader, { action: 'roster.', limit: 500 });
+
+    expect(new Set(entries.map((entry) => entry.action))).toEqual(new Set(['roster.import', 'roster.export']));
+    for (const entry of entries) {
+      expect(entry.schoolId, entry.action).toBe(school.id);
+      expect(entry.target, entry.action).toBe(schoolCode);
+      expect(entry.targetLabel, entry.action).toBe(`命令行小学（${schoolCode}）`);
+    }
   });
 
   it('lists the classes of a school', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../src/modules/auth/service.js';
+import { newId } from '../../src/shared/ids.js';
 import { buildSchool, buildStudent } from '../helpers/factories.js';
 import {
   BROWSER_ENABLED,
@@ -109,6 +110,12 @@ describe.skipIf(!BROWSER_ENABLED)('web console in Chromium', () => {
   });
 
   it('audit log lists the sign-ins', async () => {
+    // An entry as older releases wrote it, naming the school by its internal id.
+    await server.ctx.db
+      .insertInto('audit_log')
+      .values({ id: newId(server.ctx.now()), at: server.ctx.now(), user_id: null, username: 'old-release', school_id: school.id, action: 'persons.view', target: school.id, detail: '{}', ip: null })
+      .execute();
+
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, 'quadmin', PASSWORD, '/settings');
     await page.getByRole('tab', { name: '审计日志' }).click();
@@ -118,6 +125,11 @@ describe.skipIf(!BROWSER_ENABLED)('web console in Chromium', () => {
     expect(text).toContain('登录失败');
     expect(text).toContain('系统初始化');
     expect(text).toContain('li-admin');
+
+    const oldRow = panel.locator('.ant-table-row', { hasText: 'old-release' });
+    const oldCells = await oldRow.getByRole('cell').allTextContents();
+    expect(oldCells[2]).toBe('查看人员名单');
+    expect(oldCells[3]).toBe(`浏览器测试小学（${school.code}）`);
 
     await page.getByRole('tab', { name: '账号管理' }).click();
     await page.getByRole('cell', { name: '王老师', exact: true }).waitFor();

@@ -9,6 +9,7 @@ import { AppError } from '../../shared/errors.js';
 import type { AuthUser } from './scope.js';
 import { assertRole } from './scope.js';
 import { ADMIN_ROLES } from './roles.js';
+import { labelAuditTargets } from './audit-targets.js';
 import * as store from './store.js';
 
 /** Actor as the audit log records it: a signed-in user, or null for the command line and anonymous attempts. */
@@ -24,8 +25,11 @@ export interface AuditOptions {
 
 /**
  * Record who did what to which target. `action` is a dotted name such as
- * 'auth.login' or 'person.view'; `target` names the object (an id, a username, a URL);
- * `detail` is stored as JSON and must not hold an ID number, phone number or secret.
+ * 'auth.login' or 'person.view'. `target` names the object (an id, a username, a URL),
+ * and a school as its code, not its internal id. `detail` is stored as JSON and must
+ * not hold an ID number, phone number or secret. Add an action whose target is a
+ * school, district, person, class or device to the table in audit-targets.ts, so the
+ * audit list shows the target by name.
  */
 export async function audit(
   ctx: AppContext,
@@ -67,6 +71,8 @@ export interface AuditEntry {
   schoolId: string | null;
   action: string;
   target: string | null;
+  /** The target as a reader recognises it, such as 名称（代码） for a school, or null when `target` is shown as stored. */
+  targetLabel: string | null;
   detail: Record<string, unknown>;
   ip: string | null;
 }
@@ -124,7 +130,9 @@ export async function searchAuditLog(ctx: AppContext, actor: AuthUser, search: A
     limit,
     offset,
   });
-  const entries = rows.map((row) => ({
+  const parsed = rows.map((row) => ({ ...row, detail: parseDetail(row.detail) }));
+  const labels = await labelAuditTargets(ctx, parsed);
+  const entries = parsed.map((row, index) => ({
     id: row.id,
     at: row.at,
     userId: row.user_id,
@@ -132,7 +140,8 @@ export async function searchAuditLog(ctx: AppContext, actor: AuthUser, search: A
     schoolId: row.school_id,
     action: row.action,
     target: row.target,
-    detail: parseDetail(row.detail),
+    targetLabel: labels[index] ?? null,
+    detail: row.detail,
     ip: row.ip,
   }));
   return { entries, total };

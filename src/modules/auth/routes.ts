@@ -87,6 +87,7 @@ const AuditReply = Type.Object({
       schoolId: Type.Union([Type.String(), Type.Null()]),
       action: Type.String(),
       target: Type.Union([Type.String(), Type.Null()]),
+      targetLabel: Type.Union([Type.String(), Type.Null()], { description: 'The target by name, such as 名称（代码） for a school, or null when the target is shown as stored' }),
       detail: Type.Record(Type.String(), Type.Unknown()),
       ip: Type.Union([Type.String(), Type.Null()]),
     }),

@@ -63,7 +63,7 @@ export const faceCommands: Command[] = [
       if (info.isDirectory()) {
         if (personText) throw new UsageError('--person 只用于单张照片；文件夹中的照片按文件名（学号或身份证号）对应人员');
         const result = await enrolFolder(ctx, { schoolId: school.id, folder: path, onProgress: printProgress });
-        await audit(ctx, null, 'face.enrol_folder', school.id, { jobId: result.jobId, enrolled: result.enrolled, failed: result.failed.length });
+        await audit(ctx, null, 'face.enrol_folder', school.code, { jobId: result.jobId, enrolled: result.enrolled, failed: result.failed.length }, { schoolId: school.id });
         if (wantsJson(args)) {
           printJson(result);
           return;
@@ -77,7 +77,7 @@ export const faceCommands: Command[] = [
       if (!personText) throw new UsageError('单张照片需要 --person（或改为提供按学号命名照片的文件夹）');
       const person = await resolvePerson(ctx, school.id, personText);
       const result = await enrollFace(ctx, { schoolId: school.id, personId: person.id, image: await readFile(path), source: 'cli' });
-      await audit(ctx, null, 'face.enrol', person.id, { descriptorId: result.descriptorId });
+      await audit(ctx, null, 'face.enrol', person.id, { descriptorId: result.descriptorId }, { schoolId: school.id });
       if (wantsJson(args)) printJson(result);
       else process.stdout.write(`已为 ${person.name} 录入人脸（检测置信度 ${result.score.toFixed(2)}，现有 ${result.descriptorCount} 张）\n`);
     },

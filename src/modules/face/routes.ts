@@ -89,7 +89,7 @@ export async function faceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
 
         const image = await readUploadedImage(request, maxBytes);
         const result = await identifyImage(ctx, school.id, image);
-        await auditRequest(ctx, request, 'face.identify', school.id, { decision: result.decision, personId: result.personId ?? null });
+        await auditRequest(ctx, request, 'face.identify', school.code, { decision: result.decision, personId: result.personId ?? null });
         return result;
       },
     );

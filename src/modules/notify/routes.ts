@@ -241,7 +241,7 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
 
       const dingtalkUserId = request.body?.dingtalkUserId ?? (await dingtalkIdOf(ctx, user));
       const result = await sendTestMessage(ctx, client, { schoolName: school.name, dingtalkUserId, requestedBy: user.displayName });
-      await auditRequest(ctx, request, 'dingtalk.test', school.id, { channels: result.results.map((r) => `${r.channel}:${r.ok ? 'ok' : 'failed'}`) });
+      await auditRequest(ctx, request, 'dingtalk.test', school.code, { channels: result.results.map((r) => `${r.channel}:${r.ok ? 'ok' : 'failed'}`) });
       return result;
     },
   );

@@ -76,7 +76,7 @@ export const peopleCommands: Command[] = [
       }
 
       const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
-      await audit(ctx, null, 'roster.import', school.id, { via: 'cli', kind: result.kind, createClasses: args.options['create-classes'] === true, ...result.counts }, { schoolId: school.id });
+      await audit(ctx, null, 'roster.import', school.code, { via: 'cli', kind: result.kind, createClasses: args.options['create-classes'] === true, ...result.counts }, { schoolId: school.id });
       if (wantsJson(args)) printJson(result);
       else process.stdout.write(formatImportReport(result));
       return 0;
@@ -97,7 +97,7 @@ export const peopleCommands: Command[] = [
       const exported = await exportRoster(ctx, schoolCode, { kind, format: extension === '.xlsx' ? 'xlsx' : 'csv' });
       await writeFile(file, exported.bytes);
       const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
-      await audit(ctx, null, 'roster.export', school.id, { via: 'cli', kind, rows: exported.rows }, { schoolId: school.id });
+      await audit(ctx, null, 'roster.export', school.code, { via: 'cli', kind, rows: exported.rows }, { schoolId: school.id });
 
       if (wantsJson(args)) printJson({ file, kind, rows: exported.rows, bytes: exported.bytes.length });
       else process.stdout.write(`已导出${KIND_NAMES[kind]}名单 ${exported.rows} 人到 ${file}（含完整身份证号，请妥善保管）\n`);

@@ -80,6 +80,48 @@ export async function listSchools(ctx: AppContext): Promise<SchoolSummary[]> {
   return (await store.listSchools(ctx.db)).map(toSchoolSummary);
 }
 
+/** Ids and codes of schools, districts, persons and classes whose names a caller wants to show. */
+export interface DisplayNameKeys {
+  /** School ids or school codes, mixed. */
+  schools?: string[];
+  districtIds?: string[];
+  personIds?: string[];
+  classIds?: string[];
+}
+
+/** Names found for DisplayNameKeys. A key with no record is missing from its map. */
+export interface DisplayNames {
+  /** Keyed by school id and by school code, so either finds the school. */
+  schools: Map<string, { code: string; name: string }>;
+  districts: Map<string, { code: string; name: string }>;
+  persons: Map<string, { name: string; schoolName: string; className: string | null }>;
+  classes: Map<string, { name: string; schoolName: string }>;
+}
+
+/**
+ * Look up the names that identify records other modules refer to by id or code, such as
+ * the targets of audit entries. Returns names only: no ID number or phone is read.
+ */
+export async function lookUpDisplayNames(ctx: AppContext, keys: DisplayNameKeys): Promise<DisplayNames> {
+  const unique = (values: string[] | undefined) => [...new Set(values ?? [])];
+  const [schools, districts, persons, classes] = await Promise.all([
+    store.listSchoolNamesByIdOrCode(ctx.db, unique(keys.schools)),
+    store.listDistrictNamesById(ctx.db, unique(keys.districtIds)),
+    store.listPersonNamesById(ctx.db, unique(keys.personIds)),
+    store.listClassNamesById(ctx.db, unique(keys.classIds)),
+  ]);
+
+  const names: DisplayNames = { schools: new Map(), districts: new Map(), persons: new Map(), classes: new Map() };
+  for (const school of schools) {
+    names.schools.set(school.id, { code: school.code, name: school.name });
+    names.schools.set(school.code, { code: school.code, name: school.name });
+  }
+  for (const district of districts) names.districts.set(district.id, { code: district.code, name: district.name });
+  for (const person of persons) names.persons.set(person.id, { name: person.name, schoolName: person.school_name, className: person.class_name });
+  for (const klass of classes) names.classes.set(klass.id, { name: klass.name, schoolName: klass.school_name });
+  return names;
+}
+
 export async function updateSchoolSettings(ctx: AppContext, schoolId: string, settings: SchoolSettings): Promise<void> {
   await store.updateSchoolSettings(ctx.db, schoolId, JSON.stringify(settings));
 }

@@ -47,6 +47,43 @@ export async function listSchools(db: Executor): Promise<SchoolRow[]> {
   return db.selectFrom('schools').selectAll().orderBy('code').execute();
 }
 
+/** Id, code and name of the schools whose id or code is one of the keys. */
+export async function listSchoolNamesByIdOrCode(db: Executor, keys: string[]): Promise<Array<{ id: string; code: string; name: string }>> {
+  if (keys.length === 0) return [];
+  return db
+    .selectFrom('schools')
+    .select(['id', 'code', 'name'])
+    .where((eb) => eb.or([eb('id', 'in', keys), eb('code', 'in', keys)]))
+    .execute();
+}
+
+export async function listDistrictNamesById(db: Executor, ids: string[]): Promise<Array<{ id: string; code: string; name: string }>> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('districts').select(['id', 'code', 'name']).where('id', 'in', ids).execute();
+}
+
+/** Name of each person by id, with the name of their school and class (null for staff). */
+export async function listPersonNamesById(db: Executor, ids: string[]): Promise<Array<{ id: string; name: string; school_name: string; class_name: string | null }>> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('persons')
+    .innerJoin('schools', 'schools.id', 'persons.school_id')
+    .leftJoin('classes', 'classes.id', 'persons.class_id')
+    .select(['persons.id', 'persons.name', 'schools.name as school_name', 'classes.name as class_name'])
+    .where('persons.id', 'in', ids)
+    .execute();
+}
+
+export async function listClassNamesById(db: Executor, ids: string[]): Promise<Array<{ id: string; name: string; school_name: string }>> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('classes')
+    .innerJoin('schools', 'schools.id', 'classes.school_id')
+    .select(['classes.id', 'classes.name', 'schools.name as school_name'])
+    .where('classes.id', 'in', ids)
+    .execute();
+}
+
 export async function insertSchool(db: Executor, row: SchoolRow): Promise<void> {
   await db.insertInto('schools').values(row).execute();
 }

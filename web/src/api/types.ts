@@ -107,6 +107,8 @@ export interface AuditEntry {
   username: string | null;
   action: string;
   target: string | null;
+  /** The target by name, such as 名称（代码） for a school, or null when `target` is shown as stored. */
+  targetLabel: string | null;
   detail: Record<string, unknown>;
   ip: string | null;
 }

@@ -58,6 +58,9 @@ const ACTIONS: Record<string, string> = {
   'face.enrol_folder': '批量录入人脸',
   'face.delete': '删除人脸',
   'face.identify': '人脸比对',
+  'consent.view': '查看授权记录',
+  'consent.grant': '登记授权',
+  'consent.revoke': '撤回授权',
   'notice.retry': '重发通知',
   'checks.save': '保存晨午检',
   'checks.settings': '修改晨午检设置',
@@ -314,7 +317,7 @@ function AuditLog() {
           { title: '时间', dataIndex: 'at', width: 150, render: formatDateTime },
           { title: '用户', dataIndex: 'username', width: 110, render: (value: string | null) => value ?? '—' },
           { title: '操作', dataIndex: 'action', width: 120, render: (value: string) => ACTIONS[value] ?? value },
-          { title: '对象', dataIndex: 'target', render: (value: string | null) => value ?? '' },
+          { title: '对象', dataIndex: 'target', render: (value: string | null, entry) => entry.targetLabel ?? value ?? '' },
           { title: '地址', dataIndex: 'ip', width: 120, render: (value: string | null) => value ?? '' },
         ]}
       />
