@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
 import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
-import { WORLD_PASSWORD, buildConsoleWorld, postGateEvent, type ConsoleWorld } from './world.js';
+import { WORLD_PASSWORD, buildConsoleWorld, openSchoolToday, postGateEvent, type ConsoleWorld } from './world.js';
 
 if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
 
@@ -52,6 +52,25 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     await postGateEvent(server.url, world.device, world.classPupils[2].id, 36.6);
     await expect.poll(() => page.getByTestId('live-feed').textContent()).toContain(world.classPupils[2].name);
     await expect.poll(() => tileNumber(page, 'arrived'), { timeout: 10_000 }).toBe(2);
+    expect(await page.evaluate(() => (window as unknown as { reloadMarker: number }).reloadMarker)).toBe(marker);
+
+    // The head teacher marks 李小红, whom the gate has not seen, present in the morning
+    // check on another device. The attendance view counts her as arrived, and the open
+    // dashboard follows without reload. Checks are saved on the real today, so on a
+    // weekend the school opens for the test.
+    await openSchoolToday(server.ctx, code);
+    const teacher = await browser.newPage();
+    await signInThroughPage(teacher, server.url, world.users.headTeacher, WORLD_PASSWORD, '/checks');
+    await teacher.getByTestId('checks-page').waitFor();
+    await teacher.getByRole('button', { name: '晨检' }).or(teacher.getByText('晨检', { exact: true })).first().click();
+    const checkedPupil = world.classPupils[1]!;
+    await teacher.getByTestId(`check-row-${checkedPupil.name}`).getByText('在校', { exact: true }).click();
+    await teacher.getByTestId('check-save').click();
+    await expect.poll(() => teacher.getByTestId('check-saved').textContent()).toBe('已保存 3/3');
+    await teacher.context().close();
+
+    await expect.poll(() => tileNumber(page, 'arrived'), { timeout: 10_000 }).toBe(3);
+    expect(await tileNumber(page, 'not-arrived')).toBe(attendance.notArrivedCount - 2);
     expect(await page.evaluate(() => (window as unknown as { reloadMarker: number }).reloadMarker)).toBe(marker);
     await page.context().close();
   });

@@ -6,6 +6,7 @@ import { schoolDay } from '../../shared/time.js';
 import { notSchoolDayText } from '../calendar/calendar-rules.js';
 import { getSchoolDayStatus, type SchoolDayStatus } from '../calendar/service.js';
 import { listClassArrivals } from '../gate/arrivals.js';
+import { publishPresenceChange } from '../gate/live.js';
 import { getCurrentCodes } from '../healthcode/service.js';
 import { getClassRoster } from '../people/class-roster.js';
 import { getSchoolByIdOrThrow, updateSchoolSettings } from '../people/service.js';
@@ -163,6 +164,7 @@ export async function saveClassCheck(ctx: AppContext, actor: Actor, schoolId: st
   const arrivals = await listClassArrivals(ctx, schoolId, classId, input.day);
   const late = isLateEntry(input.day, input.session, now, settings);
   const result: SaveCheckResult = { created: 0, corrected: 0, unchanged: 0, late, followUpsOpened: 0, followUpsCancelled: 0, clusterAlertsRaised: 0 };
+  let presenceChanged = false;
 
   await ctx.db.transaction().execute(async (trx) => {
     for (const [personId, next] of values) {
@@ -218,6 +220,9 @@ export async function saveClassCheck(ctx: AppContext, actor: Actor, schoolId: st
         result.corrected += 1;
       }
 
+      // The attendance view counts a present row as an arrival at the time it was last saved.
+      if (next.status === 'present' || previous?.status === 'present') presenceChanged = true;
+
       const isIllnessAbsence = next.status === 'absent' && next.absenceReason === 'illness';
       const wasIllnessAbsence = previous?.status === 'absent' && previous.absenceReason === 'illness';
       if (isIllnessAbsence) {
@@ -230,6 +235,8 @@ export async function saveClassCheck(ctx: AppContext, actor: Actor, schoolId: st
   });
 
   ctx.log.info({ schoolId, classId, day: input.day, session: input.session, ...result }, 'class check saved');
+  // Open dashboards follow gate arrivals live, and this event moves their figures the same way.
+  if (presenceChanged) await publishPresenceChange(ctx, schoolId, { source: 'class_check', classId, day: input.day, changedAt: now });
   result.clusterAlertsRaised = await evaluateAfterSave(ctx, schoolId, classId, input.day);
   return result;
 }

@@ -10,7 +10,9 @@ export type PresenceProvider = (ctx: AppContext, schoolId: string, day: string) 
 
 /**
  * Presence providers the attendance view calls. Modules add theirs here, because the
- * gate module must not import the modules that build on it (the class checks do).
+ * gate module must not import the modules that build on it (the class checks do). After
+ * storing a change, a module calls publishPresenceChange (live.ts), so that open consoles
+ * refetch their arrival figures.
  */
 export const PRESENCE_PROVIDERS: PresenceProvider[] = [];
 

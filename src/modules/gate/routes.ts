@@ -16,7 +16,7 @@ import { DEVICE_EVENT_FIELD_LABELS as LABELS, MAX_IMAGE_BYTES } from './device-e
 import { deviceAdminRoutes } from './device-admin-routes.js';
 import { DIGEST_REALM, authenticateDevice, authenticateDigest, markDeviceSeen, parseDeviceBearer } from './devices.js';
 import { readTerminalPush } from './hikvision.js';
-import { subscribeDecisions, type LiveDecision } from './live.js';
+import { subscribeDecisions, subscribePresenceChanges, type LiveDecision, type LivePresenceChange } from './live.js';
 import { getSnapshotFileOrThrow, searchGateEvents } from './service.js';
 import type { DeviceRow } from './store.js';
 import { enqueueTerminalPush } from './terminal-events.js';
@@ -230,7 +230,13 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
 
   app.get<{ Params: { code: string } }>(
     '/schools/:code/gate/stream',
-    { schema: { tags: ['gate'], summary: 'Live gate decisions (server-sent events)', params: SchoolParams } },
+    {
+      schema: {
+        tags: ['gate'],
+        summary: 'Live gate decisions (event "decision") and presence changes such as saved class checks (event "presence"), as server-sent events',
+        params: SchoolParams,
+      },
+    },
     async (request, reply) => {
       const user = requireUser(request);
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
@@ -250,12 +256,19 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         if (classScope && decision.classId !== classScope) return;
         reply.raw.write(`event: decision\nid: ${decision.eventId}\ndata: ${JSON.stringify(decision)}\n\n`);
       };
+      // Without an id line, so the browser's Last-Event-ID stays the last decision's.
+      const sendPresence = (change: LivePresenceChange) => {
+        if (classScope && change.classId !== classScope) return;
+        reply.raw.write(`event: presence\ndata: ${JSON.stringify(change)}\n\n`);
+      };
       const unsubscribe = subscribeDecisions(ctx, school.id, send);
+      const unsubscribePresence = subscribePresenceChanges(ctx, school.id, sendPresence);
       const heartbeat = setInterval(() => reply.raw.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
       openStreams.add(reply.raw);
       request.raw.on('close', () => {
         clearInterval(heartbeat);
         unsubscribe();
+        unsubscribePresence();
         openStreams.delete(reply.raw);
       });
     },

@@ -8,7 +8,7 @@ import type { AuditEntry } from '../api/types';
 import { isAdmin, useUser } from '../auth/session';
 import { Chart, preloadCharts } from '../components/Chart';
 import { ErrorAlert, NotOpen, PageTitle } from '../components/common';
-import { CODE_COLORS, shanghai } from '../format';
+import { CODE_COLORS, shanghai, todayInShanghai } from '../format';
 import { useSchool } from '../layout/school';
 import { ArrivalCurve, ArrivalsByGrade, ClassesMissing } from './dashboard/Arrivals';
 import { LiveFeed } from './dashboard/LiveFeed';
@@ -185,7 +185,8 @@ function SignIns() {
 
 /**
  * The school's day on one screen. The gate stream adds each decision to the live feed at
- * once and refetches the figures it changes, at most every 2 seconds.
+ * once and refetches the figures it changes, at most every 2 seconds. A saved class check
+ * that marks pupils present comes as a presence change and refetches the arrivals too.
  */
 function SchoolDashboard({ schoolCode }: { schoolCode: string }) {
   const user = useUser();
@@ -204,11 +205,18 @@ function SchoolDashboard({ schoolCode }: { schoolCode: string }) {
 
   const refreshArrivals = useThrottledInvalidate([['attendance', schoolCode]]);
   const refreshDenials = useThrottledInvalidate([['gate-alerts', schoolCode], ['gate-events', schoolCode, shanghai().format('YYYY-MM-DD'), 'fever']]);
-  const stream = useGateStream(schoolCode, (decision) => {
-    setFeed((current) => [decision, ...current.filter((d) => d.eventId !== decision.eventId)].slice(0, FEED_LENGTH));
-    if (decision.decision === 'pass') refreshArrivals();
-    else refreshDenials();
-  });
+  const stream = useGateStream(
+    schoolCode,
+    (decision) => {
+      setFeed((current) => [decision, ...current.filter((d) => d.eventId !== decision.eventId)].slice(0, FEED_LENGTH));
+      if (decision.decision === 'pass') refreshArrivals();
+      else refreshDenials();
+    },
+    (change) => {
+      // A check of an earlier day leaves today's figures as they are.
+      if (change.day === todayInShanghai()) refreshArrivals();
+    },
+  );
 
   const arrivalsProps = { attendance: data.attendance.data, isLoading: data.attendance.isLoading, error: data.attendance.error };
   const hasAttendance = data.routes.attendance.isLoading || data.routes.attendance.path !== undefined;
