@@ -101,6 +101,19 @@ describe.skipIf(!BROWSER_ENABLED)('roles, district and class pages in Chromium',
     await page.waitForTimeout(1500);
     expect(await page.locator('body').textContent()).not.toContain('别班学生');
 
+    // The same head teacher marks the yellow-code pupil, whom the gate has not seen, present
+    // in the morning check on a second device: the open class page counts her as arrived.
+    const checks = await browser.newPage();
+    await signInThroughPage(checks, server.url, world.users.headTeacher, WORLD_PASSWORD, '/checks');
+    await checks.getByTestId('checks-page').waitFor();
+    await checks.getByRole('button', { name: '晨检' }).or(checks.getByText('晨检', { exact: true })).first().click();
+    await checks.getByTestId(`check-row-${world.classPupils[1].name}`).getByText('在校', { exact: true }).click();
+    await checks.getByTestId('check-save').click();
+    await expect.poll(() => checks.getByTestId('check-saved').textContent()).toBe('已保存 3/3');
+    await checks.context().close();
+    await expect.poll(() => page.getByTestId('tile-arrived').textContent(), { timeout: 10_000 }).toContain('2/3');
+    await expect.poll(() => page.getByTestId('class-arrived').textContent()).toContain(world.classPupils[1].name);
+
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     await page.context().close();

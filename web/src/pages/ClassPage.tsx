@@ -204,11 +204,18 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
   });
 
   const refresh = useThrottledInvalidate([['attendance', schoolCode], ['gate-events', schoolCode]], 1000);
-  const stream = useGateStream(schoolCode, (decision) => {
-    if (decision.classId !== classId) return;
-    setLastLive(decision);
-    refresh();
-  });
+  const stream = useGateStream(
+    schoolCode,
+    (decision) => {
+      if (decision.classId !== classId) return;
+      setLastLive(decision);
+      refresh();
+    },
+    // A saved class check (晨午检) can mark a pupil present, so the attendance figures change too.
+    (change) => {
+      if (change.classId === null || change.classId === classId) refresh();
+    },
+  );
 
   if (attendanceRoute.isLoading) return <Loading />;
   const klass = attendance.data?.classes.find((c) => c.classId === classId);
