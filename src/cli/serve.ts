@@ -13,6 +13,7 @@ import { seedDemoVisitors } from '../demo/visitors.js';
 import { seedDemoCalendar } from '../demo/calendar.js';
 import { seedDemoChecks } from '../demo/checks.js';
 import { seedDemoReports } from '../demo/reports.js';
+import { startDemoLaneTerminals } from '../demo/lane-terminals.js';
 
 /**
  * Serve the API and start the background workers until SIGINT or SIGTERM. In demo mode
@@ -42,7 +43,7 @@ export async function serveCommand(): Promise<void> {
         `  演示学校：示范区实验小学（代码 demo-primary），学生 ${seeded.pupils} 名，教职工 ${seeded.staff} 名${seeded.created ? '（本次新建）' : ''}`,
         `  模拟大数据局：${demo.bureau.url}（统计：${demo.bureau.url}/_sim/stats）`,
         `  模拟钉钉：${demo.dingtalk.url}（收到的工作通知：${demo.dingtalk.url}/_sim/messages）`,
-        `  校门通道：${devices.length} 个（东门、南门），全员已录入演示人脸特征值`,
+        `  校门通道：${devices.length} 个（东门、南门），全员已录入演示人脸特征值；模拟终端每 30 秒发送一次心跳，保持通道在线`,
         ...(madeSchoolDay ? ['  今天本不是上学日，演示学校的校历已把今天设为上学日（设置 › 校历）'] : []),
         `  演示账号（密码均为 ${DEMO_PASSWORD}）：`,
         ...accounts.map((a) => `    ${a.username.padEnd(10)} ${a.label}`),
@@ -56,9 +57,12 @@ export async function serveCommand(): Promise<void> {
   try {
     await serve(runtime, extra, async (url) => {
       demo?.recordServerUrl(url);
+      // The seeded lanes heartbeat like real ones, so a lane last heard on a replayed morning is not reported offline.
+      const laneTerminals = demo ? await startDemoLaneTerminals(runtime.ctx, url) : undefined;
       process.stdout.write(banner);
       process.stdout.write(`智慧防控平台已启动：${url}\n  健康检查：${url}/api/health\n  API 文档：${url}/api/openapi.json\n`);
       if (demo) process.stdout.write('  重放学校早晨：npx fangkong demo morning\n');
+      return laneTerminals?.stop;
     });
   } catch (error) {
     await runtime.close();
@@ -71,16 +75,20 @@ export async function serveCommand(): Promise<void> {
   }
 }
 
+/** Work started once the server listens; the function it may return runs first on shutdown. */
+export type OnListening = (url: string) => Promise<(() => Promise<void>) | void> | (() => Promise<void>) | void;
+
 /**
- * Serve until a signal arrives. `onListening` runs after the port is open.
+ * Serve until a signal arrives. `onListening` runs after the port is open, and the stop
+ * function it returns runs before the workers and the server stop.
  */
-export async function serve(runtime: Runtime, extraModules: RouteModule[] = [], onListening?: (url: string) => Promise<void> | void): Promise<void> {
+export async function serve(runtime: Runtime, extraModules: RouteModule[] = [], onListening?: OnListening): Promise<void> {
   const { ctx } = runtime;
   const app = await buildApp(ctx, extraModules);
   const url = await app.listen({ port: ctx.config.port, host: ctx.config.host });
   const stopWorkers = await startWorkers(ctx);
   ctx.log.info({ url, database: ctx.dialect, demo: ctx.config.demo }, 'server listening');
-  if (onListening) await onListening(url);
+  const stopOnListening = onListening ? await onListening(url) : undefined;
 
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
@@ -91,6 +99,7 @@ export async function serve(runtime: Runtime, extraModules: RouteModule[] = [], 
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
 
+  if (stopOnListening) await stopOnListening();
   await stopWorkers();
   await app.close();
   await runtime.close();

@@ -236,7 +236,7 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
  * Keep the lanes the demo seeded, so a device registered later (a kiosk added from the
  * README, say) neither takes a share of the replayed people nor shifts their lanes.
  */
-function demoLaneDevices(devices: DeviceRow[]): DeviceRow[] {
+export function demoLaneDevices(devices: DeviceRow[]): DeviceRow[] {
   const seeded = new Set(LANES.map((lane) => `${lane.lane}/${lane.name}`));
   return devices.filter((device) => seeded.has(`${device.lane}/${device.name}`));
 }

@@ -197,3 +197,80 @@ export async function runTerminalSimulator(input: Partial<TerminalSimulatorOptio
   };
   return report;
 }
+
+export interface TerminalHeartbeatOptions {
+  /** Base URL of the Fangkong server, for example http://127.0.0.1:3000. */
+  url: string;
+  deviceId: string;
+  key: string;
+  /** Time between heartbeats, in milliseconds. */
+  intervalMs: number;
+  /** Called with the result of every heartbeat, the first one included. */
+  onResult?: (result: TerminalHeartbeatResult) => void;
+}
+
+export interface TerminalHeartbeatResult {
+  deviceId: string;
+  ok: boolean;
+  /** HTTP status, or null when the request failed before a response arrived. */
+  status: number | null;
+  /** Error message of a failed heartbeat; null when it succeeded. */
+  error: string | null;
+}
+
+export interface TerminalHeartbeat {
+  /** Resolves after the first heartbeat, which is sent at once. */
+  first: Promise<TerminalHeartbeatResult>;
+  /** Stop sending; resolves when a heartbeat in flight has finished. */
+  stop(): Promise<void>;
+}
+
+/** Send one heartbeat of a lane: POST /api/devices/heartbeat with the device's bearer key. */
+export async function sendTerminalHeartbeat(options: Pick<TerminalHeartbeatOptions, 'url' | 'deviceId' | 'key'>): Promise<TerminalHeartbeatResult> {
+  const base = assertLoopbackUrl(options.url);
+  try {
+    const response = await fetch(new URL('/api/devices/heartbeat', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.deviceId}.${options.key}` },
+      body: '{}',
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    return { deviceId: options.deviceId, ok: response.ok, status: response.status, error: response.ok ? null : `HTTP ${response.status}: ${text.slice(0, 200)}` };
+  } catch (error) {
+    return { deviceId: options.deviceId, ok: false, status: null, error: (error as Error).message };
+  }
+}
+
+/**
+ * Send a lane's heartbeats as a lane controller or the kiosk page does: one at once, then
+ * one every `intervalMs`. A 401 or 403 means the key was rotated or the device disabled,
+ * so the loop stops, because no later heartbeat with that key can succeed. Any other
+ * failure is retried at the next interval.
+ */
+export function startTerminalHeartbeat(options: TerminalHeartbeatOptions): TerminalHeartbeat {
+  assertLoopbackUrl(options.url);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<TerminalHeartbeatResult> | undefined;
+
+  const beat = async (): Promise<TerminalHeartbeatResult> => {
+    inFlight = sendTerminalHeartbeat(options);
+    const result = await inFlight;
+    inFlight = undefined;
+    options.onResult?.(result);
+    const isRefused = result.status === 401 || result.status === 403;
+    if (!stopped && !isRefused) timer = setTimeout(() => void beat(), options.intervalMs);
+    return result;
+  };
+
+  const first = beat();
+  return {
+    first,
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+    },
+  };
+}

@@ -231,12 +231,15 @@ export function parseDigestHeader(header: string): DigestFields | undefined {
   return { username, realm, nonce, uri, response, qop: fields.qop, nc: fields.nc, cnonce: fields.cnonce };
 }
 
-/** Note that the device was heard from; written at most every 30 seconds per device. */
+/**
+ * Note that the device was heard from; written at most every 30 seconds per device, and
+ * never moved back to an earlier time.
+ */
 export async function markDeviceSeen(ctx: AppContext, device: store.DeviceRow): Promise<void> {
   const cache = cacheOf(ctx);
   const now = ctx.now();
   const last = cache.seenWrittenAt.get(device.id);
   if (last !== undefined && now - last < SEEN_WRITE_INTERVAL_MS && now >= last) return;
   cache.seenWrittenAt.set(device.id, now);
-  await store.updateDevice(ctx.db, device.id, { last_seen_at: now });
+  await store.raiseLastSeenAt(ctx.db, device.id, now);
 }

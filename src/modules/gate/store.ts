@@ -42,6 +42,19 @@ export async function updateDevice(db: Executor, id: string, changes: Partial<De
   await db.updateTable('devices').set(changes).where('id', '=', id).execute();
 }
 
+/**
+ * Raise last_seen_at to `seenAt` unless it is already later, so an event recorded with an
+ * earlier clock (the demo's replayed morning) never makes a device look silent.
+ */
+export async function raiseLastSeenAt(db: Executor, id: string, seenAt: number): Promise<void> {
+  await db
+    .updateTable('devices')
+    .set({ last_seen_at: seenAt })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('last_seen_at', 'is', null), eb('last_seen_at', '<', seenAt)]))
+    .execute();
+}
+
 /** Raise last_serial_no to `serialNo` unless it is already higher. */
 export async function raiseLastSerialNo(db: Executor, id: string, serialNo: number): Promise<void> {
   await db
