@@ -8,10 +8,11 @@
 let installed = false;
 
 /**
- * Ignore EPIPE on stdout and stderr, so a closed pipe ends the output quietly. Each
- * later write to that stream fails the same way and is ignored too. The command still
- * finishes its work and exits with its own status, because `sync | head -1` must not
- * stop a sync halfway. Any other stream error is thrown as before.
+ * Ignore EPIPE on stdout and stderr, so a closed pipe ends the output quietly, the JSON
+ * log lines that --verbose copies to stderr included. Each later write to that stream
+ * fails the same way and is ignored too. The command still finishes its work and exits
+ * with its own status, because `sync | head -1` must not stop a sync halfway. Any other
+ * stream error is thrown as before.
  */
 export function ignoreClosedOutput(): void {
   if (installed) return;
