@@ -152,7 +152,9 @@ async function deviceApiRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
     },
   );
 
-  app.post('/devices/heartbeat', { schema: { tags: ['gate'], summary: 'Tell the platform the lane is alive' } }, async (request) => {
+  // Every lane reports twice a minute, so routine heartbeats stay out of the info log.
+  // Rejected keys are still logged, at warn, by the device authentication above.
+  app.post('/devices/heartbeat', { logLevel: 'warn', schema: { tags: ['gate'], summary: 'Tell the platform the lane is alive' } }, async (request) => {
     await markDeviceSeen(ctx, request.gateDevice!);
     return { ok: true, serverTime: ctx.now() };
   });
