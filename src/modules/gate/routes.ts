@@ -152,7 +152,8 @@ async function deviceApiRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
     },
   );
 
-  // Every lane reports twice a minute, so routine heartbeats stay out of the info log.
+  // Lanes send heartbeats all day (the kiosk page and the demo terminals every 30 s),
+  // so routine heartbeats stay out of the info log.
   // Rejected keys are still logged, at warn, by the device authentication above.
   app.post('/devices/heartbeat', { logLevel: 'warn', schema: { tags: ['gate'], summary: 'Tell the platform the lane is alive' } }, async (request) => {
     await markDeviceSeen(ctx, request.gateDevice!);
