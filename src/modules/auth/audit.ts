@@ -19,7 +19,11 @@ export interface AuditOptions {
   ip?: string | null;
   /** Write inside this transaction, so the entry commits or rolls back with the change it records. */
   db?: Kysely<Database> | Transaction<Database>;
-  /** School the entry belongs to when the actor has none (anonymous or district). */
+  /**
+   * School the action concerns. The entry belongs to it, so that school's admins see the
+   * action also when a district account took it. Without it the entry belongs to the
+   * actor's school, if any.
+   */
   schoolId?: string | null;
 }
 
@@ -27,7 +31,8 @@ export interface AuditOptions {
  * Record who did what to which target. `action` is a dotted name such as
  * 'auth.login' or 'person.view'. `target` names the object (an id, a username, a URL),
  * and a school as its code, not its internal id. `detail` is stored as JSON and must
- * not hold an ID number, phone number or secret. Add an action whose target is a
+ * not hold an ID number, phone number or secret. Give `options.schoolId` whenever the
+ * action concerns one school. Add an action whose target is a
  * school, district, person, class or device to the table in audit-targets.ts, so the
  * audit list shows the target by name.
  */
@@ -44,7 +49,7 @@ export async function audit(
     at: ctx.now(),
     user_id: user?.id ?? null,
     username: user?.username ?? null,
-    school_id: user?.schoolId ?? options.schoolId ?? null,
+    school_id: options.schoolId ?? user?.schoolId ?? null,
     action,
     target,
     detail: JSON.stringify(detail),
@@ -52,15 +57,19 @@ export async function audit(
   });
 }
 
-/** `audit` with the actor and address taken from the request. */
+/**
+ * `audit` with the actor and address taken from the request. Pass `options.schoolId` for
+ * an action on one school, so the entry belongs to it also when a district admin acts.
+ */
 export async function auditRequest(
   ctx: AppContext,
   request: FastifyRequest,
   action: string,
   target: string | null,
   detail: Record<string, unknown> = {},
+  options: Pick<AuditOptions, 'schoolId'> = {},
 ): Promise<void> {
-  await audit(ctx, request.user ?? null, action, target, detail, { ip: request.ip });
+  await audit(ctx, request.user ?? null, action, target, detail, { ip: request.ip, schoolId: options.schoolId });
 }
 
 export interface AuditEntry {

@@ -5,7 +5,7 @@
  * @example
  *   const user = requireUser(request, { roles: ['school_admin', 'district_admin'] });
  *   assertSchoolScope(user, school.id);
- *   await auditRequest(ctx, request, 'person.view', person.id);
+ *   await auditRequest(ctx, request, 'person.view', person.id, {}, { schoolId: school.id });
  */
 export { requireUser, type RequireUserOptions } from './plugin.js';
 export { assertClassScope, assertRole, assertSchoolScope, classScopeOf, listClassScope, type AuthUser, type SchoolScopeOptions } from './scope.js';

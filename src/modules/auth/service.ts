@@ -443,7 +443,7 @@ export async function unlockUser(ctx: AppContext, actor: AuthUser, userId: strin
     assertSchoolScope(actor, target.school_id);
   }
   await store.updateUser(ctx.db, userId, { failed_attempts: 0, locked_until: null });
-  await audit(ctx, actor, 'user.unlock', target.username, {}, { ip });
+  await audit(ctx, actor, 'user.unlock', target.username, {}, { ip, schoolId: target.school_id });
   return getProfileOrThrow(ctx, userId);
 }
 

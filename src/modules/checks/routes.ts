@@ -101,7 +101,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertClassScope(user, request.params.classId, school.id);
       const result = await saveClassCheck(ctx, actorOf(user), school.id, request.params.classId, request.body);
-      await auditRequest(ctx, request, 'checks.save', request.params.classId, { day: request.body.day, session: request.body.session, created: result.created, corrected: result.corrected });
+      await auditRequest(ctx, request, 'checks.save', request.params.classId, { day: request.body.day, session: request.body.session, created: result.created, corrected: result.corrected }, { schoolId: school.id });
       return result;
     },
   );
@@ -138,7 +138,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
       const settings = await setCheckSettings(ctx, school.id, request.body);
-      await auditRequest(ctx, request, 'checks.settings', school.code, {});
+      await auditRequest(ctx, request, 'checks.settings', school.code, {}, { schoolId: school.id });
       return settings;
     },
   );
@@ -204,7 +204,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const user = requireUser(request, { roles: CHECK_WRITERS });
       const { school } = await followUpInScope(user, request.params.code, request.params.id);
       const followUp = await updateFollowUp(ctx, actorOf(user), school.id, request.params.id, request.body);
-      await auditRequest(ctx, request, 'checks.follow_up.update', request.params.id, { fields: Object.keys(request.body) });
+      await auditRequest(ctx, request, 'checks.follow_up.update', request.params.id, { fields: Object.keys(request.body) }, { schoolId: school.id });
       return { followUp };
     },
   );
@@ -232,7 +232,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         if (Number.isNaN(contactedAt)) throw new AppError('VALIDATION', { detail: `联系时间“${request.body.contactedAt}”无效，请写 ISO 8601 时间，例如 2026-12-07T09:30:00+08:00` });
       }
       const followUp = await addContact(ctx, actorOf(user), school.id, request.params.id, { contactedAt, result: request.body.result, note: request.body.note });
-      await auditRequest(ctx, request, 'checks.follow_up.contact', request.params.id, { result: request.body.result });
+      await auditRequest(ctx, request, 'checks.follow_up.contact', request.params.id, { result: request.body.result }, { schoolId: school.id });
       return { followUp };
     },
   );
@@ -256,7 +256,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       if (!(CERTIFICATE_RECORDERS as readonly string[]).includes(user.role)) throw new AppError('FORBIDDEN', { detail: '复课证明只能由校医或学校管理员登记' });
       const { school } = await followUpInScope(user, request.params.code, request.params.id);
       const followUp = await recordCertificate(ctx, actorOf(user), school.id, request.params.id, request.body);
-      await auditRequest(ctx, request, 'checks.follow_up.certificate', request.params.id, { issuedOn: request.body.issuedOn });
+      await auditRequest(ctx, request, 'checks.follow_up.certificate', request.params.id, { issuedOn: request.body.issuedOn }, { schoolId: school.id });
       return { followUp };
     },
   );
@@ -305,7 +305,7 @@ export async function checksRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
       await setClusterAlertStatus(ctx, school.id, request.params.id, request.params.action === 'close' ? 'closed' : 'acknowledged');
-      await auditRequest(ctx, request, `checks.cluster.${request.params.action}`, request.params.id, {});
+      await auditRequest(ctx, request, `checks.cluster.${request.params.action}`, request.params.id, {}, { schoolId: school.id });
       return { ok: true };
     },
   );

@@ -71,13 +71,13 @@ export async function consentRoutes(app: HttpApp, ctx: AppContext): Promise<void
     { schema: { tags: ['people'], summary: "A person's consent records, guardians and enrolled face count", params: PersonParams, response: { 200: ConsentsReply } } },
     async (request) => {
       const user = requireUser(request);
-      const { person } = await scopedPerson(user, request.params.code, request.params.id);
+      const { school, person } = await scopedPerson(user, request.params.code, request.params.id);
       const [items, guardians, faceDescriptors] = await Promise.all([
         listPersonConsents(ctx, person.id),
         listGuardiansOfPersons(ctx.db, [person.id]),
         countDescriptorsOfPerson(ctx.db, person.id),
       ]);
-      await auditRequest(ctx, request, 'consent.view', person.id, { count: items.length });
+      await auditRequest(ctx, request, 'consent.view', person.id, { count: items.length }, { schoolId: school.id });
       return {
         items,
         guardians: guardians.sort((a, b) => a.created_at - b.created_at).map((g) => ({ id: g.id, name: g.name, relation: g.relation })),
@@ -91,9 +91,9 @@ export async function consentRoutes(app: HttpApp, ctx: AppContext): Promise<void
     { schema: { tags: ['people'], summary: 'Record a consent given by the person or a guardian', params: PersonParams, body: GrantBody, response: { 200: ConsentItem } } },
     async (request) => {
       const user = requireUser(request, { roles: ADMIN_ROLES });
-      const { person } = await scopedPerson(user, request.params.code, request.params.id);
+      const { school, person } = await scopedPerson(user, request.params.code, request.params.id);
       const consent = await grantConsent(ctx, person.id, request.body, consentActorOf(user));
-      await auditRequest(ctx, request, 'consent.grant', person.id, { consentId: consent.id, purpose: consent.purpose, givenBy: consent.givenBy });
+      await auditRequest(ctx, request, 'consent.grant', person.id, { consentId: consent.id, purpose: consent.purpose, givenBy: consent.givenBy }, { schoolId: school.id });
       return consent;
     },
   );
@@ -115,7 +115,7 @@ export async function consentRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const { purpose } = request.query;
       const { revoked } = await revokePersonConsent(ctx, person.id, purpose, consentActorOf(user));
       const faceDescriptorsDeleted = purpose === 'face' ? (await deleteFaceEnrolment(ctx, { schoolId: school.id, personId: person.id })).deleted : 0;
-      await auditRequest(ctx, request, 'consent.revoke', person.id, { purpose, revoked, faceDescriptorsDeleted });
+      await auditRequest(ctx, request, 'consent.revoke', person.id, { purpose, revoked, faceDescriptorsDeleted }, { schoolId: school.id });
       return { revoked, faceDescriptorsDeleted };
     },
   );

@@ -66,7 +66,7 @@ export async function faceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
 
         const image = await readUploadedImage(request, maxBytes);
         const result = await enrollFace(ctx, { schoolId: school.id, personId: request.params.id, image, source: 'api' });
-        await auditRequest(ctx, request, 'face.enrol', request.params.id, { descriptorId: result.descriptorId });
+        await auditRequest(ctx, request, 'face.enrol', request.params.id, { descriptorId: result.descriptorId }, { schoolId: school.id });
         return result;
       },
     );
@@ -89,7 +89,7 @@ export async function faceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
 
         const image = await readUploadedImage(request, maxBytes);
         const result = await identifyImage(ctx, school.id, image);
-        await auditRequest(ctx, request, 'face.identify', school.code, { decision: result.decision, personId: result.personId ?? null });
+        await auditRequest(ctx, request, 'face.identify', school.code, { decision: result.decision, personId: result.personId ?? null }, { schoolId: school.id });
         return result;
       },
     );
@@ -104,7 +104,7 @@ export async function faceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       assertSchoolScope(user, school.id);
 
       const result = await deleteFaceEnrolment(ctx, { schoolId: school.id, personId: request.params.id });
-      await auditRequest(ctx, request, 'face.delete', request.params.id, { deleted: result.deleted });
+      await auditRequest(ctx, request, 'face.delete', request.params.id, { deleted: result.deleted }, { schoolId: school.id });
       return result;
     },
   );

@@ -137,7 +137,7 @@ export async function deviceAdminRoutes(app: HttpApp, ctx: AppContext): Promise<
       if (body.direction !== undefined && typeof body.direction !== 'string') throw new AppError('VALIDATION', { detail: '通行方向应为 in（入校）或 out（离校）' });
 
       const { device, key } = await createDevice(ctx, { schoolCode: school.code, kind: body.kind, name, lane, direction: body.direction as string | undefined });
-      await auditRequest(ctx, request, 'device.create', device.id, { name: device.name, kind: device.kind, lane: device.lane });
+      await auditRequest(ctx, request, 'device.create', device.id, { name: device.name, kind: device.kind, lane: device.lane }, { schoolId: school.id });
       const { offlineAfterMs, sinceDay } = await viewContext(ctx, school.id);
       return reply.status(201).send({ device: await viewOf(ctx, device, offlineAfterMs, sinceDay), key, setup: setupText(device) });
     },
@@ -153,7 +153,7 @@ export async function deviceAdminRoutes(app: HttpApp, ctx: AppContext): Promise<
 
       const device = await getDeviceOfSchoolOrThrow(ctx, school.id, request.params.id);
       const key = await rotateDeviceKey(ctx, device);
-      await auditRequest(ctx, request, 'device.rotate_key', device.id, { name: device.name });
+      await auditRequest(ctx, request, 'device.rotate_key', device.id, { name: device.name }, { schoolId: school.id });
       const { offlineAfterMs, sinceDay } = await viewContext(ctx, school.id);
       return { device: await viewOf(ctx, device, offlineAfterMs, sinceDay), key, setup: setupText(device) };
     },
@@ -176,7 +176,7 @@ export async function deviceAdminRoutes(app: HttpApp, ctx: AppContext): Promise<
 
       const device = await getDeviceOfSchoolOrThrow(ctx, school.id, request.params.id);
       const updated = await setDeviceActive(ctx, device, request.params.action === 'enable');
-      await auditRequest(ctx, request, `device.${request.params.action}`, device.id, { name: device.name });
+      await auditRequest(ctx, request, `device.${request.params.action}`, device.id, { name: device.name }, { schoolId: school.id });
       const { offlineAfterMs, sinceDay } = await viewContext(ctx, school.id);
       return viewOf(ctx, updated, offlineAfterMs, sinceDay);
     },

@@ -310,7 +310,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         before: query.before,
         limit: query.limit,
       });
-      await auditRequest(ctx, request, 'gate.events.view', school.code, { day: query.day ?? null, personId: query.personId ?? null, count: events.length });
+      await auditRequest(ctx, request, 'gate.events.view', school.code, { day: query.day ?? null, personId: query.personId ?? null, count: events.length }, { schoolId: school.id });
       return { events };
     },
   );
@@ -380,7 +380,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
         measuredBy: user.displayName,
         note: request.body.note ?? null,
       });
-      await auditRequest(ctx, request, 'gate.recheck', request.params.id, { result: outcome.result });
+      await auditRequest(ctx, request, 'gate.recheck', request.params.id, { result: outcome.result }, { schoolId: school.id });
       return outcome;
     },
   );
@@ -400,7 +400,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
       const alert = await updateAlertStatus(ctx, school.code, request.params.id, { action: request.params.action, note: request.body?.note ?? null, role: user.role, actorName: user.displayName });
-      await auditRequest(ctx, request, `gate.alert.${request.params.action}`, alert.id, {});
+      await auditRequest(ctx, request, `gate.alert.${request.params.action}`, alert.id, {}, { schoolId: school.id });
       return alert;
     },
   );
@@ -416,7 +416,7 @@ async function schoolGateRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
       const image = await readFile(file).catch(() => {
         throw new AppError('NOT_FOUND', { what: '抓拍图', value: request.params.id });
       });
-      await auditRequest(ctx, request, 'gate.snapshot.view', request.params.id, {});
+      await auditRequest(ctx, request, 'gate.snapshot.view', request.params.id, {}, { schoolId: school.id });
       return reply.header('cache-control', 'private, no-store').type('image/jpeg').send(image);
     },
   );

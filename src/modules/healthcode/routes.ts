@@ -130,7 +130,7 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
         throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });
       }
       if (ownClass) items = items.filter((item) => item.classId === ownClass);
-      await auditRequest(ctx, request, 'healthcode.codes.view', school.code, { color, stale, className, count: items.length });
+      await auditRequest(ctx, request, 'healthcode.codes.view', school.code, { color, stale, className, count: items.length }, { schoolId: school.id });
       return { items, total: items.length };
     },
   );
@@ -185,7 +185,7 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
       else assertSchoolScope(user, person.school_id);
 
       const history = await service.getCodeHistory(ctx, person.id);
-      await auditRequest(ctx, request, 'healthcode.history.view', person.id);
+      await auditRequest(ctx, request, 'healthcode.history.view', person.id, {}, { schoolId: person.school_id });
       return history;
     },
   );
@@ -218,7 +218,7 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
 
       const { runId, done } = await service.startSync(ctx, school.id, 'manual');
       done.catch((error: unknown) => request.log.error({ err: error, runId }, 'background sync failed'));
-      await auditRequest(ctx, request, 'healthcode.sync.start', school.code, { runId });
+      await auditRequest(ctx, request, 'healthcode.sync.start', school.code, { runId }, { schoolId: school.id });
       return reply.status(202).send({ runId, message: `已开始同步${school.name}的健康码` });
     },
   );
@@ -244,7 +244,7 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
 
       const body = request.body as Static<typeof ScheduleUpdate>;
       const schedule = await service.setSyncSchedule(ctx, school.code, body);
-      await auditRequest(ctx, request, 'healthcode.schedule.update', school.code, { crons: schedule.crons, polling: schedule.polling, everyDay: schedule.everyDay });
+      await auditRequest(ctx, request, 'healthcode.schedule.update', school.code, { crons: schedule.crons, polling: schedule.polling, everyDay: schedule.everyDay }, { schoolId: school.id });
       return schedule;
     },
   );

@@ -152,7 +152,7 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
         personIds = await listClassNoticePersonIds(ctx, klass.id);
       }
       const result = await listSchoolNotices(ctx, school.id, { ...request.query, personIds });
-      await auditRequest(ctx, request, 'notices.view', school.code, { classId: classId ?? null, count: result.notices.length });
+      await auditRequest(ctx, request, 'notices.view', school.code, { classId: classId ?? null, count: result.notices.length }, { schoolId: school.id });
       return result;
     },
   );
@@ -174,7 +174,7 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       else if (user.role !== 'district_admin') throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以重新发送不属于学校的通知' });
 
       const view = await retryNotice(ctx, notice.id);
-      await auditRequest(ctx, request, 'notice.retry', notice.id, { previousStatus: notice.status });
+      await auditRequest(ctx, request, 'notice.retry', notice.id, { previousStatus: notice.status }, { schoolId: notice.school_id });
       return view;
     },
   );
@@ -241,7 +241,7 @@ export async function notifyRoutes(app: HttpApp, ctx: AppContext): Promise<void>
 
       const dingtalkUserId = request.body?.dingtalkUserId ?? (await dingtalkIdOf(ctx, user));
       const result = await sendTestMessage(ctx, client, { schoolName: school.name, dingtalkUserId, requestedBy: user.displayName });
-      await auditRequest(ctx, request, 'dingtalk.test', school.code, { channels: result.results.map((r) => `${r.channel}:${r.ok ? 'ok' : 'failed'}`) });
+      await auditRequest(ctx, request, 'dingtalk.test', school.code, { channels: result.results.map((r) => `${r.channel}:${r.ok ? 'ok' : 'failed'}`) }, { schoolId: school.id });
       return result;
     },
   );

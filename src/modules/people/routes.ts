@@ -139,7 +139,7 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
         const bytes = await readUploadedFile(ctx, request);
         const createClasses = request.query.createClasses ?? false;
         const result = await importRoster(ctx, school.code, bytes, { lookupDingTalkUserId, createClasses, actor: consentActorOf(user) });
-        await auditRequest(ctx, request, 'roster.import', school.code, { kind: result.kind, createClasses, ...result.counts });
+        await auditRequest(ctx, request, 'roster.import', school.code, { kind: result.kind, createClasses, ...result.counts }, { schoolId: school.id });
         return result;
       },
     );
@@ -156,7 +156,7 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
 
         const kind = request.query.kind ?? 'student';
         const file = await exportRoster(ctx, school.code, { kind, format });
-        await auditRequest(ctx, request, 'roster.export', school.code, { kind, format, rows: file.rows });
+        await auditRequest(ctx, request, 'roster.export', school.code, { kind, format, rows: file.rows }, { schoolId: school.id });
         return sendFile(reply, file);
       },
     );
@@ -179,7 +179,7 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
       assertSchoolScope(user, school.id);
 
       const file = await writeRejectedRowsXlsx(request.body.rejected, request.body.fileName ?? '');
-      await auditRequest(ctx, request, 'roster.rejected_export', school.code, { format: 'xlsx', rows: request.body.rejected.length, lines: file.lines });
+      await auditRequest(ctx, request, 'roster.rejected_export', school.code, { format: 'xlsx', rows: request.body.rejected.length, lines: file.lines }, { schoolId: school.id });
       return sendFile(reply, { fileName: file.fileName, contentType: ROSTER_CONTENT_TYPES.xlsx, bytes: file.bytes }, 'rejected-rows.xlsx');
     },
   );
@@ -223,7 +223,7 @@ const lookupDingTalkUserId = createDingTalkLookup(ctx);
       }
 
       const result = await listPersons(ctx, school.id, { name, className: ownClass ?? className, kind: ownClass ? 'student' : kind, limit, offset });
-      await auditRequest(ctx, request, 'persons.view', school.code, { name, className: ownClass ?? className, kind, count: result.items.length });
+      await auditRequest(ctx, request, 'persons.view', school.code, { name, className: ownClass ?? className, kind, count: result.items.length }, { schoolId: school.id });
       return result;
     },
   );

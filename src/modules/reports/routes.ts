@@ -93,7 +93,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const user = requireUser(request, { roles: [...BUILDERS] });
       const school = await schoolFor(request.params.code, user);
       const report = await buildReport(ctx, school, request.params.day, actorOf(user));
-      await auditRequest(ctx, request, 'report.build', `${school.code}:${request.params.day}`, { version: report.version });
+      await auditRequest(ctx, request, 'report.build', `${school.code}:${request.params.day}`, { version: report.version }, { schoolId: school.id });
       return report;
     },
   );
@@ -112,7 +112,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const user = requireUser(request, { roles: [...SUBMITTERS] });
       const school = await schoolFor(request.params.code, user);
       const report = await submitReport(ctx, school, request.params.day, actorOf(user), request.body?.note);
-      await auditRequest(ctx, request, 'report.submit', `${school.code}:${request.params.day}`, { version: report.version, changes: report.changes.length });
+      await auditRequest(ctx, request, 'report.submit', `${school.code}:${request.params.day}`, { version: report.version, changes: report.changes.length }, { schoolId: school.id });
       return report;
     },
   );
@@ -132,7 +132,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const school = await schoolFor(request.params.code, user);
       const report = await getReportOrThrow(ctx, school, request.params.day, request.query.version, { submittedOnly: isDistrictRole(user) });
       const file = await writeSheets(schoolReportSheets(report.content, report));
-      await auditRequest(ctx, request, 'report.export', `${school.code}:${request.params.day}`, { version: report.version });
+      await auditRequest(ctx, request, 'report.export', `${school.code}:${request.params.day}`, { version: report.version }, { schoolId: school.id });
       return sendXlsx(reply, file, `daily-report-${school.code}-${request.params.day}.xlsx`, `${school.name}${chineseDate(request.params.day)}日报（第${report.version}版）`);
     },
   );
@@ -152,7 +152,7 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
       const school = await schoolFor(request.params.code, user);
       const settings = { buildAt: parseBuildAt(request.body.buildAt) };
       await updateSchoolSettings(ctx, school.id, { ...school.settings, reports: settings } as typeof school.settings);
-      await auditRequest(ctx, request, 'report.settings', school.code, { buildAt: settings.buildAt });
+      await auditRequest(ctx, request, 'report.settings', school.code, { buildAt: settings.buildAt }, { schoolId: school.id });
       return settings;
     },
   );

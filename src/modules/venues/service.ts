@@ -197,9 +197,12 @@ export async function createVenues(ctx: AppContext, actor: AuthUser, inputs: New
     }
   }
 
+  // A batch that spans schools, or holds a district venue, belongs to no one school.
+  const schools = new Set(rows.map((row) => row.school_id));
+  const schoolId = schools.size === 1 ? rows[0].school_id : null;
   await ctx.db.transaction().execute(async (trx) => {
     await store.insertVenues(trx, rows);
-    await audit(ctx, actor, 'venue.create', rows.length === 1 ? rows[0].id : `${rows.length} 个场所`, { count: rows.length, operators: [...new Set(rows.map((r) => r.operator))] }, { db: trx, ip });
+    await audit(ctx, actor, 'venue.create', rows.length === 1 ? rows[0].id : `${rows.length} 个场所`, { count: rows.length, operators: [...new Set(rows.map((r) => r.operator))] }, { db: trx, ip, schoolId });
   });
   ctx.log.info({ count: rows.length, by: actor.id }, 'venues registered');
   return rows.map((row) => toVenueView(ctx, row));
@@ -268,7 +271,7 @@ export async function updateVenue(ctx: AppContext, actor: AuthUser, id: string, 
 
   await ctx.db.transaction().execute(async (trx) => {
     await store.updateVenue(trx, id, next);
-    await audit(ctx, actor, 'venue.update', id, { fields: Object.keys(changes) }, { db: trx, ip });
+    await audit(ctx, actor, 'venue.update', id, { fields: Object.keys(changes) }, { db: trx, ip, schoolId: venue.school_id });
   });
   forgetVenue(ctx, id);
   return toVenueView(ctx, { ...venue, ...next });
@@ -284,7 +287,7 @@ export async function reissueVenueCode(ctx: AppContext, actor: AuthUser, id: str
   const changes = { code_version: venue.code_version + 1, code_issued_at: now, updated_at: now };
   await ctx.db.transaction().execute(async (trx) => {
     await store.updateVenue(trx, id, changes);
-    await audit(ctx, actor, 'venue.code.reissue', id, { fromVersion: venue.code_version, toVersion: changes.code_version, reason: reason.slice(0, 200) }, { db: trx, ip });
+    await audit(ctx, actor, 'venue.code.reissue', id, { fromVersion: venue.code_version, toVersion: changes.code_version, reason: reason.slice(0, 200) }, { db: trx, ip, schoolId: venue.school_id });
   });
   forgetVenue(ctx, id);
   ctx.log.info({ venueId: id, version: changes.code_version }, 'venue code re-issued');
@@ -301,7 +304,7 @@ export async function retireVenue(ctx: AppContext, actor: AuthUser, id: string, 
   const changes = { status: 'retired' as const, retired_at: now, updated_at: now };
   await ctx.db.transaction().execute(async (trx) => {
     await store.updateVenue(trx, id, changes);
-    await audit(ctx, actor, 'venue.retire', id, {}, { db: trx, ip });
+    await audit(ctx, actor, 'venue.retire', id, {}, { db: trx, ip, schoolId: venue.school_id });
   });
   forgetVenue(ctx, id);
   return toVenueView(ctx, { ...venue, ...changes });
@@ -426,11 +429,13 @@ export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input:
 
   let operator: string;
   let venueId: string | null = null;
+  let schoolId: string | null = null;
   if (input.venueId) {
     const venue = await getVenueOrThrow(ctx, input.venueId);
     assertVenueScope(actor, venue);
     operator = venue.operator;
     venueId = venue.id;
+    schoolId = venue.school_id;
   } else {
     if (kind === 'card_reader') throw new AppError('VALIDATION', { detail: '读卡器需要指定所在场所（venueId）' });
     if (actor.role !== 'district_admin') throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以登记跨场所的工作人员手机' });
@@ -452,7 +457,7 @@ export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input:
   };
   await ctx.db.transaction().execute(async (trx) => {
     await store.insertDevice(trx, device);
-    await audit(ctx, actor, 'venue.device.create', device.id, { kind, venueId, operator }, { db: trx, ip });
+    await audit(ctx, actor, 'venue.device.create', device.id, { kind, venueId, operator }, { db: trx, ip, schoolId });
   });
   return { device, key };
 }
@@ -464,11 +469,17 @@ export async function listVenueDevices(ctx: AppContext, operator?: string): Prom
 export async function retireVenueDevice(ctx: AppContext, actor: AuthUser, id: string, ip?: string): Promise<void> {
   const device = await store.findDevice(ctx.db, id);
   if (!device) throw new AppError('NOT_FOUND', { what: '设备', value: id });
-  if (device.venue_id) assertVenueScope(actor, await getVenueOrThrow(ctx, device.venue_id));
-  else if (actor.role !== 'district_admin') throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以停用跨场所的工作人员手机' });
+  let schoolId: string | null = null;
+  if (device.venue_id) {
+    const venue = await getVenueOrThrow(ctx, device.venue_id);
+    assertVenueScope(actor, venue);
+    schoolId = venue.school_id;
+  } else if (actor.role !== 'district_admin') {
+    throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以停用跨场所的工作人员手机' });
+  }
   await ctx.db.transaction().execute(async (trx) => {
     await store.updateDevice(trx, id, { active: 0 });
-    await audit(ctx, actor, 'venue.device.retire', id, {}, { db: trx, ip });
+    await audit(ctx, actor, 'venue.device.retire', id, {}, { db: trx, ip, schoolId });
   });
   deviceCacheOf(ctx).rows.delete(id);
 }

@@ -103,9 +103,13 @@ export async function traceVenue(ctx: AppContext, actor: AuthUser, query: VenueT
 
   let venueIds: string[];
   let target: string;
+  // A trace of a school's own venue (its gate or hall) is recorded under that school.
+  let schoolId: string | null = null;
   if (query.venueId) {
-    venueIds = [(await getVenueOrThrow(ctx, query.venueId)).id];
+    const venue = await getVenueOrThrow(ctx, query.venueId);
+    venueIds = [venue.id];
     target = query.venueId;
+    schoolId = venue.school_id;
   } else if (query.line?.trim()) {
     const line = query.line.trim();
     venueIds = (await store.listLineVenues(ctx.db, query.operator?.trim() || undefined, line)).map((v) => v.id);
@@ -118,7 +122,7 @@ export async function traceVenue(ctx: AppContext, actor: AuthUser, query: VenueT
   const rows = await store.listCheckinsAtVenues(ctx.db, venueIds, query.from, query.to, MAX_TRACE_ROWS + 1);
   const truncated = rows.length > MAX_TRACE_ROWS;
   const entries = rows.slice(0, MAX_TRACE_ROWS).map((row) => toEntry(ctx, row));
-  await audit(ctx, actor, options.export ? 'venue.trace.venue.export' : 'venue.trace.venue', target, { purpose, from: query.from, to: query.to, venues: venueIds.length, rows: entries.length }, { ip: options.ip });
+  await audit(ctx, actor, options.export ? 'venue.trace.venue.export' : 'venue.trace.venue', target, { purpose, from: query.from, to: query.to, venues: venueIds.length, rows: entries.length }, { ip: options.ip, schoolId });
   return { entries, truncated, venueCount: venueIds.length };
 }
 

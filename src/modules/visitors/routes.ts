@@ -39,7 +39,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
       const result = await listVisitorsForUser(ctx, user, school.code, { day: request.query.day });
-      await auditRequest(ctx, request, 'visitor.list.view', school.code, { day: result.day, count: result.visitors.length });
+      await auditRequest(ctx, request, 'visitor.list.view', school.code, { day: result.day, count: result.visitors.length }, { schoolId: school.id });
       return result;
     },
   );
@@ -63,7 +63,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
       const result = await listVisitorsForUser(ctx, user, school.code, request.body);
-      await auditRequest(ctx, request, 'visitor.search', school.code, { day: result.day, count: result.visitors.length });
+      await auditRequest(ctx, request, 'visitor.search', school.code, { day: result.day, count: result.visitors.length }, { schoolId: school.id });
       return result;
     },
   );
@@ -92,7 +92,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
       const visitor = await registerVisitor(ctx, user, school.code, request.body);
-      await auditRequest(ctx, request, 'visitor.register', visitor.id, { day: visitor.day });
+      await auditRequest(ctx, request, 'visitor.register', visitor.id, { day: visitor.day }, { schoolId: school.id });
       return visitor;
     },
   );
@@ -121,7 +121,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
       const outcome = await recordWalkIn(ctx, user, school.code, request.body);
-      await auditRequest(ctx, request, 'visitor.walk_in', outcome.visitor.id, { decision: outcome.decision, reason: outcome.reason });
+      await auditRequest(ctx, request, 'visitor.walk_in', outcome.visitor.id, { decision: outcome.decision, reason: outcome.reason }, { schoolId: school.id });
       return outcome;
     },
   );
@@ -141,7 +141,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
       const outcome = await recordArrival(ctx, user, school.code, request.params.id, request.body);
-      await auditRequest(ctx, request, 'visitor.arrive', request.params.id, { decision: outcome.decision, reason: outcome.reason });
+      await auditRequest(ctx, request, 'visitor.arrive', request.params.id, { decision: outcome.decision, reason: outcome.reason }, { schoolId: school.id });
       return outcome;
     },
   );
@@ -161,7 +161,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id);
       const visitor = await recordExit(ctx, user, school.code, request.params.id, { at: request.body?.at ?? null });
-      await auditRequest(ctx, request, 'visitor.exit', visitor.id, {});
+      await auditRequest(ctx, request, 'visitor.exit', visitor.id, {}, { schoolId: school.id });
       return visitor;
     },
   );
@@ -174,7 +174,7 @@ export async function visitorRoutes(app: HttpApp, ctx: AppContext): Promise<void
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
       const visitor = await cancelVisitor(ctx, user, school.code, request.params.id);
-      await auditRequest(ctx, request, 'visitor.cancel', visitor.id, {});
+      await auditRequest(ctx, request, 'visitor.cancel', visitor.id, {}, { schoolId: school.id });
       return visitor;
     },
   );
