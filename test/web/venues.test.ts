@@ -8,6 +8,7 @@ import * as venueService from '../../src/modules/venues/service.js';
 import * as venueStore from '../../src/modules/venues/store.js';
 import type { AuthUser } from '../../src/modules/auth/scope.js';
 import { makeIdNumber } from '../../src/shared/synthetic.js';
+import { formatLocalDateTime } from '../../src/shared/time.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
 
 if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
@@ -162,6 +163,27 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     const audit = await server.ctx.db.selectFrom('audit_log').select(['action', 'detail']).where('action', 'like', 'venue.trace%').execute();
     expect(audit.map((a) => a.action).sort()).toEqual(['venue.trace.venue', 'venue.trace.venue.export']);
     expect(audit.every((a) => String(a.detail).includes('密接排查演练'))).toBe(true);
+    await page.context().close();
+  });
+
+  it('finds a check-in made just now by default', async () => {
+    const [bus] = await venueService.createVenues(server.ctx, admin, [{ kind: 'bus', name: '7701 号车', operator: '城西公交', line: 'K77', plate: '浙A·77001' }]);
+    const venue = await venueStore.findVenue(server.ctx.db, bus.id);
+    const rider = { name: '吴晓晨', idNumber: makeIdNumber(7302, '1988-09-10') };
+    await recordCheckin(server.ctx, { venue: venue!, method: 'scan', identity: rider });
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'tracer', PASSWORD);
+    await page.getByRole('tab', { name: '流调查询' }).waitFor();
+    await page.getByRole('textbox', { name: /线路/ }).fill('K77');
+    await page.getByLabel('查询目的').fill('密接排查演练');
+    const [request] = await Promise.all([page.waitForRequest((r) => r.url().endsWith('/api/venue-tracing/venue')), page.getByRole('button', { name: /查\s*询/ }).click()]);
+
+    // The period is left as the form sets it, and its end lies after the check-in.
+    const body = request.postDataJSON() as { from: string; to: string };
+    expect(body.to > formatLocalDateTime(Date.now())).toBe(true);
+    await expect.poll(() => page.getByTestId('trace-summary').textContent()).toContain('共 1 条登记');
+    expect(await page.getByRole('row', { name: new RegExp(rider.name) }).textContent()).toContain('7701 号车');
     await page.context().close();
   });
 

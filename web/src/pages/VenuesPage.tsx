@@ -271,6 +271,16 @@ interface TraceForm {
   purpose: string;
 }
 
+/**
+ * The period a new trace form starts with: from the start of this hour yesterday to the end
+ * of this hour. The end lies ahead of now, so check-ins of the last minutes are found, and
+ * still are when the form stays open for a while before the query is sent.
+ */
+function defaultTracePeriod(): [Dayjs, Dayjs] {
+  const hour = shanghai().startOf('hour');
+  return [hour.subtract(1, 'day'), hour.add(1, 'hour')];
+}
+
 /** Check a trace purpose by the server's rule, so a short one is caught before the query is sent. */
 function checkPurpose(value: string | undefined): Promise<void> {
   const characters = tracePurposeLength(value ?? '');
@@ -324,7 +334,6 @@ function Tracing() {
   const trace = useMutation({ mutationFn: (values: TraceForm) => api<TraceResult>(traceRequest(values).path, { method: 'POST', body: traceRequest(values).body }) });
   const exporting = useMutation({ mutationFn: downloadTrace, onError: (error) => message.error(error instanceof Error ? error.message : '导出失败') });
 
-  const now = shanghai();
   const isPhone = !Grid.useBreakpoint().md;
   return (
     <>
@@ -332,7 +341,7 @@ function Tracing() {
       <Form<TraceForm>
         form={form}
         layout={isPhone ? 'vertical' : 'inline'}
-        initialValues={{ mode: 'line', period: [now.subtract(1, 'day').startOf('hour'), now.startOf('hour')] }}
+        initialValues={{ mode: 'line', period: defaultTracePeriod() }}
         onFinish={(values) => trace.mutate(values)}
         style={{ rowGap: 12, marginBottom: 16 }}
       >
