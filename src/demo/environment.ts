@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoDataDir, type Config } from '../config.js';
 import { startBureauSimulator, type BureauSimulator } from '../../tools/simulators/bureau.js';
@@ -9,6 +9,13 @@ import { startDingTalkSimulator, type DingTalkSimulator } from '../../tools/simu
 export interface DemoEndpoints {
   serverUrl?: string;
   bureauUrl: string;
+  /**
+   * The simulated bureau's credentials, so `fangkong sync` can query it as the demo server
+   * does. They are made fresh at each start, and the file is readable by its owner only.
+   * Files written before these fields existed lack them.
+   */
+  bureauAppKey?: string;
+  bureauAppSecret?: string;
   dingtalkUrl: string;
   robotWebhook: string;
   pid: number;
@@ -26,12 +33,12 @@ export interface DemoEnvironment {
 
 export { demoDataDir };
 
-function endpointsFile(config: Config): string {
+function endpointsFile(config: Pick<Config, 'dataDir'>): string {
   return join(demoDataDir(config), 'simulators.json');
 }
 
 /** The endpoints a running demo server wrote, if any. */
-export function readDemoEndpoints(config: Config): DemoEndpoints | undefined {
+export function readDemoEndpoints(config: Pick<Config, 'dataDir'>): DemoEndpoints | undefined {
   const file = endpointsFile(config);
   if (!existsSync(file)) return undefined;
   try {
@@ -39,6 +46,52 @@ export function readDemoEndpoints(config: Config): DemoEndpoints | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The address, credentials and request limit of a running demo server's simulated bureau. */
+export interface DemoBureau {
+  url: string;
+  appKey: string;
+  appSecret: string;
+  requestsPerSecond: number;
+}
+
+/** Requests a second the simulated bureau accepts, and the demo server's client sends. */
+const DEMO_BUREAU_REQUESTS_PER_SECOND = 50;
+
+/** Reasons no running demo bureau was found: no simulators.json, one without credentials, or no response. */
+export type DemoBureauMissing = 'no_file' | 'no_credentials' | 'not_running';
+
+export type DemoBureauLookup = { found: true; bureau: DemoBureau } | { found: false; reason: DemoBureauMissing };
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Find the simulated bureau of a running demo server through data/demo/simulators.json.
+ * The bureau counts as running when its `/_sim/stats` responds within 2 seconds. Only a
+ * loopback address is tried, because the simulators never listen elsewhere.
+ */
+export async function findRunningDemoBureau(config: Pick<Config, 'dataDir'>): Promise<DemoBureauLookup> {
+  const endpoints = readDemoEndpoints(config);
+  if (!endpoints) return { found: false, reason: 'no_file' };
+  if (!endpoints.bureauAppKey || !endpoints.bureauAppSecret) return { found: false, reason: 'no_credentials' };
+
+  let url: URL;
+  try {
+    url = new URL(endpoints.bureauUrl);
+  } catch {
+    return { found: false, reason: 'not_running' };
+  }
+  if (url.protocol !== 'http:' || !LOOPBACK_HOSTS.has(url.hostname)) return { found: false, reason: 'not_running' };
+
+  try {
+    const reply = await fetch(new URL('/_sim/stats', url), { signal: AbortSignal.timeout(2000) });
+    const stats = reply.ok ? ((await reply.json()) as { requests?: unknown }) : undefined;
+    if (typeof stats?.requests !== 'number') return { found: false, reason: 'not_running' };
+  } catch {
+    return { found: false, reason: 'not_running' };
+  }
+  return { found: true, bureau: { url: endpoints.bureauUrl, appKey: endpoints.bureauAppKey, appSecret: endpoints.bureauAppSecret, requestsPerSecond: DEMO_BUREAU_REQUESTS_PER_SECOND } };
 }
 
 export interface DemoEnvironmentOptions {
@@ -66,7 +119,7 @@ export async function startDemoEnvironment(base: Readonly<Config>, options: Demo
   const robotSecret = `SEC${randomBytes(16).toString('hex')}`;
   const agentId = '10001';
 
-  const bureau = await startBureauSimulator({ port: 0, host: '127.0.0.1', appKey: bureauKey, appSecret: bureauSecret, latencyMs: 20, requestsPerSecond: 50 });
+  const bureau = await startBureauSimulator({ port: 0, host: '127.0.0.1', appKey: bureauKey, appSecret: bureauSecret, latencyMs: 20, requestsPerSecond: DEMO_BUREAU_REQUESTS_PER_SECOND });
   // The demo seed gives staff and guardians the user ids demo-staff-N and demo-guardian-N.
   const dingtalk = await startDingTalkSimulator({ port: 0, appKey: dingtalkKey, appSecret: dingtalkSecret, agentId, robotSecret, memberUserIds: /^demo-(staff|guardian)-\d+$/ });
 
@@ -74,7 +127,7 @@ export async function startDemoEnvironment(base: Readonly<Config>, options: Demo
     ...base,
     dataDir,
     demo: true,
-    bureau: { ...base.bureau, url: bureau.url, appKey: bureauKey, appSecret: bureauSecret, requestsPerSecond: 50 },
+    bureau: { ...base.bureau, url: bureau.url, appKey: bureauKey, appSecret: bureauSecret, requestsPerSecond: DEMO_BUREAU_REQUESTS_PER_SECOND },
     dingtalk: {
       ...base.dingtalk,
       apiUrl: dingtalk.url,
@@ -86,10 +139,14 @@ export async function startDemoEnvironment(base: Readonly<Config>, options: Demo
     },
   });
 
-  const endpoints: DemoEndpoints = { bureauUrl: bureau.url, dingtalkUrl: dingtalk.url, robotWebhook: dingtalk.robotWebhook, pid: process.pid };
+  const endpoints: DemoEndpoints = { bureauUrl: bureau.url, bureauAppKey: bureauKey, bureauAppSecret: bureauSecret, dingtalkUrl: dingtalk.url, robotWebhook: dingtalk.robotWebhook, pid: process.pid };
   const recordEndpoints = options.recordEndpoints ?? true;
   const write = () => {
-    if (recordEndpoints) writeFileSync(endpointsFile(base), JSON.stringify(endpoints, null, 2) + '\n');
+    if (!recordEndpoints) return;
+    const file = endpointsFile(base);
+    writeFileSync(file, JSON.stringify(endpoints, null, 2) + '\n', { mode: 0o600 });
+    // The mode above applies only when the file is created, and an older demo wrote it readable by all.
+    chmodSync(file, 0o600);
   };
   write();
 

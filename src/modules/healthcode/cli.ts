@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { UsageError, optionalOption, printJson, requireOption, wantsJson, type CliArgs, type Command } from '../../cli/command.js';
+import type { AppContext } from '../../context.js';
+import { loadConfig } from '../../config.js';
+import { findRunningDemoBureau, type DemoBureauMissing } from '../../demo/environment.js';
+import { CliError, UsageError, optionalOption, printJson, requireOption, wantsJson, type CliArgs, type Command } from '../../cli/command.js';
 import { formatLocalDateTime } from '../../shared/time.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { SYNC_PRESETS } from '../people/school-settings.js';
@@ -17,6 +20,32 @@ function readNumber(args: CliArgs, name: string, fallback: number): number {
   return value;
 }
 
+const DEMO_SERVER_HINT = '请先在另一个终端运行 npm start（或 npx fangkong serve）启动演示服务器，再执行本命令；也可以运行 npx fangkong demo morning 重放同步';
+
+/** The Chinese reason and next step for each way the demo server's simulated bureau was not found. */
+const DEMO_BUREAU_PROBLEMS: Record<DemoBureauMissing, string> = {
+  no_file: `没有找到正在运行的演示服务器（未配置 FANGKONG_BUREAU_URL 时，同步使用演示服务器中的模拟大数据局）。${DEMO_SERVER_HINT}`,
+  no_credentials: '演示服务器由旧版本启动，没有记录模拟大数据局的密钥。请重新启动演示服务器（npm start）后再执行本命令',
+  not_running: `演示服务器中的模拟大数据局没有响应，演示服务器可能已停止。${DEMO_SERVER_HINT}`,
+};
+
+/**
+ * Return the context `sync` queries the bureau with. With no bureau configured (demo mode)
+ * that is the running demo server's simulated bureau, found through data/demo/simulators.json
+ * and given the demo's request rate, as `serve` configures it. Throws a CliError in Chinese
+ * when no demo server is running.
+ */
+async function syncContext(ctx: AppContext): Promise<AppContext> {
+  if (ctx.config.bureau.url || !ctx.config.demo) return ctx;
+
+  const lookup = await findRunningDemoBureau(loadConfig());
+  if (!lookup.found) throw new CliError(`无法同步健康码：${DEMO_BUREAU_PROBLEMS[lookup.reason]}`);
+
+  const { bureau } = lookup;
+  const config = Object.freeze({ ...ctx.config, bureau: { ...ctx.config.bureau, url: bureau.url, appKey: bureau.appKey, appSecret: bureau.appSecret, requestsPerSecond: bureau.requestsPerSecond } });
+  return { ...ctx, config };
+}
+
 /** `sync`, `codes`, `schedule` and `simulate bureau`. */
 export const healthcodeCommands: Command[] = [
   {
@@ -24,8 +53,8 @@ export const healthcodeCommands: Command[] = [
     usage: 'sync --school C [--json]',
     summary: '立即同步该校健康码；通知只写入待发队列',
     run: async (args, runtime) => {
-      const ctx = runtime!.ctx;
-      const school = await getSchoolByCodeOrThrow(ctx, requireOption(args, 'school'));
+      const school = await getSchoolByCodeOrThrow(runtime!.ctx, requireOption(args, 'school'));
+      const ctx = await syncContext(runtime!.ctx);
       try {
         const result = await service.runSync(ctx, school.id, 'cli');
         if (wantsJson(args)) {
