@@ -8,6 +8,7 @@ import { markDistrictDays, markSchoolDays } from '../../src/modules/calendar/ser
 import { saveClassCheck } from '../../src/modules/checks/service.js';
 import { createDevice } from '../../src/modules/gate/devices.js';
 import { recordRecheck } from '../../src/modules/gate/alerts.js';
+import { describeDeadline } from '../../src/modules/reports/deadline-summary.js';
 import { buildDueReports } from '../../src/modules/reports/worker.js';
 import { recordWalkIn } from '../../src/modules/visitors/service.js';
 import { makePhone } from '../../src/shared/synthetic.js';
@@ -331,6 +332,8 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(stateOf(after, schoolB.code)).toMatchObject({ state: 'submitted', version: 1, late: true, missedDeadline: true, isZero: true });
     expect(stateOf(after, schoolC.code)).toMatchObject({ state: 'missing', missedDeadline: true, figures: null });
     expect(after.totals).toMatchObject({ schools: 3, submitted: 2, missing: 1, zero: 1, lateSubmissions: 1 });
+    expect(describeDeadline(before.body)).toBe('尚未到截止时间，目前 2 所未上报。');
+    expect(describeDeadline(after)).toBe('截止时 2 所学校未上报：报表第二小学、报表第三小学。其中 1 所已逾期上报，1 所仍未上报。');
     expect(after.totals.figures).toMatchObject({ expected: 6, arrived: 4, absent: 2, fevers: 1, nonGreen: 1, stale: 1, illnessAbsences: 2, visitors: 1 });
 
     // 00:10 on 8 December in Shanghai is still 7 December in UTC: "today" is the 8th.

@@ -65,7 +65,8 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     await signInThroughPage(page, server.url, 'rpdistrict', PASSWORD, '/district-reports');
     const table = page.getByTestId('district-report-table');
     await table.getByText('日报页面小学').waitFor();
-    expect(await table.getByText('已上报').first().isVisible()).toBe(true);
+    // The first test submitted the report, so after 17:30 in Asia/Shanghai its tag is 逾期上报.
+    expect(await table.locator('tr', { hasText: '日报页面小学' }).getByText(/^(已上报|逾期上报)$/).isVisible()).toBe(true);
     expect(await page.getByTestId('deadline-line').textContent()).toContain('上报截止时间 17:30');
     await page.locator('[role="img"] canvas').nth(1).waitFor();
 
@@ -124,6 +125,29 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     expect(await figureCard('缺勤').locator('.ant-statistic-content').textContent()).toBe('0');
     await page.getByRole('button', { name: '上报区教育局' }).click();
     await page.getByText('第 1 版 · 已上报').first().waitFor();
+    await page.context().close();
+  });
+
+  it('counts a late report as missed at the deadline', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'rpdistrict', PASSWORD, '/district-reports');
+    const line = page.getByTestId('deadline-line');
+    await line.waitFor();
+    // At a 00:00 deadline every report of today came after it.
+    await page.getByLabel('上报截止时间').fill('00:00');
+    await page.getByRole('button', { name: '保存截止时间' }).click();
+    await expect.poll(() => line.textContent()).toContain('上报截止时间 00:00');
+
+    const text = await line.textContent();
+    expect(text).not.toContain('所有学校均已上报');
+    expect(text).toMatch(/截止时 \d+ 所学校未上报：[^。]*日报页面小学/);
+    expect(text).toMatch(/其中 \d+ 所已逾期上报/);
+    const row = page.getByTestId('district-report-table').locator('tr', { hasText: '日报页面小学' });
+    expect(await row.getByText('逾期上报').isVisible()).toBe(true);
+
+    await page.getByLabel('上报截止时间').fill('17:30');
+    await page.getByRole('button', { name: '保存截止时间' }).click();
+    await expect.poll(() => line.textContent()).toContain('上报截止时间 17:30');
     await page.context().close();
   });
 });

@@ -3,6 +3,7 @@ import { App, Button, Card, Col, DatePicker, Drawer, Empty, Flex, Grid, Input, R
 import { DownloadOutlined } from '@ant-design/icons';
 import type { EChartsOption } from 'echarts';
 import { useMemo, useState } from 'react';
+import { describeDeadline } from '../../../src/modules/reports/deadline-summary.js';
 import { ApiError, api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
 import { Chart } from '../components/Chart';
@@ -150,7 +151,6 @@ export function DistrictReportsPage() {
 
   const data = view.data;
   const totals = data?.totals;
-  const missed = data?.schools.filter((s) => s.missedDeadline && s.state !== 'submitted') ?? [];
   const actions = (
     <Space wrap>
       <DatePicker
@@ -202,11 +202,7 @@ export function DistrictReportsPage() {
             <Flex justify="space-between" align="center" wrap gap={12}>
               <Typography.Text data-testid="deadline-line">
                 上报截止时间 {data.deadline}（北京时间）。
-                {data.deadlinePassed
-                  ? missed.length === 0
-                    ? '截止时所有学校均已上报。'
-                    : `截止时仍有 ${missed.length} 所学校未上报：${missed.map((s) => s.name).join('、')}`
-                  : `尚未到截止时间，目前 ${totals.missing} 所未上报。`}
+                {describeDeadline(data)}
                 {totals.noSchool > 0 && ` ${totals.noSchool} 所学校当天不上学，无需上报。`}
               </Typography.Text>
               <DeadlineSetting deadline={data.deadline} />
