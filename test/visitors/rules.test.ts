@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_GATE_SETTINGS } from '../../src/modules/gate/gate-settings.js';
-import { checkTemperature, checkVisitWindow, checkVisitorDetails, decideVisitorEntry, maskLast4, type VisitorCode } from '../../src/modules/visitors/visitor-rules.js';
+import { checkShownCode, checkTemperature, checkVisitWindow, checkVisitorDetails, decideVisitorEntry, maskLast4, type VisitorCode } from '../../src/modules/visitors/visitor-rules.js';
 import { makeIdNumber } from '../../src/shared/synthetic.js';
 
 const TODAY = '2026-12-07';
@@ -80,5 +80,21 @@ describe('visitor entry decision', () => {
   it('tells the guard why an unknown code is refused', () => {
     expect(decide(36.5, { color: 'unknown', source: 'unavailable' }).prompt).toContain('健康码接口暂时不可用');
     expect(decide(36.5, { color: 'unknown', source: 'none' }).prompt).toContain('请查看访客出示的健康码');
+  });
+});
+
+describe('shown code check', () => {
+  it('needs no colour when the ID number is on record', () => {
+    expect(checkShownCode(true, null)).toEqual({ ok: true, value: null });
+  });
+
+  it('takes the shown colour without an ID number', () => {
+    expect(checkShownCode(false, 'yellow')).toEqual({ ok: true, value: 'yellow' });
+  });
+
+  it.each([null, undefined])('rejects %s without an ID number', (shown) => {
+    const checked = checkShownCode(false, shown);
+    expect(checked.ok).toBe(false);
+    expect(checked.ok ? '' : checked.problems.join('')).toContain('请选择访客出示的健康码颜色');
   });
 });

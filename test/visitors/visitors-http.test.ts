@@ -242,8 +242,13 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
       expect(missing.status).toBe(400);
       expect(missing.body.message).toContain('未预约原因');
 
+      const before = await t.ctx.db.selectFrom('visitors').select('id').where('school_id', '=', school.id).execute();
       const noCode = await call('POST', `/api/schools/${school.code}/visitors/walk-in`, guard, { name: '陈无码', phone: makePhone(5), purpose: '送教材', reason: '临时送货', temperature: 36.5 });
-      expect(noCode.body).toMatchObject({ decision: 'deny', reason: 'code_unknown', code: { source: 'none' } });
+      expect(noCode.status).toBe(400);
+      expect(noCode.body.error).toBe('VALIDATION');
+      expect(noCode.body.message).toContain('请选择访客出示的健康码颜色');
+      const after = await t.ctx.db.selectFrom('visitors').select('id').where('school_id', '=', school.id).execute();
+      expect(after.length).toBe(before.length);
 
       const shown = await call('POST', `/api/schools/${school.code}/visitors/walk-in`, guard, {
         name: '冯临时',
@@ -260,6 +265,36 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
 
       const byTeacher = await call('POST', `/api/schools/${school.code}/visitors/walk-in`, host, { name: '冯临时', phone: makePhone(4), purpose: '送快递', reason: '未预约', temperature: 36.5 });
       expect(byTeacher.status).toBe(403);
+    });
+  });
+
+  describe('phone-only visitor without a shown code', () => {
+    it('rejects the check and records no denial, then passes with the colour', async () => {
+      const visitor = (await register(host, { phone: makePhone(7), name: '韩仅手机' })).body;
+      const noCode = await call('POST', `/api/schools/${school.code}/visitors/${visitor.id}/arrive`, guard, { temperature: 36.5 });
+      expect(noCode.status).toBe(400);
+      expect(noCode.body.message).toContain('请选择访客出示的健康码颜色');
+      expect(noCode.body.message).toContain('联系学校管理人员人工核验');
+
+      const both = await call('POST', `/api/schools/${school.code}/visitors/${visitor.id}/arrive`, guard, { temperature: 365 });
+      expect(both.status).toBe(400);
+      expect(both.body.message).toContain('体温：365 ℃ 不在 34–43 ℃ 之间');
+      expect(both.body.message).toContain('请选择访客出示的健康码颜色');
+
+      const stored = await t.ctx.db.selectFrom('visitors').select('status').where('id', '=', visitor.id).executeTakeFirstOrThrow();
+      expect(stored.status).toBe('expected');
+      const checks = await t.ctx.db.selectFrom('visitor_checks').select('id').where('visitor_id', '=', visitor.id).execute();
+      expect(checks).toEqual([]);
+
+      const shown = await call('POST', `/api/schools/${school.code}/visitors/${visitor.id}/arrive`, guard, { temperature: 36.5, shownCode: 'green' });
+      expect(shown.body).toMatchObject({ decision: 'pass', code: { color: 'green', source: 'shown' } });
+    });
+
+    it('does not ask for a colour when the ID number is on record', async () => {
+      const visitor = (await register(host, { idNumber: nextIdNumber(), name: '魏有证' })).body;
+      const reply = await call('POST', `/api/schools/${school.code}/visitors/${visitor.id}/arrive`, guard, { temperature: 36.5 });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expect(reply.body).toMatchObject({ decision: 'pass', code: { source: 'bureau' } });
     });
   });
 
@@ -288,7 +323,8 @@ describe.each(DIALECTS)('visitors over HTTP on %s', (dialect) => {
       const day = await listVisitorsForDay(t.ctx, school.id, DAY);
       const byStatus = (status: string) => day.visitors.filter((v) => v.status === status).length;
       expect(day.counts).toMatchObject({
-        walkIns: 2,
+        // The walk-in without a shown code was rejected before it was stored.
+        walkIns: 1,
         inside: byStatus('inside'),
         left: 1,
         denied: byStatus('denied'),

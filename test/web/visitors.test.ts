@@ -93,6 +93,50 @@ describe.skipIf(!BROWSER_ENABLED)('visitor and staggered-entry pages in Chromium
     expect(alerts.map((a) => a.title)).toEqual(['访客 孙送货 体温异常']);
   });
 
+  it('walk-in form keeps typed temperature, needs colour', async () => {
+    const page = await browser.newPage(PHONE);
+    await signInThroughPage(page, server.url, 'vguard', PASSWORD, '/visitors');
+    await page.getByRole('button', { name: '未预约登记' }).click();
+    const walkIn = page.getByRole('dialog').filter({ hasText: '未预约访客登记' });
+    await walkIn.getByLabel('姓名').fill('周误输');
+    await walkIn.getByLabel('手机号').fill(makePhone(9103));
+    await walkIn.getByLabel('来访事由').fill('送教学用品');
+    await walkIn.getByLabel('未预约原因').fill('临时补货');
+    const temperature = walkIn.getByLabel('体温（℃）');
+    await temperature.fill('365');
+    await temperature.blur();
+    // antd's InputNumber clamps to its max on blur; the form must keep what the guard typed.
+    expect(await temperature.inputValue()).toBe('365.0');
+
+    await walkIn.getByRole('button', { name: '核验并登记' }).click();
+    await walkIn.getByText('体温 365 ℃ 不在 34 到 43 ℃ 之间，请重新测量后填写').waitFor();
+    await walkIn.getByText('请选择访客出示的健康码颜色').waitFor();
+    expect(await walkIn.textContent()).not.toContain('45');
+
+    await temperature.fill('36.6');
+    await walkIn.getByText('绿码', { exact: true }).click();
+    await walkIn.getByRole('button', { name: '核验并登记' }).click();
+    await page.locator('.ant-modal-confirm-title', { hasText: '准予入校' }).waitFor();
+    await page.getByRole('button', { name: '知道了' }).click();
+    const rows = await server.ctx.db.selectFrom('visitors').select(['status', 'temperature']).where('name', '=', '周误输').execute();
+    expect(rows).toEqual([{ status: 'inside', temperature: 36.6 }]);
+  });
+
+  it('walk-in form skips colour with ID number', async () => {
+    const page = await browser.newPage(PHONE);
+    await signInThroughPage(page, server.url, 'vguard', PASSWORD, '/visitors');
+    await page.getByRole('button', { name: '未预约登记' }).click();
+    const walkIn = page.getByRole('dialog').filter({ hasText: '未预约访客登记' });
+    await walkIn.getByLabel('姓名').fill('吴有证');
+    await walkIn.getByLabel('身份证号').fill(makeIdNumber(9104, '1979-03-02'));
+    await walkIn.getByLabel('来访事由').fill('维修门禁');
+    await walkIn.getByLabel('未预约原因').fill('临时报修');
+    await walkIn.getByLabel('体温（℃）').fill('36.4');
+    await walkIn.getByRole('button', { name: '核验并登记' }).click();
+    await page.locator('.ant-modal-confirm-title', { hasText: '准予入校' }).waitFor();
+    await page.getByRole('button', { name: '知道了' }).click();
+  });
+
   it('entry-window editor rejects overlaps', async () => {
     const stored = await server.ctx.db.selectFrom('schools').select('settings').where('id', '=', school.id).executeTakeFirstOrThrow();
     const settings = JSON.parse(stored.settings ?? '{}');

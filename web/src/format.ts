@@ -61,6 +61,22 @@ export function formatTemperature(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : `${value.toFixed(1)}℃`;
 }
 
+/** Plausible body temperatures in ℃ that a person may type: the server's range for visitor and class checks. */
+export const BODY_TEMPERATURE_RANGE = { min: 34, max: 43 } as const;
+
+/**
+ * A form rule that rejects a typed body temperature outside BODY_TEMPERATURE_RANGE and names
+ * the value as typed. Temperature inputs carry no min or max of their own, because antd's
+ * InputNumber would clamp 365 to its max on blur and the check would then report a value the user never typed.
+ */
+export const bodyTemperatureRule = {
+  validator: async (_rule: unknown, value: number | null | undefined) => {
+    if (value === null || value === undefined) return;
+    const { min, max } = BODY_TEMPERATURE_RANGE;
+    if (value < min || value > max) throw new Error(`体温 ${value} ℃ 不在 ${min} 到 ${max} ℃ 之间，请重新测量后填写`);
+  },
+};
+
 /**
  * Account roles as users read them (docs/glossary.md), the server's own map. Every role
  * list, table, filter and form of the console takes its labels from here and keeps the

@@ -13,6 +13,7 @@ import { normalizeIdNumber } from '../people/id-number.js';
 import { lookupVisitorCode } from './code-lookup.js';
 import * as store from './store.js';
 import {
+  checkShownCode,
   checkTemperature,
   checkVisitWindow,
   checkVisitorDetails,
@@ -121,11 +122,6 @@ function toView(row: store.VisitorRow): VisitorView {
   };
 }
 
-function unwrap<T>(checked: Checked<T>): T {
-  if (!checked.ok) throw new AppError('VALIDATION', { detail: checked.problems.join('；') });
-  return checked.value;
-}
-
 /** Take the value of each check, or throw one VALIDATION error listing every problem. */
 function unwrapAll<A, B>(a: Checked<A>, b: Checked<B>): [A, B] {
   const problems = [...(a.ok ? [] : a.problems), ...(b.ok ? [] : b.problems)];
@@ -194,7 +190,7 @@ export async function registerVisitor(ctx: AppContext, actor: AuthUser, schoolCo
 export interface ArrivalInput {
   /** Body temperature in °C measured at the gate. */
   temperature: unknown;
-  /** The colour of the code the visitor showed; used only when no ID number is on record. */
+  /** The colour of the code the visitor showed: required when no ID number is on record, ignored otherwise. */
   shownCode?: 'green' | 'yellow' | 'red' | null;
 }
 
@@ -207,7 +203,7 @@ export interface ArrivalInput {
 export async function recordArrival(ctx: AppContext, actor: AuthUser, schoolCode: string, visitorId: string, input: ArrivalInput): Promise<VisitorCheckOutcome> {
   const school = await getSchoolByCodeOrThrow(ctx, schoolCode);
   const visitor = await findVisitorOfSchool(ctx, school.id, visitorId);
-  const temperature = unwrap(checkTemperature(input.temperature));
+  const [temperature, shownCode] = unwrapAll(checkTemperature(input.temperature), checkShownCode(visitor.id_number_enc !== null, input.shownCode));
   const today = schoolDay(ctx.now());
   if (visitor.status === 'inside') throw new AppError('CONFLICT', { detail: `访客 ${visitor.name} 已于 ${formatLocalTime(visitor.entered_at!)} 入校，无需重复登记` });
   if (visitor.status === 'left') throw new AppError('CONFLICT', { detail: `访客 ${visitor.name} 已于 ${formatLocalTime(visitor.exited_at!)} 离校；再次来访请重新登记` });
@@ -215,7 +211,7 @@ export async function recordArrival(ctx: AppContext, actor: AuthUser, schoolCode
   if (visitor.day !== today) {
     throw new AppError('CONFLICT', { detail: `访客 ${visitor.name} 预约的到访日期是 ${visitor.day}，不是今天；请重新登记或按未预约访客登记` });
   }
-  return checkAtGate(ctx, actor, school, visitor, temperature, input.shownCode ?? null);
+  return checkAtGate(ctx, actor, school, visitor, temperature, shownCode);
 }
 
 export interface WalkInInput extends VisitorDetailsInput, ArrivalInput {
@@ -231,7 +227,9 @@ export async function recordWalkIn(ctx: AppContext, actor: AuthUser, schoolCode:
   const details = checkVisitorDetails(input, today);
   const reason = checkWalkInReason(input.reason);
   const temperature = checkTemperature(input.temperature);
-  const problems = [details, reason, temperature].flatMap((c) => (c.ok ? [] : c.problems));
+  // An invalid ID number is reported by the details check, so it does not also ask for a colour.
+  const shownCode = checkShownCode(!details.ok || details.value.idNumber !== null, input.shownCode);
+  const problems = [details, reason, temperature, shownCode].flatMap((c) => (c.ok ? [] : c.problems));
   if (problems.length > 0) throw new AppError('VALIDATION', { detail: problems.join('；') });
   const value = (details as { value: VisitorDetails }).value;
 
@@ -255,7 +253,7 @@ export async function recordWalkIn(ctx: AppContext, actor: AuthUser, schoolCode:
   };
   await store.insertVisitor(ctx.db, row);
   ctx.log.info({ schoolId: school.id, visitorId: row.id }, 'walk-in visitor recorded');
-  return checkAtGate(ctx, actor, school, row, (temperature as { value: number }).value, input.shownCode ?? null);
+  return checkAtGate(ctx, actor, school, row, (temperature as { value: number }).value, (shownCode as { value: 'green' | 'yellow' | 'red' | null }).value);
 }
 
 async function checkAtGate(
@@ -270,6 +268,7 @@ async function checkAtGate(
   let code: VisitorCode;
   if (visitor.id_number_enc) code = await lookupVisitorCode(ctx, ctx.cipher.decrypt(visitor.id_number_enc));
   else if (shownCode) code = { color: shownCode, source: 'shown' };
+  // Unreached, because recordArrival and recordWalkIn reject a missing colour first. It still never passes.
   else code = { color: 'unknown', source: 'none' };
 
   const now = ctx.now();

@@ -128,6 +128,22 @@ export function checkTemperature(value: unknown): Checked<number> {
   return { ok: true, value: Math.round(reading * 10) / 10 };
 }
 
+/**
+ * Check that a visitor without an ID number has the colour of the code they showed. The
+ * bureau looks codes up by ID number only, so without both there is nothing to decide on:
+ * the guard has not finished the check, and no denial is recorded for it.
+ */
+export function checkShownCode<T extends string>(hasIdNumber: boolean, shownCode: T | null | undefined): Checked<T | null> {
+  if (hasIdNumber) return { ok: true, value: null };
+  if (!shownCode) {
+    return {
+      ok: false,
+      problems: ['出示的健康码：访客未登记身份证号，无法查询健康码，请选择访客出示的健康码颜色。访客无法出示健康码时不能入校，请联系学校管理人员人工核验'],
+    };
+  }
+  return { ok: true, value: shownCode };
+}
+
 /** Check a guard's reason for a visitor who was not registered in advance. */
 export function checkWalkInReason(value: string | null | undefined): Checked<string> {
   const reason = trimmed(value);

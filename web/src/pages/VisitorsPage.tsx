@@ -8,7 +8,7 @@ import { fillPath, useRoute } from '../api/routes';
 import { useUser } from '../auth/session';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { CODE_COLORS, GATE_REASONS, formatTemperature, shanghai, todayInShanghai } from '../format';
+import { CODE_COLORS, GATE_REASONS, bodyTemperatureRule, formatTemperature, shanghai, todayInShanghai } from '../format';
 import { useSchool } from '../layout/school';
 
 /** GET /api/schools/:code/visitors item: ID numbers and phones show only their last 4 characters. */
@@ -407,18 +407,32 @@ function VisitorFields() {
   );
 }
 
+/** Whether the form's ID number field holds anything; an empty field means the code cannot be looked up. */
+function idNumberGiven(value: unknown): boolean {
+  return typeof value === 'string' && value.trim() !== '';
+}
+
 /** Temperature, and the code the visitor shows when no ID number can be looked up. */
 function CheckFields({ showCode }: { showCode: boolean }) {
   return (
     <>
-      <Form.Item name="temperature" label="体温（℃）" rules={[{ required: true, message: '请填写测得的体温' }]}>
-        <InputNumber min={30} max={45} step={0.1} precision={1} style={{ width: '100%' }} inputMode="decimal" placeholder="例如 36.5" />
+      <Form.Item name="temperature" label="体温（℃）" rules={[{ required: true, message: '请填写测得的体温' }, bodyTemperatureRule]}>
+        <InputNumber step={0.1} precision={1} style={{ width: '100%' }} inputMode="decimal" placeholder="例如 36.5" />
       </Form.Item>
       {showCode && (
         <>
           <Alert type="info" showIcon title="未登记身份证号时无法查询健康码，请查看访客出示的健康码并选择颜色" style={{ marginBottom: 12 }} />
-          <Form.Item name="shownCode" label="出示的健康码">
-            <Radio.Group options={SHOWN_CODES} optionType="button" />
+          {/* The server cannot look a code up without an ID number, so the colour is then required. */}
+          <Form.Item noStyle dependencies={['idNumber']}>
+            {({ getFieldValue }) => (
+              <Form.Item
+                name="shownCode"
+                label="出示的健康码"
+                rules={[{ required: !idNumberGiven(getFieldValue('idNumber')), message: '请选择访客出示的健康码颜色' }]}
+              >
+                <Radio.Group options={SHOWN_CODES} optionType="button" />
+              </Form.Item>
+            )}
           </Form.Item>
         </>
       )}
