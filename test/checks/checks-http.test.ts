@@ -105,6 +105,21 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     expect(stored.find((c) => c.personId === pupil(1).id)).toMatchObject({ version: 2, absenceReason: 'personal', arrived: false });
   });
 
+  it('starts the noon list from the morning check', async () => {
+    await moveTo(MONDAY, '12:10');
+    const body = (await app.inject({ method: 'GET', url: `${checksUrl()}?day=${MONDAY}&session=noon`, headers: teacher })).json();
+    const line = (i: number) => body.lines.find((l: { personId: string }) => l.personId === pupil(i).id);
+    // Pupil 0 passed the gate at 07:30, pupil 2 only the morning check (saved 08:30), pupil 1 was absent.
+    expect(line(0)).toMatchObject({ arrived: true, arrivedBy: 'gate', arrivedAt: instantOf(MONDAY, '07:30'), gateTemperature: 36.6, entry: null });
+    expect(line(2)).toMatchObject({ arrived: true, arrivedBy: 'check', arrivedAt: instantOf(MONDAY, '08:30'), gateTemperature: null, entry: null });
+    expect(line(1)).toMatchObject({ arrived: false, arrivedBy: null, arrivedAt: null });
+
+    const attendance = (await app.inject({ method: 'GET', url: `/api/schools/${world.school.code}/attendance?day=${MONDAY}`, headers: teacher })).json();
+    const arrivedIds = attendance.classes.flatMap((c: { arrived: Array<{ personId: string }> }) => c.arrived.map((a) => a.personId)).sort();
+    const inSchoolIds = body.lines.filter((l: { arrived: boolean }) => l.arrived).map((l: { personId: string }) => l.personId).sort();
+    expect(inSchoolIds).toEqual(arrivedIds);
+  });
+
   it('rejects bad input naming the field and value', async () => {
     const cases: Array<[object, string]> = [
       [present(0, { temperature: 3.7 }), '体温“3.7”不在 34.0-43.0 ℃ 之间'],

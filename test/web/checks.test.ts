@@ -59,6 +59,26 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     await page.context().close();
   });
 
+  it('noon list starts from the morning check', async () => {
+    const page = await browser.newPage(PHONE);
+    await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD, '/checks');
+    await page.getByTestId('checks-page').waitFor();
+    await page.getByText('午检', { exact: true }).first().click();
+
+    // The morning check of the test before marked 王小刚 present although the gate never saw him.
+    const [arrived, ill, other] = world.classPupils;
+    const otherRow = page.getByTestId(`check-row-${other!.name}`);
+    await expect.poll(() => otherRow.textContent()).toContain('晨午检在校');
+    expect(await otherRow.locator('.ant-segmented-item-selected').first().textContent()).toBe('在校');
+    const arrivedRow = page.getByTestId(`check-row-${arrived!.name}`);
+    expect(await arrivedRow.textContent()).toMatch(/\d\d:\d\d 入校/);
+    expect(await arrivedRow.locator('.ant-segmented-item-selected').first().textContent()).toBe('在校');
+    const illRow = page.getByTestId(`check-row-${ill!.name}`);
+    expect(await illRow.textContent()).toContain('未入校');
+    expect(await illRow.locator('.ant-segmented-item-selected').first().textContent()).toBe('缺勤');
+    await page.context().close();
+  });
+
   it('school doctor records the certificate', async () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD, '/follow-ups');

@@ -7,6 +7,7 @@ import { notSchoolDayText } from '../calendar/calendar-rules.js';
 import { getSchoolDayStatus, type SchoolDayStatus } from '../calendar/service.js';
 import { listClassArrivals } from '../gate/arrivals.js';
 import { publishPresenceChange } from '../gate/live.js';
+import { collectPresence } from '../gate/presence.js';
 import { getCurrentCodes } from '../healthcode/service.js';
 import { getClassRoster } from '../people/class-roster.js';
 import { getSchoolByIdOrThrow, updateSchoolSettings } from '../people/service.js';
@@ -33,9 +34,15 @@ export interface CheckLine {
   personId: string;
   name: string;
   studentNumber: string | null;
-  /** From the gate: passed the gate this day. */
+  /**
+   * In school this day, as the attendance view counts it: passed the gate, was admitted
+   * after a re-check, or was marked present in a class check of the day (either session).
+   */
   arrived: boolean;
+  /** The first pass, or when the class check that marked the pupil present was saved. */
   arrivedAt: number | null;
+  /** 'gate' for a gate pass or a re-check, 'check' when only a class check records the pupil; null when not arrived. */
+  arrivedBy: 'gate' | 'check' | null;
   /** From the gate: the reading of the first pass, degrees Celsius. */
   gateTemperature: number | null;
   /** The code colour at the first pass, or the current code for a pupil not arrived. */
@@ -78,7 +85,9 @@ export async function setCheckSettings(ctx: AppContext, schoolId: string, input:
 /**
  * Build a class's check of a day and session, pre-filled from the gate: every active pupil
  * with whether they arrived, the temperature of their first pass and their code colour,
- * and the stored entry when the head teacher has saved one.
+ * and the stored entry when the head teacher has saved one. A pupil without a gate
+ * arrival whom a class check of the day marked present is in school too, as on the
+ * attendance view, so the noon list starts from the morning check.
  */
 export async function getClassCheck(ctx: AppContext, schoolId: string, classId: string, day: string, session: CheckSession): Promise<ClassCheck> {
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
@@ -89,6 +98,7 @@ export async function getClassCheck(ctx: AppContext, schoolId: string, classId: 
 
   const roster = await getClassRoster(ctx, schoolId, classId);
   const arrivals = await listClassArrivals(ctx, schoolId, classId, day);
+  const checkedPresent = await collectPresence(ctx, schoolId, day);
   const stored = new Map((await store.listChecks(ctx.db, { schoolId, day, classId, session })).map((row) => [row.person_id, row]));
   const notArrived = roster.pupils.filter((p) => !arrivals.has(p.id)).map((p) => p.id);
   const codes = await getCurrentCodes(ctx, notArrived);
@@ -96,13 +106,18 @@ export async function getClassCheck(ctx: AppContext, schoolId: string, classId: 
 
   const lines = roster.pupils.map((pupil): CheckLine => {
     const arrival = arrivals.get(pupil.id);
+    const checkedAt = checkedPresent.get(pupil.id);
+    let arrivedBy: CheckLine['arrivedBy'] = null;
+    if (arrival) arrivedBy = 'gate';
+    else if (checkedAt !== undefined) arrivedBy = 'check';
     const row = stored.get(pupil.id);
     return {
       personId: pupil.id,
       name: pupil.name,
       studentNumber: pupil.studentNumber,
-      arrived: arrival !== undefined,
-      arrivedAt: arrival?.firstPassAt ?? null,
+      arrived: arrival !== undefined || checkedAt !== undefined,
+      arrivedAt: arrival?.firstPassAt ?? checkedAt ?? null,
+      arrivedBy,
       gateTemperature: arrival?.temperature ?? null,
       codeColor: arrival?.codeColor ?? codes.get(pupil.id)?.color ?? 'unknown',
       entry: row ? { ...valuesOf(row), id: row.id, version: row.version, recordedByName: row.recorded_by_name, updatedAt: row.updated_at } : null,

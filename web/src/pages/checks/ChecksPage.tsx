@@ -16,8 +16,10 @@ type Reason = 'illness' | 'personal' | 'unknown';
 interface CheckLine {
   personId: string;
   name: string;
+  /** In school: passed the gate, or marked present in a class check of the day ('check'). */
   arrived: boolean;
   arrivedAt: number | null;
+  arrivedBy: 'gate' | 'check' | null;
   gateTemperature: number | null;
   codeColor: string;
   hasOpenFollowUp: boolean;
@@ -49,12 +51,22 @@ const REASONS: Array<{ value: Reason; label: string }> = [
   { value: 'unknown', label: '不明' },
 ];
 
-/** Start from the stored entry, or from the gate: arrived is present with the gate's reading, not arrived is absent for a reason not yet known. */
+/**
+ * Start from the stored entry, or else from the day's presence. A pupil who passed the
+ * gate or was marked present in a class check of the day starts present, with the gate's
+ * reading if any. Anyone else starts absent for a reason not yet known.
+ */
 function draftOf(line: CheckLine): Draft {
   if (line.entry) return { status: line.entry.status, temperature: line.entry.temperature, symptoms: line.entry.symptoms, absenceReason: line.entry.absenceReason };
   return line.arrived
     ? { status: 'present', temperature: line.gateTemperature, symptoms: [], absenceReason: null }
     : { status: 'absent', temperature: null, symptoms: [], absenceReason: 'unknown' };
+}
+
+/** Describe the pupil's presence of the day: the gate's first pass, the class check that saw them, or 未入校. */
+function arrivalText(line: CheckLine): string {
+  if (!line.arrived) return '未入校';
+  return `${shanghaiClock(line.arrivedAt!)} ${line.arrivedBy === 'check' ? '晨午检在校' : '入校'}`;
 }
 
 function useClassPick(schoolCode: string): { classId: string | null; picker: React.ReactNode } {
@@ -103,7 +115,7 @@ function PupilRow({ line, draft, symptoms, onChange }: { line: CheckLine; draft:
             )}
           </div>
           <div className="fk-line-detail">
-            {line.arrived ? `${shanghaiClock(line.arrivedAt!)} 入校` : '未入校'}
+            {arrivalText(line)}
             {line.gateTemperature !== null && ` · ${line.gateTemperature.toFixed(1)}℃`}
             <Tag color={code.color} style={{ marginLeft: 6 }}>
               {code.label}
