@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildStudent } from '../helpers/factories.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
 import { WORLD_PASSWORD, buildConsoleWorld, openSchoolToday, postGateEvent, type ConsoleWorld } from './world.js';
 
@@ -129,5 +130,32 @@ describe.skipIf(!BROWSER_ENABLED)('roles, district and class pages in Chromium',
     await page.getByTestId('class-title').getByText('二(4)班 · 今日').waitFor();
     await expect.poll(() => page.getByTestId('class-arrived').textContent()).toContain('别班学生');
     await page.context().close();
+  });
+
+  it('marks a never-synced code 未同步, not expired', async () => {
+    // A pupil added to the class after the last sync: the school has no code of theirs yet.
+    const unsynced = await buildStudent(server.ctx, world.school.id, { grade: 2, classNumber: 3, name: '赵未同' });
+
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD, '/class');
+    const notArrivedRow = page.getByTestId('class-not-arrived').locator('.fk-line', { hasText: unsynced.person.name });
+    await expect.poll(() => notArrivedRow.textContent()).toContain('未同步');
+    expect(await notArrivedRow.textContent()).not.toContain('已过期');
+    expect(await notArrivedRow.textContent()).not.toContain('未知');
+    const codeRow = page.getByTestId('class-codes').locator('.fk-line', { hasText: unsynced.person.name });
+    expect(await codeRow.textContent()).toContain('未同步');
+    expect(await codeRow.textContent()).not.toContain('已过期');
+    await page.context().close();
+
+    const reports = await browser.newPage();
+    await signInThroughPage(reports, server.url, world.users.principal, WORLD_PASSWORD, '/reports');
+    await reports.getByRole('button', { name: '生成日报' }).click();
+    const reportRow = reports.getByTestId('report-detail').locator('tr.ant-table-row', { hasText: unsynced.person.name });
+    await reportRow.waitFor();
+    expect(await reportRow.textContent()).toContain('未同步');
+    expect(await reportRow.textContent()).not.toContain('已过期');
+    // The yellow pupil was synced, so only her colour shows.
+    expect(await reports.getByTestId('report-detail').locator('tr.ant-table-row', { hasText: world.classPupils[1].name }).first().textContent()).toContain('黄码');
+    await reports.context().close();
   });
 });

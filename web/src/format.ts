@@ -40,6 +40,17 @@ export const CODE_COLORS: Record<string, { label: string; color: string }> = {
   unknown: { label: '未知', color: 'default' },
 };
 
+/**
+ * List the tags of a person's current code: the colour, and 已过期 when it is stale. A code the
+ * bureau never returned (fetchedAt null) is only 未同步, because the server counts it as
+ * stale although nothing was fetched that could have expired.
+ */
+export function codeTagsOf(code: { color: string; isStale: boolean; fetchedAt: number | null }): Array<{ label: string; color: string }> {
+  if (code.fetchedAt === null) return [{ label: '未同步', color: 'default' }];
+  const color = CODE_COLORS[code.color] ?? CODE_COLORS.unknown;
+  return code.isStale ? [color, { label: '已过期', color: 'orange' }] : [color];
+}
+
 /** Gate reason codes as the lane screen and the console name them. */
 export const GATE_REASONS: Record<string, string> = {
   ok: '正常通行',

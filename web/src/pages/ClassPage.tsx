@@ -9,7 +9,7 @@ import type { AttendanceDay, ClassSummary, CodeEntry, GateEvent, InboxMessage } 
 import { useUser } from '../auth/session';
 import { ErrorAlert, Loading, MarkdownText, NotOpen } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { CODE_COLORS, GATE_REASONS, formatDateTime, formatTemperature, formatTime, shanghai } from '../format';
+import { CODE_COLORS, GATE_REASONS, codeTagsOf, formatDateTime, formatTemperature, formatTime, shanghai } from '../format';
 import { useSchool } from '../layout/school';
 import { NOTICE_STATUS, type Notice } from './NoticesPage';
 
@@ -39,11 +39,13 @@ function Tile({ label, value, tone, testId }: { label: string; value: ReactNode;
 
 function CodeTagOf({ code }: { code: CodeEntry | undefined }) {
   if (!code) return <Tag>无记录</Tag>;
-  const color = CODE_COLORS[code.color] ?? CODE_COLORS.unknown;
   return (
     <Space size={2}>
-      <Tag color={color.color}>{color.label}</Tag>
-      {code.isStale && <Tag color="orange">已过期</Tag>}
+      {codeTagsOf(code).map((tag) => (
+        <Tag key={tag.label} color={tag.color}>
+          {tag.label}
+        </Tag>
+      ))}
     </Space>
   );
 }
@@ -245,7 +247,7 @@ function ClassToday({ schoolCode, classId, picker }: { schoolCode: string; class
     });
   }
   for (const code of abnormalCodes) {
-    const colorLabel = CODE_COLORS[code.color]?.label ?? code.color;
+    const colorLabel = codeTagsOf(code)[0].label;
     const isGreenButStale = code.color === 'green';
     actions.push({
       key: `code-${code.personId}`,

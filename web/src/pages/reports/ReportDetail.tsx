@@ -1,14 +1,8 @@
 import { Alert, Card, Col, Empty, Row, Statistic, Table, Tag, Typography } from 'antd';
 import type { ReactNode } from 'react';
-import { formatDateTime, shanghai } from '../../format';
+import { codeTagsOf, formatDateTime, shanghai } from '../../format';
 import type { Report, Section } from './types';
 
-const COLOR_TAGS: Record<string, { color: string; label: string }> = {
-  green: { color: 'green', label: '绿码' },
-  yellow: { color: 'gold', label: '黄码' },
-  red: { color: 'red', label: '红码' },
-  unknown: { color: 'default', label: '未知' },
-};
 const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
 
 function rate(arrived: number, expected: number): string {
@@ -114,7 +108,7 @@ export function ReportDetail({ report }: { report: Report }) {
             columns={[
               { title: '姓名', dataIndex: 'name' },
               { title: '班级', dataIndex: 'className', render: (value: string | null, row) => value ?? KIND_NAMES[row.kind] },
-              { title: '健康码', dataIndex: 'color', render: (color: string, row) => <><Tag color={COLOR_TAGS[color].color}>{COLOR_TAGS[color].label}</Tag>{row.isStale && <Tag color="orange">已过期</Tag>}</> },
+              { title: '健康码', dataIndex: 'color', render: (_: string, row) => codeTagsOf(row).map((tag) => <Tag key={tag.label} color={tag.color}>{tag.label}</Tag>) },
               { title: '最近获取', dataIndex: 'fetchedAt', render: (ms: number | null) => formatDateTime(ms) },
             ]}
           />
