@@ -72,8 +72,16 @@ export function nextIdNumber(): string {
   return makeIdNumber(idSeed, day);
 }
 
-/** Create a bus of line K101 with coordinates in Hangzhou, or another venue from `overrides`. */
+let vehicles = 0;
+
+/**
+ * Create a bus of line K101 with coordinates in Hangzhou, or another venue from `overrides`.
+ * Each bus gets its own name and plate unless `overrides` sets them, because an active
+ * venue may not repeat another's plate, or its kind, name, address and operator.
+ */
 export async function buildVenue(ctx: AppContext, admin: AuthUser, overrides: Partial<NewVenue> = {}) {
-  const [venue] = await createVenues(ctx, admin, [{ kind: 'bus', name: '1001 号车', operator: '杭州公交集团', line: 'K101', plate: '浙A·12345', latitude: 30.27, longitude: 120.15, ...overrides }]);
+  vehicles += 1;
+  const vehicle = { name: `测试车 ${vehicles} 号`, plate: `浙T·${String(vehicles).padStart(5, '0')}` };
+  const [venue] = await createVenues(ctx, admin, [{ kind: 'bus', ...vehicle, operator: '杭州公交集团', line: 'K101', latitude: 30.27, longitude: 120.15, ...overrides }]);
   return venue;
 }

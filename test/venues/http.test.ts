@@ -305,6 +305,60 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
     });
   });
 
+  describe('venue device management', () => {
+    const me = (credential: string) => app.inject({ method: 'GET', url: '/api/venue-devices/me', headers: { authorization: `Bearer ${credential}` } });
+
+    beforeAll(async () => {
+      adminHeaders = await signInAs(world.ctx, admin);
+    });
+
+    it('rotates a key: the old one stops, the new one works', async () => {
+      const phone = (await app.inject({ method: 'POST', url: '/api/venue-devices', headers: adminHeaders, payload: { kind: 'staff_phone', name: '售票员手机', venueId: venue.id } })).json();
+      expect((await me(phone.key)).statusCode).toBe(200);
+
+      const rotated = await app.inject({ method: 'POST', url: `/api/venue-devices/${phone.id}/rotate-key`, headers: adminHeaders });
+      expect(rotated.statusCode).toBe(200);
+      const reply = rotated.json();
+      expect(reply.key).not.toBe(phone.key);
+      expect(reply.setupUrl).toBe(`https://fk.example.cn/v/staff#key=${reply.key}`);
+      expect((await me(phone.key)).statusCode).toBe(401);
+      expect((await me(reply.key)).statusCode).toBe(200);
+
+      await app.inject({ method: 'POST', url: `/api/venue-devices/${phone.id}/retire`, headers: adminHeaders });
+      expect((await me(reply.key)).statusCode).toBe(401);
+      const again = await app.inject({ method: 'POST', url: `/api/venue-devices/${phone.id}/rotate-key`, headers: adminHeaders });
+      expect(again.statusCode).toBe(409);
+      expect(again.json().message).toBe('设备“售票员手机”已停用，不能更换密钥；需要时请重新登记设备');
+    });
+
+    it('lists one venue’s devices to the admin of its school only', async () => {
+      const school = await buildSchool(world.ctx);
+      const principal = await makeUser(world.ctx, 'school_admin', school.code);
+      const principalHeaders = await signInAs(world.ctx, principal);
+      const gate = (await app.inject({ method: 'POST', url: '/api/venues', headers: principalHeaders, payload: { kind: 'school_gate', name: '北门', operator: school.name } })).json();
+      const reader = (await app.inject({ method: 'POST', url: '/api/venue-devices', headers: principalHeaders, payload: { kind: 'card_reader', name: '北门读卡器', venueId: gate.id } })).json();
+
+      const listed = await app.inject({ method: 'GET', url: `/api/venue-devices?venueId=${gate.id}`, headers: principalHeaders });
+      expect(listed.statusCode).toBe(200);
+      expect(listed.json().devices).toEqual([{ id: reader.id, kind: 'card_reader', name: '北门读卡器', operator: school.name, venueId: gate.id, active: true, lastSeenAt: null }]);
+
+      // The school admin sees only its school's venues, and the district list stays the district's.
+      expect((await app.inject({ method: 'GET', url: `/api/venue-devices?venueId=${venue.id}`, headers: principalHeaders })).statusCode).toBe(403);
+      expect((await app.inject({ method: 'GET', url: '/api/venue-devices', headers: principalHeaders })).statusCode).toBe(403);
+      expect((await app.inject({ method: 'POST', url: `/api/venue-devices/${reader.id}/rotate-key`, headers: principalHeaders })).statusCode).toBe(200);
+
+      const guardHeaders = await signInAs(world.ctx, await makeUser(world.ctx, 'guard', school.code));
+      expect((await app.inject({ method: 'GET', url: `/api/venue-devices?venueId=${gate.id}`, headers: guardHeaders })).statusCode).toBe(403);
+      expect((await app.inject({ method: 'POST', url: `/api/venue-devices/${reader.id}/rotate-key`, headers: guardHeaders })).statusCode).toBe(403);
+
+      const audit = await world.ctx.db.selectFrom('audit_log').select(['action', 'school_id']).where('target', '=', reader.id).orderBy('action').execute();
+      expect(audit).toEqual([
+        { action: 'venue.device.create', school_id: school.id },
+        { action: 'venue.device.rotate', school_id: school.id },
+      ]);
+    });
+  });
+
   describe('posters and QR', () => {
     beforeAll(async () => {
       adminHeaders = await signInAs(world.ctx, admin);
@@ -344,6 +398,75 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       const guardHeaders = await signInAs(world.ctx, await makeUser(world.ctx, 'guard', school.code));
       expect((await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/poster`, headers: guardHeaders })).statusCode).toBe(403);
       expect((await app.inject({ method: 'GET', url: `/api/venues/${venue.id}/poster` })).statusCode).toBe(401);
+    });
+  });
+
+  describe('duplicate venues', () => {
+    beforeAll(async () => {
+      adminHeaders = await signInAs(world.ctx, admin);
+    });
+
+    const register = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/venues', headers: adminHeaders, payload });
+
+    it('rejects a plate of an active vehicle', async () => {
+      const first = await register({ kind: 'bus', name: '3101 号车', operator: '城北公交', line: 'D31', plate: '浙A·31001' });
+      expect(first.statusCode).toBe(200);
+
+      // The same plate written without the dot and in lower case, on another line.
+      const second = await register({ kind: 'bus', name: '3102 号车', operator: '城南公交', line: 'D32', plate: '浙a 31001' });
+      expect(second.statusCode).toBe(409);
+      expect(second.json().message).toBe('车牌“浙a 31001”已属于在用车辆“3101 号车”（公交车，D31路 浙A·31001，城北公交），一个车牌只对应一辆车。如果原车辆已不再运营，请先停用它的场所码；否则请核对车牌。');
+
+      const line = await app.inject({ method: 'GET', url: '/api/venue-posters?line=D31', headers: adminHeaders });
+      expect(line.body.match(/<section class="poster">/g)).toHaveLength(1);
+    });
+
+    it('accepts the plate once its vehicle is retired', async () => {
+      const old = (await register({ kind: 'bus', name: '3201 号车', operator: '城北公交', line: 'D31', plate: '浙A·32001' })).json();
+      await app.inject({ method: 'POST', url: `/api/venues/${old.id}/retire`, headers: adminHeaders });
+      const replacement = await register({ kind: 'bus', name: '3201 号车', operator: '城北公交', line: 'D31', plate: '浙A·32001' });
+      expect(replacement.statusCode).toBe(200);
+    });
+
+    it('rejects a venue with the same name, address and operator', async () => {
+      const shop = { kind: 'shop', name: '城北菜场', operator: '城北菜场管理处', address: '城北路 8 号' };
+      expect((await register(shop)).statusCode).toBe(200);
+
+      const again = await register(shop);
+      expect(again.statusCode).toBe(409);
+      expect(again.json().message).toBe('已有同名在用场所“城北菜场”（商铺，城北路 8 号，城北菜场管理处），类型、名称、地址和运营单位都相同。如果原场所已不再使用，请先停用它；如果是另一个场所，请改用能区分的名称。');
+
+      const elsewhere = await register({ ...shop, address: '城北路 88 号' });
+      expect(elsewhere.statusCode).toBe(200);
+      const otherKind = await register({ ...shop, kind: 'hall' });
+      expect(otherKind.statusCode).toBe(200);
+    });
+
+    it('names the repeated row of a batch', async () => {
+      const venues = [
+        { kind: 'bus', name: '3301 号车', operator: '城北公交', line: 'D33', plate: '浙A·33001' },
+        { kind: 'bus', name: '3302 号车', operator: '城北公交', line: 'D33', plate: '浙A-33001' },
+      ];
+      const response = await app.inject({ method: 'POST', url: '/api/venues/batch', headers: adminHeaders, payload: { venues } });
+      expect(response.statusCode).toBe(409);
+      expect(response.json().message).toBe('第 2 个场所：车牌“浙A-33001”与第 1 个场所“3301 号车”（公交车，D33路 浙A·33001，城北公交）相同，一个车牌只对应一辆车，请核对车牌。');
+      const stored = await app.inject({ method: 'GET', url: '/api/venues?line=D33', headers: adminHeaders });
+      expect(stored.json().total).toBe(0);
+
+      const existing = await app.inject({ method: 'POST', url: '/api/venues/batch', headers: adminHeaders, payload: { venues: [venues[0], { ...venues[1], plate: '浙A·31001' }] } });
+      expect(existing.statusCode).toBe(409);
+      expect(existing.json().message).toMatch(/^第 2 个场所：车牌“浙A·31001”已属于在用车辆“3101 号车”/);
+    });
+
+    it('rejects a change that repeats another venue', async () => {
+      const bus = (await register({ kind: 'bus', name: '3401 号车', operator: '城北公交', line: 'D34', plate: '浙A·34001' })).json();
+      const taken = await app.inject({ method: 'PATCH', url: `/api/venues/${bus.id}`, headers: adminHeaders, payload: { plate: '浙A31001' } });
+      expect(taken.statusCode).toBe(409);
+      expect(taken.json().message).toContain('已属于在用车辆“3101 号车”');
+
+      // Saving a venue's own plate again is no duplicate.
+      const same = await app.inject({ method: 'PATCH', url: `/api/venues/${bus.id}`, headers: adminHeaders, payload: { plate: '浙A·34001', name: '3401 号车（新）' } });
+      expect(same.statusCode).toBe(200);
     });
   });
 

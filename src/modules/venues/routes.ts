@@ -305,23 +305,34 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     async (request) => {
       const user = requireUser(request, { roles: MANAGER_ROLES });
       const { device, key } = await service.createVenueDevice(ctx, user, request.body, request.ip);
-      const credential = `${device.id}.${key}`;
-      return {
-        id: device.id,
-        kind: device.kind,
-        name: device.name,
-        operator: device.operator,
-        venueId: device.venue_id,
-        key: credential,
-        setupUrl: device.kind === 'staff_phone' ? `${ctx.config.venues.publicUrl}/v/staff#key=${credential}` : null,
-      };
+      return venueDeviceKeyReply(ctx, device, key);
     },
   );
 
-  app.get('/venue-devices', { schema: { tags: ['venues'], summary: 'List card readers and staff phones', querystring: Type.Object({ operator: Type.Optional(Type.String({ title: '运营单位' })) }) } }, async (request) => {
-    requireUser(request, { roles: ['district_admin'] });
-    const rows = await service.listVenueDevices(ctx, (request.query as { operator?: string }).operator);
-    return { devices: rows.map((d) => ({ id: d.id, kind: d.kind, name: d.name, operator: d.operator, venueId: d.venue_id, active: d.active === 1, lastSeenAt: d.last_seen_at })) };
+  app.get(
+    '/venue-devices',
+    {
+      schema: {
+        tags: ['venues'],
+        summary: 'List card readers and staff phones: one venue’s for its managers, all for the district',
+        querystring: Type.Object({ operator: Type.Optional(Type.String({ title: '运营单位' })), venueId: Type.Optional(VenueId()) }),
+      },
+    },
+    async (request) => {
+      const query = request.query as { operator?: string; venueId?: string };
+      if (query.venueId) {
+        const user = requireUser(request, { roles: MANAGER_ROLES });
+        return { devices: (await service.listDevicesOfVenue(ctx, user, query.venueId)).map(venueDeviceView) };
+      }
+      requireUser(request, { roles: ['district_admin'] });
+      return { devices: (await service.listVenueDevices(ctx, query.operator)).map(venueDeviceView) };
+    },
+  );
+
+  app.post('/venue-devices/:id/rotate-key', { schema: { tags: ['venues'], summary: 'Give a card reader or staff phone a new key; the old key stops working', params: IdParams('登记设备 ID') } }, async (request) => {
+    const user = requireUser(request, { roles: MANAGER_ROLES });
+    const { device, key } = await service.rotateVenueDeviceKey(ctx, user, request.params.id, request.ip);
+    return venueDeviceKeyReply(ctx, device, key);
   });
 
   app.post('/venue-devices/:id/retire', { schema: { tags: ['venues'], summary: 'Retire a card reader or staff phone', params: IdParams('登记设备 ID') } }, async (request) => {
@@ -405,6 +416,24 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     requireUser(request, { roles: ['district_admin'] });
     return purgeExpiredCheckins(ctx);
   });
+}
+
+function venueDeviceView(device: VenueDeviceRow) {
+  return { id: device.id, kind: device.kind, name: device.name, operator: device.operator, venueId: device.venue_id, active: device.active === 1, lastSeenAt: device.last_seen_at };
+}
+
+/** Build the reply that carries a device's credential `<id>.<key>`, the only time it is shown. */
+function venueDeviceKeyReply(ctx: AppContext, device: VenueDeviceRow, key: string) {
+  const credential = `${device.id}.${key}`;
+  return {
+    id: device.id,
+    kind: device.kind,
+    name: device.name,
+    operator: device.operator,
+    venueId: device.venue_id,
+    key: credential,
+    setupUrl: device.kind === 'staff_phone' ? `${ctx.config.venues.publicUrl}/v/staff#key=${credential}` : null,
+  };
 }
 
 async function managedVenue(ctx: AppContext, request: FastifyRequest, id: string): Promise<VenueRow> {

@@ -201,11 +201,77 @@ export async function createVenues(ctx: AppContext, actor: AuthUser, inputs: New
   const schools = new Set(rows.map((row) => row.school_id));
   const schoolId = schools.size === 1 ? rows[0].school_id : null;
   await ctx.db.transaction().execute(async (trx) => {
+    await assertNoDuplicateVenues(trx, rows);
     await store.insertVenues(trx, rows);
     await audit(ctx, actor, 'venue.create', rows.length === 1 ? rows[0].id : `${rows.length} 个场所`, { count: rows.length, operators: [...new Set(rows.map((r) => r.operator))] }, { db: trx, ip, schoolId });
   });
   ctx.log.info({ count: rows.length, by: actor.id }, 'venues registered');
   return rows.map((row) => toVenueView(ctx, row));
+}
+
+type VenueIdentity = Pick<store.VenueRow, 'id' | 'kind' | 'name' | 'address' | 'operator' | 'line' | 'plate'>;
+
+/** Two venues are one when kind, name, address and operator are equal. */
+function sameVenueKey(venue: VenueIdentity): string {
+  return JSON.stringify([venue.kind, venue.name, venue.address ?? '', venue.operator]);
+}
+
+/** Name a venue in a message: its name, then kind, line and plate or address, and operator. */
+function describeVenue(venue: VenueIdentity): string {
+  const place = venue.kind === 'bus' ? `${venue.line ? `${venue.line}路 ` : ''}${venue.plate ?? ''}`.trim() : (venue.address ?? '');
+  return `“${venue.name}”（${[KIND_LABELS[venue.kind], place, venue.operator].filter(Boolean).join('，')}）`;
+}
+
+function duplicatePlateError(plate: string, existing: VenueIdentity): AppError {
+  return new AppError('CONFLICT', {
+    detail: `车牌“${plate}”已属于在用车辆${describeVenue(existing)}，一个车牌只对应一辆车。如果原车辆已不再运营，请先停用它的场所码；否则请核对车牌。`,
+  });
+}
+
+function duplicateVenueError(existing: VenueIdentity): AppError {
+  return new AppError('CONFLICT', {
+    detail: `已有同名在用场所${describeVenue(existing)}，类型、名称、地址和运营单位都相同。如果原场所已不再使用，请先停用它；如果是另一个场所，请改用能区分的名称。`,
+  });
+}
+
+/**
+ * Throw CONFLICT when a venue to be stored repeats an active one: the same plate (compared by
+ * store.plateKey), or the same kind, name, address and operator. Retired venues do not count,
+ * nor does a venue's own row when it is being changed. In a batch the message names the row.
+ *
+ * NOTE: this is a check before the write, not a unique index. On PostgreSQL two requests
+ * that register the same venue at the same moment can both pass it.
+ */
+async function assertNoDuplicateVenues(db: Parameters<typeof store.findVenue>[0], venues: VenueIdentity[]): Promise<void> {
+  const inBatch = (index: number, error: AppError) =>
+    venues.length > 1 ? new AppError('CONFLICT', { detail: `第 ${index + 1} 个场所：${error.params.detail}` }) : error;
+
+  const plates = new Map<string, { index: number; venue: VenueIdentity }>();
+  const keys = new Map<string, { index: number; venue: VenueIdentity }>();
+  for (const [index, venue] of venues.entries()) {
+    if (venue.plate) {
+      const earlier = plates.get(store.plateKey(venue.plate));
+      if (earlier) throw inBatch(index, new AppError('CONFLICT', { detail: `车牌“${venue.plate}”与第 ${earlier.index + 1} 个场所${describeVenue(earlier.venue)}相同，一个车牌只对应一辆车，请核对车牌。` }));
+      plates.set(store.plateKey(venue.plate), { index, venue });
+    }
+    const earlier = keys.get(sameVenueKey(venue));
+    if (earlier) throw inBatch(index, new AppError('CONFLICT', { detail: `与第 ${earlier.index + 1} 个场所的类型、名称、地址和运营单位都相同，请改用能区分的名称。` }));
+    keys.set(sameVenueKey(venue), { index, venue });
+  }
+
+  const ids = new Set(venues.map((venue) => venue.id));
+  const platesInUse = await store.findActiveVenuesByPlateKeys(db, [...plates.keys()]);
+  for (const existing of platesInUse) {
+    if (ids.has(existing.id)) continue;
+    const { index, venue } = plates.get(existing.plate_key)!;
+    throw inBatch(index, duplicatePlateError(venue.plate!, existing));
+  }
+  const namesInUse = await store.findActiveVenuesByNames(db, [...new Set(venues.map((venue) => venue.name))]);
+  for (const existing of namesInUse) {
+    if (ids.has(existing.id)) continue;
+    const match = keys.get(sameVenueKey(existing));
+    if (match) throw inBatch(match.index, duplicateVenueError(existing));
+  }
 }
 
 /** Throw FORBIDDEN unless the user may manage the venue: the district every venue, a school admin its school's. */
@@ -270,6 +336,7 @@ export async function updateVenue(ctx: AppContext, actor: AuthUser, id: string, 
   }
 
   await ctx.db.transaction().execute(async (trx) => {
+    if (venue.status === 'active' && ['name', 'operator', 'address', 'plate'].some((field) => field in next)) await assertNoDuplicateVenues(trx, [{ ...venue, ...next }]);
     await store.updateVenue(trx, id, next);
     await audit(ctx, actor, 'venue.update', id, { fields: Object.keys(changes) }, { db: trx, ip, schoolId: venue.school_id });
   });
@@ -442,7 +509,7 @@ export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input:
     operator = cleanText(input.operator, '运营单位', 60, true)!;
   }
 
-  const key = randomBytes(32).toString('base64url');
+  const key = newVenueDeviceKey();
   const now = ctx.now();
   const device: store.VenueDeviceRow = {
     id: newId(now),
@@ -450,7 +517,7 @@ export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input:
     name,
     operator,
     venue_id: venueId,
-    key_hash: ctx.cipher.hash(`venue-device-key:${key}`),
+    key_hash: venueDeviceKeyHash(ctx, key),
     active: 1,
     created_at: now,
     last_seen_at: null,
@@ -462,26 +529,62 @@ export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input:
   return { device, key };
 }
 
-export async function listVenueDevices(ctx: AppContext, operator?: string): Promise<store.VenueDeviceRow[]> {
-  return store.listDevices(ctx.db, operator);
+function newVenueDeviceKey(): string {
+  return randomBytes(32).toString('base64url');
 }
 
-export async function retireVenueDevice(ctx: AppContext, actor: AuthUser, id: string, ip?: string): Promise<void> {
+function venueDeviceKeyHash(ctx: AppContext, key: string): string {
+  return ctx.cipher.hash(`venue-device-key:${key}`);
+}
+
+export async function listVenueDevices(ctx: AppContext, operator?: string): Promise<store.VenueDeviceRow[]> {
+  return store.listDevices(ctx.db, { operator });
+}
+
+/** List the card readers and staff phones of one venue the actor may manage. */
+export async function listDevicesOfVenue(ctx: AppContext, actor: AuthUser, venueId: string): Promise<store.VenueDeviceRow[]> {
+  assertVenueScope(actor, await getVenueOrThrow(ctx, venueId));
+  return store.listDevices(ctx.db, { venueId });
+}
+
+/**
+ * Find a device the actor may manage, with the school its audit entries go under. A device
+ * of one venue is managed by whoever manages the venue; an operator-wide staff phone only
+ * by the district; `forbidden` is the message for anyone else.
+ */
+async function managedVenueDevice(ctx: AppContext, actor: AuthUser, id: string, forbidden: string): Promise<{ device: store.VenueDeviceRow; schoolId: string | null }> {
   const device = await store.findDevice(ctx.db, id);
   if (!device) throw new AppError('NOT_FOUND', { what: '设备', value: id });
-  let schoolId: string | null = null;
   if (device.venue_id) {
     const venue = await getVenueOrThrow(ctx, device.venue_id);
     assertVenueScope(actor, venue);
-    schoolId = venue.school_id;
-  } else if (actor.role !== 'district_admin') {
-    throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以停用跨场所的工作人员手机' });
+    return { device, schoolId: venue.school_id };
   }
+  if (actor.role !== 'district_admin') throw new AppError('FORBIDDEN', { detail: forbidden });
+  return { device, schoolId: null };
+}
+
+export async function retireVenueDevice(ctx: AppContext, actor: AuthUser, id: string, ip?: string): Promise<void> {
+  const { schoolId } = await managedVenueDevice(ctx, actor, id, '只有区级管理员可以停用跨场所的工作人员手机');
   await ctx.db.transaction().execute(async (trx) => {
     await store.updateDevice(trx, id, { active: 0 });
     await audit(ctx, actor, 'venue.device.retire', id, {}, { db: trx, ip, schoolId });
   });
   deviceCacheOf(ctx).rows.delete(id);
+}
+
+/** Give an active device a new key; the old key stops working at once in this process. */
+export async function rotateVenueDeviceKey(ctx: AppContext, actor: AuthUser, id: string, ip?: string): Promise<{ device: store.VenueDeviceRow; key: string }> {
+  const { device, schoolId } = await managedVenueDevice(ctx, actor, id, '只有区级管理员可以为跨场所的工作人员手机更换密钥');
+  if (device.active !== 1) throw new AppError('CONFLICT', { detail: `设备“${device.name}”已停用，不能更换密钥；需要时请重新登记设备` });
+  const key = newVenueDeviceKey();
+  const keyHash = venueDeviceKeyHash(ctx, key);
+  await ctx.db.transaction().execute(async (trx) => {
+    await store.updateDevice(trx, id, { key_hash: keyHash });
+    await audit(ctx, actor, 'venue.device.rotate', id, {}, { db: trx, ip, schoolId });
+  });
+  deviceCacheOf(ctx).rows.delete(id);
+  return { device: { ...device, key_hash: keyHash }, key };
 }
 
 const deviceCaches = new WeakMap<object, { rows: Map<string, { row: store.VenueDeviceRow; loadedAt: number }>; seen: Map<string, number> }>();
@@ -521,7 +624,7 @@ export async function authenticateVenueDevice(ctx: AppContext, deviceId: string,
   }
 
   const expected = Buffer.from(entry.row.key_hash, 'hex');
-  const given = Buffer.from(ctx.cipher.hash(`venue-device-key:${key}`), 'hex');
+  const given = Buffer.from(venueDeviceKeyHash(ctx, key), 'hex');
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
 
   const now = ctx.now();

@@ -77,6 +77,46 @@ export async function listOperatorVenues(db: Executor, operator: string): Promis
   return db.selectFrom('venues').selectAll().where('operator', '=', operator).where('status', '=', 'active').orderBy('line').orderBy('name').execute();
 }
 
+/**
+ * Reduce a plate to the form compared for duplicates: without spaces, middle dots, dots or
+ * dashes, with its Latin letters in upper case. '浙A·12345', '浙a 12345' and '浙A12345' are one plate.
+ * `plateKeyOf` is the same rule in SQL, so the lookup below matches what this returns.
+ */
+export function plateKey(plate: string): string {
+  return plate.replace(/[ ·.-]+/g, '').replace(/[a-z]/g, (letter) => letter.toUpperCase());
+}
+
+function plateKeyOf(column: string) {
+  return sql<string>`upper(replace(replace(replace(replace(${sql.ref(column)}, ' ', ''), '·', ''), '.', ''), '-', ''))`;
+}
+
+/** Active venues whose plate has one of these keys (see plateKey). */
+export async function findActiveVenuesByPlateKeys(db: Executor, keys: string[]): Promise<Array<VenueRow & { plate_key: string }>> {
+  const found: Array<VenueRow & { plate_key: string }> = [];
+  for (let i = 0; i < keys.length; i += 500) {
+    const chunk = keys.slice(i, i + 500);
+    const rows = await db
+      .selectFrom('venues')
+      .selectAll()
+      .select(plateKeyOf('plate').as('plate_key'))
+      .where('status', '=', 'active')
+      .where('plate', 'is not', null)
+      .where(plateKeyOf('plate'), 'in', chunk)
+      .execute();
+    found.push(...rows);
+  }
+  return found;
+}
+
+/** Active venues with one of these names, for the duplicate check of new or renamed venues. */
+export async function findActiveVenuesByNames(db: Executor, names: string[]): Promise<VenueRow[]> {
+  const found: VenueRow[] = [];
+  for (let i = 0; i < names.length; i += 500) {
+    found.push(...(await db.selectFrom('venues').selectAll().where('status', '=', 'active').where('name', 'in', names.slice(i, i + 500)).execute()));
+  }
+  return found;
+}
+
 export async function updateVenue(db: Executor, id: string, changes: Partial<VenueRow>): Promise<void> {
   await db.updateTable('venues').set(changes).where('id', '=', id).execute();
 }
@@ -91,9 +131,10 @@ export async function findDevice(db: Executor, id: string): Promise<VenueDeviceR
   return db.selectFrom('venue_devices').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function listDevices(db: Executor, operator: string | undefined): Promise<VenueDeviceRow[]> {
+export async function listDevices(db: Executor, filter: { operator?: string; venueId?: string }): Promise<VenueDeviceRow[]> {
   let query = db.selectFrom('venue_devices').selectAll();
-  if (operator) query = query.where('operator', '=', operator);
+  if (filter.operator) query = query.where('operator', '=', filter.operator);
+  if (filter.venueId) query = query.where('venue_id', '=', filter.venueId);
   return query.orderBy('created_at').execute();
 }
 
