@@ -158,4 +158,18 @@ describe.skipIf(!BROWSER_ENABLED)('roles, district and class pages in Chromium',
     expect(await reports.getByTestId('report-detail').locator('tr.ant-table-row', { hasText: world.classPupils[1].name }).first().textContent()).toContain('黄码');
     await reports.context().close();
   });
+
+  it('dashboard classes table fits a phone', async () => {
+    for (let i = 0; i < 6; i++) await buildStudent(server.ctx, world.school.id, { grade: 3, classNumber: 1 });
+
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/');
+    const card = page.locator('.ant-card').filter({ has: page.getByText('未到校较多的班级', { exact: true }) });
+    await expect.poll(() => card.locator('tr.ant-table-row', { hasText: '三(1)班' }).textContent()).toContain('6 人：');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const cardBox = await card.boundingBox();
+    const tableBox = await card.locator('table').boundingBox();
+    expect(tableBox!.x + tableBox!.width).toBeLessThanOrEqual(cardBox!.x + cardBox!.width);
+    await page.context().close();
+  });
 });

@@ -115,6 +115,9 @@ export function ClassesMissing({ attendance, isLoading }: Omit<Props, 'error'>) 
           rowKey={(row) => row.classId ?? row.className}
           size="small"
           pagination={false}
+          // Fixed layout gives the names column only the width left over, so on a phone the
+          // names are cut with an ellipsis instead of widening the table past the card.
+          tableLayout="fixed"
           dataSource={rows}
           columns={[
             { title: '班级', dataIndex: 'className', width: 90 },
@@ -123,7 +126,7 @@ export function ClassesMissing({ attendance, isLoading }: Omit<Props, 'error'>) 
               title: '未到校',
               key: 'names',
               render: (_, row) => (
-                <Typography.Text type="secondary" ellipsis={{ tooltip: row.notArrived.map((p) => p.name).join('、') }} style={{ maxWidth: 260 }}>
+                <Typography.Text type="secondary" ellipsis={{ tooltip: row.notArrived.map((p) => p.name).join('、') }}>
                   {row.notArrived.length} 人：{row.notArrived.map((p) => p.name).join('、')}
                 </Typography.Text>
               ),
