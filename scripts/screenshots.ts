@@ -8,8 +8,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { AppContext } from '../src/context.js';
+import type { AuthUser } from '../src/modules/auth/scope.js';
 import { createDevice } from '../src/modules/gate/devices.js';
 import { setDistrictSyncEveryDay } from '../src/modules/healthcode/district-sync-service.js';
+import { createVenueDevice } from '../src/modules/venues/service.js';
 import { DEMO_PASSWORD, DEMO_SCHOOL, seedDemoDay, startDemoSimulators } from '../test/web/demo-day.js';
 import { launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from '../test/web/harness.js';
 
@@ -53,6 +55,7 @@ const PAGES: Array<{ name: string; path: string; user: string; open?: (page: Pag
   { name: 'cluster-alerts', path: '/cluster-alerts', user: 'district' },
   { name: 'venues', path: '/venues', user: 'district' },
   { name: 'venue-tracing', path: '/venues', user: 'tracer' },
+  { name: 'venue-devices', path: '/venues', user: 'district', open: (page: Page) => page.getByRole('row', { name: /K101-1 号车/ }).getByText('设备', { exact: true }).click() },
 ];
 
 /** Page names to shoot, comma-separated (for example `checks,follow-ups`); all pages, the sign-in page and the kiosk when unset. */
@@ -72,6 +75,15 @@ async function settle(page: Page): Promise<void> {
 async function switchDistrictEveryDay(ctx: AppContext, everyDay: boolean): Promise<void> {
   const user = await ctx.db.selectFrom('users').select(['id', 'username', 'school_id', 'display_name']).where('username', '=', 'district').executeTakeFirstOrThrow();
   await setDistrictSyncEveryDay(ctx, { user: { id: user.id, username: user.username, schoolId: user.school_id }, name: user.display_name, ip: null }, undefined, everyDay);
+}
+
+/** Register a staff phone and a card reader on the demo's first K101 bus, so the venue-devices drawer has rows. */
+async function seedVenueDevices(ctx: AppContext): Promise<void> {
+  const district = await ctx.db.selectFrom('users').select(['id', 'username', 'display_name']).where('username', '=', 'district').executeTakeFirstOrThrow();
+  const actor: AuthUser = { id: district.id, username: district.username, displayName: district.display_name, role: 'district_admin', schoolId: null, classId: null, personId: null, sessionId: 'screenshots' };
+  const bus = await ctx.db.selectFrom('venues').select('id').where('name', '=', 'K101-1 号车').executeTakeFirstOrThrow();
+  await createVenueDevice(ctx, actor, { kind: 'staff_phone', name: '司机手机', venueId: bus.id });
+  await createVenueDevice(ctx, actor, { kind: 'card_reader', name: '前门读卡器', venueId: bus.id });
 }
 
 async function shootKiosk(server: ConsoleServer, written: string[]): Promise<void> {
@@ -107,6 +119,7 @@ const browser = await launchBrowser();
 try {
   const morning = await seedDemoDay(server.ctx, demo);
   console.log(`seeded the demo school and replayed ${morning.day}: ${morning.gate.attempts} gate attempts`);
+  if (!ONLY || ONLY.includes('venue-devices')) await seedVenueDevices(server.ctx);
   mkdirSync(OUT_DIR, { recursive: true });
   const written: string[] = [];
 

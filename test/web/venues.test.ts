@@ -72,6 +72,102 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     await page.context().close();
   });
 
+  it('shows why a duplicate bus is rejected', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
+    await page.getByRole('button', { name: '登记场所' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('名称').fill('8809 号车');
+    await dialog.getByLabel('运营单位').fill('城西公交');
+    await dialog.getByLabel('线路').fill('K88');
+    await dialog.getByLabel('车牌').fill('浙A88001');
+    await dialog.getByRole('button', { name: /登\s*记/ }).click();
+
+    await dialog.getByText('车牌“浙A88001”已属于在用车辆“8801 号车”（公交车，K88路 浙A·88001，城西公交）').waitFor();
+    expect(await dialog.textContent()).toContain('请先停用它的场所码');
+    const stored = await venueStore.listVenues(server.ctx.db, { search: '8809', limit: 10, offset: 0 });
+    expect(stored.total).toBe(0);
+    await page.context().close();
+  });
+
+  it('registers a staff phone and disables it', async () => {
+    const page = await browser.newPage();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
+    await page.getByRole('row', { name: /8801 号车/ }).getByText('设备', { exact: true }).click();
+    const drawer = page.getByRole('dialog', { name: '登记设备 · 8801 号车' });
+    await drawer.getByText('还没有登记设备').waitFor();
+
+    await drawer.getByRole('button', { name: '登记设备' }).click();
+    const form = page.getByRole('dialog', { name: '登记设备：8801 号车' });
+    await form.getByRole('button', { name: /登\s*记/ }).click();
+    await form.getByText('请输入设备名称').waitFor();
+    await form.getByLabel('设备名称').fill('司机手机');
+    await form.getByRole('button', { name: /登\s*记/ }).click();
+
+    const keyDialog = page.getByRole('dialog', { name: '已登记“司机手机”' });
+    const credential = (await keyDialog.getByTestId('device-key-value').textContent())!.trim();
+    expect(credential).toMatch(/^[0-9A-Z]{26}\.[\w-]{43}$/);
+    await keyDialog.getByTestId('device-key-value').locator('.ant-typography-copy').click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(credential);
+    const setupUrl = (await keyDialog.getByTestId('device-setup-url').textContent())!.trim();
+    expect(setupUrl).toBe(`${server.ctx.config.venues.publicUrl}/v/staff#key=${credential}`);
+    await keyDialog.getByRole('button', { name: '我已保存密钥' }).click();
+
+    // The key is shown once: the device list and the page no longer contain it.
+    const row = drawer.getByRole('row', { name: /司机手机/ });
+    await row.getByText('在用').waitFor();
+    expect(await page.locator('body').textContent()).not.toContain(credential.split('.')[1]);
+
+    // The staff page takes the key from the set-up link and works with it.
+    const phone = await browser.newPage({ width: 390, height: 844 });
+    await phone.goto(`${server.url}/v/staff#key=${credential}`);
+    await expect.poll(() => phone.locator('#device').textContent()).toBe('司机手机 · 城西公交');
+
+    await row.getByRole('button', { name: /停\s*用/ }).click();
+    await page.getByRole('tooltip').getByRole('button', { name: /停\s*用/ }).click();
+    await page.getByText('已停用“司机手机”，其密钥不再有效').waitFor();
+    await row.getByText('已停用').waitFor();
+    expect(await row.getByRole('button', { name: '更换密钥' }).count()).toBe(0);
+
+    // The phone keeps the key, and the staff page now says it was rejected.
+    await phone.reload();
+    await expect.poll(() => phone.locator('#setupError').textContent()).toContain('这台手机保存的设备密钥无效，或设备已被停用');
+    expect(await phone.locator('#work').getAttribute('class')).toBe('hidden');
+    await phone.context().close();
+    await page.context().close();
+  });
+
+  it('rotates a venue device key', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
+    await page.getByRole('row', { name: /8801 号车/ }).getByText('设备', { exact: true }).click();
+    const drawer = page.getByRole('dialog', { name: '登记设备 · 8801 号车' });
+    await drawer.getByRole('button', { name: '登记设备' }).click();
+    const form = page.getByRole('dialog', { name: '登记设备：8801 号车' });
+    await form.getByLabel('设备类型').click();
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: '读卡器' }).click();
+    await form.getByLabel('设备名称').fill('前门读卡器');
+    await form.getByRole('button', { name: /登\s*记/ }).click();
+    const first = (await page.getByRole('dialog', { name: '已登记“前门读卡器”' }).getByTestId('device-key-value').textContent())!.trim();
+    expect(await page.getByTestId('device-setup-url').count()).toBe(0);
+    await page.getByRole('button', { name: '我已保存密钥' }).click();
+
+    const row = drawer.getByRole('row', { name: /前门读卡器/ });
+    await row.getByRole('button', { name: '更换密钥' }).click();
+    await page.getByRole('tooltip').getByRole('button', { name: /更\s*换/ }).click();
+    const keyDialog = page.getByRole('dialog', { name: '“前门读卡器”的新密钥' });
+    await keyDialog.getByText('旧密钥已失效').waitFor();
+    const second = (await keyDialog.getByTestId('device-key-value').textContent())!.trim();
+    expect(second).not.toBe(first);
+    await keyDialog.getByRole('button', { name: '我已保存密钥' }).click();
+
+    const me = (credential: string) => fetch(`${server.url}/api/venue-devices/me`, { headers: { authorization: `Bearer ${credential}` } });
+    expect((await me(first)).status).toBe(401);
+    expect((await me(second)).status).toBe(200);
+    await page.context().close();
+  });
+
   it('names venue kinds in Chinese', async () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');

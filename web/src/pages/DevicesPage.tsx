@@ -1,11 +1,12 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, Col, Form, Grid, Input, Modal, Popconfirm, Row, Select, Space, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, Col, Form, Grid, Input, Modal, Popconfirm, Row, Select, Space, Table, Tag, Typography } from 'antd';
 import { DesktopOutlined, PlusOutlined } from '@ant-design/icons';
 import { api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
 import { isAdmin, useUser } from '../auth/session';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
+import { DeviceKeyModal, type ShownDeviceKey } from '../components/DeviceKeyModal';
 import { NeedSchool } from '../components/NeedSchool';
 import { GATE_REASONS, formatDateTime } from '../format';
 import { useSchool } from '../layout/school';
@@ -40,39 +41,14 @@ interface NewDeviceValues {
 
 const KIND_LABELS: Record<string, string> = { hikvision: '海康测温终端', api: '通道设备', kiosk: '平板闸机' };
 
-/** Dialog that shows a device key once, with a copy button. Closing it discards the key. */
-function KeyModal({ shown, onClose }: { shown: (KeyReply & { rotated: boolean }) | null; onClose: () => void }) {
-  return (
-    <Modal
-      open={shown !== null}
-      title={shown?.rotated ? '新的设备密钥' : '设备已登记'}
-      onCancel={onClose}
-      footer={
-        <Button type="primary" onClick={onClose}>
-          我已保存密钥
-        </Button>
-      }
-      maskClosable={false}
-      destroyOnHidden
-    >
-      {shown && (
-        <div data-testid="device-key">
-          <Alert type="warning" showIcon style={{ marginBottom: 16 }} title="密钥只显示这一次，关闭后无法再查看。请立即复制并配置到设备上。" />
-          {shown.rotated && <Alert type="info" showIcon style={{ marginBottom: 16 }} title="旧密钥已失效，设备换上新密钥之前将无法通行。" />}
-          <Typography.Paragraph>
-            设备 ID：<Typography.Text copyable={{ text: shown.device.id }} code>{shown.device.id}</Typography.Text>
-          </Typography.Paragraph>
-          <Typography.Paragraph>
-            设备密钥：
-            <Typography.Text copyable={{ text: shown.key, tooltips: ['复制密钥', '已复制'] }} code data-testid="device-key-value">
-              {shown.key}
-            </Typography.Text>
-          </Typography.Paragraph>
-          <Typography.Paragraph type="secondary">{shown.setup}</Typography.Paragraph>
-        </div>
-      )}
-    </Modal>
-  );
+function shownKeyOf(reply: KeyReply, rotated: boolean): ShownDeviceKey {
+  return {
+    title: rotated ? '新的设备密钥' : '设备已登记',
+    deviceId: reply.device.id,
+    secret: reply.key,
+    notice: rotated ? '旧密钥已失效，设备换上新密钥之前将无法通行。' : undefined,
+    setup: reply.setup,
+  };
 }
 
 /** Registration form of a device; the reply's key goes to the key dialog. */
@@ -144,7 +120,7 @@ export function DevicesPage() {
   const route = useRoute('GET /api/schools/:code/devices');
   const isPhone = !Grid.useBreakpoint().md;
   const [registering, setRegistering] = useState(false);
-  const [shownKey, setShownKey] = useState<(KeyReply & { rotated: boolean }) | null>(null);
+  const [shownKey, setShownKey] = useState<ShownDeviceKey | null>(null);
   const devices = useQuery({
     queryKey: ['devices', school?.code],
     queryFn: async () => (await api<{ devices: Device[] }>(fillPath(route.path!, { code: school!.code }))).devices,
@@ -156,7 +132,7 @@ export function DevicesPage() {
   const rotate = useMutation({
     mutationFn: (device: Device) => api<KeyReply>(deviceUrl(device, 'rotate-key'), { method: 'POST' }),
     onSuccess: (reply) => {
-      setShownKey({ ...reply, rotated: true });
+      setShownKey(shownKeyOf(reply, true));
       void refresh();
     },
     onError: (error) => message.error(error.message),
@@ -287,11 +263,11 @@ export function DevicesPage() {
         onClose={() => setRegistering(false)}
         onCreated={(reply) => {
           setRegistering(false);
-          setShownKey({ ...reply, rotated: false });
+          setShownKey(shownKeyOf(reply, false));
           void refresh();
         }}
       />
-      <KeyModal shown={shownKey} onClose={() => setShownKey(null)} />
+      <DeviceKeyModal shown={shownKey} onClose={() => setShownKey(null)} />
     </>
   );
 }

@@ -8,6 +8,7 @@ import { useUser, type CurrentUser } from '../auth/session';
 import { ErrorAlert, PageTitle } from '../components/common';
 import { CODE_COLORS, VENUE_KIND_LABELS, formatDateTime, shanghai, venueKindOptions } from '../format';
 import { MIN_TRACE_PURPOSE_CHARACTERS, tracePurposeLength } from '../../../src/modules/venues/trace-purpose.js';
+import { VenueDevicesDrawer } from './venues/VenueDevices';
 
 /** GET /api/venues item. */
 interface Venue {
@@ -92,6 +93,7 @@ function VenueList() {
   const [filter, setFilter] = useState<{ search?: string; line?: string; kind?: string; status?: string }>({ status: 'active' });
   const [creating, setCreating] = useState(false);
   const [reissuing, setReissuing] = useState<Venue | null>(null);
+  const [devicesOf, setDevicesOf] = useState<Venue | null>(null);
   const [form] = Form.useForm();
   const [reissueForm] = Form.useForm<{ reason: string }>();
 
@@ -171,7 +173,7 @@ function VenueList() {
             key: 'actions',
             // Kept at the right edge, so on a phone the actions stay in view while the other columns scroll sideways.
             fixed: 'right',
-            width: isPhone ? 124 : 240,
+            width: isPhone ? 124 : 270,
             render: (_, v) =>
               v.status === 'active' ? (
                 <Space size="small" wrap>
@@ -184,6 +186,7 @@ function VenueList() {
                   <a href={`/api/venues/${v.id}/qr.svg`} download>
                     SVG
                   </a>
+                  <a onClick={() => setDevicesOf(v)}>设备</a>
                   <a onClick={() => setReissuing(v)}>换码</a>
                   <Popconfirm title={`停用“${v.name}”？停用后此码不能再登记。`} okText="停用" cancelText="取消" onConfirm={() => retire.mutate(v)}>
                     <a>停用</a>
@@ -237,6 +240,8 @@ function VenueList() {
           <Typography.Text type="secondary">填写经纬度后，同一身份证号在相距很远的场所短时间内登记会被标记待核查。</Typography.Text>
         </Form>
       </Modal>
+
+      <VenueDevicesDrawer venue={devicesOf} onClose={() => setDevicesOf(null)} />
 
       <Modal
         open={reissuing !== null}
