@@ -135,6 +135,25 @@ describe.each(DIALECTS)('%s: roster commands', (dialect) => {
     expect(result.stdout).not.toContain('工作表');
     expect(result.stdout).toMatch(/\n {2}第 4 行 身份证号 /);
   });
+
+  it('prints what changed per updated pupil', async () => {
+    const otherCode = (await buildSchool(t.ctx, { name: '更新小学' })).code;
+    const [kept, moved] = [pupil(7200), pupil(7201)];
+    const renamed = { ...moved, name: pupil(7202).name };
+    const before = join(t.dataDir, '更新前.xlsx');
+    const after = join(t.dataDir, '更新后.xlsx');
+    writeFileSync(before, await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(kept, '二年级', '1班', 'U1'), studentRow(moved, '二年级', '1班', 'U2')] }));
+    writeFileSync(after, await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(kept, '二年级', '1班', 'U1'), studentRow(renamed, '二年级', '3班', 'U9')] }));
+    expect((await fangkong(['import-roster', '--school', otherCode, '--create-classes', before])).status).toBe(0);
+
+    const result = await fangkong(['import-roster', '--school', otherCode, '--create-classes', after]);
+
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('新增 0 人，更新 1 人，未变 1 人，拒绝 0 行；新建班级 1 个');
+    expect(result.stdout).toContain(`\n更新的人员：\n  第 3 行 ${moved.name} → ${renamed.name}：姓名、班级 二(1)班 → 二(3)班、学号 U2 → U9\n`);
+    expect(result.stdout).toContain(`注意：1 人的姓名与已登记的不同（第 3 行 ${moved.name} → ${renamed.name}）：`);
+    expect(result.stdout).not.toContain(moved.idNumber);
+  });
 });
 
 describe('roster commands on large and missing files', () => {

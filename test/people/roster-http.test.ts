@@ -118,6 +118,37 @@ describe.each(DIALECTS)('%s: roster over HTTP', (dialect) => {
     expect(audits.map((a) => JSON.parse(a.detail).createClasses)).toEqual([true, false, true]);
   });
 
+  it('lists updated people with what changed', async () => {
+    const kept = pupil(5200);
+    const moved = pupil(5201);
+    const first = [studentRow(kept, '', '一(1)班', 'K1'), studentRow(moved, '', '一(1)班', 'K2')];
+    const created = await upload(otherSchool.code, await buildXlsx({ headers: STUDENT_HEADERS, rows: first }), otherAdmin, '?createClasses=true');
+    expect(created.statusCode, created.body).toBe(200);
+
+    const renamed = { ...moved, name: pupil(5202).name };
+    const second = [studentRow(kept, '', '一(1)班', 'K1'), studentRow(renamed, '', '一(2)班', 'K9')];
+    const response = await upload(otherSchool.code, await buildXlsx({ headers: STUDENT_HEADERS, rows: second }), otherAdmin, '?createClasses=true');
+
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json();
+    expect(body.counts).toMatchObject({ updated: 1, unchanged: 1, classesCreated: 1 });
+    expect(body.updates).toEqual([
+      {
+        row: 3,
+        previousName: moved.name,
+        name: renamed.name,
+        changes: [
+          { field: '姓名', from: null, to: null },
+          { field: '班级', from: '一(1)班', to: '一(2)班' },
+          { field: '学号', from: 'K2', to: 'K9' },
+        ],
+      },
+    ]);
+    expect(body.warnings).toHaveLength(1);
+    expect(body.warnings[0]).toContain(`第 3 行 ${moved.name} → ${renamed.name}`);
+    expect(response.body).not.toContain(moved.idNumber);
+  });
+
   it('answers 400 for a createClasses value that is not a boolean', async () => {
     const file = await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(pupils[0], '', '一(1)班', 'S0')] });
     const response = await upload(school.code, file, admin, '?createClasses=maybe');

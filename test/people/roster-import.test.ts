@@ -5,7 +5,8 @@ import type { Config } from '../../src/config.js';
 import { createDingTalkClient } from '../../src/modules/notify/dingtalk-client.js';
 import { exportRoster, importRoster, type DingTalkLookup } from '../../src/modules/people/roster-service.js';
 import { listClassSummaries, listPersons } from '../../src/modules/people/service.js';
-import { maskIdNumber } from '../../src/shared/crypto.js';
+import { maskIdNumber, maskPhone } from '../../src/shared/crypto.js';
+import { formatRosterUpdate } from '../../src/modules/people/roster-updates.js';
 import { parseCsv } from '../../src/modules/people/roster-csv.js';
 import { startDingTalkSimulator, type DingTalkSimulator } from '../../tools/simulators/dingtalk.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
@@ -131,6 +132,60 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
     expect(await t.ctx.db.selectFrom('consents').selectAll().where('person_id', '=', revoked.id).where('revoked_at', 'is', null).execute()).toHaveLength(1);
   });
 
+  it('lists what changed per updated pupil', async () => {
+    const school = await buildSchool(t.ctx);
+    const pupils = Array.from({ length: 4 }, (_, i) => pupil(1250 + i));
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils), NEW_CLASSES);
+
+    const renamed = { ...pupils[0], name: pupil(1260).name };
+    const newPhone = '10099990001';
+    const changes = new Map<number, unknown[]>([
+      [0, studentRow(renamed, '', '2-1', 'XS900')],
+      [1, studentRow({ ...pupils[1], phone: newPhone }, '', '2-1', 'XS001', '否')],
+    ]);
+    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils, changes));
+
+    expect(result.counts).toMatchObject({ created: 0, updated: 2, unchanged: 2, rejected: 0 });
+    expect(result.updates).toEqual([
+      {
+        row: 3,
+        previousName: pupils[0].name,
+        name: renamed.name,
+        changes: [
+          { field: '姓名', from: null, to: null },
+          { field: '班级', from: '一(1)班', to: '二(1)班' },
+          { field: '学号', from: 'XS000', to: 'XS900' },
+        ],
+      },
+      {
+        row: 4,
+        previousName: pupils[1].name,
+        name: pupils[1].name,
+        changes: [
+          { field: '监护人手机号', from: maskPhone(pupils[1].phone), to: maskPhone(newPhone) },
+          { field: '健康码授权', from: '是', to: '否' },
+        ],
+      },
+    ]);
+    expect(formatRosterUpdate(result.updates[0])).toBe(`第 3 行 ${pupils[0].name} → ${renamed.name}：姓名、班级 一(1)班 → 二(1)班、学号 XS000 → XS900`);
+  });
+
+  it('warns about a new name on a known ID number', async () => {
+    const school = await buildSchool(t.ctx);
+    const pupils = Array.from({ length: 2 }, (_, i) => pupil(1270 + i));
+    await importRoster(t.ctx, school.code, await pupilRoster(pupils), NEW_CLASSES);
+
+    const renamed = { ...pupils[1], name: pupil(1280).name };
+    const result = await importRoster(t.ctx, school.code, await pupilRoster(pupils, new Map([[1, studentRow(renamed, '', '2-1', 'XS001')]])));
+
+    expect(result.counts).toMatchObject({ updated: 1, unchanged: 1 });
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(new RegExp(`^1 人的姓名与已登记的不同（第 4 行 ${pupils[1].name} → ${renamed.name}）：`));
+    expect(result.warnings[0]).toContain('多半是身份证号填错了');
+    const reply = JSON.stringify(result);
+    for (const p of pupils) expect(reply).not.toContain(p.idNumber);
+  });
+
   it('loads good rows and reports bad ones', async () => {
     const school = await buildSchool(t.ctx);
     const pupils = Array.from({ length: 3 }, (_, i) => pupil(1300 + i));
@@ -222,6 +277,19 @@ describe.each(DIALECTS)('%s: roster import', (dialect) => {
     ];
     const result = await importRoster(t.ctx, school.code, await buildXlsx({ headers: STAFF_HEADERS, rows: after }));
     expect(result.counts).toMatchObject({ updated: 2, unchanged: 0 });
+    expect(result.updates).toEqual([
+      {
+        row: 2,
+        previousName: '王老师',
+        name: '王老师',
+        changes: [
+          { field: '手机号', from: maskPhone('10000000001'), to: maskPhone('10000000011') },
+          { field: '班主任班级', from: '一(1)班', to: '一(2)班' },
+        ],
+      },
+      { row: 3, previousName: '李老师', name: '李老师', changes: [{ field: '班主任班级', from: '一(2)班', to: '一(1)班' }] },
+    ]);
+    expect(result.warnings).toEqual([]);
 
     const classes = await listClassSummaries(t.ctx, school.id);
     expect(classes.map((c) => [c.name, c.headTeacher?.name])).toEqual([

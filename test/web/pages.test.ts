@@ -129,6 +129,33 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     await page.context().close();
   });
 
+  it('roster import through the page lists updated people', async () => {
+    const kept = pupil(880_101);
+    const renamed = pupil(880_102);
+    const csvOf = (rows: string[][]) => Buffer.from('\ufeff' + [STUDENT_HEADERS, ...rows].map((row) => row.join(',')).join('\r\n'), 'utf8');
+    const before = csvOf([studentRow(kept, '二年级', '二(5)班', 'XS880101'), studentRow(renamed, '二年级', '二(5)班', 'XS880102')] as string[][]);
+    const newName = pupil(880_103).name;
+    const after = csvOf([studentRow(kept, '二年级', '二(5)班', 'XS880101'), studentRow({ ...renamed, name: newName }, '二年级', '二(5)班', 'XS880109')] as string[][]);
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/persons');
+    await page.getByTestId('roster-upload').waitFor();
+    await page.getByTestId('roster-create-classes').check();
+    await page.locator('input[type="file"]').setInputFiles({ name: '名单.csv', mimeType: 'text/csv', buffer: before });
+    await page.getByText('导入完成：新增 2 人，更新 0 人，拒绝 0 行').waitFor();
+    expect(await page.getByTestId('updated-people').count()).toBe(0);
+
+    await page.locator('input[type="file"]').setInputFiles({ name: '名单.csv', mimeType: 'text/csv', buffer: after });
+    await page.getByText('导入完成：新增 0 人，更新 1 人，拒绝 0 行').waitFor();
+    const updated = page.getByTestId('updated-people');
+    expect(await updated.locator('.ant-table-tbody tr.ant-table-row').count()).toBe(1);
+    const cells = await updated.locator('.ant-table-tbody tr.ant-table-row td').allTextContents();
+    expect(cells).toEqual(['3', `${renamed.name} → ${newName}姓名变更`, '姓名、学号 XS880102 → XS880109']);
+    await page.getByText(`1 人的姓名与已登记的不同（第 3 行 ${renamed.name} → ${newName}）`, { exact: false }).waitFor();
+    expect(await page.locator('body').textContent()).not.toContain(renamed.idNumber);
+    await page.context().close();
+  });
+
   it('devices page lists the lane online', async () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/devices');

@@ -6,12 +6,16 @@ import { audit } from '../auth/index.js';
 import { createDingTalkLookup } from './dingtalk-lookup.js';
 import { checkRosterSize } from './roster-read.js';
 import { exportRoster, importRoster, type RosterImportResult } from './roster-service.js';
+import { formatRosterUpdate } from './roster-updates.js';
 
 /** Hint in the reason of a row naming a missing class, for command-line users: how to allow new classes. */
 const CREATE_CLASSES_HINT_CLI = '加上 --create-classes 重新导入';
 import { getSchoolByCodeOrThrow, listClassSummaries } from './service.js';
 
 const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
+
+/** Updated people listed one a line; a re-import of a whole school would otherwise print thousands. */
+const MAX_UPDATES_PRINTED = 200;
 
 /** Read the one positional argument, the roster file. */
 function requireFile(args: CliArgs): string {
@@ -36,6 +40,12 @@ export function formatImportReport(result: RosterImportResult): string {
     lines.push(`钉钉账号查询 ${d.lookedUp} 个：找到 ${d.found}，未找到 ${d.notFound}，失败 ${d.failed}${d.skipped ? `，未查询 ${d.skipped}` : ''}`);
   }
   for (const warning of result.warnings) lines.push(`注意：${warning}`);
+
+  if (result.updates.length > 0) lines.push('', '更新的人员：');
+  for (const update of result.updates.slice(0, MAX_UPDATES_PRINTED)) lines.push(`  ${formatRosterUpdate(update)}`);
+  if (result.updates.length > MAX_UPDATES_PRINTED) {
+    lines.push(`  ……另有 ${result.updates.length - MAX_UPDATES_PRINTED} 人，加 --json 可查看全部`);
+  }
 
   if (result.rejected.length > 0) lines.push('', '被拒绝的行：');
   for (const rejected of result.rejected) {

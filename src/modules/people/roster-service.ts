@@ -10,6 +10,15 @@ import { EXPORT_FIELDS, STAFF_ROLE_LABELS, exportHeader, type RosterField, type 
 import { ROSTER_CONTENT_TYPES, writeRosterCsv, writeRosterXlsx, type RosterFileFormat, type RosterTable } from './roster-export.js';
 import { readRosterFile } from './roster-read.js';
 import { parseRosterSheets, type RejectedRow, type RosterProblem, type StaffRecord, type StudentRecord } from './roster-rows.js';
+import {
+  describeConsentChange,
+  describeGuardianChanges,
+  describeHeadTeacherChange,
+  describePersonChanges,
+  nameChangeWarning,
+  type RosterFieldChange,
+  type RosterUpdate,
+} from './roster-updates.js';
 import { buildPersonRow, getSchoolByCodeOrThrow, type SchoolSummary } from './service.js';
 import * as store from './store.js';
 
@@ -58,6 +67,8 @@ export interface RosterImportResult {
   createdClasses: string[];
   /** Null when no lookup function was given (DingTalk not configured). */
   dingtalk: DingTalkLookupSummary | null;
+  /** Every updated person with what changed, in row order; one entry per counts.updated. */
+  updates: RosterUpdate[];
 }
 
 export interface ImportRosterOptions {
@@ -97,6 +108,7 @@ interface ApplyOutcome {
   created: number;
   updated: number;
   unchanged: number;
+  updates: RosterUpdate[];
   classesCreated: ClassRef[];
   rejected: RejectedRow[];
   lookups: LookupCandidate[];
@@ -147,6 +159,8 @@ export async function importRoster(
 
   const rejected = [...parsed.rejected, ...outcome.rejected].sort((a, b) => a.row - b.row);
   const warnings = [...parsed.warnings];
+  const renamedWarning = nameChangeWarning(outcome.updates, parsed.kind);
+  if (renamedWarning) warnings.push(renamedWarning);
   if (outcome.missingClasses.size > 0) warnings.push(missingClassesWarning(outcome, applyOptions.createClassesHint));
   let dingtalk: DingTalkLookupSummary | null = null;
   if (options.lookupDingTalkUserId) {
@@ -163,7 +177,7 @@ export async function importRoster(
   };
   const createdClasses = [...outcome.classesCreated].sort((a, b) => a.grade - b.grade || a.number - b.number).map((ref) => className(ref.grade, ref.number));
   ctx.log.info({ school: school.code, kind: parsed.kind, format: workbook.format, ...counts, createClasses: applyOptions.createClasses }, 'roster imported');
-  return { kind: parsed.kind, format: workbook.format, sheet: parsed.sheetName, headerRow: parsed.headerRow, counts, rejected, warnings, createdClasses, dingtalk };
+  return { kind: parsed.kind, format: workbook.format, sheet: parsed.sheetName, headerRow: parsed.headerRow, counts, rejected, warnings, createdClasses, dingtalk, updates: outcome.updates };
 }
 
 /** Summarise the rows rejected for naming classes the school does not have. */
@@ -188,6 +202,12 @@ class ClassBook {
 
   find(ref: ClassRef): store.ClassRow | undefined {
     return this.byKey.get(`${ref.grade}-${ref.number}`);
+  }
+
+  /** Name of the class with this id; null for no class or one not in the book. */
+  nameOf(classId: string | null): string | null {
+    if (classId === null) return null;
+    return this.all().find((row) => row.id === classId)?.name ?? null;
   }
 
   /** Class numbers of a grade that existed before the import, ascending. */
@@ -462,7 +482,8 @@ async function applyStudents(
       continue;
     }
     let personId: string;
-    let changed = false;
+    const described: RosterFieldChange[] = [];
+    const previousName = existing?.name ?? record.name;
 
     if (!existing) {
       // The hash is already known, so the ID columns are added here rather than hashed again.
@@ -492,9 +513,9 @@ async function applyStudents(
         active: 1,
       });
       if (Object.keys(changes).length > 0) {
+        described.push(...describePersonChanges(existing, changes, (classId) => classes.nameOf(classId)));
         writes.personUpdates.push({ id: existing.id, changes: { ...changes, updated_at: now } });
         Object.assign(existing, changes);
-        changed = true;
       }
     }
 
@@ -502,7 +523,7 @@ async function applyStudents(
     if (record.guardian) {
       const guardian = upsertGuardian(ctx, writes, guardiansByPerson, personId, record.guardian);
       guardianId = guardian.id;
-      changed = guardian.changed || changed;
+      described.push(...guardian.changes);
       if (record.guardian.phone && !guardian.dingtalkUserId) {
         outcome.lookups.push({ row: record.row, table: 'guardians', id: guardian.id, phone: record.guardian.phone });
       }
@@ -510,11 +531,11 @@ async function applyStudents(
       guardianId = guardiansByPerson.get(personId)?.[0]?.id ?? null;
     }
 
-    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'guardian', guardianId }, options.actor) || changed;
+    if (applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'guardian', guardianId }, options.actor)) {
+      described.push(describeConsentChange(record.consent!));
+    }
 
-    if (!existing) outcome.created += 1;
-    else if (changed) outcome.updated += 1;
-    else outcome.unchanged += 1;
+    countOutcome(outcome, existing, { row: record.row, previousName, name: record.name, changes: described });
   }
 
   await pipeline.finish();
@@ -523,7 +544,7 @@ async function applyStudents(
 }
 
 function emptyOutcome(): ApplyOutcome {
-  return { created: 0, updated: 0, unchanged: 0, classesCreated: [], rejected: [], lookups: [], missingClasses: new Set(), missingClassRows: [] };
+  return { created: 0, updated: 0, unchanged: 0, updates: [], classesCreated: [], rejected: [], lookups: [], missingClasses: new Set(), missingClassRows: [] };
 }
 
 /**
@@ -536,7 +557,7 @@ function upsertGuardian(
   guardiansByPerson: Map<string, store.GuardianRow[]>,
   personId: string,
   input: { name: string; phone: string | null; dingtalkUserId: string | null },
-): { id: string; changed: boolean; dingtalkUserId: string | null } {
+): { id: string; changes: RosterFieldChange[]; dingtalkUserId: string | null } {
   const now = ctx.now();
   const guardians = guardiansByPerson.get(personId) ?? [];
   const phoneHash = input.phone ? ctx.cipher.hash(input.phone) : null;
@@ -559,18 +580,19 @@ function upsertGuardian(
     };
     writes.guardians.push(row);
     guardiansByPerson.set(personId, [...guardians, row]);
-    return { id: row.id, changed: true, dingtalkUserId: row.dingtalk_user_id };
+    return { id: row.id, changes: describeGuardianChanges(undefined, {}), dingtalkUserId: row.dingtalk_user_id };
   }
 
   const changes: Partial<store.GuardianRow> = {};
   if (match.name !== input.name) changes.name = input.name;
   if (input.phone && phoneHash && match.phone_hash !== phoneHash) Object.assign(changes, phoneColumns(ctx, input.phone, phoneHash));
   if (input.dingtalkUserId && match.dingtalk_user_id !== input.dingtalkUserId) changes.dingtalk_user_id = input.dingtalkUserId;
-  if (Object.keys(changes).length === 0) return { id: match.id, changed: false, dingtalkUserId: match.dingtalk_user_id };
+  if (Object.keys(changes).length === 0) return { id: match.id, changes: [], dingtalkUserId: match.dingtalk_user_id };
 
+  const described = describeGuardianChanges(match, changes);
   writes.guardianUpdates.push({ id: match.id, changes: { ...changes, updated_at: now } });
   Object.assign(match, changes);
-  return { id: match.id, changed: true, dingtalkUserId: match.dingtalk_user_id };
+  return { id: match.id, changes: described, dingtalkUserId: match.dingtalk_user_id };
 }
 
 async function applyStaff(
@@ -589,6 +611,8 @@ async function applyStaff(
 
   // Head teacher of each class as the import goes; written to the classes at the end.
   const headTeacherByClass = new Map(classes.all().map((c) => [c.id, c.head_teacher_id]));
+  // As stored before the import, so the report of a row is not changed by the rows before it.
+  const headTeacherAtStart = new Map(headTeacherByClass);
   const writes = emptyWrites();
   const pipeline = new InsertPipeline(trx, classes, writes);
   const outcome = emptyOutcome();
@@ -626,7 +650,8 @@ async function applyStaff(
 
     const headsClasses = (record.headTeacherClasses ?? []).length > 0;
     let personId: string;
-    let changed = false;
+    const described: RosterFieldChange[] = [];
+    const previousName = existing?.name ?? record.name;
 
     if (!existing) {
       const row: store.PersonRow = {
@@ -663,23 +688,25 @@ async function applyStaff(
       if (record.phone && phoneHash && existing.phone_hash !== phoneHash) Object.assign(changes, phoneColumns(ctx, record.phone, phoneHash));
 
       if (Object.keys(changes).length > 0) {
+        described.push(...describePersonChanges(existing, changes, (classId) => classes.nameOf(classId)));
         writes.personUpdates.push({ id: existing.id, changes: { ...changes, updated_at: now } });
         Object.assign(existing, changes);
         if (hash) personByHash.set(hash, existing);
-        changed = true;
       }
       if (record.phone && !existing.dingtalk_user_id) outcome.lookups.push({ row: record.row, table: 'persons', id: existing.id, phone: record.phone });
     }
 
     if (record.headTeacherClasses !== null) {
       const classIds = headedClasses.map((klass) => klass!.id);
-      changed = assignHeadTeacher(headTeacherByClass, personId, classIds) || changed;
+      if (assignHeadTeacher(headTeacherByClass, personId, classIds)) {
+        described.push(describeHeadTeacherChange(headedClassNames(headTeacherAtStart, personId, classes), headedClassNames(headTeacherByClass, personId, classes)));
+      }
     }
-    changed = applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'self', guardianId: null }, options.actor) || changed;
+    if (applyConsent(ctx, writes, activeConsents, personId, record.consent, { givenBy: 'self', guardianId: null }, options.actor)) {
+      described.push(describeConsentChange(record.consent!));
+    }
 
-    if (!existing) outcome.created += 1;
-    else if (changed) outcome.updated += 1;
-    else outcome.unchanged += 1;
+    countOutcome(outcome, existing, { row: record.row, previousName, name: record.name, changes: described });
   }
 
   await pipeline.finish();
@@ -689,6 +716,27 @@ async function applyStaff(
     if (stored.get(classId) !== headTeacherId) await store.setHeadTeacher(trx, classId, headTeacherId);
   }
   return outcome;
+}
+
+/** Names of the classes the person heads in `headTeacherByClass`, ordered by grade and number. */
+function headedClassNames(headTeacherByClass: Map<string, string | null>, personId: string, classes: ClassBook): string[] {
+  return classes
+    .all()
+    .filter((klass) => headTeacherByClass.get(klass.id) === personId)
+    .sort((a, b) => a.grade - b.grade || a.number - b.number)
+    .map((klass) => klass.name);
+}
+
+/**
+ * Count a handled row as created (no existing person), updated (with the changes listed
+ * in the report) or unchanged.
+ */
+function countOutcome(outcome: ApplyOutcome, existing: store.PersonRow | undefined, update: RosterUpdate): void {
+  if (!existing) outcome.created += 1;
+  else if (update.changes.length > 0) {
+    outcome.updated += 1;
+    outcome.updates.push(update);
+  } else outcome.unchanged += 1;
 }
 
 /**

@@ -65,6 +65,21 @@ export const RosterImportReply = Type.Object({
   dingtalk: Nullable(
     Type.Object({ lookedUp: Type.Integer(), found: Type.Integer(), notFound: Type.Integer(), failed: Type.Integer(), skipped: Type.Integer() }),
   ),
+  updates: Type.Array(
+    Type.Object({
+      row: Type.Integer({ title: '行号' }),
+      previousName: Type.String({ title: '原姓名', description: 'Name stored before the import' }),
+      name: Type.String({ title: '姓名', description: 'Name after the import' }),
+      changes: Type.Array(
+        Type.Object({
+          field: Type.String({ title: '项目', description: 'Changed field, as the roster header writes it' }),
+          from: Nullable(Type.String({ description: 'Value before; null when the field is listed by name only. ID numbers and phones masked' })),
+          to: Nullable(Type.String({ description: 'Value after; null when the field is listed by name only. ID numbers and phones masked' })),
+        }),
+      ),
+    }),
+    { title: '更新的人员', description: 'Every updated person with what changed, in row order' },
+  ),
 });
 
 const PersonItem = Type.Object({

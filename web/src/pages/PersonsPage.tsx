@@ -22,6 +22,21 @@ interface RosterImportResult {
   warnings: string[];
   /** Names of the classes the import created; empty unless 自动新建班级 was ticked. */
   createdClasses: string[];
+  /** Every updated person with what changed, in row order. */
+  updates: RosterUpdate[];
+}
+
+/** A person the import updated; `from` and `to` are null for fields listed by name only, ID numbers and phones masked. */
+interface RosterUpdate {
+  row: number;
+  previousName: string;
+  name: string;
+  changes: Array<{ field: string; from: string | null; to: string | null }>;
+}
+
+/** Format the changes of one updated person as the command line prints them: 姓名、班级 二(1)班 → 二(3)班. */
+function formatChanges(changes: RosterUpdate['changes']): string {
+  return changes.map((change) => (change.from === null && change.to === null ? change.field : `${change.field} ${change.from ?? '（空）'} → ${change.to ?? '（空）'}`)).join('、');
 }
 
 const PAGE_SIZE = 20;
@@ -111,6 +126,39 @@ function RosterImport({ schoolCode }: { schoolCode: string }) {
           {result.warnings.map((warning) => (
             <Alert key={warning} type="warning" showIcon title={warning} style={{ marginTop: 8 }} />
           ))}
+          {result.updates.length > 0 && (
+            <Table
+              data-testid="updated-people"
+              style={{ marginTop: 16 }}
+              size="small"
+              rowKey="row"
+              title={() => `更新的人员（${result.updates.length} 人）`}
+              dataSource={result.updates}
+              scroll={{ x: 520 }}
+              pagination={{ pageSize: 10, showSizeChanger: false, hideOnSinglePage: true }}
+              columns={[
+                { title: '行号', dataIndex: 'row', width: 70 },
+                {
+                  title: '姓名',
+                  width: 200,
+                  render: (_, update: RosterUpdate) =>
+                    update.previousName === update.name ? (
+                      update.name
+                    ) : (
+                      <Space size={4} wrap>
+                        <span>
+                          {update.previousName} → {update.name}
+                        </span>
+                        <Tooltip title="同一身份证号（教职工为同一工号或身份证号）登记的姓名不同，可能是号码填错了">
+                          <Tag color="warning">姓名变更</Tag>
+                        </Tooltip>
+                      </Space>
+                    ),
+                },
+                { title: '变化', render: (_, update: RosterUpdate) => formatChanges(update.changes) },
+              ]}
+            />
+          )}
           {rejectedRows.length > 0 && (
             <Table
               data-testid="rejected-rows"
