@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
@@ -10,6 +11,8 @@ import { drainTerminalQueues } from '../../src/modules/gate/terminal-events.js';
 import { assertLoopbackUrl, runTerminalSimulator } from '../../tools/simulators/terminal.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildGateWorld } from './helpers.js';
+
+const runAsync = promisify(execFile);
 
 describe.each(DIALECTS)('%s: terminal simulator', (dialect) => {
   let t: TestDb;
@@ -68,6 +71,16 @@ describe.each(DIALECTS)('%s: terminal simulator', (dialect) => {
     expect(report).toMatchObject({ sent: 10, ok: 10, reasons: { ok: 5, unknown_person: 5 } });
   });
 
+  it('prints the API decisions in Chinese', async () => {
+    const args = ['simulate', 'terminal', '--url', url, '--device', world.api.device.id, '--key', world.api.key, '--mode', 'api', '--count', '4', '--rate', '0', '--card', '6001,0000'];
+    const { stdout } = await runAsync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, FANGKONG_LOG_LEVEL: 'silent' }, timeout: 60_000 });
+
+    expect(stdout).toMatch(/^已发送 4 条，成功 4 条，失败 0 条，/);
+    expect(stdout).toContain('\n  正常通行：2 条\n');
+    expect(stdout).toContain('\n  未识别身份：2 条\n');
+    expect(stdout).not.toMatch(/unknown_person|\bok\b/);
+  });
+
   it('reports a wrong key as failures', async () => {
     const report = await runTerminalSimulator({ url, deviceId: world.api.device.id, key: 'wrong', mode: 'api', count: 2, rate: 0, cardNumbers: ['6001'], now: t.ctx.now });
     expect(report).toMatchObject({ sent: 2, ok: 0, failed: 2 });
@@ -105,6 +118,19 @@ describe('gate commands', () => {
     const listed = run('device', 'list', '--school', 'CLI1', '--json');
     expect(listed.stdout).toContain(device.id);
     expect(listed.stdout).not.toContain(device.key);
+  });
+
+  it('rejects identity options the mode cannot send', () => {
+    const target = ['--url', 'http://127.0.0.1:9', '--device', 'd1', '--key', 'k1'];
+    const api = run('simulate', 'terminal', ...target, '--mode', 'api', '--employee-no', 'XS001');
+    expect(api.status).toBe(2);
+    expect(api.stderr).toContain('--employee-no（学号或工号）只用于 --mode hikvision');
+    expect(api.stderr).toContain('请改用 --card');
+    expect(api.stdout).toBe('');
+
+    const hikvision = run('simulate', 'terminal', ...target, '--card', '6001');
+    expect(hikvision.status).toBe(2);
+    expect(hikvision.stderr).toContain('--card 只用于 --mode api');
 
   });
 });

@@ -6,6 +6,39 @@ import { createDevice, listDevices } from './devices.js';
 
 const KIND_LABELS: Record<string, string> = { hikvision: '海康测温终端', api: '通道设备（平台接口）', kiosk: '平板闸机' };
 
+/** Decision reasons of the device API as the console names them; 'unknown' is a reply without a reason. */
+const REASON_LABELS: Record<string, string> = {
+  ok: '正常通行',
+  fever: '体温异常',
+  sensor_error: '测温异常',
+  no_temperature: '未测体温',
+  code_red: '红码',
+  code_yellow: '黄码',
+  code_unknown: '无健康码记录',
+  code_stale: '健康码过期',
+  unknown_person: '未识别身份',
+  weak_match: '人脸匹配度低',
+  return_certificate_missing: '未登记复课证明',
+  unknown: '未返回原因',
+};
+
+/**
+ * Reject the identity option the chosen mode cannot send. The simulated Hikvision terminal
+ * names people by employee number only, and the device API (POST /api/devices/events)
+ * takes a card number, face descriptor, ID number or person id, but no student or staff number.
+ */
+function checkIdentityOptions(args: CliArgs, mode: 'hikvision' | 'api'): void {
+  if (mode === 'api' && args.options['employee-no'] !== undefined) {
+    throw new UsageError(
+      '--employee-no（学号或工号）只用于 --mode hikvision：平台设备接口按卡号、人脸特征值、身份证号或人员 ID 识别人员，不接受学号或工号。' +
+        '请改用 --card 卡号1,卡号2（可先用 fangkong card assign 为人员绑定卡号）；两者都不给时发送随机人脸特征值',
+    );
+  }
+  if (mode === 'hikvision' && args.options.card !== undefined) {
+    throw new UsageError('--card 只用于 --mode api：模拟的海康终端按工号推送事件，请改用 --employee-no 学号或工号1,学号或工号2');
+  }
+}
+
 function positiveInt(args: CliArgs, name: string, fallback: number, max: number): number {
   const raw = optionalOption(args, name);
   if (raw === undefined) return fallback;
@@ -87,11 +120,12 @@ export const gateCommands: Command[] = [
   {
     name: ['simulate', 'terminal'],
     usage: 'simulate terminal --url U --device ID --key K [--mode hikvision|api] [--count N] [--rate R] [--concurrency C] [--employee-no A,B] [--card A,B] [--fever-every N] [--messy] [--picture] [--first-serial N] [--json]',
-    summary: '模拟海康终端或 API 通道，向本机的防控平台发送通行事件',
+    summary: '模拟海康终端（按 --employee-no 学号或工号识别）或 API 通道（按 --card 卡号识别，不给时发送随机人脸特征值），向本机的防控平台发送通行事件',
     needsRuntime: false,
     run: async (args) => {
       const mode = optionalOption(args, 'mode') ?? 'hikvision';
       if (mode !== 'hikvision' && mode !== 'api') throw new UsageError(`--mode 应为 hikvision 或 api，收到“${mode}”`);
+      checkIdentityOptions(args, mode);
       const report = await runTerminalSimulator({
         url: requireOption(args, 'url'),
         deviceId: requireOption(args, 'device'),
@@ -110,7 +144,7 @@ export const gateCommands: Command[] = [
       if (wantsJson(args)) printJson(report);
       else {
         process.stdout.write(`已发送 ${report.sent} 条，成功 ${report.ok} 条，失败 ${report.failed} 条，用时 ${report.durationMs} ms；延迟 p50 ${report.latencyMs.p50} ms，p99 ${report.latencyMs.p99} ms\n`);
-        for (const [reason, count] of Object.entries(report.reasons)) process.stdout.write(`  ${reason}: ${count}\n`);
+        for (const [reason, count] of Object.entries(report.reasons)) process.stdout.write(`  ${REASON_LABELS[reason] ?? `原因 ${reason}`}：${count} 条\n`);
         for (const error of report.errors) process.stdout.write(`  错误：${error}\n`);
       }
       return report.failed > 0 ? 1 : 0;
