@@ -8,6 +8,7 @@ import { createFieldCipher, maskIdNumber, maskPhone } from '../../src/shared/cry
 import { newId } from '../../src/shared/ids.js';
 import { instantOf, schoolDay, minuteOfDay } from '../../src/shared/time.js';
 import { loadConfig, ConfigError } from '../../src/config.js';
+import { EXPORT_FIELDS, exportHeader } from '../../src/modules/people/roster-fields.js';
 import { makeIdNumber, idCheckCharacter } from '../../src/shared/synthetic.js';
 import { listSyncTargets, getContacts } from '../../src/modules/people/service.js';
 import { verifyMasterKey, MasterKeyMismatchError } from '../../src/shared/key-check.js';
@@ -173,6 +174,26 @@ describe('config', () => {
       // Numbers and URLs are written alike in both tables; words such as 空 differ.
       if (/^`[\d:/.a-z]+`$/.test(row.fallback)) expect(chinese[index]!.fallback, row.names.join()).toBe(row.fallback);
     }
+  });
+
+  /** Return the first cells of the README table whose header row is `header`. */
+  function tableFirstCells(file: string, header: string): string[] {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const start = lines.indexOf(header);
+    expect(start, `${file} has no table headed ${header}`).toBeGreaterThan(-1);
+    const rows = [];
+    for (const line of lines.slice(start + 2)) {
+      if (!line.startsWith('| ')) break;
+      rows.push(line.split(' | ')[0]!.slice(2).trim());
+    }
+    return rows;
+  }
+
+  it('lists the staff export columns in both READMEs', () => {
+    const exported = EXPORT_FIELDS.staff.map((field) => exportHeader('staff', field));
+
+    expect(tableFirstCells('README.md', '| column | required | content |')).toEqual(exported);
+    expect(tableFirstCells('README.zh-CN.md', '| 列 | 必填 | 内容 |')).toEqual(exported);
   });
 
   it('is demo mode without a bureau', () => {
