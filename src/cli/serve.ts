@@ -14,6 +14,7 @@ import { seedDemoCalendar } from '../demo/calendar.js';
 import { seedDemoChecks } from '../demo/checks.js';
 import { seedDemoReports } from '../demo/reports.js';
 import { startDemoLaneTerminals } from '../demo/lane-terminals.js';
+import { formatDemoGateLine, summarizeDemoGate } from '../demo/gate-summary.js';
 
 /**
  * Serve the API and start the background workers until SIGINT or SIGTERM. In demo mode
@@ -23,7 +24,8 @@ export async function serveCommand(): Promise<void> {
   const base = loadConfig();
   let demo: DemoEnvironment | undefined;
   let runtime: Runtime;
-  let banner = '';
+  // The demo's banner, given the number of lanes with a simulated terminal once they have started.
+  let banner = (_simulatedLanes: number) => '';
 
   if (base.demo) {
     demo = await startDemoEnvironment(base);
@@ -36,14 +38,17 @@ export async function serveCommand(): Promise<void> {
     await seedDemoChecks(runtime.ctx);
     await seedDemoReports(runtime.ctx);
     await seedDemoVenues(runtime.ctx);
-    banner =
+    const gate = await summarizeDemoGate(runtime.ctx, devices);
+    const dataDir = demo.config.dataDir;
+    const { bureau, dingtalk } = demo;
+    banner = (simulatedLanes) =>
       [
         '演示模式：未配置大数据局接口（FANGKONG_BUREAU_URL），使用模拟器和演示数据。',
-        `  数据目录：${demo.config.dataDir}`,
+        `  数据目录：${dataDir}`,
         `  演示学校：示范区实验小学（代码 demo-primary），学生 ${seeded.pupils} 名，教职工 ${seeded.staff} 名${seeded.created ? '（本次新建）' : ''}`,
-        `  模拟大数据局：${demo.bureau.url}（统计：${demo.bureau.url}/_sim/stats）`,
-        `  模拟钉钉：${demo.dingtalk.url}（收到的工作通知：${demo.dingtalk.url}/_sim/messages）`,
-        `  校门通道：${devices.length} 个（东门、南门），全员已录入演示人脸特征值；模拟终端每 30 秒发送一次心跳，保持通道在线`,
+        `  模拟大数据局：${bureau.url}（统计：${bureau.url}/_sim/stats）`,
+        `  模拟钉钉：${dingtalk.url}（收到的工作通知：${dingtalk.url}/_sim/messages）`,
+        formatDemoGateLine(gate, simulatedLanes),
         ...(madeSchoolDay ? ['  今天本不是上学日，演示学校的校历已把今天设为上学日（设置 › 校历）'] : []),
         `  演示账号（密码均为 ${DEMO_PASSWORD}）：`,
         ...accounts.map((a) => `    ${a.username.padEnd(10)} ${a.label}`),
@@ -59,7 +64,7 @@ export async function serveCommand(): Promise<void> {
       demo?.recordServerUrl(url);
       // The seeded lanes heartbeat like real ones, so a lane last heard on a replayed morning is not reported offline.
       const laneTerminals = demo ? await startDemoLaneTerminals(runtime.ctx, url) : undefined;
-      process.stdout.write(banner);
+      process.stdout.write(banner(laneTerminals?.lanes ?? 0));
       process.stdout.write(`智慧防控平台已启动：${url}\n  健康检查：${url}/api/health\n  API 文档：${url}/api/openapi.json\n`);
       if (demo) process.stdout.write('  重放学校早晨：npx fangkong demo morning\n');
       return laneTerminals?.stop;

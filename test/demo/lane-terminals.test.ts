@@ -162,6 +162,10 @@ describe('demo server lane heartbeats', () => {
     expect(output).toContain('"lanes":6,"online":6');
   });
 
+  it('states the lanes and face data in its banner', () => {
+    expect(output).toMatch(/\n {2}校门通道：6 个（[东南]门、[东南]门）；全员 \d+ 人已录入演示人脸特征值；模拟终端为 6 个演示通道每 30 秒发送一次心跳，保持在线\n/);
+  });
+
   it('stops its lane terminals before the server', async () => {
     server!.kill('SIGTERM');
     const { status, signal } = await exit;
