@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config.js';
 import { openDb, migrateToLatest, type Db } from './db/connection.js';
 import { createContext, type AppContext } from './context.js';
+import { ensureUsernameCaseIndex } from './modules/auth/service.js';
 import { createFieldCipher, loadMasterKey } from './shared/crypto.js';
 import { createLogger } from './shared/logger.js';
 import { verifyMasterKey } from './shared/key-check.js';
@@ -26,5 +27,6 @@ export async function openRuntime(options: { config?: Readonly<Config>; log?: Lo
     throw error;
   }
   const ctx = createContext({ config, database, cipher, log });
+  await ensureUsernameCaseIndex(ctx);
   return { ctx, database, close: () => database.close() };
 }

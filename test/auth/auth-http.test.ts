@@ -390,6 +390,48 @@ describe.each(DIALECTS)('auth over HTTP on %s', (dialect) => {
     expect(await namesOf(schoolA.id)).not.toContain('五(2)班');
   });
 
+  it('usernames ignore case when created and signed in', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+    const created = await post('/api/auth/users', adminA, { username: 'teacher23', displayName: '孙老师', role: 'teacher', schoolCode: schoolA.code, password: PASSWORD });
+    expect(created.statusCode, created.body).toBe(201);
+
+    const clash = await post('/api/auth/users', adminA, { username: 'Teacher23', role: 'teacher', schoolCode: schoolA.code, password: PASSWORD });
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json().message).toContain('用户名 Teacher23 与已有账号 teacher23 只有大小写不同');
+    const rows = await t.ctx.db.selectFrom('users').select('username').where('username', 'in', ['teacher23', 'Teacher23']).execute();
+    expect(rows).toEqual([{ username: 'teacher23' }]);
+
+    const upper = await login('TEACHER23');
+    expect(upper.statusCode, upper.body).toBe(200);
+    expect(upper.json().user.username).toBe('teacher23');
+    const wrong = await login('TEACHER23', 'Wrong-Password-1');
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it('names the initial password when too short', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+    const short = await post('/api/auth/users', adminA, { username: 'short-pw', role: 'teacher', schoolCode: schoolA.code, password: '1234567' });
+    expect(short.statusCode).toBe(400);
+    expect(short.json().message).toBe('输入不正确：初始密码至少需要 8 个字符');
+  });
+
+  it('warns about a second head teacher', async () => {
+    const adminA = await signIn('admin-a', 'New-Password-1');
+    // ht-a24 is the head teacher of 二(4)班 from an earlier test, with no display name of its own.
+    const second = await post('/api/auth/users', adminA, { username: 'ht-a24b', displayName: '吴老师', role: 'head_teacher', schoolCode: schoolA.code, className: '二(4)班', password: PASSWORD });
+    expect(second.statusCode, second.body).toBe(201);
+    expect(second.json().classId).toBe(classA24);
+    expect(second.json().warning).toBe('二(4)班已有班主任 ht-a24，现在该班有 2 位班主任；如需更换班主任，请处理原账号');
+
+    const third = await post('/api/auth/users', adminA, { username: 'ht-a24c', role: 'head_teacher', schoolCode: schoolA.code, className: '二(4)班', password: PASSWORD });
+    expect(third.json().warning).toBe('二(4)班已有班主任 ht-a24、吴老师（ht-a24b），现在该班有 3 位班主任；如需更换班主任，请处理原账号');
+
+    const sole = await post('/api/auth/users', adminA, { username: 'ht-a41', role: 'head_teacher', schoolCode: schoolA.code, className: '四(1)班', createClass: true, password: PASSWORD });
+    expect(sole.json().warning).toBeNull();
+    const teacher = await post('/api/auth/users', adminA, { username: 'plain-a', role: 'teacher', schoolCode: schoolA.code, password: PASSWORD });
+    expect(teacher.json().warning).toBeNull();
+  });
+
   it('names the account fields in Chinese', async () => {
     const adminA = await signIn('admin-a', 'New-Password-1');
 

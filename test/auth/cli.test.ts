@@ -41,8 +41,8 @@ describe('fangkong user add', () => {
 
     // The class exists now, so the next head teacher of it needs no flag.
     const second = fangkong(dataDir, ['user', 'add', '--username', 'wang2', '--role', 'head_teacher', '--school', 'XX01', '--class', '2(3)班', '--password-stdin'], 'Secret-Pass-1\n');
-    expect(second.stderr).toBe('');
     expect(second.status).toBe(0);
+    expect(second.stderr).toBe('注意：二(3)班已有班主任 wang，现在该班有 2 位班主任；如需更换班主任，请处理原账号\n');
     const typo = fangkong(dataDir, ['user', 'add', '--username', 'wang3', '--role', 'head_teacher', '--school', 'XX01', '--class', '二(13)班', '--password-stdin'], 'Secret-Pass-1\n');
     expect(typo.status).toBe(1);
     expect(typo.stderr).toContain('实验小学没有班级“二(13)班”，请检查班级名称，或加上 --create-class 重新运行（本校现有：二(3)班）');
@@ -72,7 +72,13 @@ describe('fangkong user add', () => {
 
     const short = fangkong(dataDir, ['user', 'add', '--username', 'zhao', '--role', 'teacher', '--school', 'XX01', '--password-stdin'], 'short\n');
     expect(short.status).toBe(1);
-    expect(short.stderr).toContain('至少需要 8 个字符');
+    expect(short.stderr).toContain('初始密码至少需要 8 个字符');
+  });
+
+  it('rejects a username differing only in case', () => {
+    const result = fangkong(dataDir, ['user', 'add', '--username', 'WANG', '--role', 'teacher', '--school', 'XX01', '--password-stdin'], 'Secret-Pass-1\n');
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('用户名 WANG 与已有账号 wang 只有大小写不同');
   });
 
   it('rejects an unknown role', () => {

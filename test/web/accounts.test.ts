@@ -76,7 +76,7 @@ describe.skipIf(!BROWSER_ENABLED)('account form in Chromium', () => {
 
     await createClass.check();
     await dialog.getByRole('button', { name: /创\s*建/ }).click();
-    await page.getByText('账号已创建').waitFor();
+    await page.getByText('账号 accounts-head-13 已创建').waitFor();
     await page.getByRole('cell', { name: '钱老师', exact: true }).waitFor();
     const row = page.getByRole('row').filter({ hasText: 'accounts-head-13' });
     expect(await row.textContent()).toContain('二(13)班');
@@ -87,6 +87,43 @@ describe.skipIf(!BROWSER_ENABLED)('account form in Chromium', () => {
     await dialog.getByLabel('角色', { exact: true }).click();
     await page.locator('.ant-select-item-option', { hasText: '班主任' }).click();
     expect(await dialog.getByTestId('account-create-class').isChecked()).toBe(false);
+    await page.context().close();
+  });
+
+  it('warns about a second head teacher', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/settings?tab=accounts');
+    await page.getByRole('button', { name: '新建账号' }).click();
+    const dialog = page.getByRole('dialog', { name: '新建账号' });
+    await dialog.getByLabel('用户名', { exact: true }).fill('accounts-head-23b');
+    await dialog.getByLabel('姓名', { exact: true }).fill('郑老师');
+    await dialog.getByLabel('角色', { exact: true }).click();
+    await page.locator('.ant-select-item-option', { hasText: '班主任' }).click();
+    await dialog.getByLabel('班级', { exact: true }).fill('二(3)班');
+
+    const password = dialog.getByLabel('初始密码', { exact: true });
+    await password.fill('short');
+    await dialog.getByRole('button', { name: /创\s*建/ }).click();
+    await dialog.getByText('初始密码至少需要 8 个字符').waitFor();
+
+    await password.fill(WORLD_PASSWORD);
+    await dialog.getByRole('button', { name: /创\s*建/ }).click();
+    await page.getByText('账号 accounts-head-23b 已创建').waitFor();
+    await page.getByText(`二(3)班已有班主任 王老师（${world.users.headTeacher}），现在该班有 2 位班主任`).waitFor();
+    await page.context().close();
+  });
+
+  it('rejects a username differing in case', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/settings?tab=accounts');
+    await page.getByRole('button', { name: '新建账号' }).click();
+    const dialog = page.getByRole('dialog', { name: '新建账号' });
+    const taken = world.users.teacher.toUpperCase();
+    await dialog.getByLabel('用户名', { exact: true }).fill(taken);
+    await dialog.getByLabel('姓名', { exact: true }).fill('冯老师');
+    await dialog.getByLabel('初始密码', { exact: true }).fill(WORLD_PASSWORD);
+    await dialog.getByRole('button', { name: /创\s*建/ }).click();
+    await dialog.getByText(`用户名 ${taken} 与已有账号 ${world.users.teacher} 只有大小写不同`).waitFor();
     await page.context().close();
   });
 });

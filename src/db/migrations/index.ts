@@ -15,6 +15,7 @@ import * as consentRecorders from './2026120503-consent-recorders.js';
 import * as schoolCalendar from './2026120501-school-calendar.js';
 import * as syncEveryDay from './2026120530-sync-every-day.js';
 import * as districtSettings from './2026120540-district-settings.js';
+import * as usernameCase from './2026120550-username-case.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '2026120501-school-calendar': schoolCalendar,
   '2026120530-sync-every-day': syncEveryDay,
   '2026120540-district-settings': districtSettings,
+  '2026120550-username-case': usernameCase,
 };

@@ -43,11 +43,12 @@ async function addUser(args: CliArgs, runtime: Parameters<Command['run']>[1]): P
   );
 
   if (wantsJson(args)) {
-    printJson({ id: user.id, username: user.username, role: user.role, schoolCode: user.schoolCode, className: user.className });
+    printJson({ id: user.id, username: user.username, role: user.role, schoolCode: user.schoolCode, className: user.className, warning: user.warning });
     return;
   }
   const place = [user.schoolName, user.className].filter(Boolean).join(' ');
   process.stdout.write(`已创建账号 ${user.username}（${user.roleLabel}${place ? `，${place}` : ''}）\n`);
+  if (user.warning) process.stderr.write(`注意：${user.warning}\n`);
 }
 
 /** Account commands for `fangkong`. */

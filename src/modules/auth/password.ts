@@ -67,15 +67,18 @@ export function getDecoyHash(): Promise<string> {
   return decoyHash;
 }
 
-/** Reject a new password that is too short, too long or blank; messages are for the user. */
-export function assertPasswordAcceptable(password: string): void {
+/**
+ * Reject a new password that is too short, too long or blank. `label` names the field in
+ * the user's message: 新密码 when a user changes their own, 初始密码 when an admin creates an account.
+ */
+export function assertPasswordAcceptable(password: string, label: '新密码' | '初始密码' | '密码' = '新密码'): void {
   if (password.trim().length === 0) {
-    throw new AppError('VALIDATION', { detail: '新密码不能为空' });
+    throw new AppError('VALIDATION', { detail: `${label}不能为空` });
   }
   if ([...password].length < PASSWORD_MIN_LENGTH) {
-    throw new AppError('VALIDATION', { detail: `新密码至少需要 ${PASSWORD_MIN_LENGTH} 个字符` });
+    throw new AppError('VALIDATION', { detail: `${label}至少需要 ${PASSWORD_MIN_LENGTH} 个字符` });
   }
   if ([...password].length > PASSWORD_MAX_LENGTH) {
-    throw new AppError('VALIDATION', { detail: `新密码不能超过 ${PASSWORD_MAX_LENGTH} 个字符` });
+    throw new AppError('VALIDATION', { detail: `${label}不能超过 ${PASSWORD_MAX_LENGTH} 个字符` });
   }
 }

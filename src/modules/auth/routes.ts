@@ -39,6 +39,11 @@ const UserReply = Type.Object({
 
 const SessionReply = Type.Object({ user: UserReply, csrfToken: Type.String() });
 
+const CreatedUserReply = Type.Object({
+  ...UserReply.properties,
+  warning: Type.Union([Type.String(), Type.Null()], { description: 'Chinese text for the admin, such as the class already having a head teacher; null when there is none' }),
+});
+
 const Credentials = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 64, title: '用户名' }),
   password: Type.String({ minLength: 1, maxLength: 256, title: '密码' }),
@@ -145,7 +150,7 @@ export async function authRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
     return { users: await service.listUsers(ctx, user) };
   });
 
-  app.post('/auth/users', { schema: { tags: ['auth'], body: NewUserBody, response: { 201: UserReply } } }, async (request, reply) => {
+  app.post('/auth/users', { schema: { tags: ['auth'], body: NewUserBody, response: { 201: CreatedUserReply } } }, async (request, reply) => {
     const actor = requireUser(request, { roles: ADMIN_ROLES });
     const created = await service.createUser(ctx, request.body, actor, request.ip);
     return reply.status(201).send(created);

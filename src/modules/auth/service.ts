@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { formatLocalDateTime } from '../../shared/time.js';
+import { USERNAME_CASE_INDEX } from '../../db/migrations/2026120550-username-case.js';
 import { className as classNameOf, describeSchoolClasses } from '../people/class-name.js';
 import { ensureClass, getSchoolByCodeOrThrow, listClasses } from '../people/service.js';
 import { audit } from './audit.js';
@@ -152,11 +153,18 @@ async function resolvePlacement(ctx: AppContext, input: NewUser, role: UserRole,
   throw new AppError('VALIDATION', { detail: `${school.name}没有班级${written}，请检查班级名称，或${createClassHint}（${listed}）` });
 }
 
+/** A new account, with what the admin should know about it. */
+export interface CreatedUser extends PublicUser {
+  /** Chinese text for the admin, such as the class already having a head teacher; null when there is none. */
+  warning: string | null;
+}
+
 /**
  * Create an account. `actor` is the admin creating it, or null for the command line
- * and first-run setup, which may create any role.
+ * and first-run setup, which may create any role. Usernames are unique without regard
+ * to case. A second head teacher of a class is created with a warning naming the first.
  */
-export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUser | null, ip?: string, options: CreateUserOptions = {}): Promise<PublicUser> {
+export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUser | null, ip?: string, options: CreateUserOptions = {}): Promise<CreatedUser> {
   const username = input.username.trim();
   assertUsernameValid(username);
   if (!isUserRole(input.role)) {
@@ -166,12 +174,18 @@ export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUse
   if (actor && !rolesGrantableBy(actor.role).includes(role)) {
     throw new AppError('FORBIDDEN', { detail: `当前角色不能创建“${ROLE_LABELS[role]}”账号` });
   }
-  assertPasswordAcceptable(input.password);
+  assertPasswordAcceptable(input.password, '初始密码');
 
   const placement = await resolvePlacement(ctx, input, role, actor, options.createClassHint ?? CREATE_CLASS_HINT_CONSOLE);
-  if (await store.findUserByUsername(ctx.db, username)) {
-    throw new AppError('CONFLICT', { detail: `用户名 ${username} 已存在，请换一个` });
+  const taken = await store.findUserByUsername(ctx.db, username);
+  if (taken) {
+    const detail =
+      taken.username === username
+        ? `用户名 ${username} 已存在，请换一个`
+        : `用户名 ${username} 与已有账号 ${taken.username} 只有大小写不同；用户名不区分大小写，请换一个`;
+    throw new AppError('CONFLICT', { detail });
   }
+  const otherHeadTeachers = placement.classId ? await store.listHeadTeachersOfClass(ctx.db, placement.classId) : [];
 
   const now = ctx.now();
   const row: store.UserRow = {
@@ -200,7 +214,31 @@ export async function createUser(ctx: AppContext, input: NewUser, actor: AuthUse
     await audit(ctx, actor, 'user.create', username, { role, schoolId: row.school_id, classId: row.class_id, createdClass }, { db: trx, ip, schoolId: row.school_id });
   });
   ctx.log.info({ userId: row.id, role, by: actor?.id ?? 'cli', createdClass }, 'user created');
-  return getProfileOrThrow(ctx, row.id);
+  const profile = await getProfileOrThrow(ctx, row.id);
+  return { ...profile, warning: describeOtherHeadTeachers(profile.className, otherHeadTeachers) };
+}
+
+/** Describe, for the admin, that a class now has more than one head teacher, naming the others. Returns null when it has one. */
+function describeOtherHeadTeachers(className: string | null, others: Array<{ username: string; display_name: string }>): string | null {
+  if (others.length === 0) return null;
+  const names = others.map((other) => (other.display_name === other.username ? other.username : `${other.display_name}（${other.username}）`)).join('、');
+  return `${className ?? '该班'}已有班主任 ${names}，现在该班有 ${others.length + 1} 位班主任；如需更换班主任，请处理原账号`;
+}
+
+/**
+ * Add the unique index on lower(username) that the username-case migration leaves out
+ * while two accounts differ only in case, or warn about each such pair. Runs at every start.
+ */
+export async function ensureUsernameCaseIndex(ctx: Pick<AppContext, 'db' | 'log'>): Promise<void> {
+  const clashes = await store.listUsernameCaseClashes(ctx.db);
+  if (clashes.length > 0) {
+    ctx.log.warn(
+      { clashes },
+      'accounts whose usernames differ only in case; sign-in with another spelling matches none of them, and the unique index on lower(username) is missing until one of each group is renamed',
+    );
+    return;
+  }
+  await sql`create unique index if not exists ${sql.ref(USERNAME_CASE_INDEX)} on users (lower(username))`.execute(ctx.db);
 }
 
 /** True while no account exists, which is the only time first-run setup works. */

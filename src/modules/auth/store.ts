@@ -19,8 +19,37 @@ export async function countUsers(db: Executor): Promise<number> {
   return Number(row.n);
 }
 
+/**
+ * Find the account a typed username names, without regard to case (usernames are ASCII,
+ * which SQLite's and PostgreSQL's lower() both fold). An exact match wins. Accounts that
+ * differ only in case can remain from before the unique index on lower(username). For
+ * them any other spelling matches none, so undefined is returned.
+ */
 export async function findUserByUsername(db: Executor, username: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+  const rows = await db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) => eb(eb.fn('lower', [eb.ref('username')]), '=', username.toLowerCase()))
+    .execute();
+  const exact = rows.find((row) => row.username === username);
+  if (exact) return exact;
+  return rows.length === 1 ? rows[0] : undefined;
+}
+
+/** Usernames shared by more than one account when case is ignored, each group sorted by code unit. */
+export async function listUsernameCaseClashes(db: Executor): Promise<string[][]> {
+  const rows = await db.selectFrom('users').select('username').execute();
+  const groups = new Map<string, string[]>();
+  for (const { username } of rows) {
+    const key = username.toLowerCase();
+    groups.set(key, [...(groups.get(key) ?? []), username]);
+  }
+  return [...groups.values()].filter((group) => group.length > 1).map((group) => group.sort());
+}
+
+/** List the head teachers tied to a class, oldest account first, to name them when another is added. */
+export async function listHeadTeachersOfClass(db: Executor, classId: string): Promise<Array<Pick<UserRow, 'username' | 'display_name'>>> {
+  return db.selectFrom('users').select(['username', 'display_name']).where('class_id', '=', classId).where('role', '=', 'head_teacher').orderBy('created_at').orderBy('username').execute();
 }
 
 export async function findUserById(db: Executor, id: string): Promise<UserRow | undefined> {

@@ -174,9 +174,11 @@ function Accounts() {
   const role = Form.useWatch('role', form);
   const accounts = useQuery({ queryKey: ['accounts'], queryFn: () => api<{ users: AccountRow[] }>('/api/auth/users') });
   const create = useMutation({
-    mutationFn: (values: NewAccountValues) => api('/api/auth/users', { method: 'POST', body: values }),
-    onSuccess: () => {
-      message.success('账号已创建');
+    mutationFn: (values: NewAccountValues) => api<{ username: string; warning: string | null }>('/api/auth/users', { method: 'POST', body: values }),
+    onSuccess: (created) => {
+      message.success(`账号 ${created.username} 已创建`);
+      // Such as a second head teacher for a class: allowed, but the admin should know.
+      if (created.warning) message.warning(created.warning, 10);
       setCreating(false);
       form.resetFields();
       client.invalidateQueries({ queryKey: ['accounts'] });
@@ -266,7 +268,7 @@ function Accounts() {
               </Form.Item>
             </>
           )}
-          <Form.Item name="password" label="初始密码" rules={[{ required: true, message: '请输入初始密码' }, { min: 8, message: '至少 8 个字符' }]}>
+          <Form.Item name="password" label="初始密码" rules={[{ required: true, message: '请输入初始密码' }, { min: 8, message: '初始密码至少需要 8 个字符' }]}>
             <Input.Password autoComplete="new-password" />
           </Form.Item>
         </Form>
