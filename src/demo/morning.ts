@@ -20,7 +20,11 @@ export interface MorningStep {
 export interface MorningReport {
   day: string;
   steps: MorningStep[];
-  /** Pupils whose code the replay changed, with the class and colours (names only). */
+  /**
+   * Pupils whose code the replay changed, with the class and the colours as the replay's
+   * syncs recorded them (names only). The first colour is the code before the first
+   * change, 未同步 when the pupil had none, as on the first replay on new demo data.
+   */
   changed: Array<{ name: string; className: string; colors: string }>;
   notices: { queued: number; sent: number; filtered: number; waiting: number; failed: number };
   /** Work notices the DingTalk simulator received during the replay. */
@@ -127,11 +131,7 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
   return {
     day,
     steps,
-    changed: [
-      { name: first.name, className: first.className, colors: '绿→黄→绿' },
-      { name: second.name, className: second.className, colors: '绿→黄' },
-      { name: third.name, className: third.className, colors: '绿→红' },
-    ],
+    changed: await describeChanges(ctx, picks, runIds),
     notices,
     dingtalkDeliveries: deliveries.length,
     sampleNotices: {
@@ -185,6 +185,30 @@ async function pickPupils(ctx: AppContext, schoolId: string): Promise<PickedPupi
   const inClass = (name: string) => green.filter((r) => r.className === name);
   const chosen = [...inClass('二(3)班').slice(offset, offset + 2), ...inClass('三(5)班').slice(offset, offset + 1)];
   return chosen.map((r) => ({ personId: r.id, idNumber: ctx.cipher.decrypt(r.id_number_enc!), name: r.name, className: r.className }));
+}
+
+const SHORT_COLOR_NAMES: Record<string, string> = { green: '绿', yellow: '黄', red: '红', unknown: '未知' };
+
+/**
+ * Describe each picked pupil's colours as the replay's sync runs recorded them, for example
+ * 未同步→黄→绿, so the summary agrees with the notices, which name the same changes.
+ */
+async function describeChanges(ctx: AppContext, picks: PickedPupil[], runIds: string[]): Promise<MorningReport['changed']> {
+  const rows = await ctx.db
+    .selectFrom('health_code_changes')
+    .select(['person_id', 'from_color', 'to_color'])
+    .where('person_id', 'in', picks.map((pick) => pick.personId))
+    .where('sync_run_id', 'in', runIds)
+    .orderBy('changed_at')
+    .orderBy('id')
+    .execute();
+
+  return picks.map((pick) => {
+    const changes = rows.filter((row) => row.person_id === pick.personId);
+    const colors = changes.length === 0 ? [] : [changes[0].from_color, ...changes.map((change) => change.to_color)];
+    const names = colors.map((color) => (color === null ? '未同步' : (SHORT_COLOR_NAMES[color] ?? color)));
+    return { name: pick.name, className: pick.className, colors: names.join('→') };
+  });
 }
 
 /** Wait until the notices the replay queued (rows not in `earlier`) have left the waiting states. */

@@ -80,6 +80,15 @@ describe.each(DIALECTS)('%s: demo morning', (dialect) => {
     expect(report.steps[2].run.counts.yellow).toBe(1);
   });
 
+  it('summarises the colours as the notices name them', () => {
+    // The first replay on new demo data runs the first sync ever at 21:00, so the two pupils
+    // turned yellow then had no code before. The third was fetched green at 21:00.
+    expect(report.changed.map((c) => c.colors)).toEqual(['未同步→黄→绿', '未同步→黄', '绿→红']);
+    for (const pupil of report.changed.slice(0, 2)) expect(report.sampleNotices.headTeacher).toContain(`${pupil.name}：未同步 → **黄码**`);
+    expect(again.changed.map((c) => c.colors)).toEqual(['绿→黄→绿', '绿→黄', '绿→红']);
+    for (const pupil of again.changed.slice(0, 2)) expect(again.sampleNotices.headTeacher).toContain(`${pupil.name}：绿码 → **黄码**`);
+  });
+
   it('delivers every notice to DingTalk', () => {
     expect(report.notices.queued).toBeGreaterThan(5);
     expect(report.notices.waiting).toBe(0);
