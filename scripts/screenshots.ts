@@ -3,7 +3,9 @@
 // fresh SQLite database seeded like `npm start`: the demo school of 2,880 synthetic pupils,
 // one account per role and a replayed morning (health-code syncs, notices, six gate lanes).
 // Run: node --import tsx scripts/screenshots.ts   (needs /usr/bin/chromium; about 3 minutes)
-// FANGKONG_SCREENSHOTS=checks,follow-ups shoots only the pages named.
+// FANGKONG_SCREENSHOTS=checks,follow-ups shoots only the pages named; `login` and `kiosk`
+// name the sign-in page and the kiosk (its set-up and running screens). An unknown name
+// stops the script before it starts the server, with the list of valid names.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -58,8 +60,24 @@ const PAGES: Array<{ name: string; path: string; user: string; open?: (page: Pag
   { name: 'venue-devices', path: '/venues', user: 'district', open: (page: Page) => page.getByRole('row', { name: /K101-1 号车/ }).getByText('设备', { exact: true }).click() },
 ];
 
+/** Shots outside PAGES: the sign-in page and the kiosk. */
+const OTHER_SHOTS = ['login', 'kiosk'];
+
 /** Page names to shoot, comma-separated (for example `checks,follow-ups`); all pages, the sign-in page and the kiosk when unset. */
 const ONLY = process.env.FANGKONG_SCREENSHOTS?.split(',').map((name) => name.trim()).filter(Boolean);
+
+const validNames = [...OTHER_SHOTS, ...PAGES.map((page) => page.name)];
+const unknownNames = (ONLY ?? []).filter((name) => !validNames.includes(name));
+if (unknownNames.length > 0 || ONLY?.length === 0) {
+  const problem = unknownNames.length > 0 ? `unknown screenshot name(s) in FANGKONG_SCREENSHOTS: ${unknownNames.join(', ')}` : 'FANGKONG_SCREENSHOTS names no screenshot';
+  console.error(`${problem}\nvalid names: ${validNames.join(', ')}\nleave FANGKONG_SCREENSHOTS unset to shoot them all`);
+  process.exit(2);
+}
+
+/** True when the shot of this name is wanted: every shot when FANGKONG_SCREENSHOTS is unset. */
+function wants(name: string): boolean {
+  return !ONLY || ONLY.includes(name);
+}
 
 /**
  * Wait until the page's requests have settled and the charts have drawn. The gate stream
@@ -119,12 +137,12 @@ const browser = await launchBrowser();
 try {
   const morning = await seedDemoDay(server.ctx, demo);
   console.log(`seeded the demo school and replayed ${morning.day}: ${morning.gate.attempts} gate attempts`);
-  if (!ONLY || ONLY.includes('venue-devices')) await seedVenueDevices(server.ctx);
+  if (wants('venue-devices')) await seedVenueDevices(server.ctx);
   mkdirSync(OUT_DIR, { recursive: true });
   const written: string[] = [];
 
   for (const [viewportName, viewport] of Object.entries(VIEWPORTS)) {
-    if (!ONLY) {
+    if (wants('login')) {
       const loginPage = await browser.newPage(viewport);
       await loginPage.goto(server.url + '/');
       await settle(loginPage);
@@ -133,7 +151,7 @@ try {
       await loginPage.context().close();
     }
 
-    for (const entry of PAGES.filter((p) => !ONLY || ONLY.includes(p.name))) {
+    for (const entry of PAGES.filter((p) => wants(p.name))) {
       if (entry.districtEveryDay) await switchDistrictEveryDay(server.ctx, true);
       const page = await browser.newPage(viewport);
       await signInThroughPage(page, server.url, entry.user, DEMO_PASSWORD, entry.path);
@@ -150,7 +168,7 @@ try {
       if (entry.districtEveryDay) await switchDistrictEveryDay(server.ctx, false);
     }
   }
-  if (!ONLY) await shootKiosk(server, written);
+  if (wants('kiosk')) await shootKiosk(server, written);
   console.log(`wrote ${written.length} screenshots to ${OUT_DIR}`);
 } finally {
   await browser.close();
