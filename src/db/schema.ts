@@ -850,7 +850,10 @@ export interface DailyReportTable {
   late_count: number;
   fever_count: number;
   non_green_count: number;
+  /** Fetched codes older than the stale age; before unsynced_count existed, never-synced codes too. */
   stale_count: number;
+  /** Codes the bureau never returned; null for reports built before this figure. */
+  unsynced_count: number | null;
   /** Null when the report was built without that module's data. */
   illness_absence_count: number | null;
   open_follow_up_count: number | null;

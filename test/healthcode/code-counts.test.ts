@@ -31,7 +31,7 @@ describe.each(DIALECTS)('%s: GET /api/schools/:code/code-counts', (dialect) => {
     const b = await buildStudent(t.ctx, school.id, { grade: 2, classNumber: 3 });
     const c = await buildStudent(t.ctx, school.id, { grade: 2, classNumber: 4 });
     const d = await buildStudent(t.ctx, school.id, { grade: 5, classNumber: 1 });
-    // Never synced: counted as unknown and stale.
+    // Never synced: counted as unknown and unsynced, not as stale or attention.
     await buildStudent(t.ctx, school.id, { grade: 5, classNumber: 1 });
     // No consent and no code: not counted, as the codes list leaves them out.
     await buildStudent(t.ctx, school.id, { grade: 5, classNumber: 1, consent: false });
@@ -57,16 +57,18 @@ describe.each(DIALECTS)('%s: GET /api/schools/:code/code-counts', (dialect) => {
   });
 
   it('counts equal the codes list', async () => {
-    const list = (await get(`/api/schools/${school.code}/codes`, 'admin')).json().items as Array<{ color: string; isStale: boolean; classId: string | null }>;
+    const list = (await get(`/api/schools/${school.code}/codes`, 'admin')).json().items as Array<{ color: string; isStale: boolean; fetchedAt: number | null; classId: string | null }>;
     const response = await get(`/api/schools/${school.code}/code-counts`, 'admin');
     expect(response.statusCode, response.body).toBe(200);
     const counts = response.json();
 
     expect(counts.school.total).toBe(list.length);
     for (const color of ['green', 'yellow', 'red', 'unknown']) expect(counts.school[color]).toBe(list.filter((i) => i.color === color).length);
-    expect(counts.school.stale).toBe(list.filter((i) => i.isStale).length);
-    expect(counts.school.attention).toBe(list.filter((i) => i.color !== 'green' || i.isStale).length);
-    expect(counts.school).toEqual({ total: 6, green: 3, yellow: 1, red: 1, unknown: 1, stale: 2, attention: 4 });
+    const fetched = list.filter((i) => i.fetchedAt !== null);
+    expect(counts.school.stale).toBe(fetched.filter((i) => i.isStale).length);
+    expect(counts.school.attention).toBe(fetched.filter((i) => i.color !== 'green' || i.isStale).length);
+    expect(counts.school.unsynced).toBe(list.length - fetched.length);
+    expect(counts.school).toEqual({ total: 6, green: 3, yellow: 1, red: 1, unknown: 1, stale: 1, attention: 3, unsynced: 1 });
   });
 
   it('groups by class and grade, staff apart', async () => {
@@ -75,8 +77,8 @@ describe.each(DIALECTS)('%s: GET /api/schools/:code/code-counts', (dialect) => {
     expect(counts.classes[0].counts).toMatchObject({ total: 2, green: 1, yellow: 1, attention: 1 });
     expect(counts.classes[1].counts).toMatchObject({ total: 1, green: 1, stale: 1, attention: 1 });
     expect(counts.grades).toEqual([
-      { grade: 2, counts: { total: 3, green: 2, yellow: 1, red: 0, unknown: 0, stale: 1, attention: 2 } },
-      { grade: 5, counts: { total: 2, green: 0, yellow: 0, red: 1, unknown: 1, stale: 1, attention: 2 } },
+      { grade: 2, counts: { total: 3, green: 2, yellow: 1, red: 0, unknown: 0, stale: 1, attention: 2, unsynced: 0 } },
+      { grade: 5, counts: { total: 2, green: 0, yellow: 0, red: 1, unknown: 1, stale: 0, attention: 1, unsynced: 1 } },
     ]);
     expect(counts.unplaced).toMatchObject({ total: 1, green: 1 });
   });

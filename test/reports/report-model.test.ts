@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeChanges, diffFigures, gradeLabel, isZeroReport, summaryLine, totalOf, withoutExpected, type KeyFigures } from '../../src/modules/reports/report-model.js';
 
-const CLEAR: KeyFigures = { expected: 10, arrived: 9, absent: 1, late: 0, fevers: 0, nonGreen: 0, stale: 0, illnessAbsences: 0, openFollowUps: 0, clusters: 0, visitors: 3 };
+const CLEAR: KeyFigures = { expected: 10, arrived: 9, absent: 1, late: 0, fevers: 0, nonGreen: 0, stale: 0, unsynced: 0, illnessAbsences: 0, openFollowUps: 0, clusters: 0, visitors: 3 };
 
 describe('zero report rule', () => {
   it.each([
@@ -9,6 +9,8 @@ describe('zero report rule', () => {
     ['one fever', { fevers: 1 }, false],
     ['one non-green code', { nonGreen: 1 }, false],
     ['one stale code', { stale: 1 }, false],
+    ['one never-synced code', { unsynced: 1 }, false],
+    ['built before 未同步 was counted', { unsynced: null }, true],
     ['one illness absence', { illnessAbsences: 1 }, false],
     ['one open follow-up', { openFollowUps: 1 }, false],
     ['one cluster', { clusters: 1 }, false],
@@ -21,22 +23,22 @@ describe('zero report rule', () => {
 
 describe('summary line', () => {
   it('names every clear item', () => {
-    expect(summaryLine(CLEAR)).toBe('零报告：今日无发热人员、无非绿码人员、无健康码过期人员、无因病缺勤、无待跟进的缺勤、无聚集性病例，无异常情况。');
+    expect(summaryLine(CLEAR)).toBe('零报告：今日无发热人员、无非绿码人员、无健康码过期人员、无健康码未同步人员、无因病缺勤、无待跟进的缺勤、无聚集性病例，无异常情况。');
   });
 
   it('marks sections not available', () => {
     const line = summaryLine({ ...CLEAR, illnessAbsences: null, openFollowUps: null, clusters: null });
-    expect(line).toBe('零报告：今日无发热人员、无非绿码人员、无健康码过期人员，无异常情况。（因病缺勤、缺勤跟进、聚集性预警数据未接入，未计入）');
+    expect(line).toBe('零报告：今日无发热人员、无非绿码人员、无健康码过期人员、无健康码未同步人员，无异常情况。（因病缺勤、缺勤跟进、聚集性预警数据未接入，未计入）');
   });
 
   it('lists abnormal figures', () => {
     const line = summaryLine({ ...CLEAR, fevers: 2, clusters: 1 });
-    expect(line).toBe('应到 10 人，实到 9 人，缺勤 1 人；发热 2 人；非绿码 0 人；健康码过期 0 人；因病缺勤 0 人；待跟进缺勤 0 人；聚集性预警 1 起。');
+    expect(line).toBe('应到 10 人，实到 9 人，缺勤 1 人；发热 2 人；非绿码 0 人；健康码过期 0 人；健康码未同步 0 人；因病缺勤 0 人；待跟进缺勤 0 人；聚集性预警 1 起。');
   });
 
   it('names only arrivals without school', () => {
     const line = summaryLine({ ...CLEAR, expected: 0, arrived: 1, absent: 0, fevers: 1 }, true);
-    expect(line).toBe('非上学日，不计应到和缺勤，实到 1 人；发热 1 人；非绿码 0 人；健康码过期 0 人；因病缺勤 0 人；待跟进缺勤 0 人；聚集性预警 0 起。');
+    expect(line).toBe('非上学日，不计应到和缺勤，实到 1 人；发热 1 人；非绿码 0 人；健康码过期 0 人；健康码未同步 0 人；因病缺勤 0 人；待跟进缺勤 0 人；聚集性预警 0 起。');
   });
 });
 

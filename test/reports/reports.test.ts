@@ -205,7 +205,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
       { grade: 2, label: '二年级', expected: 2, arrived: 1, absent: 1, late: 0, illnessAbsent: 0 },
     ]);
     expect(report.content.total).toMatchObject({ label: '合计', expected: 5, arrived: 3, absent: 2, late: 1, illnessAbsent: 1 });
-    expect(report.figures).toEqual({ expected: 5, arrived: 3, absent: 2, late: 1, fevers: 1, nonGreen: 1, stale: 1, illnessAbsences: 1, openFollowUps: 1, clusters: 0, visitors: 1 });
+    expect(report.figures).toEqual({ expected: 5, arrived: 3, absent: 2, late: 1, fevers: 1, nonGreen: 1, stale: 1, unsynced: 0, illnessAbsences: 1, openFollowUps: 1, clusters: 0, visitors: 1 });
     expect(report.content.fevers).toEqual([
       expect.objectContaining({ name: '报表丁', className: '二(3)班', maxTemperature: 38.1, readings: 1, recheck: 'normal', recheckTemperature: 36.9 }),
     ]);
@@ -225,7 +225,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(reply.status).toBe(200);
     expect(reply.body.isZero).toBe(true);
     expect(reply.body.figures).toMatchObject({ expected: 1, arrived: 1, absent: 0, fevers: 0, nonGreen: 0, stale: 0, illnessAbsences: 0, openFollowUps: 0, clusters: 0, visitors: 0 });
-    expect(reply.body.content.summary).toBe('零报告：今日无发热人员、无非绿码人员、无健康码过期人员、无因病缺勤、无待跟进的缺勤、无聚集性病例，无异常情况。');
+    expect(reply.body.content.summary).toBe('零报告：今日无发热人员、无非绿码人员、无健康码过期人员、无健康码未同步人员、无因病缺勤、无待跟进的缺勤、无聚集性病例，无异常情况。');
   });
 
   it('keeps each school to its own report', async () => {
@@ -390,6 +390,7 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
       ['发热人数', 1],
       ['非绿码人数', 1],
       ['健康码过期人数', 1],
+      ['健康码未同步人数', 0],
       ['因病缺勤人数', 2],
       ['待跟进缺勤人数', 2],
       ['聚集性预警数', 0],
@@ -455,10 +456,10 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(rows[0][0]).toBe('2026年12月7日 全区学校疫情防控日报汇总');
     expect(rows[1][0]).toBe('上报截止时间 17:30；共 3 所学校，已上报 2 所，未上报 1 所，逾期上报 1 所，零报告 1 所');
     const bySchool = new Map(rows.slice(3).map((row) => [row[0], row]));
-    expect(bySchool.get(schoolA.code)).toEqual([schoolA.code, '报表第一小学', '已上报', 2, '2026-12-07 17:35', 5, 3, 2, '60.0%', 1, 1, 1, 1, 2, 2, 0, 1, '否']);
-    expect(bySchool.get(schoolB.code)).toEqual([schoolB.code, '报表第二小学', '逾期上报', 1, '2026-12-07 17:31', 1, 1, 0, '100.0%', 0, 0, 0, 0, 0, 0, 0, 0, '是']);
+    expect(bySchool.get(schoolA.code)).toEqual([schoolA.code, '报表第一小学', '已上报', 2, '2026-12-07 17:35', 5, 3, 2, '60.0%', 1, 1, 1, 1, 0, 2, 2, 0, 1, '否']);
+    expect(bySchool.get(schoolB.code)).toEqual([schoolB.code, '报表第二小学', '逾期上报', 1, '2026-12-07 17:31', 1, 1, 0, '100.0%', 0, 0, 0, 0, 0, 0, 0, 0, 0, '是']);
     expect(bySchool.get(schoolC.code)?.slice(0, 3)).toEqual([schoolC.code, '报表第三小学', '逾期未报']);
-    expect(rows.at(-1)).toEqual(['合计', '2 所已上报', '', null, '', 6, 4, 2, '66.7%', 1, 1, 1, 1, 2, 2, 0, 1, '1 所']);
+    expect(rows.at(-1)).toEqual(['合计', '2 所已上报', '', null, '', 6, 4, 2, '66.7%', 1, 1, 1, 1, 0, 2, 2, 0, 1, '1 所']);
   });
 
   it('builds at the set time once', async () => {

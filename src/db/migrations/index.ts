@@ -16,6 +16,7 @@ import * as schoolCalendar from './2026120501-school-calendar.js';
 import * as syncEveryDay from './2026120530-sync-every-day.js';
 import * as districtSettings from './2026120540-district-settings.js';
 import * as usernameCase from './2026120550-username-case.js';
+import * as reportUnsynced from './2026120560-report-unsynced.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '2026120530-sync-every-day': syncEveryDay,
   '2026120540-district-settings': districtSettings,
   '2026120550-username-case': usernameCase,
+  '2026120560-report-unsynced': reportUnsynced,
 };

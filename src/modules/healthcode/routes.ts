@@ -39,9 +39,10 @@ const ColorCounts = Type.Object({
   green: Type.Integer(),
   yellow: Type.Integer(),
   red: Type.Integer(),
-  unknown: Type.Integer(),
-  stale: Type.Integer({ description: 'Codes older than the school’s stale age, any colour' }),
-  attention: Type.Integer({ description: 'Not green, or green but stale' }),
+  unknown: Type.Integer({ description: 'Unknown colour, never-synced codes included' }),
+  stale: Type.Integer({ description: 'Fetched codes older than the school’s stale age, any colour' }),
+  attention: Type.Integer({ description: 'Fetched codes not green, or green but stale' }),
+  unsynced: Type.Integer({ description: 'Codes the bureau never returned' }),
 });
 
 const CodeCountsReply = Type.Object({

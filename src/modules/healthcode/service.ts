@@ -349,17 +349,24 @@ export async function decideScheduledSync(ctx: AppContext, schoolOrId: people.Sc
   return { day, runs: status.isSchoolDay, reason: status.label };
 }
 
-/** How many people have each code colour, and how many need attention (not green, or stale). */
+/**
+ * How many people have each code colour, how many fetched codes need attention, and how
+ * many codes were never synced. A never-synced code reads as unknown and stale (as in the
+ * codes list), so it counts in `unknown`, but not in `stale` or `attention`: it has its
+ * own figure, as in the daily report.
+ */
 export interface CodeColorCounts {
   total: number;
   green: number;
   yellow: number;
   red: number;
   unknown: number;
-  /** Codes not refreshed within the school's stale age, of any colour. */
+  /** Fetched codes not refreshed within the school's stale age, of any colour. */
   stale: number;
-  /** Not green, or green but stale: the people the gate may stop. */
+  /** Fetched codes not green, or green but stale (非绿码或过期). */
   attention: number;
+  /** Codes the bureau never returned (未同步); the gate treats them as unknown. */
+  unsynced: number;
 }
 
 export interface SchoolCodeCounts {
@@ -371,12 +378,16 @@ export interface SchoolCodeCounts {
 }
 
 function emptyCounts(): CodeColorCounts {
-  return { total: 0, green: 0, yellow: 0, red: 0, unknown: 0, stale: 0, attention: 0 };
+  return { total: 0, green: 0, yellow: 0, red: 0, unknown: 0, stale: 0, attention: 0, unsynced: 0 };
 }
 
-function addToCounts(counts: CodeColorCounts, code: { color: CodeColor; isStale: boolean }): void {
+function addToCounts(counts: CodeColorCounts, code: { color: CodeColor; isStale: boolean; fetchedAt: number | null }): void {
   counts.total += 1;
   counts[code.color] += 1;
+  if (code.fetchedAt === null) {
+    counts.unsynced += 1;
+    return;
+  }
   if (code.isStale) counts.stale += 1;
   if (code.color !== 'green' || code.isStale) counts.attention += 1;
 }

@@ -74,6 +74,8 @@ export interface TrendPoint {
   fevers: number;
   nonGreen: number;
   stale: number;
+  /** Never-synced codes; reports built before this figure add nothing. */
+  unsynced: number;
   illnessAbsences: number;
   clusters: number;
   /** Arrived over expected in percent with one decimal, null when nothing was expected. */
@@ -102,7 +104,7 @@ export async function setDeadline(ctx: AppContext, districtId: string, deadline:
 }
 
 function emptyFigures(): KeyFigures {
-  return { expected: 0, arrived: 0, absent: 0, late: 0, fevers: 0, nonGreen: 0, stale: 0, illnessAbsences: 0, openFollowUps: 0, clusters: 0, visitors: 0 };
+  return { expected: 0, arrived: 0, absent: 0, late: 0, fevers: 0, nonGreen: 0, stale: 0, unsynced: 0, illnessAbsences: 0, openFollowUps: 0, clusters: 0, visitors: 0 };
 }
 
 /** Add a school's figures to a sum; a figure the school could not report adds nothing. */
@@ -191,7 +193,7 @@ export async function getDistrictTrend(ctx: AppContext, districtId: string | und
   const points = new Map(
     dayList.map((day, i) => [
       day,
-      { day, expectedSchools: expectedSchools[i]!, submitted: 0, expected: 0, arrived: 0, absent: 0, fevers: 0, nonGreen: 0, stale: 0, illnessAbsences: 0, clusters: 0, attendanceRate: null as number | null },
+      { day, expectedSchools: expectedSchools[i]!, submitted: 0, expected: 0, arrived: 0, absent: 0, fevers: 0, nonGreen: 0, stale: 0, unsynced: 0, illnessAbsences: 0, clusters: 0, attendanceRate: null as number | null },
     ]),
   );
   for (const row of rows) {
@@ -204,6 +206,7 @@ export async function getDistrictTrend(ctx: AppContext, districtId: string | und
     point.fevers += row.fever_count;
     point.nonGreen += row.non_green_count;
     point.stale += row.stale_count;
+    point.unsynced += row.unsynced_count ?? 0;
     point.illnessAbsences += row.illness_absence_count ?? 0;
     point.clusters += row.cluster_count ?? 0;
   }

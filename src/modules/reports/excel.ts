@@ -2,7 +2,7 @@ import ExcelJS from 'exceljs';
 import type { CodeColor } from '../../db/schema.js';
 import { formatLocalDateTime, formatLocalTime } from '../../shared/time.js';
 import type { DistrictDayView } from './district.js';
-import { FIGURE_LABELS, type DailyReportContent, type KeyFigures, type ReportSection } from './report-model.js';
+import { FIGURE_LABELS, isUnsynced, type CodeEntry, type DailyReportContent, type KeyFigures, type ReportSection } from './report-model.js';
 import type { ReportVersionView } from './service.js';
 
 /**
@@ -29,6 +29,8 @@ export interface SheetLayout {
 const COLOR_NAMES: Record<CodeColor, string> = { green: '绿码', yellow: '黄码', red: '红码', unknown: '未知' };
 const KIND_NAMES = { student: '学生', staff: '教职工' } as const;
 const NONE_ROW = '无';
+/** The 未同步 figure of a version built before it was counted apart (see KeyFigures.unsynced). */
+const NOT_COUNTED_APART = '未单独统计';
 const RECHECK_NAMES = { none: '未复测', normal: '复测正常', fever: '复测仍发热' } as const;
 
 function dateTime(ms: number | null): string {
@@ -43,6 +45,12 @@ function attendanceRate(arrived: number, expected: number): string {
 function sectionRows<T>(section: ReportSection<T>, toRow: (item: T) => Cell[]): Cell[][] {
   if (!section.available) return [[`未接入：${section.note ?? '该项数据暂不可用'}`]];
   return section.items.length === 0 ? [[NONE_ROW]] : section.items.map(toRow);
+}
+
+/** The 健康码 and 是否过期 cells: a code the bureau never returned is 未同步, with no colour and nothing to expire. */
+function codeCells(code: CodeEntry): Cell[] {
+  if (isUnsynced(code)) return ['未同步', '—'];
+  return [COLOR_NAMES[code.color], code.isStale ? '已过期' : '否'];
 }
 
 function listRows<T>(items: T[], toRow: (item: T) => Cell[]): Cell[][] {
@@ -65,10 +73,16 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
   const notes = [`学校代码：${content.schoolCode}；${state}`, content.summary];
   if (content.calendarNote) notes.push(content.calendarNote);
   if (version.changeNote) notes.push(`更正说明：${version.changeNote}`);
+  // Stored content has no unsynced key (or null) when built before the figure existed.
+  const unsyncedCounted = content.figures.unsynced !== undefined && content.figures.unsynced !== null;
+  if (!unsyncedCounted) notes.push('本版生成时未单独统计健康码未同步人数：从未同步的健康码计入了非绿码和健康码过期人数，重新生成后分开统计');
 
   const figureRows = (Object.keys(FIGURE_LABELS) as Array<keyof KeyFigures>)
     .filter((key) => !['expected', 'arrived', 'absent', 'late'].includes(key))
-    .map((key): Cell[] => [FIGURE_LABELS[key], content.figures[key] === null ? '未接入' : content.figures[key]]);
+    .map((key): Cell[] => {
+      if (key === 'unsynced' && !unsyncedCounted) return [FIGURE_LABELS[key], NOT_COUNTED_APART];
+      return [FIGURE_LABELS[key], content.figures[key] === null ? '未接入' : content.figures[key]];
+    });
   const gradeRow = (g: DailyReportContent['total']): Cell[] => [g.label, g.expected, g.arrived, g.absent, g.late, g.illnessAbsent ?? '未接入', attendanceRate(g.arrived, g.expected)];
 
   return [
@@ -97,10 +111,10 @@ export function schoolReportSheets(content: DailyReportContent, version: Pick<Re
     },
     {
       name: '健康码异常',
-      title: `${heading}：非绿码及过期健康码（截至 ${dateTime(content.builtAt)}）`,
+      title: `${heading}：非绿码、过期及未同步健康码（截至 ${dateTime(content.builtAt)}）`,
       notes: [],
       headers: ['姓名', '人员类型', '班级', '健康码', '是否过期', '最近获取时间'],
-      rows: listRows(content.codes, (c) => [c.name, KIND_NAMES[c.kind], c.className ?? '', COLOR_NAMES[c.color], c.isStale ? '已过期' : '否', dateTime(c.fetchedAt)]),
+      rows: listRows(content.codes, (c) => [c.name, KIND_NAMES[c.kind], c.className ?? '', ...codeCells(c), dateTime(c.fetchedAt)]),
     },
     {
       name: '因病缺勤',
@@ -158,8 +172,8 @@ function stateName(row: DistrictDayView['schools'][number]): string {
 export function districtSheets(view: DistrictDayView): SheetLayout[] {
   const figureCells = (f: KeyFigures | null): Cell[] =>
     f === null
-      ? ['', '', '', '', '', '', '', '', '', '', '', '']
-      : [f.expected, f.arrived, f.absent, attendanceRate(f.arrived, f.expected), f.late, f.fevers, f.nonGreen, f.stale, f.illnessAbsences ?? '未接入', f.openFollowUps ?? '未接入', f.clusters ?? '未接入', f.visitors ?? '未接入'];
+      ? ['', '', '', '', '', '', '', '', '', '', '', '', '']
+      : [f.expected, f.arrived, f.absent, attendanceRate(f.arrived, f.expected), f.late, f.fevers, f.nonGreen, f.stale, f.unsynced ?? NOT_COUNTED_APART, f.illnessAbsences ?? '未接入', f.openFollowUps ?? '未接入', f.clusters ?? '未接入', f.visitors ?? '未接入'];
   const t = view.totals;
   return [
     {
@@ -168,7 +182,7 @@ export function districtSheets(view: DistrictDayView): SheetLayout[] {
       notes: [
         `上报截止时间 ${view.deadline}；共 ${t.schools} 所学校，已上报 ${t.submitted} 所，未上报 ${t.missing} 所，${t.noSchool > 0 ? `非上学日无需上报 ${t.noSchool} 所，` : ''}逾期上报 ${t.lateSubmissions} 所，零报告 ${t.zero} 所`,
       ],
-      headers: ['学校代码', '学校名称', '上报状态', '版本', '上报时间', '应到人数', '实到人数', '缺勤人数', '出勤率', '迟到人数', '发热人数', '非绿码人数', '健康码过期人数', '因病缺勤人数', '待跟进缺勤人数', '聚集性预警数', '外来人员数', '零报告'],
+      headers: ['学校代码', '学校名称', '上报状态', '版本', '上报时间', '应到人数', '实到人数', '缺勤人数', '出勤率', '迟到人数', '发热人数', '非绿码人数', '健康码过期人数', '健康码未同步人数', '因病缺勤人数', '待跟进缺勤人数', '聚集性预警数', '外来人员数', '零报告'],
       rows: [
         ...view.schools.map((s): Cell[] => [
           s.code,

@@ -39,6 +39,7 @@ export interface CodeEntry {
   className: string | null;
   color: CodeColor;
   isStale: boolean;
+  /** Null for a code the bureau never returned (未同步): its color is unknown and isStale true. */
   fetchedAt: number | null;
 }
 
@@ -102,8 +103,16 @@ export interface KeyFigures {
   absent: number;
   late: number;
   fevers: number;
+  /** Fetched codes that are not green; a never-synced code counts in unsynced instead. */
   nonGreen: number;
+  /** Fetched codes older than the stale age; a never-synced code counts in unsynced instead. */
   stale: number;
+  /**
+   * Codes the bureau never returned (未同步). Null in reports built before this figure
+   * existed: they keep the figures they were built with, in which such a code counted in
+   * nonGreen and stale, until they are rebuilt.
+   */
+  unsynced: number | null;
   illnessAbsences: number | null;
   openFollowUps: number | null;
   clusters: number | null;
@@ -118,7 +127,7 @@ export interface DailyReportContent {
   grades: GradeRow[];
   total: GradeRow;
   fevers: FeverEntry[];
-  /** Non-green or stale codes at build time: codes are current, not as of the day. */
+  /** Non-green, stale or never-synced codes at build time: codes are current, not as of the day. */
   codes: CodeEntry[];
   illnessAbsences: ReportSection<IllnessAbsenceEntry>;
   followUps: ReportSection<FollowUpEntry>;
@@ -175,6 +184,11 @@ function countOf<T>(section: ReportSection<T>): number | null {
   return section.available ? section.items.length : null;
 }
 
+/** True for a code the bureau never returned: nothing was fetched that could be non-green or expire. */
+export function isUnsynced(code: Pick<CodeEntry, 'fetchedAt'>): boolean {
+  return code.fetchedAt === null;
+}
+
 /** Compute the key figures of a report's sections. */
 export function keyFiguresOf(content: ContentSections): KeyFigures {
   return {
@@ -183,8 +197,9 @@ export function keyFiguresOf(content: ContentSections): KeyFigures {
     absent: content.total.absent,
     late: content.total.late,
     fevers: content.fevers.length,
-    nonGreen: content.codes.filter((c) => c.color !== 'green').length,
-    stale: content.codes.filter((c) => c.isStale).length,
+    nonGreen: content.codes.filter((c) => !isUnsynced(c) && c.color !== 'green').length,
+    stale: content.codes.filter((c) => !isUnsynced(c) && c.isStale).length,
+    unsynced: content.codes.filter(isUnsynced).length,
     illnessAbsences: countOf(content.illnessAbsences),
     openFollowUps: countOf(content.followUps),
     clusters: countOf(content.clusters),
@@ -197,13 +212,14 @@ const ZERO_FIGURES: Array<[keyof KeyFigures, string]> = [
   ['fevers', '无发热人员'],
   ['nonGreen', '无非绿码人员'],
   ['stale', '无健康码过期人员'],
+  ['unsynced', '无健康码未同步人员'],
   ['illnessAbsences', '无因病缺勤'],
   ['openFollowUps', '无待跟进的缺勤'],
   ['clusters', '无聚集性病例'],
 ];
 
 /**
- * Whether there is nothing abnormal to report: no fever, no non-green or stale code, no
+ * Whether there is nothing abnormal to report: no fever, no non-green, stale or never-synced code, no
  * illness absence, no open follow-up, no cluster. Plain absences and visitors are not
  * abnormal. A section that was not available (null) is left out, and the zero line then
  * names it as not covered instead of claiming it is clear.
@@ -242,6 +258,7 @@ export function summaryLine(figures: KeyFigures, noSchoolDay = false): string {
     `非绿码 ${figures.nonGreen} 人`,
     `健康码过期 ${figures.stale} 人`,
   ];
+  if (figures.unsynced !== null) parts.push(`健康码未同步 ${figures.unsynced} 人`);
   const optional: Array<[number | null, string, string]> = [
     [figures.illnessAbsences, '因病缺勤', '人'],
     [figures.openFollowUps, '待跟进缺勤', '人'],
@@ -283,6 +300,7 @@ export const FIGURE_LABELS: Record<keyof KeyFigures, string> = {
   fevers: '发热人数',
   nonGreen: '非绿码人数',
   stale: '健康码过期人数',
+  unsynced: '健康码未同步人数',
   illnessAbsences: '因病缺勤人数',
   openFollowUps: '待跟进缺勤人数',
   clusters: '聚集性预警数',

@@ -31,6 +31,7 @@ const SUMMARY_COLUMNS = [
   'fever_count',
   'non_green_count',
   'stale_count',
+  'unsynced_count',
   'illness_absence_count',
   'open_follow_up_count',
   'cluster_count',

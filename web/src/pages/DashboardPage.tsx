@@ -57,7 +57,9 @@ function TodayNumbers({ data }: { data: DashboardData }) {
   const user = useUser();
   const attendance = data.attendance.data;
   const expected = attendance ? attendance.arrivedCount + attendance.notArrivedCount : undefined;
+  // Fetched codes only, as the daily report's 非绿码 and 码过期; never-synced codes show apart as 未同步.
   const notGreen = data.codes.data?.school.attention;
+  const unsynced = data.codes.data?.school.unsynced;
   const feverPersons = data.fevers.data ? new Set(data.fevers.data.events.map((e) => e.personId ?? e.id)).size : undefined;
   const openAlerts = data.alerts.data?.alerts.length;
   const failedNotices = data.notices.data ? (data.notices.data.counts.failed ?? 0) + (data.notices.data.counts.dead ?? 0) : undefined;
@@ -75,7 +77,14 @@ function TodayNumbers({ data }: { data: DashboardData }) {
     },
     { key: 'not-arrived', title: '今日未到校', value: show(attendance?.notArrivedCount), loading: isLoading(data.attendance) },
     { key: 'fever', title: '今日发热', value: show(feverPersons), styles: red(feverPersons), loading: isLoading(data.fevers) },
-    { key: 'codes', title: '非绿码或过期', value: show(notGreen), styles: { content: { color: notGreen ? '#d48806' : undefined } }, loading: isLoading(data.codes) },
+    {
+      key: 'codes',
+      title: '非绿码或过期',
+      value: show(notGreen),
+      suffix: unsynced ? `另有 ${unsynced.toLocaleString('zh-CN')} 人未同步` : undefined,
+      styles: { content: { color: notGreen ? '#d48806' : undefined }, suffix: { fontSize: 14, color: 'rgba(0, 0, 0, 0.45)' } },
+      loading: isLoading(data.codes),
+    },
     { key: 'alerts', title: '待处理预警', value: show(openAlerts), styles: red(openAlerts), loading: isLoading(data.alerts) },
   ];
   if (isAdmin(user)) tiles.push({ key: 'notices', title: '未送达通知', value: show(failedNotices), styles: red(failedNotices), loading: isLoading(data.notices) });

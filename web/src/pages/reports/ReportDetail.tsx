@@ -41,6 +41,8 @@ export function ReportDetail({ report }: { report: Report }) {
             ['发热', figures.fevers],
             ['非绿码', figures.nonGreen],
             ['码过期', figures.stale],
+            // Null for a version built before 未同步 was counted apart: its 码过期 includes them.
+            ['未同步', figures.unsynced === null ? '未单独统计' : figures.unsynced],
             ['因病缺勤', figure(figures.illnessAbsences)],
             ['待跟进', figure(figures.openFollowUps)],
             ['聚集预警', figure(figures.clusters)],
@@ -95,7 +97,7 @@ export function ReportDetail({ report }: { report: Report }) {
         )}
       </Card>
 
-      <Card title={`非绿码及过期健康码（${content.codes.length}）`} size="small" style={{ marginBottom: 16 }}>
+      <Card title={`非绿码、过期及未同步健康码（${content.codes.length}）`} size="small" style={{ marginBottom: 16 }}>
         {content.codes.length === 0 ? (
           <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description="无" />
         ) : (
