@@ -26,9 +26,9 @@ function problemsOf(input: unknown): Array<{ field: string; message: string }> {
 
 describe('gate threshold rules', () => {
   it('accepts values at the bounds', () => {
-    const next = applyThresholdUpdate(CURRENT, { feverThresholdC: 42, sensorMaxC: 60, sensorMinC: 0, codeStaleHours: 168, snapshotRetentionDays: 365, deviceOfflineMinutes: 1440 });
-    expect(next).toMatchObject({ feverThresholdC: 42, sensorMaxC: 60, sensorMinC: 0, codeStaleHours: 168, snapshotRetentionDays: 365, deviceOfflineMinutes: 1440 });
-    expect(applyThresholdUpdate(CURRENT, { feverThresholdC: 35, codeStaleHours: 1, snapshotRetentionDays: 1 }).feverThresholdC).toBe(35);
+    const next = applyThresholdUpdate(CURRENT, { feverThresholdC: 38.5, sensorMaxC: 60, sensorMinC: 0, codeStaleHours: 168, snapshotRetentionDays: 365, deviceOfflineMinutes: 1440 });
+    expect(next).toMatchObject({ feverThresholdC: 38.5, sensorMaxC: 60, sensorMinC: 0, codeStaleHours: 168, snapshotRetentionDays: 365, deviceOfflineMinutes: 1440 });
+    expect(applyThresholdUpdate(CURRENT, { feverThresholdC: 37, codeStaleHours: 1, snapshotRetentionDays: 1 }).feverThresholdC).toBe(37);
   });
 
   it('null stale age means the installation default', () => {
@@ -37,7 +37,9 @@ describe('gate threshold rules', () => {
   });
 
   it.each([
-    [{ feverThresholdC: 34.9 }, 'feverThresholdC', '发热阈值 34.9 ℃超出范围'],
+    [{ feverThresholdC: 36.9 }, 'feverThresholdC', '发热阈值 36.9 ℃超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热'],
+    [{ feverThresholdC: 42 }, 'feverThresholdC', '发热阈值 42 ℃超出范围，应为 37 到 38.5 ℃'],
+    [{ feverThresholdC: 38.6 }, 'feverThresholdC', '高于 38.5 ℃ 会放行发热的人'],
     [{ feverThresholdC: '37.5' }, 'feverThresholdC', '发热阈值“37.5”不是数字'],
     [{ feverThresholdC: 37.55 }, 'feverThresholdC', '最多保留 1 位小数'],
     [{ sensorMinC: -1 }, 'sensorMinC', '测温下限 -1 ℃超出范围'],

@@ -57,9 +57,9 @@ describe.skipIf(!BROWSER_ENABLED)('settings, devices and class notices in Chromi
     await expect.poll(() => fever.inputValue()).toBe('37.3');
 
     // The browser checks first, naming the field.
-    await fever.fill('50');
+    await fever.fill('42');
     await thresholds.getByRole('button', { name: /保\s*存/ }).click();
-    await thresholds.getByText('发热阈值应为 35 到 42 ℃').waitFor();
+    await thresholds.getByText('发热阈值 42 ℃超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）').waitFor();
 
     await fever.fill('37.0');
     await thresholds.getByLabel('健康码过期时长（小时）').fill('12');

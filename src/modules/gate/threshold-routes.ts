@@ -10,7 +10,7 @@ const SchoolParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 
 const Action = Type.Union([Type.Literal('allow_and_flag'), Type.Literal('deny')]);
 
 const Thresholds = Type.Object({
-  feverThresholdC: Type.Number({ description: 'A reading at or above this is a fever, ℃ (35-42, one decimal)' }),
+  feverThresholdC: Type.Number({ description: 'A reading at or above this is a fever, ℃ (37.0-38.5, one decimal)' }),
   sensorMinC: Type.Number({ description: 'Readings below this are sensor errors, ℃ (0-40)' }),
   sensorMaxC: Type.Number({ description: 'Readings above this are sensor errors, ℃ (38-60)' }),
   staleGreenCode: Action,

@@ -6,7 +6,9 @@ import type { GateSettings } from './gate-settings.js';
  * The gate thresholds a school admin edits on the console: fever and sensor range,
  * what to do with a stale green code or a missing temperature, the stale age of codes,
  * snapshot retention and device silence. Pure rules; the service stores them. Each
- * bound equals the one readGateSettings applies, so a saved value is never dropped there.
+ * bound lies within the one readGateSettings applies, so a saved value is never dropped
+ * there. The fever threshold is narrower here (FEVER_THRESHOLD_RANGE) than there (35-42 ℃),
+ * so a value saved before the range was narrowed keeps working until the next save.
  */
 export interface GateThresholds {
   feverThresholdC: number;
@@ -34,16 +36,30 @@ export const THRESHOLD_LABELS: Record<ThresholdField, string> = {
   deviceOfflineMinutes: '设备离线判定',
 };
 
+/**
+ * Fever thresholds a school may set, in ℃. Below 37.0 a normal reading (often 36.5-37.0)
+ * would be stopped as a fever. Above 38.5 a clear fever would pass the gate. The default
+ * 37.3 is the usual screening cut-off.
+ */
+export const FEVER_THRESHOLD_RANGE = { min: 37, max: 38.5 } as const;
+
 interface NumberRule {
   min: number;
   max: number;
   unit: string;
   /** Decimal places allowed: 0 for whole numbers. */
   decimals: number;
+  /** Why the range is what it is, appended to an out-of-range message. */
+  reason?: string;
 }
 
 const NUMBER_RULES: Record<Exclude<ThresholdField, 'staleGreenCode' | 'missingTemperature'>, NumberRule> = {
-  feverThresholdC: { min: 35, max: 42, unit: '℃', decimals: 1 },
+  feverThresholdC: {
+    ...FEVER_THRESHOLD_RANGE,
+    unit: '℃',
+    decimals: 1,
+    reason: `低于 ${FEVER_THRESHOLD_RANGE.min.toFixed(1)} ℃ 会把体温正常的人判为发热，高于 ${FEVER_THRESHOLD_RANGE.max} ℃ 会放行发热的人`,
+  },
   sensorMinC: { min: 0, max: 40, unit: '℃', decimals: 1 },
   sensorMaxC: { min: 38, max: 60, unit: '℃', decimals: 1 },
   codeStaleHours: { min: CODE_STALE_HOURS_RANGE.min, max: CODE_STALE_HOURS_RANGE.max, unit: '小时', decimals: 0 },
@@ -65,7 +81,7 @@ function checkNumber(field: keyof typeof NUMBER_RULES, value: unknown): string |
   const label = THRESHOLD_LABELS[field];
   const range = `${rule.min} 到 ${rule.max} ${rule.unit}`;
   if (typeof value !== 'number' || !Number.isFinite(value)) return `${label}“${String(value)}”不是数字，应为 ${range}`;
-  if (value < rule.min || value > rule.max) return `${label} ${value} ${rule.unit}超出范围，应为 ${range}`;
+  if (value < rule.min || value > rule.max) return `${label} ${value} ${rule.unit}超出范围，应为 ${range}${rule.reason ? `（${rule.reason}）` : ''}`;
   const scaled = value * 10 ** rule.decimals;
   if (Math.abs(scaled - Math.round(scaled)) > 1e-9) {
     return rule.decimals === 0 ? `${label} ${value} 应为整数（${range}）` : `${label} ${value} 最多保留 ${rule.decimals} 位小数`;

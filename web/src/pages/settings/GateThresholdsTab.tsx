@@ -45,7 +45,13 @@ export function GateThresholdsTab({ schoolCode }: { schoolCode: string }) {
           extra="体温达到或超过该值即判为发热，拦截并通知班主任和校医。"
           rules={[
             { required: true, message: '请输入发热阈值' },
-            { type: 'number', min: 35, max: 42, message: '发热阈值应为 35 到 42 ℃' },
+            {
+              // The server's FEVER_THRESHOLD_RANGE; the message names the value as typed.
+              validator: async (_, value: number | null | undefined) => {
+                if (value === null || value === undefined || (value >= 37 && value <= 38.5)) return;
+                throw new Error(`发热阈值 ${value} ℃超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）`);
+              },
+            },
           ]}
         >
           <InputNumber step={0.1} precision={1} style={{ width: 160 }} />
