@@ -67,6 +67,50 @@ describe.skipIf(!BROWSER_ENABLED)('web console in Chromium', () => {
     await page.context().close();
   });
 
+  it('login error clears when a field changes', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url + '/');
+    const password = page.getByLabel('密码', { exact: true });
+    await page.getByLabel('用户名', { exact: true }).fill('wang-ht');
+    await password.fill('wrong-password');
+    await page.getByRole('button', { name: /登\s*录/ }).click();
+    await page.getByTestId('login-error').waitFor();
+
+    // Clearing the password leaves only the form's own message, not the server's as well.
+    await password.fill('');
+    await page.getByText('请输入密码').waitFor();
+    expect(await page.getByTestId('login-error').count()).toBe(0);
+
+    await password.fill('wrong-again');
+    await page.getByRole('button', { name: /登\s*录/ }).click();
+    await page.getByTestId('login-error').waitFor();
+    await page.getByLabel('用户名', { exact: true }).fill('wang-h');
+    await page.getByTestId('login-error').waitFor({ state: 'detached' });
+    await page.context().close();
+  });
+
+  it('kiosk setup names the empty field', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url + '/kiosk');
+    const save = page.getByRole('button', { name: '保存并启动' });
+    await save.click();
+    await page.getByText('请输入设备 ID').waitFor();
+    await page.getByText('请输入设备密钥').waitFor();
+
+    await page.getByLabel('设备 ID').fill('abc123');
+    await save.click();
+    await page.getByText('请输入设备 ID').waitFor({ state: 'detached' });
+    await page.getByText('请输入设备密钥').waitFor();
+    expect(await page.getByTestId('kiosk-setup-error').count()).toBe(0);
+
+    // A pasted `<id>.<key>` with nothing after the dot names the missing key too.
+    await page.getByLabel('设备 ID').fill('abc123.');
+    await save.click();
+    await expect.poll(() => page.getByTestId('kiosk-setup-error').textContent()).toBe('请输入设备密钥');
+    expect(await page.locator('body').innerText()).not.toContain('格式不正确');
+    await page.context().close();
+  });
+
   it('head teacher sees only their class', async () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, 'wang-ht', PASSWORD, '/persons');

@@ -22,7 +22,14 @@ function LoginForm() {
     <Card>
       <Brand subtitle="请使用学校或区里分配的账号登录" />
       {login.error && <Alert type="error" showIcon title={login.error.message} style={{ marginBottom: 16 }} data-testid="login-error" />}
-      <Form layout="vertical" size="large" onFinish={(values: { username: string; password: string }) => login.mutate(values)} requiredMark={false}>
+      {/* The server's error is about the values sent, so it goes as soon as the user edits one. */}
+      <Form
+        layout="vertical"
+        size="large"
+        onFinish={(values: { username: string; password: string }) => login.mutate(values)}
+        onValuesChange={() => login.error && login.reset()}
+        requiredMark={false}
+      >
         <Form.Item name="username" label="用户名" rules={[{ required: true, message: '请输入用户名' }]}>
           <Input prefix={<UserOutlined />} autoComplete="username" autoFocus />
         </Form.Item>
@@ -53,6 +60,7 @@ function SetupForm() {
       <Form
         layout="vertical"
         onFinish={({ username, displayName, password }: SetupValues) => setup.mutate({ username, displayName, password })}
+        onValuesChange={() => setup.error && setup.reset()}
         requiredMark={false}
       >
         <Form.Item name="username" label="用户名" rules={[{ required: true, message: '请输入用户名' }, { pattern: /^[A-Za-z0-9_.-]{3,32}$/, message: '3-32 位字母、数字、下划线、点或连字符' }]}>
