@@ -57,6 +57,11 @@ function SetupForm({ onSaved }: { onSaved: (credentials: KioskCredentials) => vo
   const handleFinish = async (values: { deviceId: string; key: string }) => {
     // An admin may paste `<id>.<key>` from the Authorization header into the first field.
     const [idPart, keyPart] = values.deviceId.includes('.') && !values.key ? values.deviceId.split('.', 2) : [values.deviceId, values.key ?? ''];
+    if (!idPart.trim() || !keyPart.trim()) {
+      // Reached only by a pasted `<id>.<key>` with one side empty; the field rules catch the rest.
+      setError(idPart.trim() ? '请输入设备密钥' : '请输入设备 ID');
+      return;
+    }
     const credentials = parseCredentials(idPart, keyPart);
     if (!credentials) {
       setError('设备 ID 或密钥格式不正确：设备 ID 为字母和数字，密钥为 43 位左右的字母、数字、- 和 _');
@@ -84,11 +89,24 @@ function SetupForm({ onSaved }: { onSaved: (credentials: KioskCredentials) => vo
           请管理员输入本平板的设备 ID 和设备密钥（登记设备时显示一次）。设置保存在本机浏览器中，之后无需再次输入。
         </Typography.Paragraph>
         {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} data-testid="kiosk-setup-error" />}
-        <Form layout="vertical" onFinish={handleFinish} requiredMark={false}>
-          <Form.Item name="deviceId" label="设备 ID" rules={[{ required: true, message: '请输入设备 ID' }]}>
+        <Form layout="vertical" onFinish={handleFinish} onValuesChange={() => setError(null)} requiredMark={false}>
+          <Form.Item name="deviceId" label="设备 ID" rules={[{ required: true, whitespace: true, message: '请输入设备 ID' }]}>
             <Input autoComplete="off" size="large" />
           </Form.Item>
-          <Form.Item name="key" label="设备密钥">
+          <Form.Item
+            name="key"
+            label="设备密钥"
+            dependencies={['deviceId']}
+            rules={[
+              ({ getFieldValue }) => ({
+                // The key may be empty only when `<id>.<key>` was pasted into the first field.
+                validator: async (_, value: string | undefined) => {
+                  if (value?.trim() || String(getFieldValue('deviceId') ?? '').includes('.')) return;
+                  throw new Error('请输入设备密钥');
+                },
+              }),
+            ]}
+          >
             <Input.Password autoComplete="off" size="large" />
           </Form.Item>
           <Button type="primary" htmlType="submit" size="large" block loading={isChecking}>
