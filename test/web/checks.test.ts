@@ -79,6 +79,46 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     await page.context().close();
   });
 
+  it('expected return warns on a Sunday', async () => {
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD, '/follow-ups');
+    const ill = world.classPupils[1]!;
+    const card = page.getByTestId(`follow-up-${ill.name}`);
+    await card.waitFor();
+
+    // The first Sunday after today, and the Monday after it; the test world marks no holidays then.
+    const today = new Date(`${shanghaiToday()}T00:00:00Z`);
+    const sunday = new Date(today.getTime() + (7 - today.getUTCDay()) * 86_400_000).toISOString().slice(0, 10);
+    const monday = new Date(Date.parse(`${sunday}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+    await card.getByRole('button', { name: '诊断与返校' }).click();
+    const dialog = page.getByRole('dialog');
+    const returnOn = dialog.getByLabel('预计返校日期');
+    const warning = dialog.getByText(`${sunday} 是周日，不是上学日，请确认预计返校日期`);
+    await returnOn.click();
+    await returnOn.fill(sunday);
+    await returnOn.press('Enter');
+    await warning.waitFor();
+
+    // A school day takes the warning away, and the Sunday brings it back.
+    await returnOn.click();
+    await returnOn.fill(monday);
+    await returnOn.press('Enter');
+    await warning.waitFor({ state: 'detached' });
+    expect(await returnOn.inputValue()).toBe(monday);
+    await returnOn.click();
+    await returnOn.fill(sunday);
+    await returnOn.press('Enter');
+    await warning.waitFor();
+
+    // The warning does not stop the save.
+    await dialog.getByRole('button', { name: /保\s*存/ }).click();
+    await page.getByText('已保存', { exact: true }).waitFor();
+    const open = await listOpenFollowUps(server.ctx, world.school.id);
+    expect(open.find((f) => f.name === ill.name)?.expectedReturnOn).toBe(sunday);
+    await page.context().close();
+  });
+
   it('school doctor records the certificate', async () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD, '/follow-ups');

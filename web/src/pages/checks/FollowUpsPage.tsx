@@ -153,6 +153,16 @@ function FollowUpDialog({ dialog, base, options, symptoms, onClose }: { dialog: 
   });
   const titles = { contact: '联系家长', update: '诊断与返校', certificate: '登记复课证明' };
 
+  // A return on a day without school is allowed (the date may be the family's guess), but the user should see it.
+  const returnOn = Form.useWatch('expectedReturnOn', form) as Dayjs | null | undefined;
+  const returnDay = dialog.kind === 'update' && returnOn ? returnOn.format('YYYY-MM-DD') : null;
+  const returnDayStatus = useQuery({
+    queryKey: ['school-day', base, returnDay],
+    queryFn: () => api<{ isSchoolDay: boolean; text: string }>(`${base}/calendar/days/${returnDay}`),
+    enabled: returnDay !== null,
+  });
+  const returnDayWarning = returnDay !== null && returnDayStatus.data && !returnDayStatus.data.isSchoolDay ? `${returnDayStatus.data.text}，请确认预计返校日期` : undefined;
+
   return (
     <Modal open title={`${titles[dialog.kind]}：${f.name}`} onCancel={onClose} onOk={() => form.submit()} confirmLoading={save.isPending} okText="保存" destroyOnHidden>
       {save.error && <ErrorAlert error={save.error} />}
@@ -186,8 +196,8 @@ function FollowUpDialog({ dialog, base, options, symptoms, onClose }: { dialog: 
             <Form.Item name="diagnosisNote" label="诊断说明">
               <Input maxLength={200} />
             </Form.Item>
-            <Form.Item name="expectedReturnOn" label="预计返校日期">
-              <DatePicker style={{ width: '100%' }} />
+            <Form.Item name="expectedReturnOn" label="预计返校日期" validateStatus={returnDayWarning ? 'warning' : undefined} help={returnDayWarning}>
+              <DatePicker style={{ width: '100%' }} aria-label="预计返校日期" />
             </Form.Item>
           </>
         )}
