@@ -9,6 +9,7 @@ import type { EntryOutcome } from '../modules/gate/service.js';
 import { recordRecheck } from '../modules/gate/alerts.js';
 import { listRechecks, type DeviceRow } from '../modules/gate/store.js';
 import { DEMO_SCHOOL } from './seed.js';
+import { listDemoAbsentees } from './checks.js';
 
 /** Grades 1-2 enter 07:10-07:25 at the east gate, 3-4 07:25-07:40, 5-6 07:40-07:55. */
 const ENTRY_WINDOWS = [
@@ -110,6 +111,11 @@ export async function ensureDemoGate(ctx: AppContext): Promise<DeviceRow[]> {
 }
 
 export interface GateReplayReport {
+  /**
+   * Pupils the replay keeps at home: the demo's absentees of 二(3)班 and anyone a morning
+   * check of the day lists absent. They make no attempt.
+   */
+  stayedHome: number;
   attempts: number;
   /**
    * Attempts the gate had already recorded (same device, same event id) from an earlier
@@ -141,7 +147,7 @@ export interface ReplayRecheck {
 
 /**
  * Let the demo school's people through the gates on `day`: pupils in their grade's
- * window at its lanes, staff before 07:30, a few pupils with a fever (one re-checked
+ * window at its lanes, except those who stay at home (see stayAtHome), staff before 07:30, a few pupils with a fever (one re-checked
  * normal at 07:40), two strangers whose faces are not enrolled, and a few late pupils.
  * Each event goes through the device API's handler with the clock set to its time.
  *
@@ -158,6 +164,7 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
   // By name, so each person's device is the same on every replay.
   const lanes = (lane: string) => devices.filter((d) => d.lane === lane).sort((a, b) => a.name.localeCompare(b.name));
   const stored = await findStoredDemoEvents(ctx, school.id, day);
+  const home = await stayAtHome(ctx, school.id, day);
 
   const people = await ctx.db
     .selectFrom('persons')
@@ -177,7 +184,9 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
   let index = 0;
 
   for (const person of people) {
+    // Counted before the skip, so a pupil kept at home moves nobody else's time, lane or temperature.
     index += 1;
+    if (home.has(person.id)) continue;
     const window = person.grade ? ENTRY_WINDOWS.find((w) => w.grades.includes(person.grade!)) : undefined;
     const from = instantOf(day, window?.from ?? '07:00');
     const span = (window ? 15 : 30) * 60_000;
@@ -207,7 +216,7 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
   }
 
   plan.sort((a, b) => a.at - b.at);
-  const report: GateReplayReport = { attempts: 0, duplicates: 0, passed: 0, denied: 0, reasons: {}, fevers: 0, unknownFaces: 0, late: 0, flaggedOutsideWindow: 0, rechecks: [] };
+  const report: GateReplayReport = { stayedHome: home.size, attempts: 0, duplicates: 0, passed: 0, denied: 0, reasons: {}, fevers: 0, unknownFaces: 0, late: 0, flaggedOutsideWindow: 0, rechecks: [] };
 
   for (const attempt of plan) {
     const eventCtx: AppContext = { ...ctx, now: () => attempt.at + 500 };
@@ -230,6 +239,23 @@ export async function replayGateMorning(ctx: AppContext, day: string): Promise<G
 
   ctx.log.info({ day, attempts: report.attempts, duplicates: report.duplicates, passed: report.passed, denied: report.denied }, 'demo gate morning replayed');
   return report;
+}
+
+/**
+ * List the pupils who do not come to school on `day`: the demo's absentees of 二(3)班
+ * and anyone a saved morning check of the day lists absent. The seeded check lists the
+ * same absentees, whether it is seeded before or after the replay.
+ */
+async function stayAtHome(ctx: AppContext, schoolId: string, day: string): Promise<Set<string>> {
+  const checked = await ctx.db
+    .selectFrom('daily_checks')
+    .select('person_id')
+    .where('school_id', '=', schoolId)
+    .where('day', '=', day)
+    .where('session', '=', 'morning')
+    .where('status', '=', 'absent')
+    .execute();
+  return new Set([...(await listDemoAbsentees(ctx, schoolId)), ...checked.map((row) => row.person_id)]);
 }
 
 /**

@@ -9,6 +9,7 @@ import { DEMO_SCHOOL } from './seed.js';
 import { replayGateMorning, type GateReplayReport } from './gate.js';
 import { makeDemoSchoolDay } from './calendar.js';
 import { restoreBureauCodes } from './bureau-state.js';
+import { listDemoAbsentees } from './checks.js';
 
 export interface MorningStep {
   /** Local time of the step on the replayed day, 'YYYY-MM-DD HH:MM'. */
@@ -85,8 +86,8 @@ export async function replayMorning(ctx: AppContext, simulators: Simulators, opt
     (await ctx.db.selectFrom('outbox').select('id').where('school_id', '=', school.id).where('created_at', '>=', replayStart).execute()).map((r) => r.id),
   );
 
-  const picks = await pickPupils(ctx, school.id);
-  if (picks.length < 3) throw new Error('the demo school has fewer than three green pupils in 二(3)班 and 三(5)班; reset data/demo');
+  const picks = await pickPupils(ctx, school.id, day);
+  if (picks.length < 3) throw new Error('the demo school has fewer than two pupils to turn yellow in 二(3)班 or no green pupil in 三(5)班; reset data/demo');
   const [first, second, third] = picks;
 
   const steps: MorningStep[] = [];
@@ -166,8 +167,15 @@ interface PickedPupil {
   className: string;
 }
 
-/** Two green pupils of 二(3)班 and one of 三(5)班, different on every replay. */
-async function pickPupils(ctx: AppContext, schoolId: string): Promise<PickedPupil[]> {
+/**
+ * Pick two pupils of 二(3)班 to turn yellow and one of 三(5)班 to turn red, green ones,
+ * different on most replays. In 二(3)班 nobody a morning check of `day` marks present is
+ * picked, so the gate refuses no pupil the check has in class. Without a check the picks
+ * avoid the demo's absentees (listDemoAbsentees), who stay at home, so one yellow pupil
+ * is refused at the gate. With the seeded check only those absentees remain, and when
+ * fewer than two of them are green an already yellow one is taken (no change for them).
+ */
+export async function pickPupils(ctx: AppContext, schoolId: string, day: string): Promise<PickedPupil[]> {
   const rows = await ctx.db
     .selectFrom('persons')
     .innerJoin('classes', 'classes.id', 'persons.class_id')
@@ -177,14 +185,40 @@ async function pickPupils(ctx: AppContext, schoolId: string): Promise<PickedPupi
     .orderBy('persons.student_number')
     .execute();
   const codes = await getCurrentCodes(ctx, rows.map((r) => r.id));
-  const green = rows.filter((r) => {
-    const code = codes.get(r.id);
-    return r.id_number_enc !== null && (!code || code.color === 'green' || code.fetchedAt === null);
-  });
+  const isGreen = (id: string) => {
+    const code = codes.get(id);
+    return !code || code.color === 'green' || code.fetchedAt === null;
+  };
+  const withId = rows.filter((r) => r.id_number_enc !== null);
   const offset = Math.floor(Math.random() * 10);
-  const inClass = (name: string) => green.filter((r) => r.className === name);
-  const chosen = [...inClass('二(3)班').slice(offset, offset + 2), ...inClass('三(5)班').slice(offset, offset + 1)];
-  return chosen.map((r) => ({ personId: r.id, idNumber: ctx.cipher.decrypt(r.id_number_enc!), name: r.name, className: r.className }));
+
+  const present = await listMarkedPresent(ctx, schoolId, day);
+  const absentees = new Set(await listDemoAbsentees(ctx, schoolId));
+  const notPresent = withId.filter((r) => r.className === '二(3)班' && !present.has(r.id));
+  const greenAway = notPresent.filter((r) => isGreen(r.id) && !absentees.has(r.id));
+  const greenAbsent = notPresent.filter((r) => isGreen(r.id) && absentees.has(r.id));
+  const others = notPresent.filter((r) => !isGreen(r.id));
+  // Start at `offset` when the pool has room for it (the class without a check); the seeded check leaves three absentees.
+  let pool = greenAway;
+  if (pool.length < 2) pool = greenAbsent.length >= 2 ? greenAbsent : [...greenAbsent, ...others];
+  const start = pool.length > 2 ? offset % (pool.length - 1) : 0;
+  const inClass23 = pool.slice(start, start + 2);
+  const inClass35 = withId.filter((r) => r.className === '三(5)班' && isGreen(r.id)).slice(offset, offset + 1);
+
+  return [...inClass23, ...inClass35].map((r) => ({ personId: r.id, idNumber: ctx.cipher.decrypt(r.id_number_enc!), name: r.name, className: r.className }));
+}
+
+/** List the pupils a morning check of `day` marks present. */
+async function listMarkedPresent(ctx: AppContext, schoolId: string, day: string): Promise<Set<string>> {
+  const rows = await ctx.db
+    .selectFrom('daily_checks')
+    .select('person_id')
+    .where('school_id', '=', schoolId)
+    .where('day', '=', day)
+    .where('session', '=', 'morning')
+    .where('status', '=', 'present')
+    .execute();
+  return new Set(rows.map((row) => row.person_id));
 }
 
 const SHORT_COLOR_NAMES: Record<string, string> = { green: '绿', yellow: '黄', red: '红', unknown: '未知' };

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo, DEMO_SCHOOL } from '../../src/demo/seed.js';
 import { replayGateMorning, type GateReplayReport } from '../../src/demo/gate.js';
+import { pickPupils } from '../../src/demo/morning.js';
 import { makeDemoSchoolDay } from '../../src/demo/calendar.js';
-import { seedDemoChecks } from '../../src/demo/checks.js';
+import { DEMO_ABSENCE_CLASS, listDemoAbsentees, seedDemoChecks } from '../../src/demo/checks.js';
 import { createDevice } from '../../src/modules/gate/devices.js';
 import { getAttendanceDay } from '../../src/modules/gate/attendance.js';
 import { getSchoolByCodeOrThrow } from '../../src/modules/people/service.js';
@@ -48,12 +49,40 @@ async function giveCodes(t: TestDb): Promise<void> {
   await t.ctx.db.updateTable('health_codes').set({ color: 'yellow' }).where('person_id', '=', yellow.id).execute();
 }
 
+/**
+ * Read the morning check of 二(3)班 on DAY and the gate's decisions for its pupils: who is
+ * listed absent, who is listed present, and who passed or was denied at the gate.
+ */
+async function readCheckAndGate(t: TestDb) {
+  const school = await getSchoolByCodeOrThrow(t.ctx, DEMO_SCHOOL.code);
+  const klass = await t.ctx.db.selectFrom('classes').select('id').where('school_id', '=', school.id).where('name', '=', DEMO_ABSENCE_CLASS).executeTakeFirstOrThrow();
+  const checks = await t.ctx.db.selectFrom('daily_checks').select(['person_id', 'status']).where('class_id', '=', klass.id).where('day', '=', DAY).where('session', '=', 'morning').execute();
+  const events = await t.ctx.db.selectFrom('gate_events').select(['person_id', 'decision']).where('school_id', '=', school.id).where('day', '=', DAY).execute();
+  const decisions = new Map(events.map((event) => [event.person_id, event.decision]));
+  return {
+    absent: checks.filter((c) => c.status === 'absent').map((c) => c.person_id),
+    present: checks.filter((c) => c.status === 'present').map((c) => c.person_id),
+    decisions,
+    demoAbsentees: await listDemoAbsentees(t.ctx, school.id),
+  };
+}
+
+/** Turn the morning's picks of 二(3)班 yellow in the database, as the replay's syncs would; returns their ids. */
+async function turnPicksYellow(t: TestDb): Promise<string[]> {
+  const school = await getSchoolByCodeOrThrow(t.ctx, DEMO_SCHOOL.code);
+  const picks = (await pickPupils(t.ctx, school.id, DAY)).filter((pick) => pick.className === DEMO_ABSENCE_CLASS);
+  expect(picks).toHaveLength(2);
+  await t.ctx.db.updateTable('health_codes').set({ color: 'yellow' }).where('person_id', 'in', picks.map((pick) => pick.personId)).execute();
+  return picks.map((pick) => pick.personId);
+}
+
 describe.each(DIALECTS)('%s: demo gate replay', (dialect) => {
   let t: TestDb;
   let first: GateReplayReport;
   let second: GateReplayReport;
   let eventsAfterFirst: number;
   let eventsAfterSecond: number;
+  let yellowPicks: string[];
 
   beforeAll(async () => {
     t = await createTestDb(dialect);
@@ -61,6 +90,7 @@ describe.each(DIALECTS)('%s: demo gate replay', (dialect) => {
     await seedDemo(t.ctx);
     await makeDemoSchoolDay(t.ctx, DAY);
     await giveCodes(t);
+    yellowPicks = await turnPicksYellow(t);
 
     first = await replayGateMorning(t.ctx, DAY);
     eventsAfterFirst = await countEvents(t);
@@ -78,7 +108,9 @@ describe.each(DIALECTS)('%s: demo gate replay', (dialect) => {
   });
 
   it('records no new events on replay', () => {
-    expect(first.reasons.code_yellow).toBe(1);
+    expect(first.stayedHome).toBe(3);
+    // 二(1)班's yellow pupil and the two yellow picks of 二(3)班, who are not absentees.
+    expect(first.reasons.code_yellow).toBe(3);
     expect(first.passed).toBeGreaterThan(2900);
     expect(first.duplicates).toBe(0);
     expect(eventsAfterFirst).toBe(first.attempts);
@@ -119,5 +151,56 @@ describe.each(DIALECTS)('%s: demo gate replay', (dialect) => {
     expect(attendance.arrivedCount).toBe(report.total.arrived);
     expect(attendance.notArrivedCount).toBe(report.total.absent);
     expect(attendance.classes.some((klass) => klass.arrived.some((pupil) => pupil.source === 'check'))).toBe(true);
+  });
+
+  it('checks after the replay agree with it', async () => {
+    // Runs after the test above, which seeds the checks once the gate morning is over.
+    const { absent, present, decisions, demoAbsentees } = await readCheckAndGate(t);
+    expect(absent.sort()).toEqual([...demoAbsentees, ...yellowPicks].sort());
+    for (const personId of absent) expect(decisions.get(personId)).not.toBe('pass');
+    for (const personId of present) expect(decisions.get(personId)).not.toBe('deny');
+    const alerts = await t.ctx.db.selectFrom('cluster_alerts').select('id').where('window_end', '=', DAY).execute();
+    expect(alerts).toHaveLength(1);
+  });
+});
+
+describe.each(DIALECTS)('%s: demo checks before the replay', (dialect) => {
+  let t: TestDb;
+  let report: GateReplayReport;
+  let yellowPicks: string[];
+
+  beforeAll(async () => {
+    t = await createTestDb(dialect);
+    t.setNow(instantOf(DAY, '06:00'));
+    await seedDemo(t.ctx);
+    await makeDemoSchoolDay(t.ctx, DAY);
+    await giveCodes(t);
+    // As under npm start: the server seeds the checks, and `demo morning` replays later.
+    expect(await seedDemoChecks(t.ctx)).toBeGreaterThan(0);
+    yellowPicks = await turnPicksYellow(t);
+    report = await replayGateMorning(t.ctx, DAY);
+  }, 300_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('lets no check absentee in', async () => {
+    const { absent, decisions, demoAbsentees } = await readCheckAndGate(t);
+    expect(report.stayedHome).toBe(3);
+    expect(absent.sort()).toEqual([...demoAbsentees].sort());
+    for (const personId of absent) expect(decisions.has(personId), personId).toBe(false);
+    for (const personId of yellowPicks) expect(demoAbsentees).toContain(personId);
+  });
+
+  it('refuses no pupil marked present', async () => {
+    const { present, decisions } = await readCheckAndGate(t);
+    expect(present.length).toBeGreaterThan(30);
+    for (const personId of present) expect(decisions.get(personId), personId).toBe('pass');
+  });
+
+  it('still raises the cluster alert', async () => {
+    const alerts = await t.ctx.db.selectFrom('cluster_alerts').select('id').where('window_end', '=', DAY).execute();
+    expect(alerts).toHaveLength(1);
   });
 });
