@@ -71,6 +71,32 @@ describe.each(DIALECTS)('%s: GET /api/schools/:code/code-counts', (dialect) => {
     expect(counts.school).toEqual({ total: 6, green: 3, yellow: 1, red: 1, unknown: 1, stale: 1, attention: 3, unsynced: 1 });
   });
 
+  it('list filters match the counts', async () => {
+    const counts = (await get(`/api/schools/${school.code}/code-counts`, 'admin')).json();
+    const listed = async (query: string) => {
+      const response = await get(`/api/schools/${school.code}/codes?${query}`, 'admin');
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json().items as Array<{ color: string; isStale: boolean; fetchedAt: number | null }>;
+    };
+
+    const stale = await listed('stale=true');
+    expect(stale).toHaveLength(counts.school.stale);
+    expect(stale.every((i) => i.fetchedAt !== null && i.isStale)).toBe(true);
+
+    const fresh = await listed('stale=false');
+    expect(fresh).toHaveLength(counts.school.total - counts.school.stale - counts.school.unsynced);
+    expect(fresh.every((i) => i.fetchedAt !== null && !i.isStale)).toBe(true);
+
+    const unsynced = await listed('unsynced=true');
+    expect(unsynced).toHaveLength(counts.school.unsynced);
+    expect(unsynced.every((i) => i.fetchedAt === null && i.color === 'unknown')).toBe(true);
+
+    expect(await listed('unsynced=false')).toHaveLength(counts.school.total - counts.school.unsynced);
+    // The never-synced code is the only unknown one, so unknown among fetched codes is empty.
+    expect(await listed('color=unknown')).toHaveLength(counts.school.unknown);
+    expect(await listed('color=unknown&unsynced=false')).toHaveLength(0);
+  });
+
   it('groups by class and grade, staff apart', async () => {
     const counts = (await get(`/api/schools/${school.code}/code-counts`, 'admin')).json();
     expect(counts.classes.map((c: { className: string }) => c.className)).toEqual(['二(3)班', '二(4)班', '五(1)班']);

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertConsent } from '../../src/modules/people/store.js';
+import { buildStudent } from '../helpers/factories.js';
 import { newId } from '../../src/shared/ids.js';
 import { parseCsv } from '../../src/modules/people/roster-csv.js';
 import { readRosterFile } from '../../src/modules/people/roster-read.js';
 import { STUDENT_HEADERS, pupil, studentRow } from '../people/roster-fixtures.js';
 import { writeY4mFromPhoto } from './fake-camera.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
-import { WORLD_PASSWORD, buildConsoleWorld, type ConsoleWorld } from './world.js';
+import { WORLD_PASSWORD, buildConsoleWorld, setCode, type ConsoleWorld } from './world.js';
 
 if (!BROWSER_ENABLED) console.log(`[test/web] ${BROWSER_SKIP_REASON}`);
 
@@ -218,6 +219,56 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     const change = await drawer.getByTestId('code-change').first().textContent();
     expect(change).toContain('2026-12-03 09:30');
     expect(change).toContain('密接人员');
+    await page.context().close();
+  });
+
+  it('health-code page keeps never-synced codes apart', async () => {
+    // One pupil the bureau never returned, one whose green code was fetched two days ago.
+    const unsynced = await buildStudent(server.ctx, world.school.id, { grade: 3, classNumber: 1, name: '周未同' });
+    const expired = await buildStudent(server.ctx, world.school.id, { grade: 3, classNumber: 1, name: '吴过期' });
+    await setCode(server.ctx, world.school.id, expired.person.id, 'green', server.ctx.now() - 48 * 60 * 60_000);
+
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.doctor, WORLD_PASSWORD, '/health-codes');
+    const rowOf = (name: string) => page.locator('tr.ant-table-row', { hasText: name });
+    // Click a filter, wait for its list and its rendering, and return the names the API listed.
+    const filterTo = async (label: string, query: string) => {
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith(`/codes${query}`)),
+        page.getByTestId('code-filter').getByText(label, { exact: true }).click(),
+      ]);
+      await page.locator('.ant-spin-spinning').waitFor({ state: 'detached' });
+      return ((await response.json()).items as Array<{ name: string }>).map((item) => item.name);
+    };
+
+    const unsyncedRow = rowOf(unsynced.person.name);
+    await expect.poll(() => unsyncedRow.textContent()).toContain('未同步');
+    expect(await unsyncedRow.textContent()).not.toContain('已过期');
+    expect(await unsyncedRow.textContent()).not.toContain('未知');
+    expect(await rowOf(expired.person.name).textContent()).toContain('已过期');
+
+    const staleNames = await filterTo('已过期', '?stale=true');
+    expect(staleNames).toContain(expired.person.name);
+    expect(staleNames).not.toContain(unsynced.person.name);
+    await rowOf(expired.person.name).waitFor();
+    expect(await rowOf(unsynced.person.name).count()).toBe(0);
+
+    const unsyncedNames = await filterTo('未同步', '?unsynced=true');
+    expect(unsyncedNames).toContain(unsynced.person.name);
+    expect(unsyncedNames).not.toContain(expired.person.name);
+    await rowOf(unsynced.person.name).waitFor();
+    expect(await rowOf(expired.person.name).count()).toBe(0);
+    expect(await rowOf(world.classPupils[0].name).count()).toBe(0);
+
+    expect(await filterTo('未知', '?color=unknown&unsynced=false')).not.toContain(unsynced.person.name);
+    expect(await rowOf(unsynced.person.name).count()).toBe(0);
+
+    // The history drawer names the code the same way.
+    await page.getByTestId('code-filter').getByText('全部', { exact: true }).click();
+    await rowOf(unsynced.person.name).getByTestId('code-person').click();
+    const current = page.getByRole('dialog').getByTestId('code-history');
+    await expect.poll(() => current.textContent()).toContain('未同步');
+    expect(await current.textContent()).not.toContain('已过期');
     await page.context().close();
   });
 

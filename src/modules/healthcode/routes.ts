@@ -30,7 +30,13 @@ const CodeEntry = Type.Object({
 
 const CodesQuery = Type.Object({
   color: Type.Optional(Color),
-  stale: Type.Optional(Type.Boolean({ title: '是否过期' })),
+  stale: Type.Optional(
+    Type.Boolean({
+      title: '是否过期',
+      description: 'true: fetched codes older than the school’s stale age; false: fetched codes within it. Never-synced codes match neither',
+    }),
+  ),
+  unsynced: Type.Optional(Type.Boolean({ title: '是否未同步', description: 'true: codes the bureau never returned; false: fetched codes only' })),
   class: Type.Optional(Type.String({ title: '班级', description: 'Class id or name such as 二(3)班' })),
 });
 
@@ -124,14 +130,14 @@ export async function healthcodeRoutes(app: HttpApp, ctx: AppContext): Promise<v
       const school = await getSchoolByCodeOrThrow(ctx, request.params.code);
       assertSchoolScope(user, school.id, { allowClassScoped: true });
 
-      const { color, stale, class: className } = request.query;
+      const { color, stale, unsynced, class: className } = request.query;
       const ownClass = classScopeOf(user);
-      let items = await service.listSchoolCodes(ctx, school.code, { color, stale, className });
+      let items = await service.listSchoolCodes(ctx, school.code, { color, stale, unsynced, className });
       if (ownClass && className && items.some((item) => item.classId !== ownClass)) {
         throw new AppError('FORBIDDEN', { detail: '班主任只能查看和操作本班的数据' });
       }
       if (ownClass) items = items.filter((item) => item.classId === ownClass);
-      await auditRequest(ctx, request, 'healthcode.codes.view', school.code, { color, stale, className, count: items.length }, { schoolId: school.id });
+      await auditRequest(ctx, request, 'healthcode.codes.view', school.code, { color, stale, unsynced, className, count: items.length }, { schoolId: school.id });
       return { items, total: items.length };
     },
   );

@@ -78,7 +78,13 @@ export interface SchoolCodeEntry extends CurrentCode {
 
 export interface SchoolCodeFilter {
   color?: CodeColor;
+  /**
+   * true lists fetched codes older than the school's stale age, false fetched codes within it.
+   * Never-synced codes match neither value, as in the code counts' `stale`.
+   */
   stale?: boolean;
+  /** true lists the codes the bureau never returned (未同步), false fetched codes only. */
+  unsynced?: boolean;
   /** A class id or a class name such as 二(3)班. */
   className?: string;
 }
@@ -113,7 +119,8 @@ export async function listSchoolCodes(ctx: AppContext, schoolCode: string, filte
 
   return entries
     .filter((e) => filter.color === undefined || e.color === filter.color)
-    .filter((e) => filter.stale === undefined || e.isStale === filter.stale)
+    .filter((e) => filter.stale === undefined || (e.fetchedAt !== null && e.isStale === filter.stale))
+    .filter((e) => filter.unsynced === undefined || (e.fetchedAt === null) === filter.unsynced)
     .filter((e) => filter.className === undefined || e.classId === filter.className || e.className === filter.className)
     .sort((a, b) => (a.className ?? '~').localeCompare(b.className ?? '~', 'zh-CN') || a.name.localeCompare(b.name, 'zh-CN'));
 }

@@ -3,7 +3,7 @@ import { Descriptions, Empty, Tag, Timeline, Typography } from 'antd';
 import { api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
 import type { CodeColor } from '../api/types';
-import { CODE_COLORS, formatDateTime } from '../format';
+import { CODE_COLORS, codeTagsOf, formatDateTime } from '../format';
 import { ErrorAlert, Loading, NotOpen } from './common';
 
 /** GET /api/persons/:id/code-history reply. */
@@ -36,8 +36,11 @@ export function CodeHistory({ personId }: { personId: string }) {
     <div data-testid="code-history">
       <Descriptions size="small" column={1} style={{ marginBottom: 12 }}>
         <Descriptions.Item label="当前">
-          <ColorTag color={current.color} />
-          {current.isStale && <Tag>已过期</Tag>}
+          {codeTagsOf(current).map((tag) => (
+            <Tag key={tag.label} color={tag.color}>
+              {tag.label}
+            </Tag>
+          ))}
         </Descriptions.Item>
         <Descriptions.Item label="最近获取">{formatDateTime(current.fetchedAt)}</Descriptions.Item>
         {current.lastFailure && (

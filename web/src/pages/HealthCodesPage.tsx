@@ -9,7 +9,7 @@ import { isAdmin, useUser } from '../auth/session';
 import { CodeHistory } from '../components/CodeHistory';
 import { ErrorAlert, Loading, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { CODE_COLORS, formatDateTime } from '../format';
+import { CODE_COLORS, codeTagsOf, formatDateTime } from '../format';
 import { useSchool } from '../layout/school';
 import { SYNC_TRIGGER_LABELS } from '../sync-triggers';
 
@@ -22,7 +22,22 @@ const RUN_STATUS: Record<string, { label: string; color: string }> = {
 };
 
 
-/** Rows that need attention first: red, yellow, no record, stale green, then green. */
+/**
+ * Query of each filter of the codes table. 已过期 lists fetched codes only and 未同步 the codes the
+ * bureau never returned, as the dashboard and the daily report count them. The server counts a
+ * never-synced code as unknown, so 未知 asks for fetched codes to keep the two apart.
+ */
+const FILTERS: Array<{ label: string; value: string; query: string }> = [
+  { label: '全部', value: 'all', query: '' },
+  { label: '绿码', value: 'green', query: '?color=green' },
+  { label: '黄码', value: 'yellow', query: '?color=yellow' },
+  { label: '红码', value: 'red', query: '?color=red' },
+  { label: '未知', value: 'unknown', query: '?color=unknown&unsynced=false' },
+  { label: '已过期', value: 'stale', query: '?stale=true' },
+  { label: '未同步', value: 'unsynced', query: '?unsynced=true' },
+];
+
+/** Rows that need attention first: red, yellow, unknown or never synced, stale green, then green. */
 const SEVERITY: Record<string, number> = { red: 0, yellow: 1, unknown: 2, green: 4 };
 const severityOf = (item: CodeEntry) => (item.color === 'green' && item.isStale ? 3 : (SEVERITY[item.color] ?? 2));
 
@@ -49,16 +64,14 @@ function RunProgress({ run }: { run: SyncRun }) {
 
 function CodesTable({ schoolCode }: { schoolCode: string }) {
   const route = useRoute('GET /api/schools/:code/codes');
-  const [color, setColor] = useState<string>('all');
+  const [filter, setFilter] = useState<string>('all');
   const [search, setSearch] = useState('');
   const [opened, setOpened] = useState<CodeEntry | null>(null);
   const screens = Grid.useBreakpoint();
   const codes = useQuery({
-    queryKey: ['codes', schoolCode, color],
+    queryKey: ['codes', schoolCode, filter],
     queryFn: () => {
-      let query = '';
-      if (color === 'stale') query = '?stale=true';
-      else if (color !== 'all') query = `?color=${color}`;
+      const query = FILTERS.find((option) => option.value === filter)?.query ?? '';
       return api<{ items: CodeEntry[]; total: number }>(fillPath(route.path!, { code: schoolCode }) + query);
     },
     enabled: route.path !== undefined,
@@ -79,16 +92,10 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
     >
       <Segmented
         style={{ marginBottom: 12 }}
-        value={color}
-        onChange={(value) => setColor(String(value))}
-        options={[
-          { label: '全部', value: 'all' },
-          { label: '绿码', value: 'green' },
-          { label: '黄码', value: 'yellow' },
-          { label: '红码', value: 'red' },
-          { label: '未知', value: 'unknown' },
-          { label: '已过期', value: 'stale' },
-        ]}
+        value={filter}
+        onChange={(value) => setFilter(String(value))}
+        options={FILTERS.map(({ label, value }) => ({ label, value }))}
+        data-testid="code-filter"
       />
       {codes.error && <ErrorAlert error={codes.error} />}
       <Table<CodeEntry>
@@ -110,7 +117,20 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
             ),
           },
           { title: '班级', dataIndex: 'className', width: 100, render: (value: string | null, row) => value ?? (row.kind === 'staff' ? '教职工' : '—') },
-          { title: '健康码', dataIndex: 'color', width: 140, render: (value: string, row) => <CodeTag color={value} isStale={row.isStale} /> },
+          {
+            title: '健康码',
+            dataIndex: 'color',
+            width: 140,
+            render: (_: string, row) => (
+              <Space size={4}>
+                {codeTagsOf(row).map((tag) => (
+                  <Tag key={tag.label} color={tag.color}>
+                    {tag.label}
+                  </Tag>
+                ))}
+              </Space>
+            ),
+          },
           { title: '身份证号', dataIndex: 'idNumberMasked', width: 180, render: (value: string | null) => value ?? '—' },
           { title: '最近获取', dataIndex: 'fetchedAt', width: 150, render: formatDateTime },
           { title: '说明', dataIndex: 'reason', width: 200, ellipsis: true, render: (value: string | null, row) => row.lastFailure ?? value ?? '' },
