@@ -10,7 +10,8 @@ const VisitorParams = Type.Object({ code: Type.String({ title: '学校代码' })
 const ShownCode = Type.Optional(
   Type.Union([Type.Literal('green'), Type.Literal('yellow'), Type.Literal('red'), Type.Null()], {
     title: '出示的健康码',
-    description: 'Colour of the code the visitor showed; used only when no ID number is on record',
+    description:
+      'Colour of the code the visitor showed. Required when the visitor has no ID number (on record, or in the walk-in request), because the bureau cannot be asked: without it the request is rejected with 400 and nothing is stored. Ignored when there is an ID number, since the bureau’s code decides',
   }),
 );
 const Text = (title: string, description: string, maxLength = 200) => Type.Optional(Type.Union([Type.String({ maxLength, title, description }), Type.Null()]));
