@@ -8,19 +8,7 @@ import { closeBureauClient } from '../modules/healthcode/service.js';
 import { readDemoEndpoints, startDemoEnvironment } from './environment.js';
 import { replayMorning, type MorningReport } from './morning.js';
 import { seedDemo } from './seed.js';
-
-const REASON_NAMES: Record<string, string> = {
-  fever: '发热',
-  unknown_person: '未识别身份',
-  code_red: '红码',
-  code_yellow: '黄码',
-  code_unknown: '健康码未知',
-  code_stale: '健康码过期',
-  weak_match: '人脸匹配不确定',
-  sensor_error: '测温异常',
-  no_temperature: '未测温',
-  return_certificate_missing: '未登记复课证明',
-};
+import { GATE_REASON_LABELS } from '../modules/gate/reason-labels.js';
 
 const COLOR_NAMES: Record<string, string> = { green: '绿码', yellow: '黄码', red: '红码', unknown: '未知' };
 
@@ -102,7 +90,7 @@ function indent(text: string): string[] {
  */
 function gateLines(report: MorningReport): string[] {
   const g = report.gate;
-  const reasons = Object.entries(g.reasons).map(([reason, n]) => `${REASON_NAMES[reason] ?? reason} ${n}`).join('，');
+  const reasons = Object.entries(g.reasons).map(([reason, n]) => `${GATE_REASON_LABELS[reason as keyof typeof GATE_REASON_LABELS] ?? reason} ${n}`).join('，');
   const lines: string[] = [];
   if (g.duplicates > 0 && g.duplicates === g.attempts) {
     lines.push(`  07:00-08:15 校门通行：${report.day} 已重放过，${g.attempts} 条通行事件已在校门记录中，按事件编号去重，未重复写入`);

@@ -2,6 +2,7 @@ import dayjs, { type Dayjs } from 'dayjs';
 import timezone from 'dayjs/plugin/timezone';
 import utc from 'dayjs/plugin/utc';
 import type { UserRole } from './auth/session';
+import { GATE_REASON_LABELS } from '../../src/modules/gate/reason-labels.js';
 
 /**
  * The zone of every time and day the console shows, whatever the browser's own zone is:
@@ -52,19 +53,7 @@ export function codeTagsOf(code: { color: string; isStale: boolean; fetchedAt: n
 }
 
 /** Gate reason codes as the lane screen and the console name them. */
-export const GATE_REASONS: Record<string, string> = {
-  ok: '正常通行',
-  fever: '体温异常',
-  sensor_error: '测温异常',
-  no_temperature: '未测体温',
-  code_red: '红码',
-  code_yellow: '黄码',
-  code_unknown: '无健康码记录',
-  code_stale: '健康码过期',
-  unknown_person: '未识别身份',
-  weak_match: '人脸匹配度低',
-  return_certificate_missing: '未登记复课证明',
-};
+export const GATE_REASONS: Record<string, string> = GATE_REASON_LABELS;
 
 export const GATE_METHODS: Record<string, string> = { face: '人脸', card: '刷卡', id_number: '身份证号', manual: '人工核验', fingerprint: '指纹' };
 

@@ -3,24 +3,12 @@ import { DEFAULT_SIMULATOR_OPTIONS, runTerminalSimulator } from '../../../tools/
 import { formatLocalDateTime } from '../../shared/time.js';
 import { assignCard } from './cards.js';
 import { createDevice, listDevices } from './devices.js';
+import { GATE_REASON_LABELS } from './reason-labels.js';
 
 const KIND_LABELS: Record<string, string> = { hikvision: '海康测温终端', api: '通道设备（平台接口）', kiosk: '平板闸机' };
 
-/** Decision reasons of the device API as the console names them; 'unknown' is a reply without a reason. */
-const REASON_LABELS: Record<string, string> = {
-  ok: '正常通行',
-  fever: '体温异常',
-  sensor_error: '测温异常',
-  no_temperature: '未测体温',
-  code_red: '红码',
-  code_yellow: '黄码',
-  code_unknown: '无健康码记录',
-  code_stale: '健康码过期',
-  unknown_person: '未识别身份',
-  weak_match: '人脸匹配度低',
-  return_certificate_missing: '未登记复课证明',
-  unknown: '未返回原因',
-};
+/** Decision reasons of the device API; 'unknown' is a reply without a reason. */
+const REASON_LABELS: Record<string, string> = { ...GATE_REASON_LABELS, unknown: '未返回原因' };
 
 /**
  * Reject the identity option the chosen mode cannot send. The simulated Hikvision terminal
