@@ -198,4 +198,45 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     expect(settings.symptoms.at(-1)!.code).toBe('other');
     await page.context().close();
   });
+
+  it('threshold fields keep typed values', async () => {
+    const before = await getCheckSettings(server.ctx, world.school.id);
+    const page = await browser.newPage();
+    await signInThroughPage(page, server.url, world.users.principal, WORLD_PASSWORD, '/settings?tab=checks');
+    const panel = page.getByTestId('check-settings');
+    await panel.waitFor();
+
+    // An InputNumber with a max would clamp to it on blur, but the form must keep what the principal typed.
+    const sameDayInput = panel.getByLabel('同一天同班病例数');
+    await sameDayInput.fill('365');
+    await sameDayInput.blur();
+    expect(await sameDayInput.inputValue()).toBe('365');
+    const windowInput = panel.getByLabel('连续上学日内同班病例数');
+    await windowInput.fill('2.5');
+    await windowInput.blur();
+    expect(await windowInput.inputValue()).toBe('2.5');
+    const daysInput = panel.getByLabel('连续上学日', { exact: true });
+    await daysInput.fill('1');
+    await daysInput.blur();
+    expect(await daysInput.inputValue()).toBe('1');
+
+    await panel.getByRole('button', { name: '保存晨午检设置' }).click();
+    await panel.getByText('同一天同班病例数应为 2 到 50 人之间的整数，填写的是 365').waitFor();
+    await panel.getByText('连续上学日内同班病例数应为 2 到 100 人之间的整数，填写的是 2.5').waitFor();
+    await panel.getByText('连续上学日应为 2 到 10 天之间的整数，填写的是 1').waitFor();
+    expect(await panel.textContent()).not.toContain('填写的是 50');
+    expect(await page.getByText('晨午检设置已保存').count()).toBe(0);
+    expect(await getCheckSettings(server.ctx, world.school.id)).toEqual(before);
+
+    await sameDayInput.fill('50');
+    await windowInput.fill('100');
+    await daysInput.fill('10');
+    await panel.getByRole('button', { name: '保存晨午检设置' }).click();
+    await page.getByText('晨午检设置已保存').waitFor();
+    const saved = await getCheckSettings(server.ctx, world.school.id);
+    expect(saved.clusterSameDayThreshold).toBe(50);
+    expect(saved.clusterWindowThreshold).toBe(100);
+    expect(saved.clusterWindowSchoolDays).toBe(10);
+    await page.context().close();
+  });
 });

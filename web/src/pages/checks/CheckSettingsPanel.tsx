@@ -33,6 +33,27 @@ const OTHER_SYMPTOM = 'other';
 
 const clock = (text: string) => dayjs(`2000-01-01 ${text}`);
 
+/** Allowed ranges of the cluster-alert counts, the same that src/modules/checks/check-settings.ts enforces. */
+const CLUSTER_SAME_DAY_RANGE = { min: 2, max: 50 } as const;
+const CLUSTER_WINDOW_RANGE = { min: 2, max: 100 } as const;
+const CLUSTER_DAYS_RANGE = { min: 2, max: 10 } as const;
+
+/**
+ * A form rule that rejects a count that is not a whole number within the range, naming the
+ * value as typed. The count inputs carry no min or max of their own, because antd's InputNumber
+ * would clamp a typed 365 to its max on blur and the form would then save a value the user never typed.
+ */
+function countRule(label: string, unit: string, { min, max }: { min: number; max: number }) {
+  return {
+    validator: async (_rule: unknown, value: number | null | undefined) => {
+      if (value === null || value === undefined) return;
+      if (!Number.isInteger(value) || value < min || value > max) {
+        throw new Error(`${label}应为 ${min} 到 ${max} ${unit}之间的整数，填写的是 ${value}`);
+      }
+    },
+  };
+}
+
 /** A new symptom's code: 'custom_' and the next free number. */
 function nextSymptomCode(symptoms: SymptomOption[]): string {
   let n = 1;
@@ -140,14 +161,22 @@ export function CheckSettingsPanel({ schoolCode }: { schoolCode: string }) {
         <Divider />
         <Typography.Title level={5}>聚集性预警</Typography.Title>
         <Space wrap size="large" align="start">
-          <Form.Item name="clusterSameDayThreshold" label="同一天同班病例数" rules={[{ required: true, message: '请填写人数' }]}>
-            <InputNumber min={2} max={50} addonAfter="人" />
+          <Form.Item
+            name="clusterSameDayThreshold"
+            label="同一天同班病例数"
+            rules={[{ required: true, message: '请填写人数' }, countRule('同一天同班病例数', '人', CLUSTER_SAME_DAY_RANGE)]}
+          >
+            <InputNumber addonAfter="人" />
           </Form.Item>
-          <Form.Item name="clusterWindowThreshold" label="连续上学日内同班病例数" rules={[{ required: true, message: '请填写人数' }]}>
-            <InputNumber min={2} max={100} addonAfter="人" />
+          <Form.Item
+            name="clusterWindowThreshold"
+            label="连续上学日内同班病例数"
+            rules={[{ required: true, message: '请填写人数' }, countRule('连续上学日内同班病例数', '人', CLUSTER_WINDOW_RANGE)]}
+          >
+            <InputNumber addonAfter="人" />
           </Form.Item>
-          <Form.Item name="clusterWindowSchoolDays" label="连续上学日" rules={[{ required: true, message: '请填写天数' }]}>
-            <InputNumber min={2} max={10} addonAfter="天" />
+          <Form.Item name="clusterWindowSchoolDays" label="连续上学日" rules={[{ required: true, message: '请填写天数' }, countRule('连续上学日', '天', CLUSTER_DAYS_RANGE)]}>
+            <InputNumber addonAfter="天" />
           </Form.Item>
         </Space>
         <Typography.Paragraph type="secondary">病例指因病缺勤或在校出现症状、且有相同症状或相同诊断的学生。达到任一条件即提醒校医和学校管理人员，并报区级。</Typography.Paragraph>
