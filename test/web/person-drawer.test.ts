@@ -270,6 +270,18 @@ describe.skipIf(!BROWSER_ENABLED)('person details, consents, face enrolment and 
     await expect.poll(() => current.textContent()).toContain('未同步');
     expect(await current.textContent()).not.toContain('已过期');
     await page.context().close();
+
+    // On a phone the filters are a drop-down list, so the page is no wider than the screen.
+    const phone = await browser.newPage({ width: 390, height: 844 });
+    await signInThroughPage(phone, server.url, world.users.doctor, WORLD_PASSWORD, '/health-codes');
+    await phone.getByTestId('code-filter').click();
+    await Promise.all([
+      phone.waitForResponse((r) => r.url().endsWith('/codes?unsynced=true')),
+      phone.locator('.ant-select-item-option', { hasText: '未同步' }).click(),
+    ]);
+    await phone.locator('tr.ant-table-row', { hasText: unsynced.person.name }).waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.context().close();
   });
 
   it('head teacher drawer is read-only and fits a phone', async () => {

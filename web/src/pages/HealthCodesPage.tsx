@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { App, Button, Card, Col, Drawer, Grid, Input, Progress, Row, Segmented, Space, Table, Tag, Typography } from 'antd';
+import { App, Button, Card, Col, Drawer, Grid, Input, Progress, Row, Segmented, Select, Space, Table, Tag, Typography } from 'antd';
 import { SyncOutlined } from '@ant-design/icons';
 import { api } from '../api/client';
 import { fillPath, useRoute } from '../api/routes';
@@ -90,13 +90,25 @@ function CodesTable({ schoolCode }: { schoolCode: string }) {
         <Input.Search allowClear placeholder="姓名或班级" onSearch={setSearch} onChange={(event) => !event.target.value && setSearch('')} style={{ width: 180 }} />
       }
     >
-      <Segmented
-        style={{ marginBottom: 12 }}
-        value={filter}
-        onChange={(value) => setFilter(String(value))}
-        options={FILTERS.map(({ label, value }) => ({ label, value }))}
-        data-testid="code-filter"
-      />
+      {/* Seven segments are wider than a phone, so a phone gets a drop-down list instead. */}
+      {screens.sm ? (
+        <Segmented
+          style={{ marginBottom: 12 }}
+          value={filter}
+          onChange={(value) => setFilter(String(value))}
+          options={FILTERS.map(({ label, value }) => ({ label, value }))}
+          data-testid="code-filter"
+        />
+      ) : (
+        <Select
+          aria-label="健康码筛选"
+          style={{ marginBottom: 12, width: 140 }}
+          value={filter}
+          onChange={setFilter}
+          options={FILTERS.map(({ label, value }) => ({ label, value }))}
+          data-testid="code-filter"
+        />
+      )}
       {codes.error && <ErrorAlert error={codes.error} />}
       <Table<CodeEntry>
         rowKey="personId"
