@@ -81,6 +81,15 @@ describe('health-code command line', () => {
     expect(bureau.appSecret).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it('codes shows never-synced codes as 未同步', async () => {
+    const text = await fangkongHere(['codes', '--school', s.school.code]);
+    expect(text.status).toBe(0);
+    const rows = text.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row.split('\t').slice(3)).toEqual(['未同步', '-', '从未']);
+    expect(text.stdout).not.toContain('已过期');
+  });
+
   it('sync runs now and prints counts', async () => {
     await fetch(`${bureau.url}/_sim/codes`, { method: 'POST', body: JSON.stringify({ idNumber: s.pupils[0].idNumber, color: 'yellow' }) });
     const text = fangkong(['sync', '--school', s.school.code]);

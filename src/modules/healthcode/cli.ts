@@ -89,9 +89,12 @@ export const healthcodeCommands: Command[] = [
       }
       const lines = ['班级\t姓名\t身份证号\t健康码\t状态\t更新时间'];
       for (const e of entries) {
-        const state = e.isStale ? '已过期' : '有效';
-        const fetched = e.fetchedAt ? formatLocalDateTime(e.fetchedAt) : '从未';
-        lines.push([e.className ?? (e.kind === 'staff' ? '教职工' : '-'), e.name, e.idNumberMasked ?? '-', colorName(e.color), state, fetched].join('\t'));
+        // A code the bureau never returned is 未同步, neither a colour nor expired.
+        const fetchedAt = e.fetchedAt;
+        const color = fetchedAt === null ? '未同步' : colorName(e.color);
+        const state = fetchedAt === null ? '-' : e.isStale ? '已过期' : '有效';
+        const fetched = fetchedAt === null ? '从未' : formatLocalDateTime(fetchedAt);
+        lines.push([e.className ?? (e.kind === 'staff' ? '教职工' : '-'), e.name, e.idNumberMasked ?? '-', color, state, fetched].join('\t'));
       }
       process.stdout.write(lines.join('\n') + '\n');
     },
