@@ -95,7 +95,7 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
     await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
     await page.getByRole('row', { name: /8801 号车/ }).getByText('设备', { exact: true }).click();
-    const drawer = page.getByRole('dialog', { name: '登记设备 · 8801 号车' });
+    const drawer = page.getByRole('dialog', { name: '读卡器与工作人员手机 · 8801 号车' });
     await drawer.getByText('还没有登记设备').waitFor();
 
     await drawer.getByRole('button', { name: '登记设备' }).click();
@@ -142,7 +142,7 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, 'venueadmin', PASSWORD, '/venues');
     await page.getByRole('row', { name: /8801 号车/ }).getByText('设备', { exact: true }).click();
-    const drawer = page.getByRole('dialog', { name: '登记设备 · 8801 号车' });
+    const drawer = page.getByRole('dialog', { name: '读卡器与工作人员手机 · 8801 号车' });
     await drawer.getByRole('button', { name: '登记设备' }).click();
     const form = page.getByRole('dialog', { name: '登记设备：8801 号车' });
     await form.getByLabel('设备类型').click();

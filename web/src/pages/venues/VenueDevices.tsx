@@ -135,7 +135,7 @@ export function VenueDevicesDrawer({ venue, onClose }: { venue: DeviceVenue | nu
   });
 
   return (
-    <Drawer open={venue !== null} title={`登记设备 · ${venue?.name ?? ''}`} size={isPhone ? '100%' : 720} onClose={onClose} destroyOnHidden>
+    <Drawer open={venue !== null} title={`读卡器与工作人员手机 · ${venue?.name ?? ''}`} size={isPhone ? '100%' : 720} onClose={onClose} destroyOnHidden>
       <Typography.Paragraph type="secondary">
         扫不了码的人可以刷老年卡、学生卡或市民卡，或由工作人员用手机代为登记。每台读卡器和工作人员手机都要先在这里登记，拿到只显示一次的设备密钥。
       </Typography.Paragraph>
