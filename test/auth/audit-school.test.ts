@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import type { HttpApp } from '../../src/http.js';
+import { READ_ACTIONS } from '../../src/modules/auth/audit.js';
 import { createUser } from '../../src/modules/auth/service.js';
 import { DIALECTS, createTestDb, type TestDb } from '../helpers/db.js';
 import { buildSchool, buildStudent } from '../helpers/factories.js';
@@ -155,5 +156,26 @@ describe.each(DIALECTS)('%s: audit entries of the school acted on', (dialect) =>
     for (const admin of [adminX, adminY]) {
       expect((await listAudit(admin)).map((e) => e.action)).not.toContain('report.deadline');
     }
+  });
+
+  it('kind filter splits reads from changes', async () => {
+    const all = await get('/api/audit?limit=500', district);
+    const changes = await get('/api/audit?limit=500&kind=change', district);
+    const reads = await get('/api/audit?limit=500&kind=read', district);
+    for (const response of [all, changes, reads]) expect(response.statusCode, response.body).toBe(200);
+
+    const changeActions = (changes.json().entries as ListedEntry[]).map((e) => e.action);
+    const readActions = (reads.json().entries as ListedEntry[]).map((e) => e.action);
+    expect(changeActions).toContain('device.create');
+    expect(changeActions).toContain('venue.update');
+    for (const action of changeActions) expect(READ_ACTIONS, action).not.toContain(action);
+    expect(readActions).toContain('persons.view');
+    expect(readActions).toContain('roster.export');
+    for (const action of readActions) expect(READ_ACTIONS, action).toContain(action);
+    expect(changes.json().total + reads.json().total).toBe(all.json().total);
+
+    const unknown = await get('/api/audit?kind=views', district);
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().message).toContain('类型');
   });
 });

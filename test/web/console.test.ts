@@ -159,6 +159,34 @@ describe.skipIf(!BROWSER_ENABLED)('web console in Chromium', () => {
       .insertInto('audit_log')
       .values({ id: newId(server.ctx.now()), at: server.ctx.now(), user_id: null, username: 'old-release', school_id: school.id, action: 'persons.view', target: school.id, detail: '{}', ip: null })
       .execute();
+    // A threshold change, and a view whose detail contains what looks like a phone number.
+    await server.ctx.db
+      .insertInto('audit_log')
+      .values([
+        {
+          id: newId(server.ctx.now()),
+          at: server.ctx.now(),
+          user_id: null,
+          username: 'threshold-editor',
+          school_id: school.id,
+          action: 'gate.settings.update',
+          target: school.code,
+          detail: JSON.stringify({ changes: { deviceOfflineMinutes: { from: 10, to: 12 } } }),
+          ip: null,
+        },
+        {
+          id: newId(server.ctx.now()),
+          at: server.ctx.now(),
+          user_id: null,
+          username: 'phone-searcher',
+          school_id: school.id,
+          action: 'persons.view',
+          target: school.code,
+          detail: JSON.stringify({ name: '13800138000', count: 0 }),
+          ip: null,
+        },
+      ])
+      .execute();
 
     const page = await browser.newPage();
     await signInThroughPage(page, server.url, 'quadmin', PASSWORD, '/settings');
@@ -174,6 +202,20 @@ describe.skipIf(!BROWSER_ENABLED)('web console in Chromium', () => {
     const oldCells = await oldRow.getByRole('cell').allTextContents();
     expect(oldCells[2]).toBe('查看人员名单');
     expect(oldCells[3]).toBe(`浏览器测试小学（${school.code}）`);
+
+    const thresholdCells = await panel.locator('.ant-table-row', { hasText: 'threshold-editor' }).getByRole('cell').allTextContents();
+    expect(thresholdCells[2]).toBe('修改通行阈值');
+    expect(thresholdCells[4]).toBe('设备离线判定（分钟）：10 → 12');
+    const searchCells = await panel.locator('.ant-table-row', { hasText: 'phone-searcher' }).getByRole('cell').allTextContents();
+    expect(searchCells[4]).toContain('138******00');
+    expect(searchCells[4]).not.toContain('13800138000');
+
+    // Hiding views and exports keeps the change and drops the page views.
+    await panel.getByTestId('audit-kind').click();
+    await page.getByTitle('隐藏查看和导出').click();
+    await panel.locator('.ant-table-row', { hasText: 'phone-searcher' }).waitFor({ state: 'detached' });
+    expect(await panel.locator('.ant-table-row', { hasText: 'old-release' }).count()).toBe(0);
+    expect(await panel.locator('.ant-table-row', { hasText: 'threshold-editor' }).count()).toBe(1);
 
     await page.getByRole('tab', { name: '账号管理' }).click();
     await page.getByRole('cell', { name: '王老师', exact: true }).waitFor();

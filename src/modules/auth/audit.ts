@@ -86,9 +86,41 @@ export interface AuditEntry {
   ip: string | null;
 }
 
+/**
+ * Actions that read or copy out data and change nothing: page views, searches, exports and
+ * face comparisons. The audit list filters on this set (`kind`). An action missing here
+ * counts as a change, so a new read action shows among the changes until it is added.
+ */
+export const READ_ACTIONS: readonly string[] = [
+  'persons.view',
+  'person.view',
+  'notices.view',
+  'consent.view',
+  'healthcode.codes.view',
+  'healthcode.history.view',
+  'gate.events.view',
+  'gate.snapshot.view',
+  'visitor.list.view',
+  'visitor.search',
+  'face.identify',
+  'roster.export',
+  'roster.rejected_export',
+  'report.export',
+  'report.district.export',
+  'venue.trace.venue',
+  'venue.trace.person',
+  'venue.trace.venue.export',
+  'venue.trace.person.export',
+];
+
+/** Audit entries by kind: 'change' leaves out READ_ACTIONS, 'read' keeps only them. */
+export type AuditKind = 'change' | 'read';
+
 export interface AuditSearch {
   user?: string;
   action?: string;
+  /** Without it, entries of every kind. */
+  kind?: AuditKind;
   /** First day included, 'YYYY-MM-DD' in Asia/Shanghai. */
   from?: string;
   /** Last day included, 'YYYY-MM-DD' in Asia/Shanghai. */
@@ -134,6 +166,8 @@ export async function searchAuditLog(ctx: AppContext, actor: AuthUser, search: A
     schoolId: actor.role === 'district_admin' ? undefined : (actor.schoolId ?? ''),
     user: search.user?.trim() || undefined,
     action: search.action?.trim() || undefined,
+    excludeActions: search.kind === 'change' ? READ_ACTIONS : undefined,
+    onlyActions: search.kind === 'read' ? READ_ACTIONS : undefined,
     from,
     to,
     limit,

@@ -75,6 +75,12 @@ const NewUserBody = Type.Object({
 const AuditQuery = Type.Object({
   user: Type.Optional(Type.String({ maxLength: 64, title: '用户名或账号 ID', description: 'Username or user id' })),
   action: Type.Optional(Type.String({ maxLength: 64, title: '操作', description: "Exact action, or a prefix ending in '.' such as 'auth.'" })),
+  kind: Type.Optional(
+    Type.Union([Type.Literal('change', { title: '修改' }), Type.Literal('read', { title: '查看和导出' })], {
+      title: '类型',
+      description: "'change' leaves out views, searches and exports; 'read' lists only those",
+    }),
+  ),
   from: Type.Optional(Type.String({ format: 'date', title: '开始日期', description: 'First day, YYYY-MM-DD (Asia/Shanghai)' })),
   to: Type.Optional(Type.String({ format: 'date', title: '结束日期', description: 'Last day, YYYY-MM-DD (Asia/Shanghai)' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, title: '每页条数' })),

@@ -140,6 +140,10 @@ export interface AuditQuery {
   user?: string;
   /** Exact action, or a prefix ending in '.' such as 'auth.'. */
   action?: string;
+  /** Actions to leave out, applied after `action`. */
+  excludeActions?: readonly string[];
+  /** Only these actions, applied after `action`. */
+  onlyActions?: readonly string[];
   from?: number;
   to?: number;
   limit: number;
@@ -159,6 +163,8 @@ export async function searchAudit(db: Executor, query: AuditQuery): Promise<{ ro
       ? base.where('action', 'like', `${query.action.replace(/[%_\\]/g, '')}%`)
       : base.where('action', '=', query.action);
   }
+  if (query.excludeActions?.length) base = base.where('action', 'not in', query.excludeActions);
+  if (query.onlyActions?.length) base = base.where('action', 'in', query.onlyActions);
   if (query.from !== undefined) base = base.where('at', '>=', query.from);
   if (query.to !== undefined) base = base.where('at', '<', query.to);
 

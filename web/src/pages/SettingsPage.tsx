@@ -16,6 +16,7 @@ import { DistrictSettingsTab } from './settings/DistrictSettingsTab';
 import { GateThresholdsTab } from './settings/GateThresholdsTab';
 import { RetentionTab } from './settings/RetentionTab';
 import { SyncScheduleTab } from './settings/SyncScheduleTab';
+import { describeAuditDetail } from './settings/audit-detail';
 import { CheckSettingsPanel } from './checks/CheckSettingsPanel';
 
 /** Audit actions as users read them; unknown ones show their code. */
@@ -277,8 +278,30 @@ function Accounts() {
   );
 }
 
+type AuditKind = 'change' | 'read';
+
+/** The audit list's kind filter: page views, searches and exports flood the list otherwise. */
+const AUDIT_KIND_OPTIONS: { value: AuditKind | 'all'; label: string }[] = [
+  { value: 'all', label: '全部操作' },
+  { value: 'change', label: '隐藏查看和导出' },
+  { value: 'read', label: '只看查看和导出' },
+];
+
+/** Render an audit entry's detail one part a line, with field names in Chinese where known. */
+function AuditDetail({ detail }: { detail: AuditEntry['detail'] }) {
+  const parts = describeAuditDetail(detail);
+  if (parts.length === 0) return null;
+  return (
+    <div style={{ fontSize: 12, lineHeight: 1.6 }}>
+      {parts.map((part, index) => (
+        <div key={index}>{part}</div>
+      ))}
+    </div>
+  );
+}
+
 function AuditLog() {
-  const [filter, setFilter] = useState<{ user?: string; action?: string; range?: [Dayjs, Dayjs] | null }>({});
+  const [filter, setFilter] = useState<{ user?: string; action?: string; kind?: AuditKind; range?: [Dayjs, Dayjs] | null }>({});
   const [page, setPage] = useState(1);
   const audit = useQuery({
     queryKey: ['audit', filter, page],
@@ -286,6 +309,7 @@ function AuditLog() {
       const query = new URLSearchParams({ limit: '20', offset: String((page - 1) * 20) });
       if (filter.user) query.set('user', filter.user);
       if (filter.action) query.set('action', filter.action);
+      if (filter.kind) query.set('kind', filter.kind);
       if (filter.range) {
         query.set('from', filter.range[0].format('YYYY-MM-DD'));
         query.set('to', filter.range[1].format('YYYY-MM-DD'));
@@ -305,6 +329,14 @@ function AuditLog() {
           options={Object.entries(ACTIONS).map(([value, label]) => ({ value, label }))}
           onChange={(value?: string) => (setFilter({ ...filter, action: value }), setPage(1))}
         />
+        <Select<AuditKind | 'all'>
+          aria-label="操作类型"
+          data-testid="audit-kind"
+          style={{ width: 170 }}
+          value={filter.kind ?? 'all'}
+          options={AUDIT_KIND_OPTIONS}
+          onChange={(value) => (setFilter({ ...filter, kind: value === 'all' ? undefined : value }), setPage(1))}
+        />
         <DatePicker.RangePicker onChange={(range) => (setFilter({ ...filter, range: range as [Dayjs, Dayjs] | null }), setPage(1))} />
       </Space>
       {audit.error && <ErrorAlert error={audit.error} />}
@@ -313,13 +345,14 @@ function AuditLog() {
         size="small"
         loading={audit.isFetching}
         dataSource={audit.data?.entries ?? []}
-        scroll={{ x: 720 }}
+        scroll={{ x: 960 }}
         pagination={{ current: page, pageSize: 20, total: audit.data?.total ?? 0, onChange: setPage, showSizeChanger: false, showTotal: (total) => `共 ${total} 条` }}
         columns={[
           { title: '时间', dataIndex: 'at', width: 150, render: formatDateTime },
           { title: '用户', dataIndex: 'username', width: 110, render: (value: string | null) => value ?? '—' },
           { title: '操作', dataIndex: 'action', width: 120, render: (value: string) => ACTIONS[value] ?? value },
           { title: '对象', dataIndex: 'target', render: (value: string | null, entry) => entry.targetLabel ?? value ?? '' },
+          { title: '详情', dataIndex: 'detail', render: (detail: AuditEntry['detail']) => <AuditDetail detail={detail} /> },
           { title: '地址', dataIndex: 'ip', width: 120, render: (value: string | null) => value ?? '' },
         ]}
       />
