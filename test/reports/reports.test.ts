@@ -349,6 +349,11 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     const bad = await call('PUT', '/api/district/report-settings', district, { deadline: '5 点半' });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('上报截止时间“5 点半”无效');
+    for (const blank of ['', '  ']) {
+      const empty = await call('PUT', '/api/district/report-settings', district, { deadline: blank });
+      expect(empty.status).toBe(400);
+      expect(empty.body.message).toBe('输入不正确：请填写上报截止时间（HH:MM，北京时间），例如 17:30');
+    }
     expect((await call('PUT', '/api/district/report-settings', district, { deadline: '17:30' })).body.deadline).toBe('17:30');
     const early = await call('PUT', '/api/district/report-settings', district, { deadline: '9:00' });
     expect(early.body.deadline).toBe('09:00');
@@ -574,6 +579,41 @@ describe.each(DIALECTS)('daily reports on %s', (dialect) => {
     expect(rebuilt.body.content.calendarNote).toBe('2026-12-07（周一）本校停课：流感停课，不是上学日；当天有晨午检记录 1 条，日报按这些记录生成');
     const submitted = await call('POST', `/api/schools/${schoolC.code}/reports/${DAY}/submit`, adminC, {});
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+  });
+
+  it('flags a draft the records outgrew', async () => {
+    const school = await buildSchool(t.ctx, { name: '报表第四小学' });
+    const pupil = await buildStudent(t.ctx, school.id, { grade: 1, classNumber: 1 });
+    const admin = await signIn(`rep_admin_d_${dialect}`, 'school_admin', school.code);
+    const built = await call('POST', `/api/schools/${school.code}/reports/${DAY}/build`, admin);
+    expect(built.status, JSON.stringify(built.body)).toBe(200);
+    expect(built.body.figures).toMatchObject({ expected: 1, arrived: 0 });
+
+    const unchanged = await call('GET', `/api/schools/${school.code}/reports/${DAY}`, admin);
+    expect(unchanged.body.sinceBuild.changes).toEqual([]);
+
+    // The head teacher marks the pupil present after the draft was built.
+    await saveClassCheck(t.ctx, { userId: 'head-d', name: '一(1)班班主任' }, school.id, pupil.klass.id, {
+      day: DAY,
+      session: 'morning',
+      entries: [{ personId: pupil.person.id, status: 'present' }],
+    });
+    const outdated = await call('GET', `/api/schools/${school.code}/reports/${DAY}`, admin);
+    expect(outdated.body.figures.arrived).toBe(0);
+    expect(outdated.body.sinceBuild.changes).toContainEqual({ field: 'arrived', label: '实到人数', from: 0, to: 1 });
+    expect(outdated.body.sinceBuild.changeSummary).toContain('实到人数 0 → 1');
+
+    const rebuilt = await call('POST', `/api/schools/${school.code}/reports/${DAY}/build`, admin);
+    expect(rebuilt.body.figures.arrived).toBe(1);
+    const fresh = await call('GET', `/api/schools/${school.code}/reports/${DAY}`, admin);
+    expect(fresh.body.sinceBuild.changes).toEqual([]);
+
+    // A submitted version is what it is: no comparison is made.
+    const submitted = await call('POST', `/api/schools/${school.code}/reports/${DAY}/submit`, admin, {});
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+    const read = await call('GET', `/api/schools/${school.code}/reports/${DAY}`, admin);
+    expect(read.body.status).toBe('submitted');
+    expect(read.body.sinceBuild).toBeUndefined();
   });
 
   it('rejects a rebuild without records', async () => {

@@ -17,15 +17,18 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
   let server: ConsoleServer;
   let browser: ConsoleBrowser;
   let school: { id: string; code: string; name: string };
+  let pupil: Awaited<ReturnType<typeof buildStudent>>;
 
   beforeAll(async () => {
     server = await startConsoleServer();
     browser = await launchBrowser();
     school = await buildSchool(server.ctx, { name: '日报页面小学' });
-    const pupil = await buildStudent(server.ctx, school.id, { grade: 1, classNumber: 2 });
+    pupil = await buildStudent(server.ctx, school.id, { grade: 1, classNumber: 2 });
     const other = await buildStudent(server.ctx, school.id, { grade: 1, classNumber: 2 });
     await setCode(server.ctx, school.id, pupil.person.id, 'green');
     await setCode(server.ctx, school.id, other.person.id, 'red');
+    // A third pupil whose code the bureau never returned counts as 未同步.
+    await buildStudent(server.ctx, school.id, { grade: 1, classNumber: 2 });
     // The page builds today's report, and a report needs a school day.
     await openSchoolToday(server.ctx, school.code);
     await createUser(server.ctx, { username: 'rpadmin', displayName: '李校长', role: 'school_admin', schoolCode: school.code, password: PASSWORD }, null);
@@ -45,7 +48,31 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     expect(await page.getByTestId('report-summary').textContent()).toContain('非绿码 1 人');
     expect(await page.getByText('第 1 版 · 草稿').first().isVisible()).toBe(true);
 
+    // A check recorded after the build makes the draft outdated, and the page shows the hint on the next read.
+    await saveClassCheck(server.ctx, { userId: 'head-rp', name: '一(2)班班主任' }, school.id, pupil.klass.id, {
+      day: schoolDay(Date.now()),
+      session: 'morning',
+      entries: [{ personId: pupil.person.id, status: 'present' }],
+    });
+    await page.reload();
+    const outdated = page.getByTestId('report-outdated');
+    await outdated.waitFor();
+    expect(await outdated.textContent()).toContain('草稿生成');
+    expect(await outdated.textContent()).toContain('实到人数 0 → 1');
+    await outdated.getByRole('button', { name: '重新生成' }).click();
+    await outdated.waitFor({ state: 'hidden' });
+    expect(await page.getByText('核对时与当前数据一致').isVisible()).toBe(true);
+
+    // Submitting opens a confirmation first, because a submitted version never changes.
     await page.getByRole('button', { name: '上报区教育局' }).click();
+    const confirm = page.getByTestId('report-submit-confirm');
+    await confirm.waitFor();
+    expect(await confirm.textContent()).toContain('上报后这一版不能再修改');
+    expect(await confirm.textContent()).toContain('更正说明');
+    await page.getByRole('button', { name: '取消' }).click();
+    expect(await page.getByText('第 1 版 · 草稿').first().isVisible()).toBe(true);
+    await page.getByRole('button', { name: '上报区教育局' }).click();
+    await page.getByRole('button', { name: '确认上报' }).click();
     await page.getByText('第 1 版 · 已上报').first().waitFor();
     expect(await page.getByRole('link', { name: /下载 Excel/ }).getAttribute('href')).toMatch(/\/reports\/\d{4}-\d{2}-\d{2}\/export\?version=1$/);
 
@@ -68,6 +95,11 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     // The first test submitted the report, so after 17:30 in Asia/Shanghai its tag is 逾期上报.
     expect(await table.locator('tr', { hasText: '日报页面小学' }).getByText(/^(已上报|逾期上报)$/).isVisible()).toBe(true);
     expect(await page.getByTestId('deadline-line').textContent()).toContain('上报截止时间 17:30');
+    const columns = await table.locator('thead th').allTextContents();
+    const row = await table.locator('tr.ant-table-row', { hasText: '日报页面小学' }).locator('td').allTextContents();
+    expect(row[columns.indexOf('未同步')]).toBe('1');
+    const unsyncedTotal = page.getByTestId('district-total-未同步').locator('.ant-statistic-content-value');
+    expect(Number(await unsyncedTotal.textContent())).toBeGreaterThanOrEqual(1);
     await page.locator('[role="img"] canvas').nth(1).waitFor();
 
     await table.getByRole('button', { name: '日报页面小学' }).click();
@@ -124,6 +156,7 @@ describe.skipIf(!BROWSER_ENABLED)('daily report pages in Chromium', () => {
     expect(await figureCard('应到').locator('.ant-statistic-content').textContent()).toBe('非上学日');
     expect(await figureCard('缺勤').locator('.ant-statistic-content').textContent()).toBe('0');
     await page.getByRole('button', { name: '上报区教育局' }).click();
+    await page.getByRole('button', { name: '确认上报' }).click();
     await page.getByText('第 1 版 · 已上报').first().waitFor();
     await page.context().close();
   });

@@ -97,6 +97,7 @@ export async function getDeadline(ctx: AppContext, districtId: string): Promise<
 
 export async function setDeadline(ctx: AppContext, districtId: string, deadline: string, userId: string | null): Promise<string> {
   const trimmed = deadline.trim();
+  if (trimmed === '') throw new AppError('VALIDATION', { detail: '请填写上报截止时间（HH:MM，北京时间），例如 17:30' });
   if (parseClock(trimmed) === undefined) throw new AppError('VALIDATION', { detail: `上报截止时间“${deadline}”无效，请按 HH:MM 填写（北京时间），例如 17:30` });
   const normalised = trimmed.padStart(5, '0');
   await store.upsertDistrictSettings(ctx.db, { district_id: districtId, deadline: normalised, updated_at: ctx.now(), updated_by: userId });

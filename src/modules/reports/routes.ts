@@ -9,7 +9,7 @@ import { getSchoolByCodeOrThrow, updateSchoolSettings } from '../people/service.
 import { getDeadline, getDistrictDay, getDistrictTrend, resolveDistrict, setDeadline } from './district.js';
 import { XLSX_CONTENT_TYPE, chineseDate, districtSheets, schoolReportSheets, writeSheets } from './excel.js';
 import { parseBuildAt, readSchoolReportSettings } from './report-settings.js';
-import { buildReport, getReportOrThrow, listReportDays, submitReport, type ReportActor } from './service.js';
+import { buildReport, checkDraftFreshness, getReportOrThrow, listReportDays, submitReport, type ReportActor } from './service.js';
 
 /** District users read only submitted versions; drafts stay with the school. */
 function isDistrictRole(user: AuthUser): boolean {
@@ -82,7 +82,11 @@ export async function reportRoutes(app: HttpApp, ctx: AppContext): Promise<void>
     async (request) => {
       const user = requireUser(request, { roles: [...READERS] });
       const school = await schoolFor(request.params.code, user);
-      return getReportOrThrow(ctx, school, request.params.day, request.query.version, { submittedOnly: isDistrictRole(user) });
+      const districtReader = isDistrictRole(user);
+      const report = await getReportOrThrow(ctx, school, request.params.day, request.query.version, { submittedOnly: districtReader });
+      if (districtReader) return report;
+      const sinceBuild = await checkDraftFreshness(ctx, school, report);
+      return sinceBuild ? { ...report, sinceBuild } : report;
     },
   );
 

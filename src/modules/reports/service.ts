@@ -55,6 +55,20 @@ export interface ReportView extends ReportVersionView {
   content: DailyReportContent;
   /** Every version of the day, newest first. */
   versions: ReportVersionView[];
+  /**
+   * For the newest draft read by the school: the key figures that the day's current
+   * records give differently from the draft. Absent on other reads.
+   */
+  sinceBuild?: DraftFreshness;
+}
+
+/** A draft's key figures compared with the figures the school's records give now. */
+export interface DraftFreshness {
+  checkedAt: number;
+  /** Empty when the draft still matches; each change reads from the draft's value to the current one. */
+  changes: FigureChange[];
+  /** The changes in one Chinese line, such as '实到人数 117 → 1153'. */
+  changeSummary: string;
 }
 
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -305,6 +319,24 @@ export async function getReportOrThrow(ctx: AppContext, school: SchoolSummary, d
     throw new AppError('NOT_FOUND', { what: '日报', value: what });
   }
   return { ...toVersionView(row), content: JSON.parse(row.content) as DailyReportContent, versions: versions.map(toVersionView) };
+}
+
+/**
+ * Compare the newest draft with the figures the day's records give now, so the page can
+ * ask for a rebuild after gate passes, checks or code syncs that came in later. The draft's
+ * own calendar note is reused, so only data changes count. A failed read is logged and
+ * returns null, because the check must not stop the report from being read.
+ */
+export async function checkDraftFreshness(ctx: AppContext, school: SchoolSummary, report: ReportView): Promise<DraftFreshness | null> {
+  if (report.status !== 'draft' || report.version !== report.versions[0]?.version) return null;
+  try {
+    const current = await composeReport(ctx, school, report.content.day, report.content.calendarNote);
+    const changes = diffFigures(report.figures, current.figures);
+    return { checkedAt: current.builtAt, changes, changeSummary: describeChanges(changes) };
+  } catch (error) {
+    ctx.log.error({ err: error, schoolId: school.id, day: report.content.day }, 'daily report freshness check failed');
+    return null;
+  }
 }
 
 export interface ReportDayItem extends ReportVersionView {

@@ -151,6 +151,8 @@ export function DistrictReportsPage() {
 
   const data = view.data;
   const totals = data?.totals;
+  // Versions built before 未同步 was counted apart have no figure, so the total leaves them out.
+  const unsyncedUncounted = data?.schools.filter((row) => row.figures !== null && row.figures.unsynced === null).length ?? 0;
   const actions = (
     <Space wrap>
       <DatePicker
@@ -186,13 +188,19 @@ export function DistrictReportsPage() {
                 ['实到', totals.figures.arrived],
                 ['发热', totals.figures.fevers],
                 ['非绿码', totals.figures.nonGreen],
+                ['未同步', totals.figures.unsynced ?? 0],
                 ['因病缺勤', totals.figures.illnessAbsences ?? 0],
                 ['聚集预警', totals.figures.clusters ?? 0],
               ] as Array<[string, number]>
             ).map(([label, value]) => (
               <Col key={label} xs={8} sm={6} md={4} xl={4} xxl={2}>
                 <Card size="small" data-testid={`district-total-${label}`}>
-                  <Statistic title={label} value={value} styles={label === '未上报' && value > 0 ? { content: { color: '#cf1322' } } : undefined} />
+                  <Statistic
+                    title={label}
+                    value={value}
+                    suffix={label === '未同步' && unsyncedUncounted > 0 ? <Typography.Text type="secondary" style={{ fontSize: 12 }}>另 {unsyncedUncounted} 所未单独统计</Typography.Text> : undefined}
+                    styles={(label === '未上报' || label === '未同步') && value > 0 ? { content: { color: label === '未上报' ? '#cf1322' : '#d46b08' } } : undefined}
+                  />
                 </Card>
               </Col>
             ))}
@@ -242,6 +250,17 @@ export function DistrictReportsPage() {
                 { title: '缺勤', key: 'absent', render: (_: unknown, row) => row.figures?.absent ?? '—' },
                 { title: '发热', key: 'fevers', sorter: (a, b) => (a.figures?.fevers ?? -1) - (b.figures?.fevers ?? -1), render: (_: unknown, row) => row.figures?.fevers ?? '—' },
                 { title: '非绿码', key: 'nonGreen', render: (_: unknown, row) => row.figures?.nonGreen ?? '—' },
+                {
+                  title: '未同步',
+                  key: 'unsynced',
+                  sorter: (a, b) => (a.figures?.unsynced ?? -1) - (b.figures?.unsynced ?? -1),
+                  // Null for a version built before 未同步 was counted apart: its 非绿码 and 码过期 include them.
+                  render: (_: unknown, row) => {
+                    if (!row.figures) return '—';
+                    if (row.figures.unsynced === null) return <Typography.Text type="secondary">未单独统计</Typography.Text>;
+                    return row.figures.unsynced > 0 ? <Typography.Text style={{ color: '#d46b08' }}>{row.figures.unsynced}</Typography.Text> : 0;
+                  },
+                },
                 { title: '因病缺勤', key: 'illness', render: (_: unknown, row) => row.figures?.illnessAbsences ?? '—' },
                 { title: '聚集预警', key: 'clusters', render: (_: unknown, row) => row.figures?.clusters ?? '—' },
                 { title: '零报告', key: 'zero', render: (_: unknown, row) => (row.isZero === null ? '—' : row.isZero ? <Tag color="green">是</Tag> : '否') },

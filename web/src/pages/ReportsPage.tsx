@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Card, DatePicker, Empty, Flex, Input, Modal, Select, Space, Table, Tag, Typography } from 'antd';
+import { Alert, App, Button, Card, DatePicker, Empty, Flex, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from 'antd';
 import { DownloadOutlined, ReloadOutlined, SendOutlined } from '@ant-design/icons';
 import dayjs from 'dayjs';
 import { useState } from 'react';
@@ -75,6 +75,9 @@ export function ReportsPage() {
       }
     },
     enabled: Boolean(school && route.path),
+    // The server compares the newest draft with the current records on each read, so the
+    // rebuild hint below appears while the page stays open.
+    refetchInterval: (query) => (query.state.data?.sinceBuild ? 60_000 : false),
   });
   // Only a hint: the server checks the calendar again when a report is built or submitted.
   const dayStatus = useQuery({
@@ -123,10 +126,8 @@ export function ReportsPage() {
   const isCorrection = latest?.status === 'draft' && current!.versions.some((v) => v.status === 'submitted');
   const viewingLatest = current !== null && latest !== undefined && current.version === latest.version;
 
-  const onSubmit = () => {
-    if (isCorrection) setNoteOpen(true);
-    else submit.mutate(undefined);
-  };
+  const freshness = viewingLatest ? current?.sinceBuild : undefined;
+  const outdated = freshness !== undefined && freshness.changes.length > 0;
 
   const actions = (
     <Space wrap>
@@ -159,10 +160,28 @@ export function ReportsPage() {
           {current ? (latest?.status === 'submitted' ? '更正（生成新版本）' : '重新生成') : '生成日报'}
         </Button>
       )}
-      {canSubmit && latest?.status === 'draft' && viewingLatest && (
-        <Button type="primary" icon={<SendOutlined />} loading={submit.isPending} onClick={onSubmit}>
-          {isCorrection ? '上报更正' : '上报区教育局'}
+      {canSubmit && latest?.status === 'draft' && viewingLatest && isCorrection && (
+        <Button type="primary" icon={<SendOutlined />} loading={submit.isPending} onClick={() => setNoteOpen(true)}>
+          上报更正
         </Button>
+      )}
+      {canSubmit && latest?.status === 'draft' && viewingLatest && !isCorrection && (
+        <Popconfirm
+          title={`上报第 ${latest.version} 版日报？`}
+          description={
+            <div style={{ maxWidth: 320 }} data-testid="report-submit-confirm">
+              上报后这一版不能再修改。如需更正，只能生成新版本并填写更正说明后再次上报。
+              {outdated && <div style={{ marginTop: 4 }}>注意：草稿生成后数据已有变化，建议先重新生成。</div>}
+            </div>
+          }
+          okText="确认上报"
+          cancelText="取消"
+          onConfirm={() => submit.mutate(undefined)}
+        >
+          <Button type="primary" icon={<SendOutlined />} loading={submit.isPending}>
+            上报区教育局
+          </Button>
+        </Popconfirm>
       )}
       {current && (
         <Button icon={<DownloadOutlined />} href={`${path}/export?version=${current.version}`}>
@@ -207,8 +226,26 @@ export function ReportsPage() {
             <Typography.Text type="secondary">
               生成于 {formatDateTime(current.builtAt)}（{current.builtBy}）
               {current.submittedAt ? `，${formatDateTime(current.submittedAt)} 由 ${current.submittedBy} 上报` : ''}
+              {freshness && !outdated ? `，${formatDateTime(freshness.checkedAt)} 核对时与当前数据一致` : ''}
             </Typography.Text>
           </Flex>
+          {freshness && outdated && (
+            <Alert
+              type="warning"
+              showIcon
+              title={`草稿生成（${formatDateTime(current.builtAt)}）后数据已有变化，请重新生成后再上报`}
+              description={`${formatDateTime(freshness.checkedAt)} 核对：${freshness.changeSummary}。`}
+              action={
+                canBuild ? (
+                  <Button size="small" loading={build.isPending} onClick={() => build.mutate()}>
+                    重新生成
+                  </Button>
+                ) : undefined
+              }
+              style={{ marginBottom: 16 }}
+              data-testid="report-outdated"
+            />
+          )}
           {current.changeNote && <Alert type="info" showIcon title={`更正说明：${current.changeNote}`} description={current.changeSummary ?? undefined} style={{ marginBottom: 16 }} />}
           {latest?.status === 'submitted' && viewingLatest && canBuild && (
             <Typography.Paragraph type="secondary">已上报的日报不会再改动；数据有更正时，点击“更正（生成新版本）”生成第 {latest.version + 1} 版，核对后上报。</Typography.Paragraph>
@@ -226,7 +263,7 @@ export function ReportsPage() {
         onOk={() => submit.mutate(note)}
         onCancel={() => setNoteOpen(false)}
       >
-        <Typography.Paragraph>这是对已上报日报的更正。区教育局会看到每个版本及其变化，请写明更正了什么。</Typography.Paragraph>
+        <Typography.Paragraph>这是对已上报日报的更正。区教育局会看到每个版本及其变化，请写明更正了什么。上报后这一版不能再修改，再有更正需另生成新版本。</Typography.Paragraph>
         <Input.TextArea aria-label="更正说明" rows={3} maxLength={500} value={note} onChange={(event) => setNote(event.target.value)} placeholder="例如：补报二(3)班一名因病缺勤学生" />
       </Modal>
     </>
