@@ -123,7 +123,16 @@ describe.skipIf(!BROWSER_ENABLED)('account form in Chromium', () => {
     await dialog.getByLabel('姓名', { exact: true }).fill('冯老师');
     await dialog.getByLabel('初始密码', { exact: true }).fill(WORLD_PASSWORD);
     await dialog.getByRole('button', { name: /创\s*建/ }).click();
-    await dialog.getByText(`用户名 ${taken} 与已有账号 ${world.users.teacher} 只有大小写不同`).waitFor();
+    const error = dialog.getByText(`用户名 ${taken} 与已有账号 ${world.users.teacher} 只有大小写不同`);
+    await error.waitFor();
+
+    // The error belongs to that attempt: cancelling and reopening shows a clean form.
+    await dialog.getByRole('button', { name: /取\s*消/ }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: '新建账号' }).click();
+    await dialog.getByLabel('用户名', { exact: true }).waitFor();
+    expect(await error.count()).toBe(0);
+    expect(await dialog.locator('.ant-alert').count()).toBe(0);
     await page.context().close();
   });
 });

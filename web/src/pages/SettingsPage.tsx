@@ -195,11 +195,20 @@ function Accounts() {
   });
   const roleOptions = grantableRoleOptions(user.role);
   const now = Date.now();
+  // A failed attempt's error belongs to that attempt: the form opens and closes without it.
+  const openForm = () => {
+    create.reset();
+    setCreating(true);
+  };
+  const closeForm = () => {
+    setCreating(false);
+    create.reset();
+  };
 
   return (
     <Card
       extra={
-        <Button type="primary" icon={<PlusOutlined />} onClick={() => setCreating(true)}>
+        <Button type="primary" icon={<PlusOutlined />} onClick={openForm}>
           新建账号
         </Button>
       }
@@ -236,7 +245,7 @@ function Accounts() {
           },
         ]}
       />
-      <Modal title="新建账号" open={creating} onCancel={() => setCreating(false)} onOk={() => form.submit()} confirmLoading={create.isPending} okText="创建" destroyOnHidden>
+      <Modal title="新建账号" open={creating} onCancel={closeForm} onOk={() => form.submit()} confirmLoading={create.isPending} okText="创建" destroyOnHidden>
         {create.error && <ErrorAlert error={create.error} />}
         <Form
           form={form}
