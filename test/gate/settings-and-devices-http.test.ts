@@ -81,7 +81,7 @@ describe.each(DIALECTS)('%s: gate settings and device admin over HTTP', (dialect
     const response = await put(settingsUrl(), admin, { feverThresholdC: 50, codeStaleHours: 2.5, staleGreenCode: 'maybe', colour: 'red' });
     expect(response.statusCode).toBe(400);
     const body = response.json();
-    expect(body.message).toContain('发热阈值 50 ℃超出范围，应为 37 到 38.5 ℃');
+    expect(body.message).toContain('发热阈值 50 ℃ 超出范围，应为 37 到 38.5 ℃');
     expect(body.message).toContain('健康码过期时长 2.5 应为整数');
     expect(body.message).toContain('过期绿码处理“maybe”无效');
     expect(body.message).toContain('不能修改字段“colour”');
@@ -93,7 +93,7 @@ describe.each(DIALECTS)('%s: gate settings and device admin over HTTP', (dialect
 
     const implausible = await put(settingsUrl(), admin, { feverThresholdC: 42 });
     expect(implausible.statusCode).toBe(400);
-    expect(implausible.json().message).toContain('发热阈值 42 ℃超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）');
+    expect(implausible.json().message).toContain('发热阈值 42 ℃ 超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）');
 
     const twoDecimals = await put(settingsUrl(), admin, { feverThresholdC: 37.25 });
     expect(twoDecimals.json().message).toContain('发热阈值 37.25 最多保留 1 位小数');

@@ -37,13 +37,13 @@ describe('gate threshold rules', () => {
   });
 
   it.each([
-    [{ feverThresholdC: 36.9 }, 'feverThresholdC', '发热阈值 36.9 ℃超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热'],
-    [{ feverThresholdC: 42 }, 'feverThresholdC', '发热阈值 42 ℃超出范围，应为 37 到 38.5 ℃'],
+    [{ feverThresholdC: 36.9 }, 'feverThresholdC', '发热阈值 36.9 ℃ 超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热'],
+    [{ feverThresholdC: 42 }, 'feverThresholdC', '发热阈值 42 ℃ 超出范围，应为 37 到 38.5 ℃'],
     [{ feverThresholdC: 38.6 }, 'feverThresholdC', '高于 38.5 ℃ 会放行发热的人'],
     [{ feverThresholdC: '37.5' }, 'feverThresholdC', '发热阈值“37.5”不是数字'],
     [{ feverThresholdC: 37.55 }, 'feverThresholdC', '最多保留 1 位小数'],
-    [{ sensorMinC: -1 }, 'sensorMinC', '测温下限 -1 ℃超出范围'],
-    [{ sensorMaxC: 61 }, 'sensorMaxC', '测温上限 61 ℃超出范围'],
+    [{ sensorMinC: -1 }, 'sensorMinC', '测温下限 -1 ℃ 超出范围'],
+    [{ sensorMaxC: 61 }, 'sensorMaxC', '测温上限 61 ℃ 超出范围'],
     [{ codeStaleHours: 0 }, 'codeStaleHours', '健康码过期时长 0 小时超出范围，应为 1 到 168 小时'],
     [{ codeStaleHours: 1.5 }, 'codeStaleHours', '应为整数'],
     [{ snapshotRetentionDays: 366 }, 'snapshotRetentionDays', '抓拍图保留天数 366 天超出范围'],

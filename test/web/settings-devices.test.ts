@@ -59,7 +59,15 @@ describe.skipIf(!BROWSER_ENABLED)('settings, devices and class notices in Chromi
     // The browser checks first, naming the field.
     await fever.fill('42');
     await thresholds.getByRole('button', { name: /保\s*存/ }).click();
-    await thresholds.getByText('发热阈值 42 ℃超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）').waitFor();
+    await thresholds.getByText('发热阈值 42 ℃ 超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）').waitFor();
+
+    // A mistyped threshold (373 for 37.3) is the only field marked: the untouched sensor range is not compared with it.
+    await fever.fill('373');
+    await thresholds.getByRole('button', { name: /保\s*存/ }).click();
+    await thresholds.getByText('发热阈值 373 ℃ 超出范围').waitFor();
+    expect(await thresholds.getByText('测温上限应高于发热阈值').count()).toBe(0);
+    expect(await thresholds.getByText('测温下限应低于发热阈值').count()).toBe(0);
+    expect(await thresholds.locator('.ant-form-item-explain-error').count()).toBe(1);
 
     await fever.fill('37.0');
     await thresholds.getByLabel('健康码过期时长（小时）').fill('12');

@@ -81,7 +81,9 @@ function checkNumber(field: keyof typeof NUMBER_RULES, value: unknown): string |
   const label = THRESHOLD_LABELS[field];
   const range = `${rule.min} 到 ${rule.max} ${rule.unit}`;
   if (typeof value !== 'number' || !Number.isFinite(value)) return `${label}“${String(value)}”不是数字，应为 ${range}`;
-  if (value < rule.min || value > rule.max) return `${label} ${value} ${rule.unit}超出范围，应为 ${range}${rule.reason ? `（${rule.reason}）` : ''}`;
+  // A symbol unit keeps a space before the Chinese that follows, as in "42 ℃ 超出范围". A word unit such as 小时 needs none.
+  const unitText = rule.unit === '℃' ? `${rule.unit} ` : rule.unit;
+  if (value < rule.min || value > rule.max) return `${label} ${value} ${unitText}超出范围，应为 ${range}${rule.reason ? `（${rule.reason}）` : ''}`;
   const scaled = value * 10 ** rule.decimals;
   if (Math.abs(scaled - Math.round(scaled)) > 1e-9) {
     return rule.decimals === 0 ? `${label} ${value} 应为整数（${range}）` : `${label} ${value} 最多保留 ${rule.decimals} 位小数`;

@@ -7,6 +7,15 @@ import { gateSettingsKey, gateSettingsUrl, showFieldProblems, type GateThreshold
 
 type Values = Omit<GateThresholdsReply['thresholds'], 'snapshotRetentionDays'>;
 
+/** The server's FEVER_THRESHOLD_RANGE in ℃. */
+const FEVER_MIN_C = 37;
+const FEVER_MAX_C = 38.5;
+
+/** Check that the typed fever threshold lies in the allowed range, so the sensor range can be compared with it. */
+function isValidThreshold(value: unknown): value is number {
+  return typeof value === 'number' && value >= FEVER_MIN_C && value <= FEVER_MAX_C;
+}
+
 const ACTION_OPTIONS = [
   { value: 'allow_and_flag', label: '放行并标记，通知班主任' },
   { value: 'deny', label: '拦截' },
@@ -46,10 +55,10 @@ export function GateThresholdsTab({ schoolCode }: { schoolCode: string }) {
           rules={[
             { required: true, message: '请输入发热阈值' },
             {
-              // The server's FEVER_THRESHOLD_RANGE; the message names the value as typed.
+              // The message names the value as typed, worded as the server's.
               validator: async (_, value: number | null | undefined) => {
-                if (value === null || value === undefined || (value >= 37 && value <= 38.5)) return;
-                throw new Error(`发热阈值 ${value} ℃超出范围，应为 37 到 38.5 ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）`);
+                if (value === null || value === undefined || isValidThreshold(value)) return;
+                throw new Error(`发热阈值 ${value} ℃ 超出范围，应为 ${FEVER_MIN_C} 到 ${FEVER_MAX_C} ℃（低于 37.0 ℃ 会把体温正常的人判为发热，高于 38.5 ℃ 会放行发热的人）`);
               },
             },
           ]}
@@ -65,7 +74,11 @@ export function GateThresholdsTab({ schoolCode }: { schoolCode: string }) {
               { required: true, message: '请输入测温下限' },
               { type: 'number', min: 0, max: 40, message: '测温下限应为 0 到 40 ℃' },
               ({ getFieldValue }) => ({
-                validator: (_, value: number) => (value < getFieldValue('feverThresholdC') ? Promise.resolve() : Promise.reject(new Error('测温下限应低于发热阈值'))),
+                // While the threshold itself is invalid, only its own field shows an error.
+                validator: (_, value: number) => {
+                  const threshold: unknown = getFieldValue('feverThresholdC');
+                  return !isValidThreshold(threshold) || value < threshold ? Promise.resolve() : Promise.reject(new Error('测温下限应低于发热阈值'));
+                },
               }),
             ]}
           >
@@ -79,7 +92,10 @@ export function GateThresholdsTab({ schoolCode }: { schoolCode: string }) {
               { required: true, message: '请输入测温上限' },
               { type: 'number', min: 38, max: 60, message: '测温上限应为 38 到 60 ℃' },
               ({ getFieldValue }) => ({
-                validator: (_, value: number) => (value > getFieldValue('feverThresholdC') ? Promise.resolve() : Promise.reject(new Error('测温上限应高于发热阈值'))),
+                validator: (_, value: number) => {
+                  const threshold: unknown = getFieldValue('feverThresholdC');
+                  return !isValidThreshold(threshold) || value > threshold ? Promise.resolve() : Promise.reject(new Error('测温上限应高于发热阈值'));
+                },
               }),
             ]}
           >
