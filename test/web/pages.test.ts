@@ -187,7 +187,7 @@ describe.skipIf(!BROWSER_ENABLED)('dashboard, gate and alert pages in Chromium',
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('复测体温（℃）').fill('43.5');
     await dialog.getByRole('button', { name: '保存复测' }).click();
-    await dialog.getByText('体温应在 34 到 43 ℃ 之间').waitFor();
+    await dialog.getByText('体温 43.5 ℃ 不在 34 到 43 ℃ 之间，请重新测量后填写').waitFor();
     await dialog.getByLabel('复测体温（℃）').fill('36.8');
     await dialog.getByRole('button', { name: '保存复测' }).click();
     await page.getByText('复测正常，预警已关闭，学生计为到校').waitFor();

@@ -8,7 +8,7 @@ import type { GateAlert } from '../api/types';
 import { isAdmin, useUser, type CurrentUser } from '../auth/session';
 import { ErrorAlert, Loading, MarkdownText, NotOpen, PageTitle } from '../components/common';
 import { NeedSchool } from '../components/NeedSchool';
-import { formatDateTime, roleLabel } from '../format';
+import { bodyTemperatureRule, formatDateTime, roleLabel } from '../format';
 import { useSchool } from '../layout/school';
 import type { NoticeView } from '../../../src/modules/notify/service.js';
 
@@ -134,7 +134,7 @@ function AlertActionModal({ schoolCode, action, onDone }: { schoolCode: string; 
             label="复测体温（℃）"
             rules={[
               { required: true, message: '请输入复测体温' },
-              { type: 'number', min: 34, max: 43, message: '体温应在 34 到 43 ℃ 之间' },
+              bodyTemperatureRule,
             ]}
           >
             <InputNumber step={0.1} precision={1} style={{ width: 160 }} placeholder="例如 36.8" />
