@@ -14,6 +14,7 @@ const MONDAY = '2026-12-07';
 const TUESDAY = '2026-12-08';
 const WEDNESDAY = '2026-12-09';
 const THURSDAY = '2026-12-10';
+const FRIDAY = '2026-12-11';
 
 describe.each(DIALECTS)('%s: checks API', (dialect) => {
   let t: TestDb;
@@ -112,7 +113,13 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     // Pupil 0 passed the gate at 07:30, pupil 2 only the morning check (saved 08:30), pupil 1 was absent.
     expect(line(0)).toMatchObject({ arrived: true, arrivedBy: 'gate', arrivedAt: instantOf(MONDAY, '07:30'), gateTemperature: 36.6, entry: null });
     expect(line(2)).toMatchObject({ arrived: true, arrivedBy: 'check', arrivedAt: instantOf(MONDAY, '08:30'), gateTemperature: null, entry: null });
-    expect(line(1)).toMatchObject({ arrived: false, arrivedBy: null, arrivedAt: null });
+    expect(line(1)).toMatchObject({ arrived: false, arrivedBy: null, arrivedAt: null, entry: null });
+    // Each noon line without a noon entry carries the pupil's morning entry.
+    expect(line(0).morningEntry).toMatchObject({ status: 'present', temperature: 36.6, symptoms: [], absenceReason: null });
+    expect(line(1).morningEntry).toMatchObject({ status: 'absent', absenceReason: 'personal', note: '家长来电说明' });
+    expect(line(2).morningEntry).toMatchObject({ status: 'present', absenceReason: null });
+    const morningList = (await app.inject({ method: 'GET', url: `${checksUrl()}?day=${MONDAY}&session=morning`, headers: teacher })).json();
+    expect(morningList.lines.every((l: { morningEntry: unknown }) => l.morningEntry === null)).toBe(true);
 
     const attendance = (await app.inject({ method: 'GET', url: `/api/schools/${world.school.code}/attendance?day=${MONDAY}`, headers: teacher })).json();
     const arrivedIds = attendance.classes.flatMap((c: { arrived: Array<{ personId: string }> }) => c.arrived.map((a) => a.personId)).sort();
@@ -256,6 +263,55 @@ describe.each(DIALECTS)('%s: checks API', (dialect) => {
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({ recipient_person_id: world.headTeacher.id, channel: 'dingtalk_work' });
     expect(notices[0]!.body).toContain(pupil(4).name);
+  });
+
+  it('carries morning illness absences to noon once', async () => {
+    await moveTo(FRIDAY, '08:00');
+    const morning = await save(teacher, FRIDAY, [
+      absent(3, 'illness', { symptoms: ['fever'] }),
+      absent(4, 'illness', { symptoms: ['cough'] }),
+      absent(5, 'unknown'),
+      present(0),
+      present(1),
+      present(2),
+    ]);
+    expect(morning.json()).toMatchObject({ created: 6, followUpsOpened: 2, clusterAlertsRaised: 0 });
+    // Pupil 5 arrives late, after the morning check was saved.
+    await moveTo(FRIDAY, '09:30');
+    expect((await pass(pupil(5).id)).json().decision).toBe('pass');
+
+    await moveTo(FRIDAY, '12:10');
+    const noon = (await app.inject({ method: 'GET', url: `${checksUrl()}?day=${FRIDAY}&session=noon`, headers: teacher })).json();
+    const line = (i: number) => noon.lines.find((l: { personId: string }) => l.personId === pupil(i).id);
+    expect(noon.savedCount).toBe(0);
+    expect(line(3)).toMatchObject({ entry: null, morningEntry: { status: 'absent', absenceReason: 'illness', symptoms: ['fever'] } });
+    expect(line(4)).toMatchObject({ entry: null, morningEntry: { status: 'absent', absenceReason: 'illness', symptoms: ['cough'] } });
+    // The gate pass after the morning check is newer than its absence, so noon starts from the gate.
+    expect(line(5)).toMatchObject({ arrived: true, arrivedBy: 'gate', morningEntry: null });
+
+    // Saving the noon check as carried records the morning's values and opens nothing twice.
+    const entries = [3, 4, 0, 1, 2].map((i) => {
+      const carried = line(i).morningEntry;
+      return { personId: pupil(i).id, status: carried.status, symptoms: carried.symptoms, absenceReason: carried.absenceReason };
+    });
+    const saved = await save(teacher, FRIDAY, entries, 'noon');
+    expect(saved.statusCode).toBe(200);
+    expect(saved.json()).toMatchObject({ created: 5, followUpsOpened: 0, clusterAlertsRaised: 0 });
+
+    const stored = (await listChecksForDay(t.ctx, world.school.id, FRIDAY)).filter((c) => c.session === 'noon');
+    expect(stored.find((c) => c.personId === pupil(3).id)).toMatchObject({ status: 'absent', absenceReason: 'illness', symptoms: ['fever'] });
+    expect(stored.find((c) => c.personId === pupil(4).id)).toMatchObject({ status: 'absent', absenceReason: 'illness', symptoms: ['cough'] });
+    const open = (await listOpenFollowUps(t.ctx, world.school.id)).filter((f) => f.personId === pupil(3).id || f.personId === pupil(4).id);
+    expect(open).toHaveLength(2);
+    expect(open.every((f) => f.absenceBeganOn === FRIDAY)).toBe(true);
+    // Two pupils in two sessions are still two cases, below the same-day threshold of three.
+    const alerts = await listClusterAlerts(t.ctx, { schoolId: world.school.id, from: FRIDAY, to: FRIDAY });
+    expect(alerts.filter((a) => a.rule === 'same_day')).toEqual([]);
+
+    const after = (await app.inject({ method: 'GET', url: `${checksUrl()}?day=${FRIDAY}&session=noon`, headers: teacher })).json();
+    const savedLine = after.lines.find((l: { personId: string }) => l.personId === pupil(3).id);
+    expect(savedLine.entry).toMatchObject({ status: 'absent', absenceReason: 'illness' });
+    expect(savedLine.morningEntry).toBeNull();
   });
 
   it('rejects a check on a weekend and sends no reminder', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getCheckSettings, listOpenFollowUps, saveClassCheck } from '../../src/modules/checks/service.js';
+import { getCheckSettings, listChecksForDay, listOpenFollowUps, saveClassCheck } from '../../src/modules/checks/service.js';
 import { schoolDay } from '../../src/shared/time.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, signInThroughPage, startConsoleServer, type ConsoleBrowser, type ConsoleServer } from './harness.js';
 import { WORLD_PASSWORD, buildConsoleWorld, openSchoolToday, postGateEvent, type ConsoleWorld } from './world.js';
@@ -28,6 +28,36 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     await server?.close();
   });
 
+  it('yellow code marked present warns', async () => {
+    const page = await browser.newPage(PHONE);
+    await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD, '/checks');
+    await page.getByTestId('checks-page').waitFor();
+    await page.getByText('晨检', { exact: true }).first().click();
+
+    // 李小红 has a yellow code, which the gate rejects, but the teacher may know she is in class.
+    const yellow = world.classPupils[1]!;
+    const row = page.getByTestId(`check-row-${yellow.name}`);
+    await expect.poll(() => row.textContent()).toContain('黄码');
+    expect(await page.getByTestId('code-warning').count()).toBe(0);
+    await row.getByText('在校', { exact: true }).click();
+
+    const rowWarning = row.getByTestId('code-warning');
+    await rowWarning.waitFor();
+    expect(await rowWarning.textContent()).toContain(`${yellow.name} 当前为黄码`);
+    expect(await rowWarning.textContent()).toContain('联系校医');
+    const summary = page.getByTestId('check-code-warnings');
+    expect(await summary.textContent()).toContain(`${yellow.name}（黄码）标为在校，请联系校医`);
+    // The warning does not reject the check, so the save button stays enabled.
+    expect(await page.getByTestId('check-save').isEnabled()).toBe(true);
+    // The green pupils get no warning.
+    expect(await page.getByTestId('code-warning').count()).toBe(1);
+
+    await row.getByText('缺勤', { exact: true }).click();
+    await rowWarning.waitFor({ state: 'detached' });
+    expect(await summary.count()).toBe(0);
+    await page.context().close();
+  });
+
   it('head teacher saves the morning check on a phone', async () => {
     const page = await browser.newPage(PHONE);
     await signInThroughPage(page, server.url, world.users.headTeacher, WORLD_PASSWORD, '/checks');
@@ -45,6 +75,20 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     await illRow.getByText('因病', { exact: true }).click();
     await illRow.getByRole('button', { name: '症状' }).click();
     await illRow.getByText('发热', { exact: true }).click();
+    const totals = page.getByTestId('check-totals');
+    await expect.poll(() => totals.textContent()).toContain('因病 1');
+    // An absent pupil with a symptom counts under 有症状 too.
+    expect(await totals.textContent()).toContain('有症状 1');
+
+    // A pupil with two symptoms counts once.
+    await arrivedRow.getByRole('button', { name: '症状' }).click();
+    await arrivedRow.locator('.fk-symptom', { hasText: '发热' }).click();
+    await arrivedRow.locator('.fk-symptom', { hasText: '咳嗽' }).click();
+    await expect.poll(() => totals.textContent()).toContain('有症状 2');
+    await arrivedRow.locator('.fk-symptom', { hasText: '发热' }).click();
+    await arrivedRow.locator('.fk-symptom', { hasText: '咳嗽' }).click();
+    await expect.poll(() => totals.textContent()).toContain('有症状 1');
+
     // 王小刚 is in class although the gate missed him.
     await page.getByTestId(`check-row-${other!.name}`).getByText('在校', { exact: true }).click();
 
@@ -76,6 +120,27 @@ describe.skipIf(!BROWSER_ENABLED)('check, follow-up and cluster pages in Chromiu
     const illRow = page.getByTestId(`check-row-${ill!.name}`);
     expect(await illRow.textContent()).toContain('未入校');
     expect(await illRow.locator('.ant-segmented-item-selected').first().textContent()).toBe('缺勤');
+
+    // The morning's illness absence and its symptom carry over, marked as taken from 晨检.
+    expect(await illRow.locator('.ant-segmented-item-selected').nth(1).textContent()).toBe('因病');
+    expect(await illRow.getByTestId('from-morning').textContent()).toBe('沿用晨检');
+    // The symptom panel opens with the carried symptom ticked.
+    expect(await illRow.locator('.fk-symptom.ant-tag-checkable-checked').allTextContents()).toEqual(['发热']);
+    expect(await otherRow.getByTestId('from-morning').count()).toBe(1);
+    const totals = await page.getByTestId('check-totals').textContent();
+    expect(totals).toContain('缺勤 1');
+    expect(totals).toContain('因病 1');
+    expect(totals).toContain('有症状 1');
+
+    // Saving noon unchanged records the morning's values and opens no second follow-up.
+    await page.getByTestId('check-save').click();
+    await page.getByText('已保存（新增 3，更正 0）').waitFor();
+    await expect.poll(() => page.getByTestId('check-saved').textContent()).toBe('已保存 3/3');
+    expect(await page.getByTestId('from-morning').count()).toBe(0);
+    const noon = (await listChecksForDay(server.ctx, world.school.id, shanghaiToday())).filter((c) => c.session === 'noon');
+    expect(noon.find((c) => c.personId === ill!.id)).toMatchObject({ status: 'absent', absenceReason: 'illness', symptoms: ['fever'] });
+    expect(noon.find((c) => c.personId === other!.id)).toMatchObject({ status: 'present', absenceReason: null });
+    expect((await listOpenFollowUps(server.ctx, world.school.id)).map((f) => f.name)).toEqual([ill!.name]);
     await page.context().close();
   });
 

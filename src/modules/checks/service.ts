@@ -47,8 +47,17 @@ export interface CheckLine {
   gateTemperature: number | null;
   /** The code colour at the first pass, or the current code for a pupil not arrived. */
   codeColor: CodeColor;
+  /** The pupil's code now, which may have turned yellow or red after a green first pass. */
+  currentCodeColor: CodeColor;
   /** The stored entry, or null while the head teacher has not saved this session. */
   entry: (CheckValues & { id: string; version: number; recordedByName: string; updatedAt: number }) | null;
+  /**
+   * On the noon list while no noon entry is stored: the morning entry the noon check starts
+   * from, so that saving it unchanged records what the morning recorded. Null otherwise,
+   * and null when the morning entry is an absence and the pupil passed the gate after it
+   * was saved, because the pupil then arrived late and the gate is the newer fact.
+   */
+  morningEntry: (CheckValues & { recordedByName: string; updatedAt: number }) | null;
   /** True while the pupil has an open illness-absence follow-up. */
   hasOpenFollowUp: boolean;
 }
@@ -87,7 +96,8 @@ export async function setCheckSettings(ctx: AppContext, schoolId: string, input:
  * with whether they arrived, the temperature of their first pass and their code colour,
  * and the stored entry when the head teacher has saved one. A pupil without a gate
  * arrival whom a class check of the day marked present is in school too, as on the
- * attendance view, so the noon list starts from the morning check.
+ * attendance view. A noon line without a noon entry also carries the morning entry, so
+ * the noon check starts from what the morning check recorded.
  */
 export async function getClassCheck(ctx: AppContext, schoolId: string, classId: string, day: string, session: CheckSession): Promise<ClassCheck> {
   const school = await getSchoolByIdOrThrow(ctx, schoolId);
@@ -100,8 +110,11 @@ export async function getClassCheck(ctx: AppContext, schoolId: string, classId: 
   const arrivals = await listClassArrivals(ctx, schoolId, classId, day);
   const checkedPresent = await collectPresence(ctx, schoolId, day);
   const stored = new Map((await store.listChecks(ctx.db, { schoolId, day, classId, session })).map((row) => [row.person_id, row]));
-  const notArrived = roster.pupils.filter((p) => !arrivals.has(p.id)).map((p) => p.id);
-  const codes = await getCurrentCodes(ctx, notArrived);
+  const morning = new Map<string, store.DailyCheckRow>();
+  if (session === 'noon') {
+    for (const row of await store.listChecks(ctx.db, { schoolId, day, classId, session: 'morning' })) morning.set(row.person_id, row);
+  }
+  const codes = await getCurrentCodes(ctx, roster.pupils.map((p) => p.id));
   const openFollowUps = new Set((await store.listFollowUps(ctx.db, { schoolId, classId, status: 'open' })).map((f) => f.person_id));
 
   const lines = roster.pupils.map((pupil): CheckLine => {
@@ -111,6 +124,9 @@ export async function getClassCheck(ctx: AppContext, schoolId: string, classId: 
     if (arrival) arrivedBy = 'gate';
     else if (checkedAt !== undefined) arrivedBy = 'check';
     const row = stored.get(pupil.id);
+    const morningRow = row ? undefined : morning.get(pupil.id);
+    const arrivedAfterMorning = morningRow?.status === 'absent' && arrival !== undefined && arrival.firstPassAt > morningRow.updated_at;
+    const currentCodeColor = codes.get(pupil.id)?.color ?? 'unknown';
     return {
       personId: pupil.id,
       name: pupil.name,
@@ -119,8 +135,10 @@ export async function getClassCheck(ctx: AppContext, schoolId: string, classId: 
       arrivedAt: arrival?.firstPassAt ?? checkedAt ?? null,
       arrivedBy,
       gateTemperature: arrival?.temperature ?? null,
-      codeColor: arrival?.codeColor ?? codes.get(pupil.id)?.color ?? 'unknown',
+      codeColor: arrival ? (arrival.codeColor ?? 'unknown') : currentCodeColor,
+      currentCodeColor,
       entry: row ? { ...valuesOf(row), id: row.id, version: row.version, recordedByName: row.recorded_by_name, updatedAt: row.updated_at } : null,
+      morningEntry: morningRow && !arrivedAfterMorning ? { ...valuesOf(morningRow), recordedByName: morningRow.recorded_by_name, updatedAt: morningRow.updated_at } : null,
       hasOpenFollowUp: openFollowUps.has(pupil.id),
     };
   });

@@ -21,9 +21,23 @@ interface CheckLine {
   arrivedAt: number | null;
   arrivedBy: 'gate' | 'check' | null;
   gateTemperature: number | null;
+  /** The code at the first pass, or the current code for a pupil not arrived. */
   codeColor: string;
+  /** The code now; a green first pass may have turned yellow or red since. */
+  currentCodeColor: string;
   hasOpenFollowUp: boolean;
-  entry: { status: 'present' | 'absent'; temperature: number | null; symptoms: string[]; absenceReason: Reason | null; note: string | null; recordedByName: string } | null;
+  entry: StoredEntry | null;
+  /** On the noon list while no noon entry is stored: the morning entry the noon check starts from. */
+  morningEntry: StoredEntry | null;
+}
+
+interface StoredEntry {
+  status: 'present' | 'absent';
+  temperature: number | null;
+  symptoms: string[];
+  absenceReason: Reason | null;
+  note: string | null;
+  recordedByName: string;
 }
 
 interface ClassCheck {
@@ -51,13 +65,25 @@ const REASONS: Array<{ value: Reason; label: string }> = [
   { value: 'unknown', label: '不明' },
 ];
 
+/** Codes the gate rejects; a pupil with one of them marked present needs the school doctor. */
+const GATE_REJECTED_CODES = new Set(['yellow', 'red']);
+
 /**
- * Start from the stored entry, or else from the day's presence. A pupil who passed the
- * gate or was marked present in a class check of the day starts present, with the gate's
- * reading if any. Anyone else starts absent for a reason not yet known.
+ * Start from the stored entry. A noon line without one starts from the morning entry:
+ * status, absence reason and symptoms, with the gate's reading for a present pupil,
+ * because a temperature belongs to the session that took it. Otherwise start from the
+ * day's presence: a pupil who passed the gate or was marked present in a class check of
+ * the day starts present, with the gate's reading if any, and anyone else starts absent
+ * for a reason not yet known.
  */
 function draftOf(line: CheckLine): Draft {
   if (line.entry) return { status: line.entry.status, temperature: line.entry.temperature, symptoms: line.entry.symptoms, absenceReason: line.entry.absenceReason };
+  const morning = line.morningEntry;
+  if (morning) {
+    return morning.status === 'present'
+      ? { status: 'present', temperature: line.gateTemperature, symptoms: morning.symptoms, absenceReason: null }
+      : { status: 'absent', temperature: null, symptoms: morning.symptoms, absenceReason: morning.absenceReason ?? 'unknown' };
+  }
   return line.arrived
     ? { status: 'present', temperature: line.gateTemperature, symptoms: [], absenceReason: null }
     : { status: 'absent', temperature: null, symptoms: [], absenceReason: 'unknown' };
@@ -67,6 +93,12 @@ function draftOf(line: CheckLine): Draft {
 function arrivalText(line: CheckLine): string {
   if (!line.arrived) return '未入校';
   return `${shanghaiClock(line.arrivedAt!)} ${line.arrivedBy === 'check' ? '晨午检在校' : '入校'}`;
+}
+
+/** Warn that a pupil with a code the gate rejects is marked present, naming the pupil and the code. */
+function codeWarningOf(line: CheckLine): string {
+  const code = CODE_COLORS[line.currentCodeColor]?.label ?? line.currentCodeColor;
+  return `${line.name} 当前为${code}，闸机不放行${code}学生，却标为在校。请核实并联系校医处理。`;
 }
 
 function useClassPick(schoolCode: string): { classId: string | null; picker: React.ReactNode } {
@@ -111,6 +143,11 @@ function PupilRow({ line, draft, symptoms, onChange }: { line: CheckLine; draft:
             {line.hasOpenFollowUp && (
               <Tag color="volcano" style={{ marginLeft: 6 }}>
                 追踪中
+              </Tag>
+            )}
+            {!line.entry && line.morningEntry && (
+              <Tag color="blue" style={{ marginLeft: 6 }} data-testid="from-morning">
+                沿用晨检
               </Tag>
             )}
           </div>
@@ -158,6 +195,11 @@ function PupilRow({ line, draft, symptoms, onChange }: { line: CheckLine; draft:
           {open ? '收起症状' : '症状'}
         </Button>
       </Flex>
+      {draft.status === 'present' && GATE_REJECTED_CODES.has(line.currentCodeColor) && (
+        <Typography.Text type="danger" style={{ display: 'block', marginTop: 6 }} data-testid="code-warning">
+          {codeWarningOf(line)}
+        </Typography.Text>
+      )}
       {open && (
         <Flex wrap gap={4} style={{ marginTop: 6 }}>
           {symptoms.map((s) => (
@@ -227,11 +269,13 @@ function ChecksOfSchool({ schoolCode }: { schoolCode: string }) {
     for (const line of lines) {
       const draft = drafts.get(line.personId) ?? draftOf(line);
       if (draft.status === 'absent') absent += 1;
-      if (draft.absenceReason === 'illness') ill += 1;
-      if (draft.status === 'present' && draft.symptoms.length > 0) symptomatic += 1;
+      if (draft.status === 'absent' && draft.absenceReason === 'illness') ill += 1;
+      // A pupil with any symptom counts once, absent or present.
+      if (draft.symptoms.length > 0) symptomatic += 1;
     }
     return { absent, ill, symptomatic };
   }, [lines, drafts]);
+  const codeWarnings = lines.filter((line) => current(line).status === 'present' && GATE_REJECTED_CODES.has(line.currentCodeColor));
 
   if (!classId && !picker) return <Card>账号未关联班级，请联系管理员</Card>;
   const visibleLines = filter ? lines.filter((l) => l.name.includes(filter)) : lines;
@@ -283,6 +327,15 @@ function ChecksOfSchool({ schoolCode }: { schoolCode: string }) {
       )}
       {lines.length > 0 && check.data?.schoolDay.isSchoolDay && (
         <div className="fk-sticky-actions">
+          {codeWarnings.length > 0 && (
+            <Alert
+              type="warning"
+              showIcon
+              style={{ marginBottom: 8 }}
+              data-testid="check-code-warnings"
+              title={`${codeWarnings.map((line) => `${line.name}（${CODE_COLORS[line.currentCodeColor]?.label ?? line.currentCodeColor}）`).join('、')}标为在校，请联系校医`}
+            />
+          )}
           <Button
             type="primary"
             block
