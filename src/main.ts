@@ -10,6 +10,7 @@ import { commands } from './cli/commands.js';
 import { openCliLog, type CliLog } from './cli/cli-log.js';
 import { ignoreClosedOutput } from './cli/closed-output.js';
 import { formatLogSummary } from './cli/log-summary.js';
+import { describeUnknownSchool } from './cli/school-hint.js';
 
 /** Options that never take a value, so `--staff FILE` leaves FILE a positional. */
 const BOOLEAN_FLAGS = new Set(['json', 'help', 'verbose', 'staff', 'messy', 'picture', 'password-stdin', 'create-classes', 'create-class']);
@@ -98,7 +99,13 @@ export async function runCli(argv: string[]): Promise<void> {
     if (typeof code === 'number') process.exitCode = code;
   } catch (error) {
     logCommandError(cliLog, commandName, error);
-    process.exitCode = reportCliError(error, found.command, cliLog?.fileWritten() ? cliLog.file : undefined);
+    const schoolHint = runtime ? await describeUnknownSchoolOf(runtime, error, cliLog) : undefined;
+    if (schoolHint) {
+      process.stderr.write(`${schoolHint}\n`);
+      process.exitCode = 1;
+    } else {
+      process.exitCode = reportCliError(error, found.command, cliLog?.fileWritten() ? cliLog.file : undefined);
+    }
   } finally {
     if (runtime) await runtime.close();
     if (cliLog) finishCommandLog(cliLog, commandName, started);
@@ -106,6 +113,20 @@ export async function runCli(argv: string[]): Promise<void> {
 }
 
 const SILENT_LOG = pino({ level: 'silent' });
+
+/**
+ * The command line's message for a school code that matches no school, naming existing codes,
+ * or undefined for any other error. A failed lookup of the codes falls back to the usual message.
+ */
+async function describeUnknownSchoolOf(runtime: Runtime, error: unknown, cliLog: CliLog | undefined): Promise<string | undefined> {
+  if (!(error instanceof AppError) || error.code !== 'SCHOOL_NOT_FOUND') return undefined;
+  try {
+    return await describeUnknownSchool(runtime.ctx, String(error.params.code ?? ''));
+  } catch (listError) {
+    cliLog?.log.warn({ err: listError }, 'listing school codes for the not-found message failed');
+    return undefined;
+  }
+}
 
 /**
  * Open the log file of a command: under the data directory it works on, or the one its
