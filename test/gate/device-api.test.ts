@@ -262,6 +262,10 @@ describe.each(DIALECTS)('%s: gate device API', (dialect) => {
     expect(nobody.statusCode).toBe(401);
     const sensor = await app.inject({ method: 'POST', url, headers: doctor.headers, payload: { temperature: 25 } });
     expect(sensor.statusCode).toBe(400);
+    // A typed re-check is a body temperature (34-43 ℃), even where the gate sensor's range is 30-45 ℃.
+    const typo = await app.inject({ method: 'POST', url, headers: doctor.headers, payload: { temperature: 44 } });
+    expect(typo.statusCode).toBe(400);
+    expect(typo.json().message).toContain('体温 44 ℃ 不在 34 到 43 ℃ 之间');
 
     t.setNow(at('07:40'));
     const reply = await app.inject({ method: 'POST', url, headers: doctor.headers, payload: { temperature: 37.0 } });

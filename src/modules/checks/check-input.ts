@@ -1,4 +1,5 @@
 import type { AbsenceReason, CheckSession, CheckStatus } from '../../db/schema.js';
+import { MAX_BODY_TEMPERATURE_C, MIN_BODY_TEMPERATURE_C } from '../../shared/body-temperature.js';
 import { instantOf } from '../../shared/time.js';
 import { isCalendarDay, type CheckSettings } from './check-settings.js';
 
@@ -7,9 +8,7 @@ import { isCalendarDay, type CheckSettings } from './check-settings.js';
  * what changed since the stored entry, and whether the entry is late. Pure: no IO.
  */
 
-/** Body temperatures outside this range are typing mistakes (3.7, 373), not readings, in degrees Celsius. */
-export const MIN_BODY_TEMPERATURE_C = 34.0;
-export const MAX_BODY_TEMPERATURE_C = 43.0;
+export { MAX_BODY_TEMPERATURE_C, MIN_BODY_TEMPERATURE_C } from '../../shared/body-temperature.js';
 
 export const SESSION_LABELS: Record<CheckSession, string> = { morning: '晨检', noon: '午检' };
 export const ABSENCE_REASON_LABELS: Record<AbsenceReason, string> = { illness: '因病', personal: '事假', unknown: '原因不明' };

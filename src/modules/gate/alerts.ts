@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AppContext } from '../../context.js';
 import type { CodeColor, Database, PersonTable } from '../../db/schema.js';
+import { MAX_BODY_TEMPERATURE_C, MIN_BODY_TEMPERATURE_C } from '../../shared/body-temperature.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { formatLocalDateTime, formatLocalTime, minuteOfDay, parseClock, schoolDay } from '../../shared/time.js';
@@ -272,8 +273,10 @@ export async function recordRecheck(ctx: AppContext, schoolCode: string, alertId
   if (alert.kind !== 'fever') throw new AppError('CONFLICT', { detail: '只有体温异常预警可以复测' });
   if (!alert.person_id) throw new AppError('CONFLICT', { detail: '访客的体温异常预警不记复测结果，请复测后填写处理说明关闭预警' });
   if (alert.status === 'closed') throw new AppError('CONFLICT', { detail: '该预警已关闭，无需再次复测' });
-  if (!Number.isFinite(input.temperature) || input.temperature < settings.sensorMinC || input.temperature > settings.sensorMaxC) {
-    throw new AppError('VALIDATION', { detail: `复测读数 ${input.temperature} °C 不在 ${settings.sensorMinC}-${settings.sensorMaxC} °C 之间，请重新测量` });
+  // A re-check is a handheld reading typed by the doctor, so it is held to the range of a
+  // typed body temperature, not to the gate sensor's plausible range.
+  if (!Number.isFinite(input.temperature) || input.temperature < MIN_BODY_TEMPERATURE_C || input.temperature > MAX_BODY_TEMPERATURE_C) {
+    throw new AppError('VALIDATION', { detail: `体温 ${input.temperature} ℃ 不在 ${MIN_BODY_TEMPERATURE_C} 到 ${MAX_BODY_TEMPERATURE_C} ℃ 之间，请重新测量后填写` });
   }
 
   const now = ctx.now();

@@ -4,6 +4,7 @@ import { decideEntry } from '../gate/entry-policy.js';
 import type { GateSettings } from '../gate/gate-settings.js';
 import { parsePhone } from '../people/roster-fields.js';
 import { normalizeIdNumber, validateIdNumber } from '../people/id-number.js';
+import { MAX_BODY_TEMPERATURE_C, MIN_BODY_TEMPERATURE_C } from '../../shared/body-temperature.js';
 
 /**
  * Rules of visitors (外来人员): what a registration must hold, how ID numbers and phones
@@ -12,8 +13,8 @@ import { normalizeIdNumber, validateIdNumber } from '../people/id-number.js';
  */
 
 /** A body temperature typed by a guard must lie in this range, in °C. */
-export const VISITOR_TEMPERATURE_MIN = 34;
-export const VISITOR_TEMPERATURE_MAX = 43;
+export const VISITOR_TEMPERATURE_MIN = MIN_BODY_TEMPERATURE_C;
+export const VISITOR_TEMPERATURE_MAX = MAX_BODY_TEMPERATURE_C;
 
 export const MAX_NAME_LENGTH = 50;
 export const MAX_TEXT_LENGTH = 200;
