@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import type { AppContext } from '../../src/context.js';
 import type { HttpApp } from '../../src/http.js';
 import * as service from '../../src/modules/venues/service.js';
-import { STAFF_PAGE_MESSAGES } from '../../src/modules/venues/staff-page.js';
+import { STAFF_PAGE_MESSAGES, frameHint } from '../../src/modules/venues/staff-page.js';
 import { BROWSER_ENABLED, BROWSER_SKIP_REASON, launchBrowser, type ConsoleBrowser } from '../web/harness.js';
 import { buildVenue, makeUser, nextIdNumber, startVenueWorld, type VenueWorld } from './helpers.js';
 
@@ -133,6 +133,41 @@ describe.skipIf(!BROWSER_ENABLED)('check-in page in Chromium at phone size', () 
 
     const row = await ctx.db.selectFrom('venue_checkins').selectAll().where('name', '=', '游客丙').executeTakeFirstOrThrow();
     expect(row).toMatchObject({ method: 'manual', code_seen: 1, seen_color: 'green', code_color: 'unknown' });
+    await page.context().close();
+  });
+
+  it('shows a bus line typed with 路 once', async () => {
+    const admin = await makeUser(ctx, 'district_admin');
+    const bus = await buildVenue(ctx, admin, { name: '6061 号车', line: 'K606路', plate: '浙A·60601' });
+    const page = await browser.newPage(PHONE);
+    await page.goto(url + new URL(bus.codeUrl).pathname);
+    await expect(page.getByRole('heading', { name: 'K606路 浙A·60601', exact: true }).isVisible()).resolves.toBe(true);
+    await expect(page.getByText('路路').count()).resolves.toBe(0);
+    await page.context().close();
+  });
+
+  it('names the venue and its customers on a market staff phone', async () => {
+    const admin = await makeUser(ctx, 'district_admin');
+    const market = await buildVenue(ctx, admin, { kind: 'shop', name: '城东菜场', operator: '城东菜场管理处', address: '城东路 18 号', line: null, plate: null });
+    const { device, key } = await service.createVenueDevice(ctx, admin, { kind: 'staff_phone', name: '店员手机', venueId: market.id });
+    const page = await browser.newPage(PHONE);
+    await page.goto(`${url}/v/staff#key=${device.id}.${key}`);
+    await page.locator('#todayName').getByText(service.frameColorOf(ctx).name).waitFor();
+
+    await expect(page.locator('#venueName').textContent()).resolves.toBe('城东菜场');
+    await expect(page.locator('#device').textContent()).resolves.toBe('城东菜场管理处 · 店员手机');
+    await expect(page.locator('#frameHint').textContent()).resolves.toBe(frameHint('shop'));
+    await expect(page.getByText('乘客').count()).resolves.toBe(0);
+
+    // An unregistered card points staff to the 代为登记 tab, not to "staff".
+    await page.getByRole('button', { name: '输入卡号' }).click();
+    await page.getByLabel('卡号（老年卡、学生卡、市民卡）').fill('9900 5678');
+    await page.getByRole('button', { name: '按卡号登记' }).click();
+    await page.locator('#result').getByText('卡未登记').waitFor();
+    const message = await page.locator('#result').textContent();
+    expect(message).toBe(STAFF_PAGE_MESSAGES.unknownCard.replace('{masked}', '5678'));
+    expect(message).toContain('点上方“代为登记”');
+    expect(message).not.toContain('请由工作人员');
     await page.context().close();
   });
 

@@ -415,7 +415,7 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       // The same plate written without the dot and in lower case, on another line.
       const second = await register({ kind: 'bus', name: '3102 号车', operator: '城南公交', line: 'D32', plate: '浙a 31001' });
       expect(second.statusCode).toBe(409);
-      expect(second.json().message).toBe('车牌“浙a 31001”已属于在用车辆“3101 号车”（公交车，D31路 浙A·31001，城北公交），一个车牌只对应一辆车。如果原车辆已不再运营，请先停用它的场所码；否则请核对车牌。');
+      expect(second.json().message).toBe('车牌“浙A 31001”已属于在用车辆“3101 号车”（公交车，D31路 浙A·31001，城北公交），一个车牌只对应一辆车。如果原车辆已不再运营，请先停用它的场所码；否则请核对车牌。');
 
       const line = await app.inject({ method: 'GET', url: '/api/venue-posters?line=D31', headers: adminHeaders });
       expect(line.body.match(/<section class="poster">/g)).toHaveLength(1);
@@ -467,6 +467,121 @@ describe.each(DIALECTS)('venue pages and API on %s', (dialect) => {
       // Saving a venue's own plate again is no duplicate.
       const same = await app.inject({ method: 'PATCH', url: `/api/venues/${bus.id}`, headers: adminHeaders, payload: { plate: '浙A·34001', name: '3401 号车（新）' } });
       expect(same.statusCode).toBe(200);
+    });
+  });
+
+  describe('typed bus fields and addresses', () => {
+    beforeAll(async () => {
+      world.t.setNow(instantOf('2026-12-07', '11:00'));
+      adminHeaders = await signInAs(world.ctx, admin);
+    });
+
+    const register = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/venues', headers: adminHeaders, payload });
+
+    it('stores a bus line without 路 and shows it once', async () => {
+      const response = await register({ kind: 'bus', name: '5051 号车', operator: '城南公交', line: ' Ｋ505路 ', plate: '浙A·50501' });
+      expect(response.statusCode, response.body).toBe(200);
+      const bus = response.json();
+      expect(bus.line).toBe('K505');
+
+      const listed = await app.inject({ method: 'GET', url: `/api/venues?line=${encodeURIComponent('k505路')}`, headers: adminHeaders });
+      expect(listed.json().venues.map((v: { id: string }) => v.id)).toEqual([bus.id]);
+
+      const page = await app.inject({ method: 'GET', url: pathOf(bus.codeUrl) });
+      expect(page.body).toContain('<h1>K505路 浙A·50501</h1>');
+      expect(page.body).not.toContain('路路');
+
+      const posters = await app.inject({ method: 'GET', url: `/api/venue-posters?line=${encodeURIComponent('K505路')}`, headers: adminHeaders });
+      expect(posters.statusCode).toBe(200);
+      expect(posters.body).toContain('场所码 K505路 共 1 辆');
+
+      const changed = await app.inject({ method: 'PATCH', url: `/api/venues/${bus.id}`, headers: adminHeaders, payload: { line: 'k506线' } });
+      expect(changed.json().line).toBe('K506');
+      await app.inject({ method: 'PATCH', url: `/api/venues/${bus.id}`, headers: adminHeaders, payload: { line: 'K505' } });
+    });
+
+    it('rejects a line that is only 路', async () => {
+      const response = await register({ kind: 'bus', name: '5052 号车', operator: '城南公交', line: '路', plate: '浙A·50502' });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().message).toBe('输入不正确：线路“路”只有“路”或“线”字，请填写线路编号，例如 K101');
+    });
+
+    it('traces a line however it is typed', async () => {
+      const bus = (await app.inject({ method: 'GET', url: '/api/venues?line=K505', headers: adminHeaders })).json().venues[0];
+      const checkin = await app.inject({ method: 'POST', url: pathOf(bus.codeUrl), headers: JSON_ACCEPT, payload: { name: '线路乘客', phone: '10012340505' } });
+      expect(checkin.statusCode, checkin.body).toBe(200);
+
+      const headers = await signInAs(world.ctx, await makeUser(world.ctx, 'task_force'));
+      for (const line of ['K505', 'k505', 'K505路', 'Ｋ５０５路']) {
+        const response = await app.inject({ method: 'POST', url: '/api/venue-tracing/venue', headers, payload: { line, from: '2026-12-07 10:00', to: '2026-12-07 12:00', purpose: '密接排查：线路写法' } });
+        expect(response.statusCode, line).toBe(200);
+        expect(response.json().entries.map((e: { name: string }) => e.name), line).toEqual(['线路乘客']);
+      }
+    });
+
+    it('rejects a plate that is not a licence plate', async () => {
+      const response = await register({ kind: 'bus', name: '5053 号车', operator: '城南公交', line: 'K505', plate: 'ABC' });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().message).toBe('输入不正确：车牌号“ABC”格式不对，应为省份简称、一个字母，再加 5 位字母或数字（新能源车 6 位），例如 浙A·10101');
+
+      const bus = (await app.inject({ method: 'GET', url: '/api/venues?line=K505', headers: adminHeaders })).json().venues[0];
+      const changed = await app.inject({ method: 'PATCH', url: `/api/venues/${bus.id}`, headers: adminHeaders, payload: { plate: '浙A·5' } });
+      expect(changed.statusCode).toBe(400);
+      expect(changed.json().message).toContain('车牌号“浙A·5”格式不对');
+    });
+
+    it('accepts a new-energy plate and stores letters upper case', async () => {
+      const response = await register({ kind: 'bus', name: '5054 号车', operator: '城南公交', line: 'K505', plate: '浙ad-12345' });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json().plate).toBe('浙AD-12345');
+    });
+
+    it('rejects an address that differs only in spaces or full-width digits', async () => {
+      const shop = { kind: 'shop', name: '城东菜场', operator: '城东菜场管理处', address: '城东路18号' };
+      expect((await register(shop)).statusCode).toBe(200);
+
+      for (const address of ['城东路 18 号', '城东路１８号']) {
+        const again = await register({ ...shop, address });
+        expect(again.statusCode, address).toBe(409);
+        expect(again.json().message, address).toContain('已有同名在用场所“城东菜场”（商铺，城东路18号，城东菜场管理处）');
+      }
+
+      // A district written before the street is not matched: it is stored as another address.
+      const prefixed = await register({ ...shop, address: '示范区城东路18号' });
+      expect(prefixed.statusCode).toBe(200);
+      expect(prefixed.json().address).toBe('示范区城东路18号');
+    });
+
+    it('stores the address as typed', async () => {
+      const response = await register({ kind: 'hall', name: '城东礼堂', operator: '城东街道', address: '城东路 20 号' });
+      expect(response.json().address).toBe('城东路 20 号');
+    });
+
+    it('rejects a second active device of one name at a venue', async () => {
+      const shop = (await register({ kind: 'shop', name: '城东超市', operator: '城东超市公司', address: '城东路 30 号' })).json();
+      const other = (await register({ kind: 'shop', name: '城西超市', operator: '城东超市公司', address: '城西路 30 号' })).json();
+      const device = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/venue-devices', headers: adminHeaders, payload });
+
+      const first = await device({ kind: 'card_reader', name: '收银台读卡器', venueId: shop.id });
+      expect(first.statusCode).toBe(200);
+      const again = await device({ kind: 'staff_phone', name: '收银台读卡器', venueId: shop.id });
+      expect(again.statusCode).toBe(409);
+      expect(again.json().message).toBe('场所“城东超市”已有在用设备“收银台读卡器”（读卡器），同名设备无法区分。请换一个名称，例如“收银台读卡器 2”；如果原设备已不再使用，请先停用它。');
+      const listed = await app.inject({ method: 'GET', url: `/api/venue-devices?venueId=${shop.id}`, headers: adminHeaders });
+      expect(listed.json().devices).toHaveLength(1);
+
+      // The same name at another venue, or after the first device is retired, is accepted.
+      expect((await device({ kind: 'card_reader', name: '收银台读卡器', venueId: other.id })).statusCode).toBe(200);
+      await app.inject({ method: 'POST', url: `/api/venue-devices/${first.json().id}/retire`, headers: adminHeaders });
+      expect((await device({ kind: 'card_reader', name: '收银台读卡器', venueId: shop.id })).statusCode).toBe(200);
+    });
+
+    it('rejects a second operator-wide staff phone of one name', async () => {
+      const payload = { kind: 'staff_phone', name: '巡查手机', operator: '城东超市公司' };
+      expect((await app.inject({ method: 'POST', url: '/api/venue-devices', headers: adminHeaders, payload })).statusCode).toBe(200);
+      const again = await app.inject({ method: 'POST', url: '/api/venue-devices', headers: adminHeaders, payload });
+      expect(again.statusCode).toBe(409);
+      expect(again.json().message).toContain('运营单位“城东超市公司”的跨场所设备中已有在用设备“巡查手机”（工作人员手机）');
     });
   });
 

@@ -56,7 +56,11 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
 
     await dialog.getByLabel('名称').fill('8802 号车');
     await dialog.getByLabel('运营单位').fill('城西公交');
-    await dialog.getByLabel('线路').fill('K88');
+    // Typed as people say it: the line is stored as K88 and shown with one 路.
+    await dialog.getByLabel('线路').fill('K88路');
+    await dialog.getByLabel('车牌').fill('ABC');
+    await dialog.getByRole('button', { name: /登\s*记/ }).click();
+    await dialog.getByText('车牌号“ABC”格式不对，应为省份简称、一个字母，再加 5 位字母或数字（新能源车 6 位），例如 浙A·10101').waitFor();
     await dialog.getByLabel('车牌').fill('浙A·88002');
     await dialog.getByRole('button', { name: /登\s*记/ }).click();
     await page.getByText('已登记场所“8802 号车”').waitFor();
@@ -64,6 +68,7 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     const row = page.getByRole('row', { name: /8802 号车/ });
     await row.waitFor();
     expect(await row.textContent()).toContain('K88路 浙A·88002');
+    expect(await row.textContent()).not.toContain('路路');
     const poster = await row.getByRole('link', { name: '海报' }).getAttribute('href');
     expect(poster).toMatch(/^\/api\/venues\/\w+\/poster$/);
     const response = await page.request.get(server.url + poster);
@@ -122,7 +127,17 @@ describe.skipIf(!BROWSER_ENABLED)('venue code page in Chromium', () => {
     // The staff page takes the key from the set-up link and works with it.
     const phone = await browser.newPage({ width: 390, height: 844 });
     await phone.goto(`${server.url}/v/staff#key=${credential}`);
-    await expect.poll(() => phone.locator('#device').textContent()).toBe('司机手机 · 城西公交');
+    // The header names the venue; the operator and the device come second.
+    await expect.poll(() => phone.locator('#venueName').textContent()).toBe('K88路 浙A·88001');
+    await expect.poll(() => phone.locator('#device').textContent()).toBe('城西公交 · 司机手机');
+    await expect.poll(() => phone.locator('#frameHint').textContent()).toBe('乘客出示的页面边框不是这个颜色、或时钟不走，就不是当场核验的页面。');
+
+    // A second active device of the same name at this venue is rejected by name.
+    await drawer.getByRole('button', { name: '登记设备' }).click();
+    await form.getByLabel('设备名称').fill('司机手机');
+    await form.getByRole('button', { name: /登\s*记/ }).click();
+    await form.getByText('场所“8801 号车”已有在用设备“司机手机”（工作人员手机）', { exact: false }).waitFor();
+    await form.getByRole('button', { name: /取\s*消/ }).click();
 
     await row.getByRole('button', { name: /停\s*用/ }).click();
     await page.getByRole('tooltip').getByRole('button', { name: /停\s*用/ }).click();

@@ -17,6 +17,7 @@ import * as syncEveryDay from './2026120530-sync-every-day.js';
 import * as districtSettings from './2026120540-district-settings.js';
 import * as usernameCase from './2026120550-username-case.js';
 import * as reportUnsynced from './2026120560-report-unsynced.js';
+import * as venueBusLines from './2026120570-venue-bus-lines.js';
 
 /**
  * Every migration, by name. Names sort in the order they run; add new ones at the end
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '2026120540-district-settings': districtSettings,
   '2026120550-username-case': usernameCase,
   '2026120560-report-unsynced': reportUnsynced,
+  '2026120570-venue-bus-lines': venueBusLines,
 };

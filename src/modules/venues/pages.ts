@@ -1,4 +1,5 @@
 import { formatLocalDateTime, formatLocalTime } from '../../shared/time.js';
+import { busLineLabel } from './bus-fields.js';
 import { KIND_LABELS, maskName, verdictOfCheckin, type FrameColor } from './checkin-display.js';
 import { escapeHtml, phoneShell } from './html.js';
 import type { CodeRefusal } from './service.js';
@@ -13,7 +14,7 @@ import type { CheckinRow, VenueRow } from './store.js';
 
 /** The venue as a phone shows it: the line and plate of a bus, else the name. */
 export function venueHeadline(venue: Pick<VenueRow, 'kind' | 'name' | 'line' | 'plate'>): string {
-  return venue.kind === 'bus' ? `${venue.line ?? ''}路 ${venue.plate ?? ''}`.trim() : venue.name;
+  return venue.kind === 'bus' ? `${venue.line ? busLineLabel(venue.line) : ''} ${venue.plate ?? ''}`.trim() : venue.name;
 }
 
 function venueBlock(venue: VenueRow): string {

@@ -3,6 +3,7 @@ import type { AppContext } from '../../context.js';
 import { formatLocalDateTime } from '../../shared/time.js';
 import { KIND_LABELS } from './checkin-display.js';
 import { escapeHtml } from './html.js';
+import { venueHeadline } from './pages.js';
 import { codeUrlOf } from './service.js';
 import type { VenueRow } from './store.js';
 
@@ -32,8 +33,7 @@ export async function qrPng(text: string, width = 1024): Promise<Buffer> {
 
 /** The big line under the title: the bus line and plate, or the venue's name. */
 function headline(venue: VenueRow): string {
-  if (venue.kind === 'bus') return `${venue.line ?? ''}路 ${venue.plate ?? ''}`.trim();
-  return venue.name;
+  return venueHeadline(venue);
 }
 
 async function posterSection(ctx: AppContext, venue: VenueRow): Promise<string> {

@@ -7,6 +7,7 @@ import { AppError } from '../../shared/errors.js';
 import { readLocalDateTime } from '../../shared/text-formats.js';
 import { formatLocalDateTime, schoolDay } from '../../shared/time.js';
 import { requireUser, type UserRole } from '../auth/index.js';
+import { busLineLabel, normalizeBusLine } from './bus-fields.js';
 import { checkIdentity, checkinWithCard, recordCheckin, type CheckinOutcome } from './checkin.js';
 import { KIND_LABELS, maskName, verdictOfCheckin } from './checkin-display.js';
 import { venueHeadline } from './pages.js';
@@ -282,7 +283,8 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
       const { venues } = await service.listVenues(ctx, user, { line: query.line, operator: query.operator, status: 'active', limit: 1000 });
       if (venues.length === 0) throw new AppError('NOT_FOUND', { what: '线路的在用车辆', value: query.line });
       const rows = await Promise.all(venues.map((v) => service.getVenueOrThrow(ctx, v.id)));
-      return reply.type('text/html; charset=utf-8').send(await posterDocument(ctx, rows, query.size ?? 'bus', `场所码 ${query.line}路 共 ${rows.length} 辆`));
+      const title = `场所码 ${busLineLabel(normalizeBusLine(query.line) || query.line)} 共 ${rows.length} 辆`;
+      return reply.type('text/html; charset=utf-8').send(await posterDocument(ctx, rows, query.size ?? 'bus', title));
     },
   );
 
@@ -377,7 +379,7 @@ export async function venueRoutes(app: HttpApp, ctx: AppContext): Promise<void> 
     const from = parseInstant(body.from, '开始时间（from）', schoolDay(ctx.now()));
     const to = parseInstant(body.to, '结束时间（to）', schoolDay(ctx.now()));
     const result = await traceVenue(ctx, user, { ...body, from, to }, { ip: request.ip, export: body.format === 'xlsx' });
-    const what = body.venueId ? (result.entries[0]?.venueName ?? '场所') : `${body.line}路`;
+    const what = body.venueId ? (result.entries[0]?.venueName ?? '场所') : busLineLabel(normalizeBusLine(body.line ?? ''));
     return sendTrace(reply, result, body.format, `${what} ${formatLocalDateTime(from)} 至 ${formatLocalDateTime(to)} 登记记录`);
   });
 
@@ -468,7 +470,7 @@ async function venueDeviceRoutes(app: HttpApp, ctx: AppContext): Promise<void> {
     const venues = await service.venuesOfDevice(ctx, device);
     return {
       device: { id: device.id, kind: device.kind, name: device.name, operator: device.operator },
-      venues: venues.map((v) => ({ id: v.id, label: venueHeadline(v) })),
+      venues: venues.map((v) => ({ id: v.id, label: venueHeadline(v), kind: v.kind, operator: v.operator })),
       today: service.frameColorOf(ctx),
     };
   });

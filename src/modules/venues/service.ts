@@ -8,6 +8,7 @@ import { schoolDay } from '../../shared/time.js';
 import { audit, type AuthUser } from '../auth/index.js';
 import { getSchoolByCodeOrThrow } from '../people/service.js';
 import { normalizeIdNumber, validateIdNumber } from '../people/id-number.js';
+import { addressKey, busLineLabel, checkBusPlate, normalizeBusLine } from './bus-fields.js';
 import { FRAME_COLORS, KIND_LABELS, frameColorIndex, type FrameColor } from './checkin-display.js';
 import { CODE_PATH_PREFIX, deriveVenueCodeKey, extractToken, parseVenueCode, signVenueCode, venueCodeUrl, type CodeProblem, type VenueCodeToken } from './venue-code.js';
 import * as store from './store.js';
@@ -125,6 +126,15 @@ function cleanText(value: string | null | undefined, field: string, maxLength: n
   return text;
 }
 
+/** Clean and normalise a bus line (see normalizeBusLine); "路" alone counts as empty. */
+function cleanBusLine(value: string | null | undefined, required: boolean): string | null {
+  const text = cleanText(value, '线路', 20, required);
+  if (text === null) return null;
+  const line = normalizeBusLine(text);
+  if (!line) throw new AppError('VALIDATION', { detail: `线路“${text}”只有“路”或“线”字，请填写线路编号，例如 K101` });
+  return line;
+}
+
 function checkCoordinate(value: number | null | undefined, field: string, limit: number): number | null {
   if (value === null || value === undefined) return null;
   if (!Number.isFinite(value) || Math.abs(value) > limit) throw new AppError('VALIDATION', { detail: `${field} ${value} 超出范围（-${limit} 到 ${limit}）` });
@@ -138,7 +148,7 @@ async function buildVenueRow(ctx: AppContext, actor: AuthUser, input: NewVenue, 
 
   const name = cleanText(input.name, '场所名称', 60, true)!;
   const operator = cleanText(input.operator, '运营单位', 60, true)!;
-  const line = cleanText(input.line, '线路', 20, kind === 'bus');
+  const line = cleanBusLine(input.line, kind === 'bus');
   const plate = cleanText(input.plate, '车牌号', 12, kind === 'bus');
   if (kind !== 'bus' && (line || plate)) throw new AppError('VALIDATION', { detail: `只有公交车需要线路和车牌号，场所“${name}”请去掉` });
 
@@ -155,6 +165,8 @@ async function buildVenueRow(ctx: AppContext, actor: AuthUser, input: NewVenue, 
     if (!SCHOOL_VENUE_KINDS.includes(kind)) throw new AppError('FORBIDDEN', { detail: '学校管理员只能登记本校的校门、场馆等场所' });
     schoolId = actor.schoolId;
   }
+  // Checked after the role, so a school admin hears that buses are not theirs, not that the plate is wrong.
+  const checkedPlate = plate === null ? null : checkBusPlate(plate);
 
   const latitude = checkCoordinate(input.latitude, '纬度', 90);
   const longitude = checkCoordinate(input.longitude, '经度', 180);
@@ -168,7 +180,7 @@ async function buildVenueRow(ctx: AppContext, actor: AuthUser, input: NewVenue, 
     address: cleanText(input.address, '地址', 120, false),
     operator,
     line,
-    plate,
+    plate: checkedPlate,
     school_id: schoolId,
     latitude,
     longitude,
@@ -211,14 +223,17 @@ export async function createVenues(ctx: AppContext, actor: AuthUser, inputs: New
 
 type VenueIdentity = Pick<store.VenueRow, 'id' | 'kind' | 'name' | 'address' | 'operator' | 'line' | 'plate'>;
 
-/** Two venues are one when kind, name, address and operator are equal. */
+/**
+ * Two venues are one when kind, name, address and operator are equal. Addresses compare
+ * by addressKey, so spaces and full-width digits do not make a second venue.
+ */
 function sameVenueKey(venue: VenueIdentity): string {
-  return JSON.stringify([venue.kind, venue.name, venue.address ?? '', venue.operator]);
+  return JSON.stringify([venue.kind, venue.name, addressKey(venue.address ?? ''), venue.operator]);
 }
 
 /** Name a venue in a message: its name, then kind, line and plate or address, and operator. */
 function describeVenue(venue: VenueIdentity): string {
-  const place = venue.kind === 'bus' ? `${venue.line ? `${venue.line}路 ` : ''}${venue.plate ?? ''}`.trim() : (venue.address ?? '');
+  const place = venue.kind === 'bus' ? `${venue.line ? `${busLineLabel(venue.line)} ` : ''}${venue.plate ?? ''}`.trim() : (venue.address ?? '');
   return `“${venue.name}”（${[KIND_LABELS[venue.kind], place, venue.operator].filter(Boolean).join('，')}）`;
 }
 
@@ -300,6 +315,8 @@ export interface VenueSearch {
 export async function listVenues(ctx: AppContext, actor: AuthUser, search: VenueSearch): Promise<{ venues: VenueView[]; total: number }> {
   const { rows, total } = await store.listVenues(ctx.db, {
     ...search,
+    // "K101路" finds line K101; text that normalises to nothing is matched as given, so it finds no bus.
+    line: search.line ? normalizeBusLine(search.line) || search.line : undefined,
     // District roles see every venue; a school admin only its school's.
     schoolId: actor.role === 'district_admin' || actor.role === 'task_force' ? undefined : (actor.schoolId ?? '-'),
     limit: Math.min(Math.max(search.limit ?? 100, 1), 1000),
@@ -327,8 +344,11 @@ export async function updateVenue(ctx: AppContext, actor: AuthUser, id: string, 
   if (changes.name !== undefined) next.name = cleanText(changes.name, '场所名称', 60, true)!;
   if (changes.operator !== undefined) next.operator = cleanText(changes.operator, '运营单位', 60, true)!;
   if (changes.address !== undefined) next.address = cleanText(changes.address, '地址', 120, false);
-  if (changes.line !== undefined) next.line = cleanText(changes.line, '线路', 20, venue.kind === 'bus');
-  if (changes.plate !== undefined) next.plate = cleanText(changes.plate, '车牌号', 12, venue.kind === 'bus');
+  if (changes.line !== undefined) next.line = cleanBusLine(changes.line, venue.kind === 'bus');
+  if (changes.plate !== undefined) {
+    const plate = cleanText(changes.plate, '车牌号', 12, venue.kind === 'bus');
+    next.plate = plate === null ? null : checkBusPlate(plate);
+  }
   if (changes.latitude !== undefined || changes.longitude !== undefined) {
     next.latitude = checkCoordinate(changes.latitude, '纬度', 90);
     next.longitude = checkCoordinate(changes.longitude, '经度', 180);
@@ -489,6 +509,9 @@ export interface NewVenueDevice {
   operator?: string | null;
 }
 
+const DEVICE_KIND_LABELS: Record<VenueDeviceKind, string> = { card_reader: '读卡器', staff_phone: '工作人员手机' };
+
+/** Register a card reader or staff phone; CONFLICT when an active device of the same place has its name. */
 export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input: NewVenueDevice, ip?: string): Promise<{ device: store.VenueDeviceRow; key: string }> {
   const kind = input.kind as VenueDeviceKind;
   if (kind !== 'card_reader' && kind !== 'staff_phone') throw new AppError('VALIDATION', { detail: `设备类型“${input.kind}”无效，可选：card_reader（读卡器）、staff_phone（工作人员手机）` });
@@ -497,16 +520,19 @@ export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input:
   let operator: string;
   let venueId: string | null = null;
   let schoolId: string | null = null;
+  let place: string;
   if (input.venueId) {
     const venue = await getVenueOrThrow(ctx, input.venueId);
     assertVenueScope(actor, venue);
     operator = venue.operator;
     venueId = venue.id;
     schoolId = venue.school_id;
+    place = `场所“${venue.name}”`;
   } else {
     if (kind === 'card_reader') throw new AppError('VALIDATION', { detail: '读卡器需要指定所在场所（venueId）' });
     if (actor.role !== 'district_admin') throw new AppError('FORBIDDEN', { detail: '只有区级管理员可以登记跨场所的工作人员手机' });
     operator = cleanText(input.operator, '运营单位', 60, true)!;
+    place = `运营单位“${operator}”的跨场所设备中`;
   }
 
   const key = newVenueDeviceKey();
@@ -523,6 +549,13 @@ export async function createVenueDevice(ctx: AppContext, actor: AuthUser, input:
     last_seen_at: null,
   };
   await ctx.db.transaction().execute(async (trx) => {
+    // NOTE: a check before the write, not a unique index, so two requests at the same moment can both pass it.
+    const namesake = await store.findActiveDeviceByName(trx, venueId ? { venueId } : { operator }, name);
+    if (namesake) {
+      throw new AppError('CONFLICT', {
+        detail: `${place}已有在用设备“${name}”（${DEVICE_KIND_LABELS[namesake.kind]}），同名设备无法区分。请换一个名称，例如“${name} 2”；如果原设备已不再使用，请先停用它。`,
+      });
+    }
     await store.insertDevice(trx, device);
     await audit(ctx, actor, 'venue.device.create', device.id, { kind, venueId, operator }, { db: trx, ip, schoolId });
   });

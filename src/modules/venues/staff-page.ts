@@ -1,3 +1,4 @@
+import type { VenueKind } from '../../db/schema.js';
 import { phoneShell } from './html.js';
 import { VENUE_DEVICE_CREDENTIAL } from './service.js';
 
@@ -33,10 +34,22 @@ export const STAFF_PAGE_MESSAGES = {
   brokenLink: `设置链接不完整或有误（可能复制时少了字符），没有保存。${ASK_FOR_LINK}`,
   offline: '连不上服务器，请检查手机网络后刷新本页再试。',
   serverError: '服务器暂时无法处理，请稍后刷新本页再试。',
+  /** `{masked}` is replaced by the last four characters of the typed card number. */
+  unknownCard: '尾号 {masked} 的卡未登记，不能按卡号登记。请点上方“代为登记”，填写持卡人的姓名和身份证号或手机号。',
+  lostCard: '尾号 {masked} 的卡已挂失，不能按卡号登记。请核对持卡人身份后，点上方“代为登记”登记。',
 };
+
+/** Who shows their page to staff, by venue kind: passengers on a bus, customers in a shop, visitors elsewhere. */
+export const PERSON_BY_KIND: Record<VenueKind, string> = { bus: '乘客', shop: '顾客', school_gate: '来访者', hall: '来访者', other: '来访者' };
+
+/** Return the staff page's reminder of how to tell a live result page, worded for the people of a venue kind. */
+export function frameHint(kind: VenueKind): string {
+  return `${PERSON_BY_KIND[kind]}出示的页面边框不是这个颜色、或时钟不走，就不是当场核验的页面。`;
+}
 
 const STAFF_SCRIPT = `(function(){
 var MSG=${JSON.stringify(STAFF_PAGE_MESSAGES)};
+var HINTS=${JSON.stringify(Object.fromEntries(Object.keys(PERSON_BY_KIND).map((kind) => [kind, frameHint(kind as VenueKind)])))};
 var FORM=new RegExp(${JSON.stringify(VENUE_DEVICE_CREDENTIAL.source)});
 var K='fk_venue_staff_key',key='',brokenLink=false;
 try{var m=/key=([^&]*)/.exec(location.hash);if(m){var k=null;try{k=decodeURIComponent(m[1])}catch(e){}
@@ -49,6 +62,9 @@ return fetch('/api/venue-devices/'+path,{method:body?'POST':'GET',headers:header
 if(r.status===401)return failed(401,MSG.rejectedKey);
 return r.json().then(function(j){j._status=r.status;return j},function(){return failed(r.status>=400?r.status:500,MSG.serverError)})},function(){return failed(0,MSG.offline)})}
 function setupError(message){show('setup',true);show('work',false);$('setupError').textContent=message}
+function cardTail(text){return text.replace(/[\\s-]+/g,'').toUpperCase().slice(-4)}
+function cardProblem(j,number){var t=j.error==='VENUE_CARD_UNKNOWN'?MSG.unknownCard:j.error==='VENUE_CARD_LOST'?MSG.lostCard:null;
+if(t)j.message=t.replace('{masked}',cardTail(number));return j}
 function result(j){var el=$('result');el.style.display='block';
 if(j._status>=400||j._status===0){el.style.background='#a8071a';el.innerHTML='';el.appendChild(document.createTextNode(j.message||'登记失败'));return;}
 el.style.background=j.color;el.innerHTML='';el.appendChild(document.createTextNode(j.symbol+' '+j.label));var s=document.createElement('small');s.textContent=j.maskedName+' · '+j.venue+(j.duplicate?' · 几分钟内已登记过':'');el.appendChild(s);}
@@ -57,24 +73,28 @@ if(!key){show('setup',true);show('work',false);return;}
 if(!FORM.test(key)){setupError(MSG.brokenLink);return;}
 show('setup',false);
 call('me').then(function(j){if(j._status>=400||j._status===0){setupError(j.message||MSG.serverError);return;}
-$('device').textContent=j.device.name+' · '+j.device.operator;
 $('swatch').style.background=j.today.css;$('todayName').textContent=j.today.name;
 var sel=$('venue');j.venues.forEach(function(v){var o=document.createElement('option');o.value=v.id;o.textContent=v.label;sel.appendChild(o)});
+function showVenue(){var v=j.venues[sel.selectedIndex]||null;
+$('venueName').textContent=v?v.label:'工作人员登记';$('device').textContent=(v?v.operator:j.device.operator)+' · '+j.device.name;
+$('frameHint').textContent=HINTS[v?v.kind:'other'];}
+sel.addEventListener('change',showVenue);showVenue();
 if(j.venues.length<2)$('venueRow').className='hidden';show('work',true);});
 var tabs=document.querySelectorAll('.tabs button');for(var i=0;i<tabs.length;i++)tabs[i].addEventListener('click',function(){for(var k=0;k<tabs.length;k++)tabs[k].className='';this.className='on';show('manual',this.getAttribute('data-tab')==='manual');show('card',this.getAttribute('data-tab')==='card');$('result').style.display='none';});
 $('seen').addEventListener('change',function(){show('seenColorRow',this.checked)});
 $('manual').addEventListener('submit',function(e){e.preventDefault();var f=this.elements;
 call('manual-checkins',{venueId:$('venue').value||undefined,name:f.name.value,idNumber:f.idNumber.value||undefined,phone:f.phone.value||undefined,codeSeen:f.seen.checked,seenColor:f.seen.checked&&f.seenColor.value?f.seenColor.value:undefined}).then(function(j){result(j);if(j._status>0&&j._status<400){$('manual').reset();show('seenColorRow',false);}});});
 $('card').addEventListener('submit',function(e){e.preventDefault();var f=this.elements;
-call('card-checkins',{venueId:$('venue').value||undefined,cardNumber:f.cardNumber.value,typed:true}).then(function(j){result(j);if(j._status>0&&j._status<400)$('card').reset();});});
+var number=f.cardNumber.value;
+call('card-checkins',{venueId:$('venue').value||undefined,cardNumber:number,typed:true}).then(function(j){result(cardProblem(j,number));if(j._status>0&&j._status<400)$('card').reset();});});
 })();`;
 
 export function staffPage(nonce: string): string {
   const body = `<main>
 <div id="setup" class="hidden"><div class="venue"><h1>工作人员登记</h1><p>请用管理员发给您的“工作人员手机”设置链接打开本页。</p><p class="error" id="setupError"></p></div></div>
 <div id="work" class="hidden">
-<div class="venue"><h1>工作人员登记</h1><small id="device"></small></div>
-<div class="today"><span class="swatch" id="swatch"></span><span>今日核验页边框颜色：<b id="todayName"></b><br><small>乘客出示的页面边框不是这个颜色、或时钟不走，就不是当场核验的页面。</small></span></div>
+<div class="venue"><h1 id="venueName">工作人员登记</h1><small id="device"></small></div>
+<div class="today"><span class="swatch" id="swatch"></span><span>今日核验页边框颜色：<b id="todayName"></b><br><small id="frameHint">${frameHint('other')}</small></span></div>
 <div id="venueRow"><label for="venue">场所</label><select id="venue"></select></div>
 <div class="tabs"><button type="button" class="on" data-tab="manual">代为登记</button><button type="button" data-tab="card">输入卡号</button></div>
 <form id="manual">

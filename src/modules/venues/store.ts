@@ -138,6 +138,16 @@ export async function listDevices(db: Executor, filter: { operator?: string; ven
   return query.orderBy('created_at').execute();
 }
 
+/**
+ * Find the active device of this name at a venue, or among an operator's devices that serve all
+ * its venues (venueId null), for the check against two devices of one name.
+ */
+export async function findActiveDeviceByName(db: Executor, place: { venueId: string } | { operator: string }, name: string): Promise<VenueDeviceRow | undefined> {
+  let query = db.selectFrom('venue_devices').selectAll().where('active', '=', 1).where('name', '=', name);
+  query = 'venueId' in place ? query.where('venue_id', '=', place.venueId) : query.where('venue_id', 'is', null).where('operator', '=', place.operator);
+  return query.executeTakeFirst();
+}
+
 export async function updateDevice(db: Executor, id: string, changes: Partial<VenueDeviceRow>): Promise<void> {
   await db.updateTable('venue_devices').set(changes).where('id', '=', id).execute();
 }

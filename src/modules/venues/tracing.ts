@@ -4,6 +4,7 @@ import type { CodeColor, VenueCheckinMethod, VenueKind } from '../../db/schema.j
 import { AppError } from '../../shared/errors.js';
 import { formatLocalDateTime } from '../../shared/time.js';
 import { assertRole, audit, type AuthUser, type UserRole } from '../auth/index.js';
+import { normalizeBusLine } from './bus-fields.js';
 import { COLOR_LABELS, KIND_LABELS, METHOD_LABELS } from './checkin-display.js';
 import { checkIdNumber, getVenueOrThrow, normalizePhone } from './service.js';
 import * as store from './store.js';
@@ -111,7 +112,8 @@ export async function traceVenue(ctx: AppContext, actor: AuthUser, query: VenueT
     target = query.venueId;
     schoolId = venue.school_id;
   } else if (query.line?.trim()) {
-    const line = query.line.trim();
+    // "K101路", "k101" and "K101" name one line, as stored lines are normalised the same way.
+    const line = normalizeBusLine(query.line) || query.line.trim();
     venueIds = (await store.listLineVenues(ctx.db, query.operator?.trim() || undefined, line)).map((v) => v.id);
     if (venueIds.length === 0) throw new AppError('NOT_FOUND', { what: '公交线路', value: line });
     target = `line:${line}`;

@@ -215,10 +215,10 @@ function VenueList() {
             {({ getFieldValue }) =>
               getFieldValue('kind') === 'bus' ? (
                 <Space style={{ display: 'flex' }} align="start">
-                  <Form.Item name="line" label="线路" rules={[{ required: true, whitespace: true, message: '公交车请填写线路' }]}>
+                  <Form.Item name="line" label="线路" tooltip="不用写“路”字：K101路、k101 都按 K101 保存，显示为 K101路" rules={[{ required: true, whitespace: true, message: '公交车请填写线路' }]}>
                     <Input placeholder="K101" />
                   </Form.Item>
-                  <Form.Item name="plate" label="车牌">
+                  <Form.Item name="plate" label="车牌" rules={[{ required: true, whitespace: true, message: '公交车请填写车牌' }]}>
                     <Input placeholder="浙A·12345" />
                   </Form.Item>
                 </Space>
