@@ -61,7 +61,7 @@ function printHelp(): void {
     '  FANGKONG_CLI_LOG_RETENTION_DAYS',
     '                           命令行日志保留天数 N（默认 30，0 表示全部保留）：保留今天及之前 N 天的 cli-YYYY-MM-DD.log，',
     '                           更早的在每次运行命令时删除（按文件名中的日期）；logs 目录中的其他文件不会被删除',
-    'serve 的日志仍输出到标准输出。',
+    'serve 的日志输出到标准输出；演示模式下写入演示数据目录的 logs/server.log（警告和错误同时输出到标准错误），加 --verbose 则输出到标准输出。',
   );
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -13,10 +13,10 @@ import { faceCommands } from '../modules/face/cli.js';
 export const commands: Command[] = [
   {
     name: ['serve'],
-    usage: 'serve',
-    summary: '启动服务：提供 API 和控制台，并运行定时任务与通知发送',
+    usage: 'serve [--verbose]',
+    summary: '启动服务：提供 API 和控制台，并运行定时任务与通知发送；演示模式下日志写入 logs/server.log，--verbose 输出到终端',
     needsRuntime: false,
-    run: async () => serveCommand(),
+    run: async (args) => serveCommand({ verbose: args.options.verbose === true }),
   },
   {
     name: ['school', 'add'],

@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
 import { seedDemoVenues } from '../demo/venues.js';
 import { buildApp, type RouteModule } from '../app.js';
 import { CliError } from './command.js';
@@ -15,12 +18,40 @@ import { seedDemoChecks } from '../demo/checks.js';
 import { seedDemoReports } from '../demo/reports.js';
 import { startDemoLaneTerminals } from '../demo/lane-terminals.js';
 import { formatDemoGateLine, summarizeDemoGate } from '../demo/gate-summary.js';
+import { createLogger } from '../shared/logger.js';
+
+export interface ServeOptions {
+  /** In demo mode, write the JSON log to stdout as outside demo mode, not to the log file. */
+  verbose?: boolean;
+}
+
+/** Return the file the demo server writes its JSON log to unless started with --verbose. */
+export function demoServerLogFile(dataDir: string): string {
+  return join(dataDir, 'logs', 'server.log');
+}
+
+/**
+ * Open the demo server's logger: every line to `file`, and warnings and errors also to stderr,
+ * so the terminal keeps the banner readable and still shows what goes wrong.
+ * NOTE: the file is appended to and never rotated, which suits a demo and not a production server.
+ */
+function openDemoServerLog(file: string, level: string): Logger {
+  mkdirSync(join(file, '..'), { recursive: true });
+  const streams = pino.multistream([
+    { level: level as pino.Level, stream: pino.destination({ dest: file, append: true, sync: true }) },
+    { level: 'warn', stream: process.stderr },
+  ]);
+  return createLogger(level, streams, { isoTime: true });
+}
 
 /**
  * Serve the API and start the background workers until SIGINT or SIGTERM. In demo mode
- * (no bureau configured) start the simulators first, use data/demo and seed it.
+ * (no bureau configured) start the simulators first, use data/demo and seed it, and keep
+ * the JSON log off stdout (see openDemoServerLog) unless `verbose`, so the banner printed
+ * once the server listens is the last thing on the terminal. Outside demo mode the JSON
+ * log goes to stdout for log collectors.
  */
-export async function serveCommand(): Promise<void> {
+export async function serveCommand(options: ServeOptions = {}): Promise<void> {
   const base = loadConfig();
   let demo: DemoEnvironment | undefined;
   let runtime: Runtime;
@@ -29,7 +60,10 @@ export async function serveCommand(): Promise<void> {
 
   if (base.demo) {
     demo = await startDemoEnvironment(base);
-    runtime = await openRuntime({ config: demo.config });
+    const logFile = options.verbose || base.logLevel === 'silent' ? undefined : demoServerLogFile(demo.config.dataDir);
+    runtime = await openRuntime({ config: demo.config, log: logFile ? openDemoServerLog(logFile, base.logLevel) : undefined });
+    // Seeding a new demo folder takes a while, and with the log in a file the terminal would stay blank.
+    if (logFile) process.stdout.write('演示模式：正在准备演示数据，首次启动需要一些时间……\n');
     const seeded = await seedDemo(runtime.ctx);
     const accounts = await seedDemoAccounts(runtime.ctx);
     const devices = await ensureDemoGate(runtime.ctx);
@@ -52,6 +86,7 @@ export async function serveCommand(): Promise<void> {
         ...(madeSchoolDay ? ['  今天本不是上学日，演示学校的校历已把今天设为上学日（设置 › 校历）'] : []),
         `  演示账号（密码均为 ${DEMO_PASSWORD}）：`,
         ...accounts.map((a) => `    ${a.username.padEnd(10)} ${a.label}`),
+        ...(logFile ? [`  服务日志（JSON）：${logFile}；警告和错误同时显示在终端，加 --verbose 可在终端显示全部日志`] : []),
         '',
       ].join('\n');
   } else {

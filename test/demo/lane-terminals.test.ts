@@ -118,15 +118,18 @@ describe.each(DIALECTS)('%s: demo lane terminals', (dialect) => {
 });
 
 /**
- * `serve` in demo mode on a new data folder, as `npm start` runs it: the seeded lanes are
- * heard from once the server listens, and the server stops cleanly on SIGTERM with its
- * lane terminals stopped first.
+ * `serve` in demo mode on a new data folder, as `npm start` runs it. The seeded lanes are
+ * heard from once the server listens. The JSON log goes to data/demo/logs/server.log, so the
+ * banner ends the terminal output. The server stops cleanly on SIGTERM, lane terminals first.
  */
 describe('demo server lane heartbeats', () => {
   let dataDir: string;
   let server: ChildProcess | undefined;
-  let output = '';
+  let stdout = '';
+  let stderr = '';
   let exit: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
+  const logFile = () => join(dataDir, 'demo', 'logs', 'server.log');
+  const serverLog = () => (existsSync(logFile()) ? readFileSync(logFile(), 'utf8') : '');
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'fangkong-demo-serve-'));
@@ -136,10 +139,10 @@ describe('demo server lane heartbeats', () => {
       env: { ...env, FANGKONG_DATA_DIR: dataDir, FANGKONG_PORT: '0', FANGKONG_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    server.stdout!.on('data', (chunk) => (output += chunk));
-    server.stderr!.on('data', (chunk) => (output += chunk));
+    server.stdout!.on('data', (chunk) => (stdout += chunk));
+    server.stderr!.on('data', (chunk) => (stderr += chunk));
     exit = new Promise((resolve) => server!.on('close', (status, signal) => resolve({ status, signal })));
-    await eventually(async () => output.includes('"msg":"demo lane terminals started"'), 180_000);
+    await eventually(async () => serverLog().includes('"msg":"demo lane terminals started"') && stdout.includes('重放学校早晨'), 180_000);
   }, 200_000);
 
   afterAll(async () => {
@@ -159,11 +162,21 @@ describe('demo server lane heartbeats', () => {
     } finally {
       db.close();
     }
-    expect(output).toContain('"lanes":6,"online":6');
+    expect(serverLog()).toContain('"lanes":6,"online":6');
   });
 
   it('states the lanes and face data in its banner', () => {
-    expect(output).toMatch(/\n {2}校门通道：6 个（[东南]门、[东南]门）；全员 \d+ 人已录入演示人脸特征值；模拟终端为 6 个演示通道每 30 秒发送一次心跳，保持在线\n/);
+    expect(stdout).toMatch(/\n {2}校门通道：6 个（[东南]门、[东南]门）；全员 \d+ 人已录入演示人脸特征值；模拟终端为 6 个演示通道每 30 秒发送一次心跳，保持在线\n/);
+  });
+
+  it('keeps JSON logs off the terminal', () => {
+    expect(serverLog()).toContain('"msg":"server listening"');
+    expect(stdout).not.toContain('"msg"');
+    // Warnings and errors still reach stderr, such as the seeded cluster alert, but info lines do not.
+    expect(stderr).not.toContain('"level":30');
+    expect(stdout.startsWith('演示模式：正在准备演示数据')).toBe(true);
+    expect(stdout).toContain(`  服务日志（JSON）：${logFile()}；`);
+    expect(stdout.endsWith('  重放学校早晨：npx fangkong demo morning\n')).toBe(true);
   });
 
   it('stops its lane terminals before the server', async () => {
@@ -171,7 +184,8 @@ describe('demo server lane heartbeats', () => {
     const { status, signal } = await exit;
     expect(signal).toBeNull();
     expect(status).toBe(0);
-    expect(output).toContain('"msg":"server stopped"');
-    expect(output).not.toContain('demo lane heartbeat failed');
+    expect(serverLog()).toContain('"msg":"server stopped"');
+    expect(serverLog()).not.toContain('demo lane heartbeat failed');
+    expect(stderr).not.toContain('demo lane heartbeat failed');
   }, 30_000);
 });
