@@ -241,8 +241,9 @@ export function DistrictReportsPage() {
               scroll={{ x: 1100 }}
               dataSource={data.schools}
               columns={[
-                { title: '学校', dataIndex: 'name', fixed: isPhone ? undefined : 'left', render: (name: string, row) => <Button type="link" style={{ padding: 0 }} onClick={() => setOpenCode(row.code)}>{name}</Button> },
-                { title: '状态', key: 'state', render: (_: unknown, row) => <StateTag row={row} />, filters: [{ text: '未上报', value: 'missing' }, { text: '已上报', value: 'submitted' }], onFilter: (value, row) => (value === 'submitted' ? row.state === 'submitted' : row.state === 'missing' || row.state === 'draft') },
+                // A fixed width, because a link button does not wrap and a long school name ran under the state tag.
+                { title: '学校', dataIndex: 'name', width: 180, fixed: isPhone ? undefined : 'left', render: (name: string, row) => <Button type="link" style={{ padding: 0, whiteSpace: 'normal', textAlign: 'left', height: 'auto' }} onClick={() => setOpenCode(row.code)}>{name}</Button> },
+                { title: '状态', key: 'state', width: 110, render: (_: unknown, row) => <StateTag row={row} />, filters: [{ text: '未上报', value: 'missing' }, { text: '已上报', value: 'submitted' }], onFilter: (value, row) => (value === 'submitted' ? row.state === 'submitted' : row.state === 'missing' || row.state === 'draft') },
                 { title: '版本', dataIndex: 'version', render: (v: number | null) => (v ? `第 ${v} 版` : '—') },
                 { title: '上报时间', dataIndex: 'submittedAt', render: (ms: number | null) => formatDateTime(ms) },
                 { title: '应到', key: 'expected', render: (_: unknown, row) => row.figures?.expected ?? '—' },
