@@ -376,3 +376,23 @@ describe('staff rosters', () => {
     expect(parsed.rejected[0].problems[0]).toMatchObject({ column: '人员类型', value: '学生' });
   });
 });
+
+describe('formula-like names', () => {
+  it('loads them and warns by row', async () => {
+    const rows = [1, 2, 3].map((seed) => studentRow(pupil(seed), '一年级', '一(1)班', `XS00${seed}`));
+    rows[0]![0] = '=1+1';
+    rows[2]![0] = '+SUM(A1)';
+    const parsed = await parseStudents(await buildXlsx({ headers: STUDENT_HEADERS, rows }));
+
+    expect(parsed.records.map((record) => record.name)).toEqual(['=1+1', pupil(2).name, '+SUM(A1)']);
+    expect(parsed.rejected).toEqual([]);
+    const warning = parsed.warnings.find((text) => text.includes('像是表格公式'));
+    expect(warning).toBeDefined();
+    expect(warning).toContain('第 2 行“=1+1”、第 4 行“+SUM(A1)”的姓名以 =、+、-、@ 开头');
+  });
+
+  it('adds no warning for ordinary names', async () => {
+    const parsed = await parseStudents(await buildXlsx({ headers: STUDENT_HEADERS, rows: [studentRow(pupil(4), '一年级', '一(1)班', 'XS004')] }));
+    expect(parsed.warnings.some((text) => text.includes('像是表格公式'))).toBe(false);
+  });
+});

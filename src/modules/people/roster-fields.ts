@@ -187,6 +187,11 @@ export function escapeFormula(value: string): string {
   return FORMULA_TRIGGERS.test(value) ? `'${value}` : value;
 }
 
+/** Check whether a spreadsheet would read `value` as a formula (it starts with =, +, -, @ or a tab). */
+export function looksLikeFormula(value: string): boolean {
+  return FORMULA_TRIGGERS.test(value);
+}
+
 /** Undo `escapeFormula` when a roster written by the export (a .csv, or an older .xlsx) comes back. */
 export function unescapeFormula(value: string): string {
   return value.startsWith("'") && FORMULA_TRIGGERS.test(value.slice(1)) ? value.slice(1) : value;

@@ -15,6 +15,7 @@ import {
   parseGender,
   parsePhone,
   staffRoleOf,
+  looksLikeFormula,
   unescapeFormula,
   type GenderLabel,
   type RosterField,
@@ -192,6 +193,7 @@ function parseSheet(sheet: RosterSheet, header: HeaderMap, today: string): Parse
   if (kind === 'student') {
     const outcome = collect(dataRows, header, (reader) => readStudent(reader, today));
     rejectDuplicates(outcome, header, [{ field: 'idNumber', label: '身份证号', keysOf: (record) => [idNumberKey(record.idNumber)] }]);
+    warnFormulaLikeNames(outcome.records, warnings);
     return { ...base, kind, records: outcome.records, rejected: sortRejected(outcome.rejected) };
   }
 
@@ -206,7 +208,23 @@ function parseSheet(sheet: RosterSheet, header: HeaderMap, today: string): Parse
         (record.headTeacherClasses ?? []).map((ref) => ({ key: `${ref.grade}-${ref.number}`, display: className(ref.grade, ref.number) })),
     },
   ]);
+  warnFormulaLikeNames(outcome.records, warnings);
   return { ...base, kind, records: outcome.records, rejected: sortRejected(outcome.rejected) };
+}
+
+/** Maximum number of rows a formula-like name warning lists. */
+const MAX_FORMULA_ROWS_LISTED = 5;
+
+/**
+ * Warn about names that start like a spreadsheet formula, such as =1+1 or +SUM(A1). They load as
+ * text, and exports keep them text, but they are almost always a copying mistake.
+ */
+function warnFormulaLikeNames(records: Array<{ row: number; name: string }>, warnings: string[]): void {
+  const suspect = records.filter((record) => looksLikeFormula(record.name));
+  if (suspect.length === 0) return;
+  const listed = suspect.slice(0, MAX_FORMULA_ROWS_LISTED).map((record) => `第 ${record.row} 行“${record.name}”`).join('、');
+  const more = suspect.length > MAX_FORMULA_ROWS_LISTED ? ` 等 ${suspect.length} 人` : '';
+  warnings.push(`${listed}${more}的姓名以 =、+、-、@ 开头，像是表格公式而不是姓名。已按文字导入（导出时不会被当作公式执行），请核对后在名单中更正`);
 }
 
 function idNumberKey(idNumber: string): UniqueKey {
