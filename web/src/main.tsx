@@ -50,7 +50,7 @@ function subscribeReducedMotion(onChange: () => void): () => void {
 }
 
 /**
- * The antd theme, with animations off while the system asks for reduced motion (an
+ * The antd theme, with animations off while the system requests reduced motion (an
  * accessibility setting that some users need). The browser tests set it too, so that a
  * dialog still fading out cannot catch their next click.
  */

@@ -49,7 +49,7 @@ interface NumberRule {
   unit: string;
   /** Decimal places allowed: 0 for whole numbers. */
   decimals: number;
-  /** Why the range is what it is, appended to an out-of-range message. */
+  /** Reason for the range, appended to an out-of-range message. */
   reason?: string;
 }
 

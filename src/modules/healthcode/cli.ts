@@ -92,7 +92,8 @@ export const healthcodeCommands: Command[] = [
         // A code the bureau never returned is 未同步, neither a colour nor expired.
         const fetchedAt = e.fetchedAt;
         const color = fetchedAt === null ? '未同步' : colorName(e.color);
-        const state = fetchedAt === null ? '-' : e.isStale ? '已过期' : '有效';
+        let state = '-';
+        if (fetchedAt !== null) state = e.isStale ? '已过期' : '有效';
         const fetched = fetchedAt === null ? '从未' : formatLocalDateTime(fetchedAt);
         lines.push([e.className ?? (e.kind === 'staff' ? '教职工' : '-'), e.name, e.idNumberMasked ?? '-', color, state, fetched].join('\t'));
       }

@@ -39,7 +39,7 @@ export const STAFF_PAGE_MESSAGES = {
   lostCard: '尾号 {masked} 的卡已挂失，不能按卡号登记。请核对持卡人身份后，点上方“代为登记”登记。',
 };
 
-/** Who shows their page to staff, by venue kind: passengers on a bus, customers in a shop, visitors elsewhere. */
+/** Name of the person who shows their page to staff, by venue kind: passengers on a bus, customers in a shop, visitors elsewhere. */
 export const PERSON_BY_KIND: Record<VenueKind, string> = { bus: '乘客', shop: '顾客', school_gate: '来访者', hall: '来访者', other: '来访者' };
 
 /** Return the staff page's reminder of how to tell a live result page, worded for the people of a venue kind. */

@@ -277,8 +277,8 @@ interface TraceForm {
 }
 
 /**
- * The period a new trace form starts with: from the start of this hour yesterday to the end
- * of this hour. The end lies ahead of now, so check-ins of the last minutes are found, and
+ * Return the period a new trace form starts with: from the start of this hour yesterday to
+ * the end of this hour. The end lies ahead of now, so check-ins of the last minutes are found, and
  * still are when the form stays open for a while before the query is sent.
  */
 function defaultTracePeriod(): [Dayjs, Dayjs] {

@@ -72,9 +72,9 @@ const GATE_REJECTED_CODES = new Set(['yellow', 'red']);
  * Start from the stored entry. A noon line without one starts from the morning entry:
  * status, absence reason and symptoms, with the gate's reading for a present pupil,
  * because a temperature belongs to the session that took it. Otherwise start from the
- * day's presence: a pupil who passed the gate or was marked present in a class check of
- * the day starts present, with the gate's reading if any, and anyone else starts absent
- * for a reason not yet known.
+ * day's presence. A pupil who passed the gate or was marked present in a class check of
+ * the day starts present, with the gate's reading if any. Anyone else starts absent for
+ * a reason not yet known.
  */
 function draftOf(line: CheckLine): Draft {
   if (line.entry) return { status: line.entry.status, temperature: line.entry.temperature, symptoms: line.entry.symptoms, absenceReason: line.entry.absenceReason };
